@@ -1,0 +1,71 @@
+{
+  description = "Declarative, ephemeral NixOS containers on systemd-nspawn";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+
+      # One generated NixOS test module per scenario (`python -m harness render`).
+      scenarioTests =
+        pkgs:
+        lib.mapAttrs' (
+          file: _: lib.nameValuePair (lib.removeSuffix ".nix" file) (self.lib.scenarioTest pkgs (./nix/tests + "/${file}"))
+        ) (lib.filterAttrs (file: type: type == "regular" && lib.hasSuffix ".nix" file) (builtins.readDir ./nix/tests));
+    in
+    {
+      nixosModules = {
+        host = ./nix/host.nix;
+        container = ./nix/container.nix;
+        default = ./nix/default.nix;
+      };
+
+      # Build the NixOS VM test of one generated scenario file (also used by the pytest runner
+      # for freshly rendered, not yet committed scenarios).
+      lib.scenarioTest =
+        pkgs: file:
+        pkgs.testers.runNixOSTest (
+          import file {
+            hostModule = self.nixosModules.host;
+            checksPackage = pkgs.callPackage ./nix/checks-package.nix { };
+          }
+        );
+
+      checks = forAllSystems scenarioTests;
+
+      packages = forAllSystems (pkgs: {
+        # `nix build .#checks`: every scenario test in one aggregate.
+        checks = pkgs.linkFarm "nixos-nspawn-checks" (
+          lib.mapAttrsToList (name: path: { inherit name path; }) (scenarioTests pkgs)
+        );
+      });
+
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          packages = [
+            (pkgs.python3.withPackages (p: [
+              p.pytest
+              p.pexpect
+              p.pytest-xdist
+              p.jinja2
+              p.hypothesis
+              p.mypy
+              p.pyflakes
+            ]))
+            pkgs.ruff
+            pkgs.nixfmt
+          ];
+        };
+      });
+
+      # nixfmt is the RFC 166 formatter (formerly packaged as nixfmt-rfc-style).
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
+    };
+}

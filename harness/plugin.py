@@ -1,0 +1,1 @@
+"""pytest plugin: collects scenario files (placeholder until the plugin lands)."""
