@@ -1,0 +1,278 @@
+"""The one place that turns Python values into Nix expressions and Python literals.
+
+Scenario files are user input, and the rendered NixOS tests contain both Nix (the test module)
+and Python (its testScript). Every value that reaches generated text goes through a function of
+this module, so that no value can end a string early, interpolate (``${...}``), or otherwise
+become code. The only exception is by design: :class:`NixCode` wraps the fields that *are* Nix
+code (a container's or the host's ``config``); it is inserted parenthesized so it stays one
+expression, and the scenario format documents it as code.
+
+The property tests in ``tests/unit/scenario/test_escape.py`` prove the round trip
+Python → Nix text → ``nix-instantiate --eval --strict --json`` → Python for arbitrary values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+# Nix integers are signed 64 bit; the parser reads a literal before negating it, so the most
+# negative value has no literal of its own.
+_INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
+
+_BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
+# Keywords cannot be bare attribute names (``or`` is only special in some positions, but
+# quoting it is always correct).
+_NIX_KEYWORDS = frozenset(
+    {"if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"}
+)
+
+_INDENT = "  "
+
+
+@dataclass(frozen=True)
+class NixCode:
+    """A Nix expression written by the scenario author, inserted verbatim but parenthesized.
+
+    Only fields documented as Nix code (``[host].config``, ``[containers.<n>].config``) become
+    NixCode; the loader never wraps anything else.
+    """
+
+    code: str
+
+
+class NixEscapeError(ValueError):
+    """A value that has no Nix representation (NUL in a string, a float, an int out of range)."""
+
+
+def _check_no_nul(text: str) -> None:
+    if "\0" in text:
+        raise NixEscapeError("Nix strings cannot contain NUL characters")
+
+
+def nix_string(text: str) -> str:
+    """A double-quoted Nix string literal denoting exactly ``text``.
+
+    Every ``$`` is escaped (not just ``${``), which rules out interpolation whatever follows.
+    """
+    _check_no_nul(text)
+    out = ['"']
+    for char in text:
+        if char in '\\"$':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def _indented_string_safe(text: str) -> bool:
+    """Whether ``text`` survives Nix's indentation stripping when written as a ``''`` string.
+
+    The generated form prefixes every non-empty line with the same indentation; Nix then strips
+    the smallest indentation of all lines that are not whitespace-only. That is exactly our
+    prefix when some line starts with a non-space character. A carriage return is excluded
+    because Nix versions differ in how they treat it in ``''`` strings.
+    """
+    if not text.endswith("\n") or "\r" in text or "\0" in text:
+        return False
+    lines = text[:-1].split("\n")
+    if lines[0].strip(" ") == "":
+        # A whitespace-only first line directly after the opening '' is dropped by Nix.
+        return False
+    return any(line and not line.startswith(" ") for line in lines if line.strip(" "))
+
+
+def _escape_indented_line(line: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "$":
+            out.append("''$")
+        elif char == "'":
+            if line.startswith("''", i):
+                out.append("'''")
+                i += 2
+                continue
+            nxt = line[i + 1] if i + 1 < len(line) else ""
+            # A lone quote is literal unless what follows could extend it into '' or ''$.
+            out.append("'" if nxt not in ("", "$") else "''\\'")
+        elif char == "\t":
+            # A tab is fine raw, but ''\t keeps it visible and off the indentation logic.
+            out.append("''\\t")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def nix_multiline_string(text: str, indent: int = 0) -> str:
+    """A Nix string literal for ``text``, as a readable ``''`` block when that is exact.
+
+    Used for the testScript, so a human can read the generated test. Falls back to
+    :func:`nix_string` when the text cannot be represented exactly as an indented string.
+    """
+    _check_no_nul(text)
+    if not _indented_string_safe(text):
+        return nix_string(text)
+    prefix = _INDENT * (indent + 1)
+    body = [
+        prefix + _escape_indented_line(line) if line else ""
+        for line in text[:-1].split("\n")
+    ]
+    return "''\n" + "\n".join(body) + "\n" + _INDENT * indent + "''"
+
+
+def nix_attr_name(name: str) -> str:
+    """An attribute name: bare when Nix allows it, else a quoted string."""
+    if _BARE_ATTR.match(name) and name not in _NIX_KEYWORDS:
+        return name
+    return nix_string(name)
+
+
+def nix_attr_path(names: Sequence[str]) -> str:
+    """A dotted attribute path such as ``nixos-nspawn.containers."my web"``."""
+    if not names:
+        raise NixEscapeError("an attribute path needs at least one name")
+    return ".".join(nix_attr_name(name) for name in names)
+
+
+def nix_int(value: int) -> str:
+    """An integer expression; negative values are parenthesized (``[ 1 -2 ]`` is a subtraction)."""
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise NixEscapeError(f"integer {value} does not fit Nix's 64-bit integers")
+    if value == _INT_MIN:
+        return f"({_INT_MIN + 1} - 1)"
+    return f"({value})" if value < 0 else str(value)
+
+
+def nix_code(code: NixCode, indent: int = 0) -> str:
+    """User-written Nix code as one parenthesized expression.
+
+    Multi-line code and code with a comment get the closing parenthesis on a line of its own,
+    so a trailing ``# comment`` cannot swallow it.
+    """
+    text = code.code.strip("\n")
+    if "\n" not in text and "#" not in text:
+        return f"({text})"
+    prefix = _INDENT * (indent + 1)
+    lines = [prefix + line if line.strip() else "" for line in text.split("\n")]
+    return "(\n" + "\n".join(lines) + "\n" + _INDENT * indent + ")"
+
+
+def to_nix(value: object, indent: int = 0) -> str:
+    """A Nix expression denoting ``value``.
+
+    Supports str, bool, int, NixCode, sequences (lists/tuples) and mappings with str keys; the
+    result is pretty-printed for ``indent`` levels of two spaces. Anything else (floats, dates,
+    None) raises :class:`NixEscapeError`: the loader rejects such values with a clear message
+    before rendering.
+    """
+    if isinstance(value, NixCode):
+        return nix_code(value, indent)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return nix_int(value)
+    if isinstance(value, str):
+        return nix_string(value)
+    if isinstance(value, Mapping):
+        return _nix_attrset(value, indent)
+    if isinstance(value, Sequence):
+        return _nix_list(value, indent)
+    raise NixEscapeError(f"no Nix representation for a value of type {type(value).__name__}")
+
+
+def _nix_attrset(value: Mapping[object, object], indent: int) -> str:
+    if not value:
+        return "{ }"
+    inner = _INDENT * (indent + 1)
+    lines = ["{"]
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise NixEscapeError(f"attribute names must be strings, not {type(key).__name__}")
+        lines.append(f"{inner}{nix_attr_name(key)} = {to_nix(item, indent + 1)};")
+    lines.append(_INDENT * indent + "}")
+    return "\n".join(lines)
+
+
+def _nix_list(value: Sequence[object], indent: int) -> str:
+    if not value:
+        return "[ ]"
+    items = [to_nix(item, indent + 1) for item in value]
+    flat = "[ " + " ".join(items) + " ]"
+    if len(flat) <= 60 and "\n" not in flat:
+        return flat
+    inner = _INDENT * (indent + 1)
+    return "[\n" + "\n".join(inner + item for item in items) + "\n" + _INDENT * indent + "]"
+
+
+def nix_comment(text: str) -> str:
+    """``text`` as Nix line comments (every line prefixed with ``# ``)."""
+    return "\n".join(("# " + line).rstrip() for line in text.splitlines() or [""])
+
+
+def py_string(text: str) -> str:
+    """A Python string literal for ``text``: double-quoted, ASCII only, on one line.
+
+    Besides the usual escapes it spells ``'``, ``$`` and ``{`` as hex escapes, so the literal
+    never contains anything special to the Nix ``''`` string that carries the testScript.
+    """
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char in "'${}" or code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x7F:
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def to_python(value: object) -> str:
+    """A Python literal (for ``ast.literal_eval``) denoting ``value``.
+
+    Supports None, bool, int, str, tuples, lists and mappings with literal keys.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return py_string(value)
+    if isinstance(value, tuple):
+        if len(value) == 1:
+            return f"({to_python(value[0])},)"
+        return "(" + ", ".join(to_python(item) for item in value) + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_python(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(f"{to_python(key)}: {to_python(item)}" for key, item in value.items())
+            + "}"
+        )
+    raise TypeError(f"no Python literal for a value of type {type(value).__name__}")

@@ -1,0 +1,187 @@
+"""harness.escape: values survive Python → Nix/Python text → evaluation exactly.
+
+The Nix side batches many hypothesis examples into one ``nix-instantiate --eval --strict --json``
+call (a list of all rendered values), so the property test stays fast on two cores.
+"""
+
+import ast
+import json
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.escape import (
+    NixCode,
+    NixEscapeError,
+    nix_attr_name,
+    nix_multiline_string,
+    nix_string,
+    py_string,
+    to_nix,
+    to_python,
+)
+
+needs_nix = pytest.mark.skipif(
+    shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed"
+)
+
+# Characters that are special somewhere: Nix strings ($ { ' " \), indentation, line ends,
+# non-ASCII (2-, 3- and 4-byte UTF-8), control characters. NUL has no Nix representation.
+TRICKY = ["${", "''", "'''", "''$", "$", "\\", '"', "'", "\n", "\r", "\t", " ", "#", "{", "}",
+          "é", "√", "😀", "\x01", "\x7f", "''\\", "\\n", "*/", "/*"]
+toml_chars = st.characters(exclude_characters="\0", exclude_categories=("Cs",))
+text = st.lists(
+    st.one_of(st.sampled_from(TRICKY), st.text(toml_chars, max_size=8)),
+    max_size=12,
+).map("".join)
+ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+scalars = st.one_of(text, ints, st.booleans())
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(text, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def nix_eval(exprs: list[str]) -> object:
+    """Evaluate a Nix list of the given expressions to JSON in one process."""
+    source = "[\n" + "\n".join(f"({expr})" for expr in exprs) + "\n]\n"
+    result = subprocess.run(
+        ["nix-instantiate", "--eval", "--strict", "--json", "-E", source],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr + source
+    return json.loads(result.stdout)
+
+
+class Batch:
+    """Collects hypothesis examples, checks them against Nix in a few large calls."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+        self.exprs: list[str] = []
+
+    def add(self, value: object, expr: str) -> None:
+        self.values.append(value)
+        self.exprs.append(expr)
+
+    def check(self) -> None:
+        assert self.values, "hypothesis generated no examples"
+        assert nix_eval(self.exprs) == self.values
+
+
+QUICK = settings(max_examples=300, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@needs_nix
+def test_values_round_trip_through_nix() -> None:
+    batch = Batch()
+
+    @QUICK
+    @given(values)
+    def collect(value: object) -> None:
+        batch.add(value, to_nix(value, indent=2))
+
+    collect()
+    batch.check()
+
+
+@needs_nix
+def test_strings_round_trip_through_both_nix_string_forms() -> None:
+    batch = Batch()
+
+    @QUICK
+    @given(text, st.integers(min_value=0, max_value=3))
+    def collect(value: str, indent: int) -> None:
+        batch.add(value, nix_string(value))
+        batch.add(value, nix_multiline_string(value, indent))
+        # Multi-line scripts: the readable '' form is used and must be exact too.
+        script = "x = 1\n" + value + "\n"
+        batch.add(script, nix_multiline_string(script, indent))
+
+    collect()
+    batch.check()
+
+
+@needs_nix
+def test_attr_names_round_trip_through_nix() -> None:
+    batch = Batch()
+
+    @QUICK
+    @given(st.lists(text, min_size=1, max_size=5, unique=True))
+    def collect(names: list[str]) -> None:
+        expr = "{ " + " ".join(f"{nix_attr_name(n)} = {i};" for i, n in enumerate(names)) + " }"
+        batch.add(dict(zip(names, range(len(names)), strict=True)), expr)
+
+    collect()
+    batch.check()
+
+
+@needs_nix
+def test_scripts_use_the_readable_form_and_stay_exact() -> None:
+    script = "a = 'x'\nif a:\n    b = \"${HOME}\" + '' + \"''\"\n\n  \nc = '$'\n"
+    literal = nix_multiline_string(script, indent=1)
+    assert literal.startswith("''\n")
+    assert nix_eval([literal]) == [script]
+
+
+@given(values)
+@settings(max_examples=300, deadline=None)
+def test_values_round_trip_through_python_literals(value: object) -> None:
+    assert ast.literal_eval(to_python(value)) == value
+
+
+@given(text)
+@settings(max_examples=300)
+def test_python_string_literals_are_one_line_and_free_of_nix_specials(value: str) -> None:
+    literal = py_string(value)
+    assert ast.literal_eval(literal) == value
+    assert literal.isascii()
+    assert not set(literal) & set("\n\r'${}")
+
+
+def test_python_tuples_and_none() -> None:
+    value = (("a", None), (1,), ())
+    assert ast.literal_eval(to_python(value)) == value
+
+
+def test_bare_and_quoted_attr_names() -> None:
+    assert nix_attr_name("networkConfig") == "networkConfig"
+    assert nix_attr_name("a-b'c_1") == "a-b'c_1"
+    assert nix_attr_name("/var/lib/web") == '"/var/lib/web"'
+    assert nix_attr_name("in") == '"in"'
+    assert nix_attr_name("1abc") == '"1abc"'
+    assert nix_attr_name("${x}") == '"\\${x}"'
+
+
+def test_negative_ints_stay_list_elements() -> None:
+    assert to_nix([1, -2]) == "[ 1 (-2) ]"
+
+
+def test_unrepresentable_values_are_rejected() -> None:
+    with pytest.raises(NixEscapeError):
+        to_nix(1.5)
+    with pytest.raises(NixEscapeError):
+        to_nix("a\0b")
+    with pytest.raises(NixEscapeError):
+        to_nix(2**63)
+    with pytest.raises(NixEscapeError):
+        to_nix({1: "x"})
+
+
+def test_nix_code_is_parenthesized() -> None:
+    assert to_nix(NixCode("{ a = 1; }")) == "({ a = 1; })"
+    # A trailing comment must not swallow the closing parenthesis.
+    assert to_nix(NixCode("{ }  # comment")).endswith("\n)")
+
+
+@needs_nix
+def test_nix_code_with_comment_still_evaluates() -> None:
+    expr = to_nix({"a": NixCode("1 + 1 # comment"), "b": NixCode("{ x = 2; }\n")}, indent=0)
+    assert nix_eval([expr]) == [{"a": 2, "b": {"x": 2}}]
+
