@@ -1,0 +1,50 @@
+"""The escape hatch: any command on the host or in a container."""
+
+from collections.abc import Mapping
+
+from .nodes import ContainerNode, Context, Failure
+from .result import clip
+from .spec import HOST, CheckSpec, Param, Params
+
+LABEL_CHARS = 40
+"""Commands longer than this are cut in the expectation id."""
+
+
+def check_command(ctx: Context, p: Params) -> str:
+    on, run, status = p.text("on"), p.text("run"), p.integer("exit")
+    expected_output = p.opt_text("output")
+    node = ctx.node(on)
+    if isinstance(node, ContainerNode):
+        node.wait_booted()
+    out = node.run(run, timeout=ctx.timeout)
+    problems = []
+    if out.status != status:
+        problems.append(f"exit status {out.status}, expected {status}")
+    if expected_output is not None and expected_output not in out.text:
+        problems.append(f"output {clip(out.text.strip(), 300)!r} lacks {expected_output!r}")
+    if problems:
+        raise Failure(f"`{run}` on {on}: " + "; ".join(problems))
+    return f"`{run}` on {on} exited {status}" + (
+        f" with {expected_output!r} in its output" if expected_output is not None else ""
+    )
+
+
+def _label(params: Mapping[str, object]) -> str:
+    run = " ".join(str(params["run"]).split())
+    if len(run) > LABEL_CHARS:
+        run = run[: LABEL_CHARS - 1] + "…"
+    return f"{params['on']}:{run}"
+
+
+COMMAND = CheckSpec(
+    name="command",
+    doc="`run` (a sh command line) on `on` exits with `exit` and prints `output` (a substring "
+        "of stdout and stderr). In a container it runs as root, once the container has booted.",
+    params=(
+        Param("on", str, default=HOST, node=True, doc="host or a container"),
+        Param("run", str, required=True, doc="sh command line"),
+        Param("exit", int, default=0, doc="expected exit status"),
+        Param("output", str, doc="substring the output must contain"),
+    ),
+    label=_label,
+)

@@ -1,0 +1,32 @@
+"""The catalogue of checks: their specs (``CHECKS``) and the functions that run them."""
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from . import command, isolation, lifecycle, network
+from .nodes import Context
+from .spec import CheckSpec, Params
+
+CheckFunction = Callable[[Context, Params], str]
+"""Runs a check; returns the success message or raises :class:`harness.checks.nodes.Failure`."""
+
+_CATALOGUE: tuple[tuple[CheckSpec, CheckFunction], ...] = (
+    (lifecycle.UNIT_ACTIVE, lifecycle.check_unit_active),
+    (network.REACHABLE, network.check_reachable),
+    (network.UNREACHABLE, network.check_unreachable),
+    (network.ADDRESS, network.check_address),
+    (network.HTTP, network.check_http),
+    (network.TCP, network.check_tcp),
+    (lifecycle.EPHEMERAL, lifecycle.check_ephemeral),
+    (isolation.USERNS, isolation.check_userns),
+    (isolation.STORE_READONLY, isolation.check_store_readonly),
+    (isolation.NO_NIX_DAEMON, isolation.check_no_nix_daemon),
+    (command.COMMAND, command.check_command),
+)
+
+CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _CATALOGUE})
+"""Every check by its TOML name (contract (1))."""
+
+FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
+    {spec.name: function for spec, function in _CATALOGUE}
+)

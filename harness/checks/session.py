@@ -1,0 +1,101 @@
+"""A test run's expectations: run each check, record its result, fail the test at the end.
+
+The generated testScript makes one :class:`Session` and calls :meth:`Session.check` once per
+expectation, then :meth:`Session.finish`. A check never aborts the session: a broken expectation,
+a driver timeout or a bug in a check all become a failed :class:`Result` with the evidence
+gathered so far, so one run reports every problem at once.
+"""
+
+import sys
+import traceback
+from pathlib import Path
+from typing import TextIO
+
+from .machine import Clock, Machine, SystemClock
+from .nodes import Context, Failure
+from .registry import CHECKS, FUNCTIONS
+from .result import Evidence, Result, render
+from .spec import HOST, Params
+from .topology import Topology
+
+RESULTS_FILE = "nixos-nspawn-results.jsonl"
+STDOUT_PREFIX = "nixos-nspawn-result: "
+DEFAULT_TIMEOUT = 300
+"""Seconds a check waits for something to come up (a unit, an address, a reply). Generous
+because NixOS tests often run under TCG, where a container boot takes a minute."""
+
+
+class Session:
+    """Runs expectations against ``machine`` and records them in ``out_dir``."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        topology: Topology,
+        out_dir: str | Path,
+        *,
+        timeout: int = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.machine = machine
+        self.topology = topology
+        self.path = Path(out_dir) / RESULTS_FILE
+        self.timeout = timeout
+        self.clock = clock or SystemClock()
+        self.stdout = stdout
+        self.results: list[Result] = []
+
+    def check(self, id: str, check: str, params: dict[str, object]) -> Result:
+        """Run one expectation, record it (JSONL file and stdout) and return its result."""
+        evidence = Evidence()
+        start = self.clock.monotonic()
+        try:
+            ok, message = True, self._run(check, params, evidence)
+        except Failure as failure:
+            ok, message = False, str(failure)
+        except Exception as error:  # a crashed check is a failed expectation, not an abort
+            evidence.fact("traceback", "".join(traceback.format_exc(limit=-4)))
+            ok, message = False, f"check raised {type(error).__name__}: {error}"
+        record = evidence.as_dict()
+        if not ok:
+            message = f"{message}\n{render(record)}"
+        result = Result(id, check, ok, message, record, round(self.clock.monotonic() - start, 3))
+        self._record(result)
+        return result
+
+    def _run(self, check: str, params: dict[str, object], evidence: Evidence) -> str:
+        spec = CHECKS.get(check)
+        if spec is None:
+            raise Failure(f"unknown check {check!r} (known: {', '.join(sorted(CHECKS))})")
+        problems = [str(p) for p in spec.validate(params)]
+        resolved = spec.with_defaults(params)
+        known = {HOST, *self.topology.names}
+        problems += [
+            f"{param.name}: unknown node {resolved[param.name]!r} "
+            f"(known: {', '.join(sorted(known))})"
+            for param in spec.params
+            if param.node and param.name in resolved and resolved[param.name] not in known
+        ]
+        if problems:
+            raise Failure("invalid parameters: " + "; ".join(problems))
+        context = Context(self.machine, self.topology, self.clock, self.timeout, evidence)
+        return FUNCTIONS[check](context, Params(resolved))
+
+    def _record(self, result: Result) -> None:
+        self.results.append(result)
+        line = result.to_json()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        print(STDOUT_PREFIX + line, file=self.stdout or sys.stdout, flush=True)
+
+    def finish(self) -> None:
+        """Raise AssertionError naming every failed expectation (after all were recorded)."""
+        failed = [r for r in self.results if not r.ok]
+        if failed:
+            details = "\n\n".join(f"{r.id}: {r.message}" for r in failed)
+            raise AssertionError(
+                f"{len(failed)} of {len(self.results)} expectations failed "
+                f"(results in {self.path}):\n\n{details}"
+            )
