@@ -1,0 +1,123 @@
+"""The repository's scenario catalogue and its generated tests: find, render, compare.
+
+``render --check`` must catch both a stale generated file and an orphan (a generated file whose
+scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
+generated header count as ours, so a hand-written file in ``nix/tests`` is reported, not deleted.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.loader import load_scenario
+from harness.render import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
+from harness.scenario import Scenario, ScenarioError, ValidationError
+
+SCENARIOS_DIR = Path("scenarios")
+ROOT_MARKER = "flake.nix"
+
+
+class RootNotFound(Exception):
+    """No directory with flake.nix and scenarios/ above the starting point."""
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: the nearest directory at or above ``start`` with flake.nix and a
+    scenarios/ directory (so a flake.nix of some other project higher up does not match)."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / ROOT_MARKER).is_file() and (directory / SCENARIOS_DIR).is_dir():
+            return directory
+    raise RootNotFound(
+        f"no {ROOT_MARKER} with a {SCENARIOS_DIR}/ directory at or above {start}; use --root"
+    )
+
+
+def scenario_files(root: Path) -> list[Path]:
+    """The catalogue: every ``scenarios/*.toml``, sorted by name."""
+    return sorted((root / SCENARIOS_DIR).glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading every file: the valid scenarios and all errors of the others."""
+
+    scenarios: tuple[Scenario, ...]
+    errors: tuple[ValidationError, ...]
+
+
+def load_all(files: list[Path]) -> Loaded:
+    scenarios: list[Scenario] = []
+    errors: list[ValidationError] = []
+    for path in files:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as error:
+            errors.extend(error.errors)
+    return Loaded(tuple(scenarios), tuple(errors))
+
+
+def is_generated(text: str) -> bool:
+    """Whether a file in nix/tests carries our generated header."""
+    first = text.split("\n", 1)[0]
+    return first.startswith("# Generated from ") and f"`{RENDER_COMMAND}`" in first
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A generated file that differs from what ``render`` would write.
+
+    ``expected`` None: an orphan that should not exist; ``actual`` None: missing.
+    """
+
+    path: Path
+    expected: str | None
+    actual: str | None
+
+    def diff(self, root: Path) -> str:
+        name = self.path.relative_to(root).as_posix()
+        lines = difflib.unified_diff(
+            (self.actual or "").splitlines(keepends=True),
+            (self.expected or "").splitlines(keepends=True),
+            fromfile=f"a/{name}" if self.actual is not None else "/dev/null",
+            tofile=f"b/{name}" if self.expected is not None else "/dev/null",
+        )
+        return "".join(lines)
+
+
+def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, str]:
+    """What ``render`` writes: generated path → text, for every scenario."""
+    return {generated_path(root, s): render_scenario(s) for s in scenarios}
+
+
+def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
+    """Every stale, missing or orphaned generated file, sorted by path."""
+    expected = expected_files(root, scenarios)
+    present = {p: p.read_text(encoding="utf-8") for p in (root / GENERATED_DIR).glob("*.nix")}
+    found = [
+        Drift(path, text, present.get(path))
+        for path, text in expected.items()
+        if present.get(path) != text
+    ]
+    found += [Drift(path, None, text) for path, text in present.items() if path not in expected]
+    return sorted(found, key=lambda d: d.path)
+
+
+def write(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
+    """Bring nix/tests up to date: write stale or missing files, delete generated orphans.
+
+    Returns what changed; orphans without our header are left alone (and stay in the result
+    of :func:`drift`, so ``render --check`` keeps reporting them).
+    """
+    changed = []
+    for item in drift(root, scenarios):
+        if item.expected is not None:
+            item.path.parent.mkdir(parents=True, exist_ok=True)
+            item.path.write_text(item.expected, encoding="utf-8")
+            changed.append(item)
+        elif item.actual is not None and is_generated(item.actual):
+            item.path.unlink()
+            changed.append(item)
+    return changed

@@ -1,0 +1,382 @@
+"""Read and validate a scenario file into a :class:`harness.scenario.Scenario`.
+
+Validation collects every problem of a file before failing, each with the file, the dotted key
+path and the line of that key (from :mod:`harness.tomlpos`), so one run of
+``python -m harness validate`` shows everything to fix. User errors are never tracebacks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import TypeVar
+
+from harness.checks import CHECKS
+from harness.escape import NixCode
+from harness.scenario import (
+    BindMount,
+    ContainerSpec,
+    Expectation,
+    Host,
+    Scenario,
+    ScenarioError,
+    ValidationError,
+    Veth,
+)
+from harness.tomlpos import KeyLines, key_lines
+from harness.tomlpos import Path as KeyPath
+
+HOST_NODE = "host"
+"""The node name of the VM; containers cannot take it."""
+
+IFNAMSIZ = 15
+"""Longest Linux interface name; the host sides are ``ve-<container>`` and ``vz-<zone>``."""
+
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+T = TypeVar("T")
+
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string", int: "an integer", bool: "a boolean", dict: "a table", list: "an array",
+}
+
+
+def format_key(path: KeyPath) -> str:
+    """A key path as the user writes it: ``containers.web.binds."/var/lib/web"``, ``expect[2]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = part if _BARE_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+            out += ("." if out else "") + text
+    return out or "(document)"
+
+
+def _describe(value: object) -> str:
+    kind = {str: "string", int: "integer", bool: "boolean", float: "float", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+    return f"{kind} {value!r}" if kind not in ("table", "array") else kind
+
+
+def _suggest(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" (known: {', '.join(known)})" if known else ""
+
+
+class _Reader:
+    """Accumulates the errors of one file while the loader walks its data."""
+
+    def __init__(self, path: Path, lines: KeyLines) -> None:
+        self.path = path
+        self.lines = lines
+        self.errors: list[ValidationError] = []
+
+    def error(self, key: KeyPath, message: str) -> None:
+        self.errors.append(
+            ValidationError(self.path, self.lines.line(key), format_key(key), message)
+        )
+
+    def table(
+        self, value: object, key: KeyPath, allowed: Sequence[str] | None = None
+    ) -> Mapping[str, object] | None:
+        """``value`` if it is a table (reporting keys not in ``allowed``), else None."""
+        if not isinstance(value, dict):
+            self.error(key, f"expected a table, got {_describe(value)}")
+            return None
+        if allowed is not None:
+            for name in value:
+                if name not in allowed:
+                    self.error((*key, name), "unknown key" + _suggest(name, allowed))
+        return value
+
+    def get(
+        self, table: Mapping[str, object], key: KeyPath, name: str, kind: type[T],
+        *, required: bool = False,
+    ) -> T | None:
+        """``table[name]`` checked to be of ``kind``; None (and an error if required) if not."""
+        if name not in table:
+            if required:
+                self.error((*key, name), "required key is missing")
+            return None
+        value = table[name]
+        # TOML booleans are Python bools, which are ints too: `timeout = true` is no number.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.error((*key, name), f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}")
+            return None
+        if kind is str and "\0" in str(value):
+            self.error((*key, name), "strings cannot contain NUL characters")
+            return None
+        return value
+
+    def strings(
+        self, table: Mapping[str, object], key: KeyPath, name: str
+    ) -> tuple[str, ...] | None:
+        items = self.get(table, key, name, list)
+        if items is None:
+            return None
+        valid = True
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                self.error((*key, name, index), f"expected a string, got {_describe(item)}")
+                valid = False
+        return tuple(items) if valid else None
+
+    def settings(self, value: object, key: KeyPath) -> object:
+        """Free-form networkd settings: tables, arrays, strings, integers and booleans only
+        (the values Nix and the module's option types can take exactly)."""
+        if isinstance(value, dict):
+            return {name: self.settings(item, (*key, name)) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self.settings(item, (*key, index)) for index, item in enumerate(value)]
+        if isinstance(value, str) and "\0" in value:
+            self.error(key, "strings cannot contain NUL characters")
+        elif not isinstance(value, str | int | bool):
+            self.error(key, f"unsupported value {_describe(value)}: use a string, integer, "
+                            "boolean, array or table")
+        return value
+
+    def name(self, name: str, key: KeyPath, what: str, interface: str) -> bool:
+        """Whether ``name`` can name a machine and the host interface ``interface``."""
+        ok = True
+        if not _NAME.match(name):
+            self.error(key, f"invalid {what} name {name!r}: use letters, digits and '-' "
+                            "(not at either end)")
+            ok = False
+        if len(interface) > IFNAMSIZ:
+            self.error(key, f"{what} name {name!r} is too long: the host interface "
+                            f"{interface!r} would exceed {IFNAMSIZ} characters "
+                            f"(at most {IFNAMSIZ - (len(interface) - len(name))} for the name)")
+            ok = False
+        return ok
+
+
+TOP_KEYS = ("description", "timeout", "host", "containers", "expect")
+HOST_KEYS = ("config",)
+CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
+BIND_KEYS = ("hostPath", "readOnly", "options")
+NETWORK_KEYS = ("veth",)
+VETH_KEYS = ("enable", "zone", "config")
+VETH_CONFIG_KEYS = ("host", "container")
+
+
+def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> NixCode | None:
+    code = reader.get(table, key, "config", str)
+    return NixCode(code) if code is not None else None
+
+
+def _host(reader: _Reader, value: object) -> Host:
+    table = reader.table(value, ("host",), HOST_KEYS)
+    return Host(_nix_code(reader, table, ("host",))) if table is not None else Host()
+
+
+def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
+    if path is not None and not path.startswith("/"):
+        reader.error(key, f"expected an absolute path, got {path!r}")
+
+
+def _bind(reader: _Reader, mount_point: str, value: object, key: KeyPath) -> BindMount | None:
+    _absolute(reader, mount_point, key)
+    table = reader.table(value, key, BIND_KEYS)
+    if table is None:
+        return None
+    host_path = reader.get(table, key, "hostPath", str)
+    _absolute(reader, host_path, (*key, "hostPath"))
+    return BindMount(
+        path=mount_point,
+        host_path=host_path,
+        read_only=reader.get(table, key, "readOnly", bool),
+        options=reader.strings(table, key, "options"),
+    )
+
+
+def _veth(reader: _Reader, value: object, key: KeyPath) -> Veth:
+    network = reader.table(value, key, NETWORK_KEYS)
+    if network is None or "veth" not in network:
+        return Veth()
+    key = (*key, "veth")
+    veth = reader.table(network["veth"], key, VETH_KEYS)
+    if veth is None:
+        return Veth()
+    zone = reader.get(veth, key, "zone", str)
+    if zone is not None:
+        reader.name(zone, (*key, "zone"), "zone", f"vz-{zone}")
+    sides: dict[str, Mapping[str, object] | None] = {"host": None, "container": None}
+    if "config" in veth:
+        config = reader.table(veth["config"], (*key, "config"), VETH_CONFIG_KEYS)
+        for side in sides:
+            if config is not None and side in config:
+                side_key = (*key, "config", side)
+                if reader.table(config[side], side_key) is not None:
+                    settings = reader.settings(config[side], side_key)
+                    assert isinstance(settings, dict)
+                    sides[side] = MappingProxyType(settings)
+    enable = reader.get(veth, key, "enable", bool)
+    if zone is not None and enable is False:
+        reader.error((*key, "zone"), "a zone needs the veth link: remove `enable = false`")
+    return Veth(
+        enable=enable,
+        zone=zone,
+        host_config=sides["host"],
+        container_config=sides["container"],
+    )
+
+
+def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | None:
+    key: KeyPath = ("containers", name)
+    if name == HOST_NODE:
+        reader.error(key, f"{HOST_NODE!r} names the VM in expectations; choose another name")
+    else:
+        reader.name(name, key, "container", f"ve-{name}")
+    table = reader.table(value, key, CONTAINER_KEYS)
+    if table is None:
+        return None
+    binds: list[BindMount] = []
+    if "binds" in table:
+        bind_table = reader.table(table["binds"], (*key, "binds"))
+        for mount_point, bind_value in (bind_table or {}).items():
+            bind = _bind(reader, mount_point, bind_value, (*key, "binds", mount_point))
+            if bind is not None:
+                binds.append(bind)
+    path = reader.get(table, key, "path", str)
+    _absolute(reader, path, (*key, "path"))
+    return ContainerSpec(
+        name=name,
+        config=_nix_code(reader, table, key),
+        path=path,
+        auto_start=reader.get(table, key, "autoStart", bool),
+        restart_if_changed=reader.get(table, key, "restartIfChanged", bool),
+        binds=tuple(binds),
+        veth=_veth(reader, table["network"], (*key, "network")) if "network" in table else Veth(),
+    )
+
+
+def _expectation(
+    reader: _Reader, index: int, value: object, containers: Sequence[str]
+) -> Expectation | None:
+    key: KeyPath = ("expect", index)
+    table = reader.table(value, key)
+    if table is None:
+        return None
+    check = reader.get(table, key, "check", str, required=True)
+    if check is None:
+        return None
+    spec = CHECKS.get(check)
+    if spec is None:
+        reader.error((*key, "check"), f"unknown check {check!r}" + _suggest(check, list(CHECKS)))
+        return None
+    params = {name: item for name, item in table.items() if name != "check"}
+    known = [param.name for param in spec.params]
+    errors_before = len(reader.errors)
+    for problem in spec.validate(params):
+        if problem.key in params and problem.key not in known:
+            reader.error((*key, problem.key),
+                         f"unknown parameter for check {check!r}" + _suggest(problem.key, known))
+        else:
+            reader.error((*key, problem.key), problem.message)
+    nodes = (HOST_NODE, *containers)
+    for param in spec.params:
+        value = params.get(param.name)
+        if param.node and isinstance(value, str) and value not in nodes:
+            reader.error((*key, param.name), f"unknown node {value!r}" + _suggest(value, nodes))
+    if len(reader.errors) > errors_before:
+        return None
+    return Expectation(
+        id=spec.expectation_id(params),
+        check=check,
+        params=MappingProxyType(spec.with_defaults(params)),
+        line=reader.lines.line(key),
+    )
+
+
+def _unique_ids(expectations: list[Expectation]) -> tuple[Expectation, ...]:
+    """Append ``#2``, ``#3`` to repeated ids so every result names one expectation."""
+    seen: dict[str, int] = {}
+    out = []
+    for expectation in expectations:
+        count = seen[expectation.id] = seen.get(expectation.id, 0) + 1
+        if count > 1:
+            expectation = Expectation(f"{expectation.id}#{count}", expectation.check,
+                                      expectation.params, expectation.line)
+        out.append(expectation)
+    return tuple(out)
+
+
+def _each(
+    reader: _Reader, data: Mapping[str, object], name: str,
+    read: Callable[[str, object], T | None],
+) -> list[T]:
+    table = reader.table(data[name], (name,)) if name in data else None
+    return [item for key, value in (table or {}).items() if (item := read(key, value)) is not None]
+
+
+def parse_scenario(path: Path, source: str) -> Scenario:
+    """Validate the TOML text ``source`` of the scenario file ``path``."""
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"at line (\d+)", str(error))
+        line = int(match.group(1)) if match else 1
+        raise ScenarioError(
+            (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
+        ) from None
+    reader = _Reader(path, key_lines(source))
+    if not _NAME.match(path.stem):
+        reader.errors.append(ValidationError(
+            path, 1, "(file name)",
+            f"the file stem {path.stem!r} names the test: use letters, digits and '-'",
+        ))
+    reader.table(data, (), TOP_KEYS)
+    description = reader.get(data, (), "description", str, required=True)
+    timeout = reader.get(data, (), "timeout", int)
+    if timeout is not None and timeout <= 0:
+        reader.error(("timeout",), f"expected a positive number of seconds, got {timeout}")
+    host = _host(reader, data["host"]) if "host" in data else Host()
+    containers = _each(reader, data, "containers",
+                       lambda name, value: _container(reader, name, value))
+    names = [container.name for container in containers]
+    expectations: list[Expectation] = []
+    raw = data.get("expect")
+    if raw is None:
+        reader.error(("expect",), "a scenario needs at least one [[expect]] entry")
+    elif not isinstance(raw, list):
+        reader.error(("expect",), f"expected an array of tables ([[expect]]), got {_describe(raw)}")
+    else:
+        for index, value in enumerate(raw):
+            expectation = _expectation(reader, index, value, names)
+            if expectation is not None:
+                expectations.append(expectation)
+    if reader.errors:
+        raise ScenarioError(tuple(reader.errors))
+    assert description is not None
+    return Scenario(
+        name=path.stem,
+        path=path,
+        description=description,
+        timeout=timeout,
+        host=host,
+        containers=tuple(containers),
+        expectations=_unique_ids(expectations),
+    )
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate one scenario file; :class:`ScenarioError` lists all its problems."""
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ScenarioError(
+            (ValidationError(path, 1, "(file)", f"cannot read: {error.strerror}"),)
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            (ValidationError(path, 1, "(file)", f"not UTF-8: {error}"),)
+        ) from None
+    return parse_scenario(path, source)

@@ -1,0 +1,147 @@
+"""Render a validated scenario into its NixOS test module (``nix/tests/<name>.nix``).
+
+Two jinja2 templates give the shape (the Nix module, and the testScript inside it); every value
+goes into them through the filters below, which are the functions of :mod:`harness.escape`.
+Templates never format values themselves, so the escaping argument is made in one module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from harness import escape
+from harness.scenario import ContainerSpec, Scenario
+
+GENERATED_DIR = Path("nix", "tests")
+"""Where generated test modules live, relative to the repository root (flake.nix reads it)."""
+
+RENDER_COMMAND = "python -m harness render"
+
+DEFAULT_TIMEOUT = 1800
+"""globalTimeout (seconds) of scenarios without ``timeout``: booting a VM and its containers."""
+
+HOST_MEMORY_MB = 1024
+CONTAINER_MEMORY_MB = 256
+HOST_DISK_MB = 2048
+"""VM sizing: the host's own system plus a share per container (each boots a NixOS system)."""
+
+VETH_ENABLE_DEFAULT = True
+"""The module's default for ``network.veth.enable`` (nix/host.nix); the topology needs it."""
+
+BIND_READ_ONLY_DEFAULT = False
+"""The module's default for ``binds.<path>.readOnly`` (nix/host.nix)."""
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        nix=escape.to_nix,
+        nix_script=escape.nix_multiline_string,
+        nix_comment=escape.nix_comment,
+        py=escape.to_python,
+    )
+    return env
+
+
+_ENV = _environment()
+
+
+def generated_path(repo_root: Path, scenario: Scenario) -> Path:
+    """The generated test module of ``scenario`` in the repository at ``repo_root``."""
+    return repo_root / GENERATED_DIR / f"{scenario.name}.nix"
+
+
+def container_options(container: ContainerSpec) -> dict[str, object]:
+    """The ``nixos-nspawn.containers.<name>`` definition: exactly the options the scenario set,
+    under the module's option names, so the module's defaults apply to everything else."""
+    options: dict[str, object] = {}
+    if container.config is not None:
+        options["config"] = container.config
+    if container.path is not None:
+        options["path"] = container.path
+    if container.auto_start is not None:
+        options["autoStart"] = container.auto_start
+    if container.restart_if_changed is not None:
+        options["restartIfChanged"] = container.restart_if_changed
+    if container.binds:
+        binds: dict[str, object] = {}
+        for bind in container.binds:
+            entry: dict[str, object] = {}
+            if bind.host_path is not None:
+                entry["hostPath"] = bind.host_path
+            if bind.read_only is not None:
+                entry["readOnly"] = bind.read_only
+            if bind.options is not None:
+                entry["options"] = list(bind.options)
+            binds[bind.path] = entry
+        options["binds"] = binds
+    veth: dict[str, object] = {}
+    if container.veth.enable is not None:
+        veth["enable"] = container.veth.enable
+    if container.veth.zone is not None:
+        veth["zone"] = container.veth.zone
+    sides = {"host": container.veth.host_config, "container": container.veth.container_config}
+    config = {side: settings for side, settings in sides.items() if settings is not None}
+    if config:
+        veth["config"] = config
+    if veth:
+        options["network"] = {"veth": veth}
+    return options
+
+
+def _topology(scenario: Scenario) -> list[dict[str, object]]:
+    """What the checks need to know of each container, with the module's defaults resolved."""
+    return [
+        {
+            "name": container.name,
+            "zone": container.veth.zone,
+            "veth": VETH_ENABLE_DEFAULT if container.veth.enable is None
+            else container.veth.enable,
+            "binds": [
+                {"path": bind.path,
+                 "read_only": BIND_READ_ONLY_DEFAULT if bind.read_only is None
+                 else bind.read_only}
+                for bind in container.binds
+            ],
+        }
+        for container in scenario.containers
+    ]
+
+
+def render_test_script(scenario: Scenario) -> str:
+    """The Python testScript: build the topology, run every expectation, then fail if any did."""
+    return _ENV.get_template("testscript.py.j2").render(
+        containers=_topology(scenario), expectations=scenario.expectations
+    )
+
+
+def render_scenario(scenario: Scenario, source: str | None = None) -> str:
+    """The text of the generated NixOS test module for ``scenario``.
+
+    ``source`` is the scenario file as the header names it; by default
+    ``scenarios/<file name>``, the catalogue's layout (never an absolute machine path).
+    """
+    label = source if source is not None else f"scenarios/{scenario.path.name}"
+    header = (
+        f"Generated from {label} by `{RENDER_COMMAND}`; do not edit.\n"
+        f"{scenario.description}"
+    )
+    return _ENV.get_template("test.nix.j2").render(
+        header=header,
+        name=scenario.name,
+        timeout=scenario.timeout if scenario.timeout is not None else DEFAULT_TIMEOUT,
+        host_config=scenario.host.config,
+        memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
+        disk_mb=HOST_DISK_MB,
+        containers={c.name: container_options(c) for c in scenario.containers},
+        test_script=render_test_script(scenario),
+    )

@@ -1,0 +1,109 @@
+"""The validated form of a scenario file: frozen dataclasses, produced by :mod:`harness.loader`.
+
+Fields that mirror the module's options are ``None`` when the scenario does not set them, so the
+rendered test leaves the module's own defaults (and their documentation) in charge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.escape import NixCode
+
+
+@dataclass(frozen=True)
+class ValidationError:
+    """One problem in a scenario file, located by file, line and dotted key path."""
+
+    path: Path
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.key}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file is invalid; ``errors`` lists every problem found in it."""
+
+    def __init__(self, errors: tuple[ValidationError, ...]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Host:
+    """The VM that runs the containers; ``config`` is an extra NixOS module (Nix code)."""
+
+    config: NixCode | None = None
+
+
+@dataclass(frozen=True)
+class BindMount:
+    """``binds.<path>``: ``path`` is the mount point inside the container."""
+
+    path: str
+    host_path: str | None = None
+    read_only: bool | None = None
+    options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Veth:
+    """``network.veth``: the container's link to the host and its networkd settings.
+
+    ``host_config`` / ``container_config`` are systemd.network.networks settings (for example
+    ``{"networkConfig": {"DHCP": False}}``) merged by the module over its defaults.
+    """
+
+    enable: bool | None = None
+    zone: str | None = None
+    host_config: Mapping[str, object] | None = None
+    container_config: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """``[containers.<name>]``: one ``nixos-nspawn.containers.<name>`` definition."""
+
+    name: str
+    config: NixCode | None = None
+    path: str | None = None
+    auto_start: bool | None = None
+    restart_if_changed: bool | None = None
+    binds: tuple[BindMount, ...] = ()
+    veth: Veth = Veth()
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One ``[[expect]]`` entry: the check's name, its parameters (defaults filled in), and
+    ``id`` = ``check[label]`` (``#2``, ``#3`` appended to duplicates within a file)."""
+
+    id: str
+    check: str
+    params: Mapping[str, object]
+    line: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario file; ``name`` is the file stem and names the generated test."""
+
+    name: str
+    path: Path
+    description: str
+    timeout: int | None
+    host: Host
+    containers: tuple[ContainerSpec, ...]
+    expectations: tuple[Expectation, ...]
+
+    def container(self, name: str) -> ContainerSpec:
+        """The container called ``name`` (KeyError if the scenario has none)."""
+        for container in self.containers:
+            if container.name == name:
+                return container
+        raise KeyError(name)

@@ -1,0 +1,50 @@
+# Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.
+# One container on the default veth link: DHCP from the host, reachable both ways
+{ hostModule, checksPackage }:
+{
+  name = "basic-veth";
+  globalTimeout = 1800;
+  nodes.host =
+    { lib, ... }:
+    {
+      imports = [
+        hostModule
+      ];
+      # Room for the containers next to the VM's own system; override in [host].config.
+      virtualisation.memorySize = lib.mkDefault 1280;
+      virtualisation.diskSize = lib.mkDefault 2048;
+      nixos-nspawn.containers = {
+        web = {
+          config = ({ });
+        };
+      };
+    };
+  extraPythonPackages = p: [ (checksPackage p) ];
+  testScript = ''
+    from harness.checks import Bind, Container, Session, Topology
+
+    topology = Topology(
+        containers=(
+            Container(
+                name="web",
+                zone=None,
+                veth=True,
+                binds=(
+                ),
+            ),
+        ),
+    )
+
+    host.start()
+    host.wait_for_unit("multi-user.target")
+    session = Session(host, topology, driver.out_dir)
+    session.check("unit-active[web]", "unit-active", {"container": "web"})
+    session.check("address[web:host0]", "address", {"dhcp": True, "node": "web", "interface": "host0"})
+    session.check("reachable[host->web,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "web"})
+    session.check("reachable[web->host,ipv4]", "reachable", {"from": "web", "family": "ipv4", "by": "address", "to": "host"})
+    session.check("reachable[host->web,link-local]", "reachable", {"from": "host", "family": "link-local", "by": "address", "to": "web"})
+    session.check("store-readonly[web]", "store-readonly", {"container": "web"})
+    session.check("no-nix-daemon[web]", "no-nix-daemon", {"container": "web"})
+    session.finish()
+  '';
+}

@@ -1,0 +1,67 @@
+# Generated from scenarios/userns.toml by `python -m harness render`; do not edit.
+# Every container runs in its own user namespace: private, disjoint 65536-wide UID ranges
+{ hostModule, checksPackage }:
+{
+  name = "userns";
+  globalTimeout = 1800;
+  nodes.host =
+    { lib, ... }:
+    {
+      imports = [
+        hostModule
+      ];
+      # Room for the containers next to the VM's own system; override in [host].config.
+      virtualisation.memorySize = lib.mkDefault 1792;
+      virtualisation.diskSize = lib.mkDefault 2048;
+      nixos-nspawn.containers = {
+        one = {
+          config = ({ });
+        };
+        two = {
+          config = ({ });
+        };
+        three = {
+          config = ({ });
+        };
+      };
+    };
+  extraPythonPackages = p: [ (checksPackage p) ];
+  testScript = ''
+    from harness.checks import Bind, Container, Session, Topology
+
+    topology = Topology(
+        containers=(
+            Container(
+                name="one",
+                zone=None,
+                veth=True,
+                binds=(
+                ),
+            ),
+            Container(
+                name="two",
+                zone=None,
+                veth=True,
+                binds=(
+                ),
+            ),
+            Container(
+                name="three",
+                zone=None,
+                veth=True,
+                binds=(
+                ),
+            ),
+        ),
+    )
+
+    host.start()
+    host.wait_for_unit("multi-user.target")
+    session = Session(host, topology, driver.out_dir)
+    session.check("userns[one]", "userns", {"container": "one"})
+    session.check("userns[two]", "userns", {"container": "two"})
+    session.check("userns[three]", "userns", {"container": "three"})
+    session.check("command[one:id -u]", "command", {"on": "one", "exit": 0, "run": "id -u", "output": "0"})
+    session.finish()
+  '';
+}
