@@ -1,1 +1,367 @@
-"""pytest plugin: collects scenario files (placeholder until the plugin lands)."""
+"""pytest plugin: ``pytest scenarios/`` turns every scenario file into tests.
+
+Registered through the ``pytest11`` entry point ``nixos_nspawn``. All hooks live in this module,
+all options are declared in :func:`pytest_addoption`, and per-session state lives on
+``config.stash`` (one ``_State`` per pytest process, so also one per xdist worker).
+
+Per scenario file (``*.toml`` under a directory named by the ``nixos_nspawn_scenario_dirs`` ini
+option, default ``scenarios``):
+
+* ``<file>::validate-render`` loads, validates and renders the file. It runs everywhere. A file
+  that does not validate yields only this item, failing with every validation message; the other
+  files are collected as usual.
+* ``<file>::<expectation id>`` per expectation (marker ``vm``). The first of them builds the
+  scenario's NixOS VM test (:mod:`harness.runner`); every item then reports its own
+  expectation's result. They skip with the reason when the machine cannot run VM tests
+  (:mod:`harness.capabilities`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import sys
+import traceback
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.capabilities import Capabilities, probe
+from harness.loader import load_scenario
+from harness.progress import Progress
+from harness.render import generated_path, render_scenario
+from harness.runner import (
+    DEFAULT_TIMEOUT,
+    BuildOutcome,
+    current_system,
+    find_flake_root,
+    plan_target,
+)
+from harness.runner import build as run_build
+from harness.scenario import Expectation, Scenario, ScenarioError
+
+RENDER_ITEM = "validate-render"
+SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"
+LOG_TAIL_LINES = 30
+
+
+@dataclass
+class _State:
+    """What one pytest process learnt: machine capabilities and each scenario's build."""
+
+    capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
+    builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
+
+
+STATE = pytest.StashKey[_State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nixos-nspawn", "nixos-nspawn scenario VM tests")
+    group.addoption(
+        "--nixos-nspawn-timeout",
+        type=int,
+        metavar="SECONDS",
+        default=None,
+        help="limit for each scenario's whole `nix build` (default: the file's `timeout`, "
+        f"else {DEFAULT_TIMEOUT})",
+    )
+    group.addoption(
+        "--nixos-nspawn-allow-tcg",
+        action="store_true",
+        default=False,
+        help="run VM tests without usable KVM (QEMU's TCG emulation: slow)",
+    )
+    group.addoption(
+        "--nixos-nspawn-system",
+        metavar="SYSTEM",
+        default=None,
+        help="Nix system of the checks to build (default: this machine's, e.g. x86_64-linux)",
+    )
+    group.addoption(
+        "--interactive",
+        dest="nixos_nspawn_interactive",
+        metavar="NAME[::EXPECTATION]",
+        default=None,
+        help="build scenario NAME's driverInteractive, run its testScript up to EXPECTATION "
+        "(default: the first one that failed last time) and hand over the driver's REPL",
+    )
+    parser.addini(
+        SCENARIO_DIRS_INI,
+        "names of directories whose *.toml files (at any depth) are scenario files",
+        type="linelist",
+        default=["scenarios"],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STATE] = _State()
+    config.addinivalue_line("markers", "vm: builds and runs a scenario's NixOS VM test with nix")
+    config.addinivalue_line("markers", "xdist_group(name): run these items on one xdist worker")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--interactive NAME[::EXPECTATION]`` replaces the test run (see harness.interactive)."""
+    request: str | None = config.getoption("nixos_nspawn_interactive")
+    if request is None:
+        return None
+    say = _stderr_writer(config)
+    name, _, expectation = request.partition("::")
+    path = _find_scenario(config, name)
+    if path is None:
+        say(f"--interactive: no scenario file {name}.toml under {', '.join(config.args)}\n")
+        return pytest.ExitCode.USAGE_ERROR
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as error:
+        say(f"{error}\n")
+        return pytest.ExitCode.USAGE_ERROR
+    root = find_flake_root(path.parent)
+    reason = probe(root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")))
+    if root is None or reason.skip_reason is not None:
+        say(f"--interactive {name}: cannot run the VM here: {reason.skip_reason}\n")
+        return pytest.ExitCode.USAGE_ERROR
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.suspend_global_capture(in_=True)
+    from harness.interactive import debug_scenario
+
+    return debug_scenario(
+        scenario, root, _system(config), timeout=scenario_timeout(config, scenario),
+        requested=expectation or None, say=say,
+    )
+
+
+def _find_scenario(config: pytest.Config, name: str) -> Path | None:
+    """The scenario file ``NAME.toml`` among the paths pytest was given (or its testpaths)."""
+    for arg in config.args or [str(config.rootpath)]:
+        start = config.invocation_params.dir / arg.split("::", 1)[0]
+        candidates = [start] if start.is_file() else sorted(start.rglob(f"{name}.toml"))
+        for candidate in candidates:
+            if candidate.stem == name and is_scenario_file(candidate.resolve(), config):
+                return candidate.resolve()
+    return None
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n`` (``--dist load``), keep each scenario's items on one worker."""
+    if config.getvalue("dist") != "load":
+        return None
+    from harness.scheduling import ScenarioScheduling
+
+    return ScenarioScheduling(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Place a VM item's skip on its scenario file: ``-ra`` then shows one line per file."""
+    report = yield
+    if isinstance(item, ExpectationItem) and report.skipped and isinstance(report.longrepr, tuple):
+        report.longrepr = (str(item.path), 1, report.longrepr[2])
+    return report
+
+
+def is_scenario_file(path: Path, config: pytest.Config) -> bool:
+    """A ``.toml`` file below a scenario directory (relative to the rootdir when inside it)."""
+    if path.suffix != ".toml":
+        return False
+    names = set(config.getini(SCENARIO_DIRS_INI))
+    try:
+        parts = path.parent.relative_to(config.rootpath).parts
+    except ValueError:
+        parts = path.parent.parts
+    return any(part in names for part in parts)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_scenario_file(file_path, parent.config):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFailure(Exception):
+    """A failure whose message says everything: shown without a traceback."""
+
+
+def _stderr_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Write to the real stderr even while pytest captures output (also in xdist workers)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+
+    def write(text: str) -> None:
+        suspended = capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+        with suspended:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    return write
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file: its validate-render item, then one item per expectation."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        group = pytest.mark.xdist_group(f"nixos-nspawn:{self.path.stem}")
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as error:
+            yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=str(error))
+            return
+        except Exception:
+            message = f"unexpected error while loading {self.path}:\n{traceback.format_exc()}"
+            yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=message)
+            return
+        render = RenderItem.from_parent(self, name=RENDER_ITEM, scenario=scenario)
+        render.add_marker(group)
+        yield render
+        for expectation in scenario.expectations:
+            item = ExpectationItem.from_parent(
+                self, name=expectation.id, scenario=scenario, expectation=expectation
+            )
+            item.add_marker(group)
+            item.add_marker(pytest.mark.vm)
+            yield item
+
+
+class _ScenarioItem(pytest.Item):
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+
+class InvalidScenarioItem(_ScenarioItem):
+    """Stands for a file that does not validate: fails with all of its messages."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self) -> None:
+        raise ScenarioFailure(self.message)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}: invalid scenario"
+
+
+class RenderItem(_ScenarioItem):
+    """The file validated (at collection); this proves it also renders to a NixOS test."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        try:
+            render_scenario(self.scenario)
+        except (ScenarioError, ValueError) as error:
+            raise ScenarioFailure(f"{self.path}: cannot render: {error}") from error
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}: validate and render"
+
+
+class ExpectationItem(_ScenarioItem):
+    """One expectation of a scenario, judged from the shared VM test's recorded results."""
+
+    def __init__(self, *, scenario: Scenario, expectation: Expectation, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.expectation = expectation
+
+    def setup(self) -> None:
+        reason = _capabilities(self.config, self.scenario).skip_reason
+        if reason is not None:
+            pytest.skip(reason)
+
+    def runtest(self) -> None:
+        outcome = _build(self.config, self.scenario)
+        if isinstance(outcome, str):
+            raise ScenarioFailure(outcome)
+        expectation_id = self.expectation.id
+        result = outcome.results.get(expectation_id)
+        hint = _interactive_hint(self.config, self.scenario, expectation_id)
+        if result is None:
+            raise ScenarioFailure(
+                f"no result recorded for {expectation_id}: the VM test ended before checking it "
+                f"({outcome.status()})\n"
+                f"--- last {LOG_TAIL_LINES} lines of {outcome.log_path} ---\n"
+                f"{outcome.log_tail(LOG_TAIL_LINES)}\n"
+                f"--- end of log tail ---\nfull log: {outcome.log_path}\n{hint}"
+            )
+        if not result.ok:
+            raise ScenarioFailure(f"{result.describe()}\n\nfull log: {outcome.log_path}\n{hint}")
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, max(self.expectation.line - 1, 0), self.expectation.id
+
+
+def _interactive_hint(config: pytest.Config, scenario: Scenario, expectation_id: str) -> str:
+    try:
+        where = scenario.path.relative_to(config.invocation_params.dir)
+    except ValueError:
+        where = scenario.path
+    request = f"{scenario.name}::{expectation_id}"
+    return f"debug it: pytest {shlex.quote(str(where))} --interactive {shlex.quote(request)}"
+
+
+def _system(config: pytest.Config) -> str:
+    chosen: str | None = config.getoption("nixos_nspawn_system")
+    return chosen or current_system()
+
+
+def _capabilities(config: pytest.Config, scenario: Scenario) -> Capabilities:
+    """Probed once per flake and pytest process (each xdist worker probes for itself)."""
+    state = config.stash[STATE]
+    root = find_flake_root(scenario.path.parent)
+    if root not in state.capabilities:
+        state.capabilities[root] = probe(
+            root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg"))
+        )
+    return state.capabilities[root]
+
+
+def _label(scenario: Scenario) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{scenario.name} [{worker}]" if worker else scenario.name
+
+
+def scenario_timeout(config: pytest.Config, scenario: Scenario) -> int:
+    """The command-line limit, else the file's ``timeout``, else the default."""
+    chosen: int | None = config.getoption("nixos_nspawn_timeout")
+    return chosen or scenario.timeout or DEFAULT_TIMEOUT
+
+
+def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
+    """The scenario's build, run by its first expectation item; a string when it cannot run."""
+    state = config.stash[STATE]
+    if scenario.path in state.builds:
+        return state.builds[scenario.path]
+    root = find_flake_root(scenario.path.parent)
+    assert root is not None, "the capability probe skips scenarios outside a flake"
+    try:
+        rendered = render_scenario(scenario)
+    except (ScenarioError, ValueError) as error:
+        state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
+        return state.builds[scenario.path]
+    target = plan_target(
+        root, _system(config), scenario.name, rendered, generated_path(root, scenario)
+    )
+    timeout = scenario_timeout(config, scenario)
+    progress = Progress(_stderr_writer(config), _label(scenario))
+    progress.say(f"nix build of the {target.describe()}, timeout {timeout} s")
+    outcome = run_build(target, timeout=timeout, on_line=progress.feed)
+    progress.say(f"{outcome.status()}; log: {outcome.log_path}")
+    state.builds[scenario.path] = outcome
+    return outcome

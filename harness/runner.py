@@ -1,0 +1,207 @@
+"""Building a scenario's NixOS VM test with ``nix build`` and collecting its results.
+
+Which derivation is built (see :func:`plan_target`):
+
+* The scenario's generated file ``nix/tests/<name>.nix`` is tracked by git and identical to a
+  fresh rendering: build the flake's own check, ``.#checks.<system>.<name>``. This is exactly
+  what ``nix build .#checks`` and CI build.
+* Otherwise (a new, untracked scenario, or a scenario edited since it was last rendered): a git
+  flake only sees tracked files, so the fresh rendering is written to
+  ``.nixos-nspawn/rendered/<name>.nix`` and built through the flake's ``lib.scenarioTest`` with
+  ``--impure --expr``. The host module and the checks package still come from the flake, so
+  uncommitted edits of tracked files are honoured as in any dirty git flake.
+
+Every nix call passes ``--extra-experimental-features "nix-command flakes"`` so that it works
+with a stock Nix configuration, where both features are still off by default.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.escape import nix_attr_name, nix_string
+from harness.processes import ProcessOutcome, run_logged
+from harness.results import (
+    RESULTS_FILE,
+    ExpectationResult,
+    dump_results,
+    results_from_file,
+    results_from_log,
+)
+
+NIX_FEATURES = ("--extra-experimental-features", "nix-command flakes")
+BUILD_FLAGS = ("--print-build-logs", "--no-link", "--print-out-paths")
+STATE_DIR = ".nixos-nspawn"
+DEFAULT_TIMEOUT = 3600
+_BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
+
+
+def current_system() -> str:
+    """The Nix system double of this machine (``x86_64-linux``, ``aarch64-linux``)."""
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return f"{machine}-{platform.system().lower()}"
+
+
+def find_flake_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding a ``flake.nix``."""
+    for directory in (start, *start.parents):
+        if (directory / "flake.nix").is_file():
+            return directory
+    return None
+
+
+def _attr(name: str) -> str:
+    # Installable attribute paths are split on dots; quote anything that is not a bare name.
+    return name if _BARE_ATTR.match(name) else nix_attr_name(name)
+
+
+@dataclass(frozen=True)
+class NixTarget:
+    """The test derivation of one scenario, as an installable of ``nix build``."""
+
+    flake_root: Path
+    system: str
+    name: str
+    rendered: Path | None  # None: the flake's own checks.<system>.<name>
+
+    def installable(self, output_attr: str = "") -> tuple[str, ...]:
+        """Installable arguments; ``output_attr`` selects an attribute such as driverInteractive."""
+        suffix = f".{output_attr}" if output_attr else ""
+        if self.rendered is None:
+            return (f".#checks.{self.system}.{_attr(self.name)}{suffix}",)
+        expr = (
+            f"let flake = builtins.getFlake {nix_string(str(self.flake_root))}; "
+            f"in (flake.lib.scenarioTest flake.inputs.nixpkgs.legacyPackages.{_attr(self.system)} "
+            f"{nix_string(str(self.rendered))}){suffix}"
+        )
+        return ("--impure", "--expr", expr)
+
+    def build_argv(self, output_attr: str = "") -> tuple[str, ...]:
+        """The exact ``nix build`` command line (run in ``flake_root``)."""
+        return ("nix", *NIX_FEATURES, "build", *BUILD_FLAGS, *self.installable(output_attr))
+
+    def describe(self) -> str:
+        if self.rendered is None:
+            return f"flake check checks.{self.system}.{self.name}"
+        return f"freshly rendered {self.rendered.name} (not committed or stale)"
+
+
+def _tracked_by_git(root: Path, path: Path) -> bool:
+    try:
+        result = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "--", str(path.relative_to(root))],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except (OSError, ValueError):
+        return False
+    return result.returncode == 0
+
+
+def plan_target(
+    flake_root: Path, system: str, name: str, rendered: str, generated: Path
+) -> NixTarget:
+    """Build the committed check when it is current, else the fresh rendering (module doc)."""
+    try:
+        committed = generated.read_text(encoding="utf-8")
+    except OSError:
+        committed = None
+    if committed == rendered and _tracked_by_git(flake_root, generated):
+        return NixTarget(flake_root, system, name, None)
+    target = flake_root / STATE_DIR / "rendered" / f"{name}.nix"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{target.name}.{os.getpid()}")
+    scratch.write_text(rendered, encoding="utf-8")
+    scratch.replace(target)
+    return NixTarget(flake_root, system, name, target)
+
+
+def log_path(flake_root: Path, name: str, kind: str = "build") -> Path:
+    """Where the full log of a scenario's last ``kind`` run is kept."""
+    suffix = "" if kind == "build" else f".{kind}"
+    return flake_root / STATE_DIR / "logs" / f"{name}{suffix}.log"
+
+
+def last_results_path(flake_root: Path, name: str) -> Path:
+    """The results of a scenario's last run (what ``--interactive`` stops before)."""
+    return flake_root / STATE_DIR / "results" / f"{name}.jsonl"
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """One scenario's ``nix build``: how it ended and every result it recorded."""
+
+    target: NixTarget
+    process: ProcessOutcome
+    timeout: float
+    log_path: Path
+    out_path: Path | None
+    results: Mapping[str, ExpectationResult]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.process.returncode == 0
+
+    def status(self) -> str:
+        """One line on how the build ended, for failure messages."""
+        if self.process.timed_out:
+            return (
+                f"nix build timed out after {self.timeout:g} s; its process tree was killed "
+                "(raise the limit with --nixos-nspawn-timeout)"
+            )
+        if self.succeeded:
+            return f"nix build succeeded in {self.process.seconds:.0f} s"
+        return f"nix build failed with exit status {self.process.returncode}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def out_path(process: ProcessOutcome) -> Path | None:
+    """The store path ``--print-out-paths`` printed, when the build succeeded."""
+    if process.returncode != 0:
+        return None
+    paths = [line.strip() for line in process.stdout if line.strip().startswith("/")]
+    return Path(paths[-1]) if paths else None
+
+
+def build(
+    target: NixTarget, *, timeout: float, on_line: Callable[[str], None]
+) -> BuildOutcome:
+    """Run the test build; results come from its output on success, else from its log."""
+    log = log_path(target.flake_root, target.name)
+    process = run_logged(
+        target.build_argv(), cwd=target.flake_root, log_path=log, timeout=timeout,
+        on_line=on_line,
+    )
+    out = out_path(process)
+    results = results_from_file(out / RESULTS_FILE) if out is not None else {}
+    if not results:
+        with open(log, encoding="utf-8", errors="replace") as lines:
+            results = results_from_log(lines)
+    dump_results(results, last_results_path(target.flake_root, target.name))
+    return BuildOutcome(target, process, timeout, log, out, results)
+
+
+def build_driver_interactive(
+    target: NixTarget, *, timeout: float, on_line: Callable[[str], None]
+) -> tuple[ProcessOutcome, Path]:
+    """Build the test's ``driverInteractive``; returns the process outcome and its log."""
+    log = log_path(target.flake_root, target.name, "interactive")
+    process = run_logged(
+        target.build_argv("driverInteractive"), cwd=target.flake_root, log_path=log,
+        timeout=timeout, on_line=on_line,
+    )
+    return process, log
