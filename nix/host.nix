@@ -1,0 +1,561 @@
+# The host side of nixos-nspawn: declarative, ephemeral NixOS containers run by systemd's own
+# `systemd-nspawn@<name>.service`. This module only produces data (`systemd.nspawn.<name>`,
+# networkd units, firewall rules, tmpfiles, a unit drop-in); NixOS renders it to files.
+{
+  config,
+  lib,
+  pkgs,
+  modulesPath,
+  ...
+}:
+let
+  cfg = config.nixos-nspawn;
+  hostConfig = config;
+
+  # systemd-nspawn picks user namespace bases at multiples of 0x10000 in
+  # [0x80000, 0x6FFF0000] (UID_SHIFT_PICK_MIN / UID_SHIFT_PICK_MAX).
+  uidShiftMin = 524288;
+  uidShiftSlots = 28663;
+
+  # The user namespace base a container asks for, derived from its name (see `machineDirectory`).
+  uidShift =
+    name:
+    uidShiftMin
+    + 65536 * lib.mod (lib.fromHexString (builtins.substring 0 7 (builtins.hashString "sha256" name))) uidShiftSlots;
+
+  # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
+  # this every start would get a random ID, a new DHCP client identity (a new address) and a new
+  # journal directory on the host.
+  machineId = name: builtins.substring 0 32 (builtins.hashString "sha256" "nixos-nspawn:${name}");
+
+  isValidName = name: builtins.match "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?" name != null;
+
+  # Interface names are limited to 15 characters (IFNAMSIZ - 1).
+  maxInterfaceName = 15;
+
+  vethEnabled = lib.filterAttrs (_: c: c.network.veth.enable) cfg.containers;
+  zoneOf = c: if c.network.veth.enable then c.network.veth.zone else null;
+  zones = lib.unique (lib.filter (z: z != null) (lib.mapAttrsToList (_: zoneOf) cfg.containers));
+  zoneMembers = zone: lib.filterAttrs (_: c: zoneOf c == zone) cfg.containers;
+
+  # Containers that can be run: a toplevel is known (from `config` or `path`). The others only
+  # produce the assertion that explains what is missing.
+  runnable = lib.filterAttrs (_: c: c.path != null) cfg.containers;
+
+  # networkd settings of the host side of a container link: the veth `ve-<name>` or the zone
+  # bridge `vz-<zone>` (which systemd-nspawn creates itself). Like systemd's own
+  # 80-container-ve.network / 80-container-vz.network, plus mDNS. Every value is a default.
+  hostLinkNetwork =
+    {
+      ifname,
+      kind,
+      pool,
+    }:
+    lib.mapAttrsRecursive (_: lib.mkDefault) {
+      matchConfig = {
+        Name = ifname;
+        Kind = kind;
+      };
+      networkConfig = {
+        # 0.0.0.0/N and ::/64: networkd allocates a free subnet from its address pool.
+        Address = [
+          "0.0.0.0/${pool}"
+          "::/64"
+        ];
+        DHCPServer = true;
+        IPMasquerade = "both";
+        LinkLocalAddressing = "yes";
+        IPv6AcceptRA = false;
+        IPv6SendRA = true;
+        MulticastDNS = true;
+        LLDP = true;
+        EmitLLDP = "customer-bridge";
+      };
+      # The link appears only when a container starts: never wait for it at boot.
+      linkConfig.RequiredForOnline = "no";
+    };
+
+  # networkd settings of `host0`, the container's end of the link. Every value is a default.
+  containerLinkNetwork = lib.mapAttrsRecursive (_: lib.mkDefault) {
+    matchConfig = {
+      Name = "host0";
+      Kind = "veth";
+      Virtualization = "container";
+    };
+    networkConfig = {
+      DHCP = "yes";
+      LinkLocalAddressing = "yes";
+      IPv6AcceptRA = true;
+      MulticastDNS = true;
+      LLDP = true;
+      EmitLLDP = "customer-bridge";
+    };
+  };
+
+  escapeBindPath = lib.replaceStrings [ ":" ] [ "\\:" ];
+
+  # `Bind=` / `BindReadOnly=` values: hostPath:containerPath[:options].
+  bindValues =
+    readOnly: c:
+    lib.mapAttrsToList (
+      containerPath: bind:
+      lib.concatStringsSep ":" (
+        [
+          (escapeBindPath (if bind.hostPath == null then containerPath else bind.hostPath))
+          (escapeBindPath containerPath)
+        ]
+        ++ lib.optional (bind.options != [ ]) (lib.concatStringsSep "," bind.options)
+      )
+    ) (lib.filterAttrs (_: bind: bind.readOnly == readOnly) c.binds);
+
+  nspawnUnit = name: c: {
+    execConfig = {
+      # Run the container's own NixOS init (stage 2) as PID 1 instead of looking for one.
+      Boot = false;
+      Parameters = "${c.path}/init";
+    }
+    // lib.mapAttrs (_: lib.mkDefault) {
+      # The root file system is a throw-away copy of the empty /var/lib/machines/<name>.
+      Ephemeral = true;
+      PrivateUsers = "pick";
+      # What systemd in the container understands as "shut down cleanly".
+      KillSignal = "SIGRTMIN+3";
+      # The unit is up when systemd in the container reports it booted.
+      NotifyReady = true;
+      MachineID = machineId name;
+      LinkJournal = "try-host";
+      # The container's NixOS configuration manages /etc/resolv.conf and the time zone.
+      ResolvConf = "off";
+      Timezone = "off";
+    };
+    filesConfig = {
+      # Ownership stays stable across restarts without writing anything persistent: with
+      # PrivateUsers=pick, systemd-nspawn first tries the base that owns the root directory, and
+      # tmpfiles gives /var/lib/machines/<name> a base of its own (`uidShift`). The ephemeral copy
+      # of that directory is already owned by that base, so `chown` is a no-op; `map` would be
+      # refused for a root directory that is not owned by UID 0, and a root-owned directory would
+      # leave pick to a random base on every start (breaking the ownership of writable binds).
+      PrivateUsersOwnership = lib.mkDefault "chown";
+      # Only the Nix store is shared, read-only. Not /nix/var, not the nix-daemon socket.
+      BindReadOnly = [ "/nix/store" ] ++ bindValues true c;
+      Bind = bindValues false c;
+    };
+    networkConfig = {
+      Private = lib.mkDefault true;
+      VirtualEthernet = c.network.veth.enable;
+    }
+    // lib.optionalAttrs (zoneOf c != null) { Zone = zoneOf c; };
+  };
+
+  # The module every container's NixOS evaluation gets from the host.
+  containerBaseModule =
+    name: c:
+    { ... }:
+    {
+      nixos-nspawn.isContainer = true;
+      networking.hostName = lib.mkDefault name;
+      nixpkgs.hostPlatform = lib.mkDefault pkgs.stdenv.hostPlatform;
+      system.stateVersion = lib.mkDefault hostConfig.system.stateVersion;
+      networking.firewall.interfaces.host0.allowedUDPPorts = lib.mkIf c.network.veth.enable [
+        5353 # mDNS
+      ];
+      systemd.network.networks."10-host0" = lib.mkIf c.network.veth.enable (
+        lib.mkMerge [
+          containerLinkNetwork
+          c.network.veth.config.container
+        ]
+      );
+    };
+
+  bindModule = {
+    options = {
+      hostPath = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/srv/postgresql";
+        description = ''
+          Path on the host. `null` means the same path as in the container.
+          The path must exist when the container starts.
+        '';
+      };
+      readOnly = lib.mkOption {
+        type = lib.types.bool;
+        default = false;
+        example = true;
+        description = "Whether the container sees the bind mount read-only (`BindReadOnly=`).";
+      };
+      options = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        example = [ "idmap" ];
+        description = ''
+          Bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`: for example
+          `idmap` (files owned by host UID 0 appear owned by the container's root, so a
+          writable bind keeps working whatever user namespace range the container gets),
+          `norbind`.
+        '';
+      };
+    };
+  };
+
+  containerModule =
+    {
+      name,
+      config,
+      options,
+      ...
+    }:
+    {
+      options = {
+        config = lib.mkOption {
+          description = ''
+            The container's NixOS configuration, as a NixOS module. It is evaluated as a
+            system of its own, with the container module, {option}`nixos-nspawn.imports` and
+            `networking.hostName` defaulting to the container name.
+          '';
+          example = lib.literalExpression ''
+            { pkgs, ... }: {
+              services.nginx.enable = true;
+              networking.firewall.allowedTCPPorts = [ 80 ];
+              environment.systemPackages = [ pkgs.htop ];
+            }
+          '';
+          type = lib.mkOptionType {
+            name = "Toplevel NixOS config";
+            merge =
+              _loc: defs:
+              (cfg.evalConfig {
+                # The platform comes from the host's pkgs (nixpkgs.hostPlatform above).
+                system = null;
+                modules = [
+                  ./container.nix
+                  (containerBaseModule name config)
+                ]
+                ++ cfg.imports
+                ++ map (def: {
+                  _file = def.file;
+                  imports = [ def.value ];
+                }) defs;
+                prefix = [
+                  "nixos-nspawn"
+                  "containers"
+                  name
+                  "config"
+                ];
+              }).config;
+          };
+        };
+
+        path = lib.mkOption {
+          type = lib.types.nullOr lib.types.path;
+          default = null;
+          example = "/nix/var/nix/profiles/per-container/webserver";
+          description = ''
+            A prebuilt NixOS system toplevel to run instead of evaluating
+            {option}`nixos-nspawn.containers.<name>.config`. Set automatically when `config`
+            is used; set exactly one of the two.
+          '';
+        };
+
+        autoStart = lib.mkOption {
+          type = lib.types.bool;
+          default = true;
+          example = false;
+          description = ''
+            Whether the container starts at boot: `machines.target` wants
+            `systemd-nspawn@<name>.service`. Otherwise start it with `machinectl start <name>`.
+          '';
+        };
+
+        restartIfChanged = lib.mkOption {
+          type = lib.types.bool;
+          default = true;
+          example = false;
+          description = ''
+            Whether `nixos-rebuild switch` restarts the container when its system toplevel or
+            its nspawn settings changed.
+          '';
+        };
+
+        binds = lib.mkOption {
+          type = lib.types.attrsOf (lib.types.submodule bindModule);
+          default = { };
+          example = lib.literalExpression ''
+            {
+              "/var/lib/postgresql" = { hostPath = "/srv/postgresql"; options = [ "idmap" ]; };
+              "/etc/ssl/certs" = { readOnly = true; };
+            }
+          '';
+          description = ''
+            Bind mounts from the host, keyed by the path in the container. They are the only
+            state that survives a restart. A writable bind without `idmap` is written by the
+            container's user namespace range: make the host directory owned by the container's
+            root (the owner of `/var/lib/machines/<name>`) or use `options = [ "idmap" ]`.
+          '';
+        };
+
+        network.veth = {
+          enable = lib.mkOption {
+            type = lib.types.bool;
+            default = true;
+            example = false;
+            description = ''
+              Whether the container gets a virtual Ethernet link to the host (`host0` in the
+              container, `ve-<name>` on the host, or a port of the zone bridge). Without it,
+              the container has a private network namespace with only loopback.
+            '';
+          };
+
+          zone = lib.mkOption {
+            type = lib.types.nullOr lib.types.str;
+            default = null;
+            example = "lab";
+            description = ''
+              Attach the container's link to the bridge `vz-<zone>`, shared by all containers
+              of the zone (systemd-nspawn's `Zone=`), instead of a veth of its own. The host
+              side of the zone is configured once, from the defaults and the
+              {option}`network.veth.config.host` of every member.
+            '';
+          };
+
+          config.host = lib.mkOption {
+            type = lib.types.attrsOf lib.types.anything;
+            default = { };
+            example = lib.literalExpression ''
+              {
+                networkConfig = {
+                  DHCPServer = false;
+                  Address = [ "fc42::1/64" "192.168.42.1/24" ];
+                };
+              }
+            '';
+            description = ''
+              systemd-networkd network unit settings (as in
+              {option}`systemd.network.networks.<name>`) for the host side, `ve-<name>` or
+              `vz-<zone>`, merged over the defaults: DHCP server, masquerading, link-local
+              addressing, IPv6 router advertisements, mDNS, and an address from networkd's
+              pool. Every value set here wins over the default of the same key.
+            '';
+          };
+
+          config.container = lib.mkOption {
+            type = lib.types.attrsOf lib.types.anything;
+            default = { };
+            example = lib.literalExpression ''
+              {
+                networkConfig = {
+                  DHCP = "no";
+                  Address = [ "fc42::2/64" "192.168.42.2/24" ];
+                  Gateway = [ "fc42::1" "192.168.42.1" ];
+                };
+              }
+            '';
+            description = ''
+              systemd-networkd network unit settings for `host0` in the container, merged over
+              the defaults: DHCP client, link-local addressing, IPv6 router advertisements and
+              mDNS. Every value set here wins over the default of the same key. Applies to
+              containers evaluated from {option}`nixos-nspawn.containers.<name>.config`.
+            '';
+          };
+        };
+      };
+
+      config.path = lib.mkIf options.config.isDefined config.config.system.build.toplevel;
+    };
+
+  assertionsFor =
+    name: c:
+    let
+      where = "nixos-nspawn.containers.${name}";
+      zone = c.network.veth.zone;
+      hostIf = "ve-${name}";
+      zoneIf = "vz-${zone}";
+    in
+    [
+      {
+        assertion = isValidName name;
+        message = "${where}: the container name `${name}` is not a valid host name: use letters, digits and `-` (not at the start or end).";
+      }
+      {
+        assertion = !c.network.veth.enable || lib.stringLength hostIf <= maxInterfaceName;
+        message = "${where}: the host interface name `${hostIf}` (or `vb-${name}` in a zone) has ${toString (lib.stringLength hostIf)} characters, but Linux allows at most ${toString maxInterfaceName}: use a container name of at most ${toString (maxInterfaceName - 3)} characters.";
+      }
+      {
+        assertion = c.path != null;
+        message = "${where}: set either `config` (a NixOS module) or `path` (a prebuilt system toplevel).";
+      }
+    ]
+    ++ lib.optionals (zone != null) [
+      {
+        assertion = c.network.veth.enable;
+        message = "${where}: `network.veth.zone` is set to `${zone}`, but `network.veth.enable` is false; a zone needs the veth link.";
+      }
+      {
+        assertion = isValidName zone;
+        message = "${where}: the zone name `${zone}` is not valid: use letters, digits and `-` (not at the start or end).";
+      }
+      {
+        assertion = lib.stringLength zoneIf <= maxInterfaceName;
+        message = "${where}: the zone bridge name `${zoneIf}` has ${toString (lib.stringLength zoneIf)} characters, but Linux allows at most ${toString maxInterfaceName}: use a zone name of at most ${toString (maxInterfaceName - 3)} characters.";
+      }
+    ]
+    ++ lib.mapAttrsToList (containerPath: bind: {
+      assertion =
+        lib.hasPrefix "/" containerPath && (bind.hostPath == null || lib.hasPrefix "/" bind.hostPath);
+      message = "${where}.binds.\"${containerPath}\": bind mount paths must be absolute.";
+    }) c.binds;
+
+  # Two containers asking for the same user namespace base would race for it: the loser would get
+  # a random range on every start.
+  uidShiftAssertions =
+    let
+      byShift = lib.groupBy (name: toString (uidShift name)) (lib.attrNames cfg.containers);
+    in
+    lib.mapAttrsToList (shift: names: {
+      assertion = lib.length names == 1;
+      message = "nixos-nspawn.containers: ${lib.concatStringsSep " and " names} map to the same user namespace base ${shift}; rename one of them.";
+    }) byShift;
+in
+{
+  options.nixos-nspawn = {
+    containers = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.submodule containerModule);
+      default = { };
+      example = lib.literalExpression ''
+        {
+          web = {
+            config = { services.nginx.enable = true; networking.firewall.allowedTCPPorts = [ 80 ]; };
+            binds."/var/lib/web".hostPath = "/srv/web";
+          };
+        }
+      '';
+      description = ''
+        Ephemeral NixOS containers, each run by `systemd-nspawn@<name>.service`. The name is the
+        machine name (`machinectl`), the default host name, and part of the host interface
+        name `ve-<name>`, so it has at most 12 characters.
+      '';
+    };
+
+    imports = lib.mkOption {
+      type = lib.types.listOf lib.types.deferredModule;
+      default = [ ];
+      example = lib.literalExpression ''
+        [ { services.getty.helpLine = "Welcome to a nixos-nspawn container"; } ]
+      '';
+      description = ''
+        NixOS modules added to the configuration of every container that uses
+        {option}`nixos-nspawn.containers.<name>.config`.
+      '';
+    };
+
+    evalConfig = lib.mkOption {
+      type = lib.types.raw;
+      internal = true;
+      default = import "${modulesPath}/../lib/eval-config.nix";
+      defaultText = lib.literalExpression ''import "''${modulesPath}/../lib/eval-config.nix"'';
+      description = ''
+        The function that evaluates a container's NixOS configuration (nixpkgs'
+        `nixos/lib/eval-config.nix`). Only tests replace it.
+      '';
+    };
+  };
+
+  config = lib.mkIf (cfg.containers != { }) {
+    assertions = lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers) ++ uidShiftAssertions;
+
+    warnings = lib.optional (!lib.elem "mymachines" config.system.nssDatabases.hosts) "nixos-nspawn: `mymachines` is missing from system.nssDatabases.hosts, so container names do not resolve on the host.";
+
+    systemd.nspawn = lib.mapAttrs nspawnUnit runnable;
+
+    # Created before the first start and owned by the container's user namespace base, which
+    # systemd-nspawn (PrivateUsers=pick) then reuses on every start; see PrivateUsersOwnership.
+    systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
+      name: _:
+      lib.nameValuePair "/var/lib/machines/${name}" {
+        d = {
+          user = toString (uidShift name);
+          group = toString (uidShift name);
+          mode = "0755";
+        };
+      }
+    ) cfg.containers;
+
+    systemd.targets.machines.wants = lib.mapAttrsToList (name: _: "systemd-nspawn@${name}.service") (
+      lib.filterAttrs (_: c: c.autoStart) runnable
+    );
+
+    # A drop-in for the upstream template instance; switch-to-configuration restarts the unit
+    # when the triggers (the toplevel and the nspawn settings) change.
+    systemd.services = lib.mapAttrs' (
+      name: c:
+      lib.nameValuePair "systemd-nspawn@${name}" {
+        overrideStrategy = "asDropin";
+        restartIfChanged = c.restartIfChanged;
+        restartTriggers = lib.optionals c.restartIfChanged [
+          c.path
+          (builtins.toJSON {
+            inherit (config.systemd.nspawn.${name}) execConfig filesConfig networkConfig;
+          })
+        ];
+      }
+    ) runnable;
+
+    # networkd runs for the container links only; the host's own interfaces stay with whatever
+    # manages them (scripted networking, NetworkManager or networkd).
+    systemd.network.enable = true;
+    systemd.network.wait-online.enable = lib.mkIf (!config.networking.useNetworkd) (
+      lib.mkDefault false
+    );
+
+    systemd.network.networks =
+      lib.mapAttrs' (
+        name: c:
+        lib.nameValuePair "10-ve-${name}" (
+          lib.mkMerge [
+            (hostLinkNetwork {
+              ifname = "ve-${name}";
+              kind = "veth";
+              pool = "28";
+            })
+            c.network.veth.config.host
+          ]
+        )
+      ) (lib.filterAttrs (_: c: zoneOf c == null) vethEnabled)
+      // lib.listToAttrs (
+        map (
+          zone:
+          lib.nameValuePair "10-vz-${zone}" (
+            lib.mkMerge (
+              [
+                (hostLinkNetwork {
+                  ifname = "vz-${zone}";
+                  kind = "bridge";
+                  pool = "24";
+                })
+              ]
+              ++ lib.mapAttrsToList (_: c: c.network.veth.config.host) (zoneMembers zone)
+            )
+          )
+        ) zones
+      );
+
+    networking.firewall.interfaces = lib.genAttrs [ "ve-+" "vz-+" ] (_: {
+      allowedUDPPorts = [
+        67 # DHCP
+        5353 # mDNS
+      ];
+    });
+
+    # Keep other network managers off the container links (`vb-*` are the zone bridge ports).
+    networking.dhcpcd.denyInterfaces = lib.mkIf config.networking.dhcpcd.enable [
+      "ve-*"
+      "vb-*"
+      "vz-*"
+    ];
+    networking.networkmanager.unmanaged = lib.mkIf config.networking.networkmanager.enable [
+      "interface-name:ve-*"
+      "interface-name:vb-*"
+      "interface-name:vz-*"
+    ];
+  };
+}

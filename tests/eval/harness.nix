@@ -1,0 +1,93 @@
+# Evaluates nix/host.nix (or nix/default.nix) for one configuration of cases.nix with the real
+# module system and the stand-ins, and returns what the module produced as plain data:
+#   nix-instantiate --eval --strict --json tests/eval/harness.nix \
+#     --argstr libPath <nixpkgs lib> --argstr case seed-simple -A reference
+{
+  libPath,
+  case,
+  entry ? "host",
+}:
+let
+  lib = import libPath;
+  standIns = import ./stand-ins.nix { inherit lib; };
+  theCase = (import ./cases.nix { inherit lib; }).${case};
+  entryModule =
+    {
+      host = ../../nix/host.nix;
+      default = ../../nix/default.nix;
+    }
+    .${entry};
+
+  eval = lib.evalModules {
+    modules = [
+      entryModule
+      standIns.host
+      { nixos-nspawn.evalConfig = standIns.evalConfig; }
+    ]
+    ++ theCase.modules;
+  };
+  cfg = eval.config;
+  containers = cfg.nixos-nspawn.containers;
+
+  # The evaluated NixOS configuration of a container, or null when it only has a `path`.
+  guest =
+    c:
+    let
+      attempt = builtins.tryEval c.config;
+    in
+    if attempt.success then attempt.value else null;
+  guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
+in
+{
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) cfg.assertions);
+  inherit (cfg) warnings;
+
+  # The unit settings, in the format of tests/reference/<case>.json.
+  reference = {
+    inherit case;
+    inherit (theCase) description;
+    nspawn = lib.mapAttrs (_: unit: {
+      inherit (unit) execConfig filesConfig networkConfig;
+    }) cfg.systemd.nspawn;
+    hostNetworks = cfg.systemd.network.networks;
+    hostNetdevs = cfg.systemd.network.netdevs;
+    containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
+    tmpfiles = cfg.systemd.tmpfiles.settings."10-nixos-nspawn" or { };
+  };
+
+  host = {
+    networkd = cfg.systemd.network.enable;
+    waitOnline = cfg.systemd.network.wait-online.enable;
+    firewall = cfg.networking.firewall.interfaces;
+    dhcpcdDenyInterfaces = cfg.networking.dhcpcd.denyInterfaces;
+    networkmanagerUnmanaged = cfg.networking.networkmanager.unmanaged;
+    machinesWants = cfg.systemd.targets.machines.wants or [ ];
+    services = cfg.systemd.services;
+    nginx = cfg.services.nginx;
+  };
+
+  containers = lib.mapAttrs (_: c: { inherit (c) path; }) containers;
+
+  guests = lib.mapAttrs (_: g: {
+    inherit (g.nixos-nspawn) isContainer;
+    inherit (g.networking)
+      hostName
+      useNetworkd
+      useDHCP
+      useHostResolvConf
+      ;
+    firewallInterfaces = g.networking.firewall.interfaces;
+    allowedTCPPorts = g.networking.firewall.allowedTCPPorts;
+    bootIsContainer = g.boot.isContainer;
+    specialFileSystems = g.boot.specialFileSystems;
+    consoleEnable = g.console.enable;
+    rootPassword = g.users.users.root.initialHashedPassword;
+    nixEnable = g.nix.enable;
+    logrotate = g.services.logrotate.enable;
+    nginx = g.services.nginx;
+    systemPackages = g.environment.systemPackages;
+    inherit (g.system) stateVersion;
+    hostPlatform = g.nixpkgs.hostPlatform;
+    toplevel = g.system.build.toplevel;
+  }) guests;
+}
