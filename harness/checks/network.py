@@ -360,6 +360,19 @@ ADDRESS = CheckSpec(
     rules=(_one_of_prefix_dhcp,),
 )
 
+def _port_rule(params: Mapping[str, object]) -> list[Problem]:
+    port = params.get("port")
+    if isinstance(port, int) and not 1 <= port <= 65535:
+        return [Problem("port", "must be within 1..65535")]
+    return []
+
+
+def _path_rule(params: Mapping[str, object]) -> list[Problem]:
+    if str(params.get("path", "/")).startswith("/"):
+        return []
+    return [Problem("path", "must start with /")]
+
+
 _FROM = Param("from", str, default=HOST, node=True, doc="node that connects")
 _TO = Param("to", str, required=True, node=True,
             doc="node that listens (its ipv4 address is looked up as for `reachable`; "
@@ -379,8 +392,7 @@ HTTP = CheckSpec(
         Param("body", str, doc="a substring the response body must contain"),
     ),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}{p['path']}",
-    rules=(lambda p: [] if str(p.get("path", "/")).startswith("/") else
-           [Problem("path", "must start with /")],),
+    rules=(_port_rule, _path_rule),
 )
 
 TCP = CheckSpec(
@@ -389,4 +401,5 @@ TCP = CheckSpec(
         "/dev/tcp), retried until the timeout.",
     params=(_FROM, _TO, Param("port", int, required=True, doc="TCP port")),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}",
+    rules=(_port_rule,),
 )

@@ -1,0 +1,107 @@
+"""Parameter declarations, validation messages and expectation ids."""
+
+import pytest
+
+from harness.checks import CHECKS, CheckSpec, Param, Problem
+
+EXPECTED_PARAMS = {
+    "unit-active": {"container"},
+    "reachable": {"from", "to", "family", "by", "address"},
+    "unreachable": {"from", "to", "family", "by", "address"},
+    "address": {"node", "interface", "prefix", "dhcp"},
+    "http": {"from", "to", "port", "path", "status", "body"},
+    "tcp": {"from", "to", "port"},
+    "ephemeral": {"container"},
+    "userns": {"container"},
+    "store-readonly": {"container"},
+    "no-nix-daemon": {"container"},
+    "command": {"on", "run", "exit", "output"},
+}
+
+
+def test_catalogue_matches_the_contract():
+    assert {name: {p.name for p in spec.params} for name, spec in CHECKS.items()} == (
+        EXPECTED_PARAMS
+    )
+    assert all(isinstance(spec, CheckSpec) and spec.doc for spec in CHECKS.values())
+
+
+def test_node_params_and_defaults():
+    reachable = CHECKS["reachable"]
+    assert reachable.param("from") == Param(
+        "from", str, default="host", node=True, doc=reachable.param("from").doc
+    )
+    assert reachable.param("to").required
+    assert reachable.param("to").node
+    assert reachable.param("family").choices == ("ipv4", "ipv6", "link-local")
+    assert CHECKS["http"].with_defaults({"to": "web"}) == {
+        "from": "host", "to": "web", "port": 80, "path": "/", "status": 200,
+    }
+    assert CHECKS["tcp"].param("port").required
+    assert CHECKS["command"].with_defaults({"run": "true"}) == {"on": "host", "run": "true",
+                                                                  "exit": 0}
+
+
+@pytest.mark.parametrize(
+    ("check", "params", "problems"),
+    [
+        ("reachable", {"to": "web"}, []),
+        ("reachable", {}, [Problem("to", "required parameter is missing")]),
+        ("reachable", {"to": "web", "colour": "red"},
+         [Problem("colour", "unknown parameter for check 'reachable' "
+                            "(known: address, by, family, from, to)")]),
+        ("reachable", {"to": "web", "family": "ipv5"},
+         [Problem("family", "expected one of 'ipv4', 'ipv6', 'link-local', got 'ipv5'")]),
+        ("reachable", {"to": 3}, [Problem("to", "expected a string, got integer 3")]),
+        ("reachable", {"to": "host"}, [Problem("to", "`from` and `to` name the same node")]),
+        ("reachable", {"to": "web", "by": "name", "family": "link-local"},
+         [Problem("by", 'link-local addresses have no names; use by = "address"')]),
+        ("reachable", {"to": "web", "address": "10.0.0.300"},
+         [Problem("address", "'10.0.0.300' does not appear to be an IPv4 or IPv6 address")]),
+        ("unreachable", {"to": "web", "address": "fe80::1%ve-web", "family": "link-local"}, []),
+        ("tcp", {"to": "web", "port": True},
+         [Problem("port", "expected an integer, got boolean True")]),
+        ("tcp", {"to": "web", "port": 0}, [Problem("port", "must be within 1..65535")]),
+        ("http", {"to": "web", "path": "index.html"}, [Problem("path", "must start with /")]),
+        ("address", {"node": "web", "interface": "host0"},
+         [Problem("prefix", "give exactly one of `prefix` or `dhcp = true`")]),
+        ("address", {"node": "web", "interface": "host0", "prefix": "10.0.0.0/8", "dhcp": True},
+         [Problem("prefix", "give exactly one of `prefix` or `dhcp = true`")]),
+        ("address", {"node": "web", "interface": "host0", "prefix": "10.0.0.0"},
+         [Problem("prefix", "give a prefix length, e.g. 10.0.0.0/24")]),
+        ("address", {"node": "web", "interface": "host0", "dhcp": True}, []),
+        ("userns", {"container": "host"},
+         [Problem("container", "must name a container, not the host")]),
+        ("command", {"run": "true", "exit": "0"},
+         [Problem("exit", "expected an integer, got string '0'")]),
+    ],
+)
+def test_validate(check, params, problems):
+    assert CHECKS[check].validate(params) == problems
+
+
+def test_bad_cidr_names_the_error():
+    (problem,) = CHECKS["address"].validate({"node": "host", "interface": "ve-web",
+                                             "prefix": "10.0.0.0/33"})
+    assert problem.key == "prefix"
+    assert str(problem).startswith("prefix: not a network in CIDR notation")
+
+
+@pytest.mark.parametrize(
+    ("check", "params", "expected"),
+    [
+        ("reachable", {"to": "web"}, "reachable[host->web,ipv4]"),
+        ("reachable", {"from": "web", "to": "host", "family": "ipv6", "by": "name"},
+         "reachable[web->host,ipv6,name]"),
+        ("unreachable", {"from": "web", "to": "db", "address": "10.0.0.9"},
+         "unreachable[web->db,ipv4,10.0.0.9]"),
+        ("address", {"node": "host", "interface": "ve-web", "dhcp": True}, "address[host:ve-web]"),
+        ("http", {"to": "web", "path": "/health"}, "http[host->web:80/health]"),
+        ("tcp", {"from": "db", "to": "web", "port": 22}, "tcp[db->web:22]"),
+        ("ephemeral", {"container": "web"}, "ephemeral[web]"),
+        ("command", {"on": "web", "run": "systemctl  is-active nginx.service && curl -fsS x"},
+         "command[web:systemctl is-active nginx.service && cu…]"),
+    ],
+)
+def test_expectation_ids(check, params, expected):
+    assert CHECKS[check].expectation_id(params) == expected
