@@ -21,11 +21,11 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="web",
                 zone=None,
                 veth=True,
@@ -37,7 +37,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("unit-active[web]", "unit-active", {"container": "web"})
     session.check("address[web:host0]", "address", {"dhcp": True, "node": "web", "interface": "host0"})
     session.check("reachable[host->web,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "web"})

@@ -41,17 +41,17 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="keeper",
                 zone=None,
                 veth=True,
                 binds=(
-                    Bind(path="/var/lib/state", read_only=False),
-                    Bind(path="/etc/shared", read_only=True),
+                    checks.Bind(path="/var/lib/state", read_only=False),
+                    checks.Bind(path="/etc/shared", read_only=True),
                 ),
             ),
         ),
@@ -59,7 +59,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("ephemeral[keeper]", "ephemeral", {"container": "keeper"})
     session.check("command[keeper:cat /etc/shared/motd]", "command", {"on": "keeper", "exit": 0, "run": "cat /etc/shared/motd", "output": "hello from the host"})
     session.check("command[keeper:touch /etc/shared/written-from-container]", "command", {"on": "keeper", "exit": 1, "run": "touch /etc/shared/written-from-container"})

@@ -39,11 +39,11 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="backend",
                 zone=None,
                 veth=True,
@@ -55,7 +55,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("unit-active[backend]", "unit-active", {"container": "backend"})
     session.check("reachable[host->backend,ipv4,name]", "reachable", {"from": "host", "family": "ipv4", "by": "name", "to": "backend"})
     session.check("tcp[host->backend:80]", "tcp", {"from": "host", "to": "backend", "port": 80})

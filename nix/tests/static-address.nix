@@ -40,11 +40,11 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="static",
                 zone=None,
                 veth=True,
@@ -56,7 +56,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("address[static:host0]", "address", {"dhcp": False, "node": "static", "interface": "host0", "prefix": "192.168.42.2/24"})
     session.check("address[static:host0]#2", "address", {"dhcp": False, "node": "static", "interface": "host0", "prefix": "fc42::2/64"})
     session.check("address[host:ve-static]", "address", {"dhcp": False, "node": "host", "interface": "ve-static", "prefix": "192.168.42.1/24"})

@@ -27,25 +27,25 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="one",
                 zone=None,
                 veth=True,
                 binds=(
                 ),
             ),
-            Container(
+            checks.Container(
                 name="two",
                 zone=None,
                 veth=True,
                 binds=(
                 ),
             ),
-            Container(
+            checks.Container(
                 name="three",
                 zone=None,
                 veth=True,
@@ -57,7 +57,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("userns[one]", "userns", {"container": "one"})
     session.check("userns[two]", "userns", {"container": "two"})
     session.check("userns[three]", "userns", {"container": "three"})

@@ -42,25 +42,25 @@
     };
   extraPythonPackages = p: [ (checksPackage p) ];
   testScript = ''
-    from harness.checks import Bind, Container, Session, Topology
+    from harness import checks
 
-    topology = Topology(
+    topology = checks.Topology(
         containers=(
-            Container(
+            checks.Container(
                 name="alpha",
                 zone="lab",
                 veth=True,
                 binds=(
                 ),
             ),
-            Container(
+            checks.Container(
                 name="beta",
                 zone="lab",
                 veth=True,
                 binds=(
                 ),
             ),
-            Container(
+            checks.Container(
                 name="gamma",
                 zone="dmz",
                 veth=True,
@@ -72,7 +72,7 @@
 
     host.start()
     host.wait_for_unit("multi-user.target")
-    session = Session(host, topology, driver.out_dir)
+    session = checks.Session(host, topology, driver.out_dir)
     session.check("reachable[alpha->beta,ipv4]", "reachable", {"from": "alpha", "family": "ipv4", "by": "address", "to": "beta"})
     session.check("reachable[beta->alpha,ipv4]", "reachable", {"from": "beta", "family": "ipv4", "by": "address", "to": "alpha"})
     session.check("reachable[host->gamma,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "gamma"})

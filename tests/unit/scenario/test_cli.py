@@ -1,0 +1,130 @@
+"""``python -m harness``: the committed generated tests are fresh, and staleness is caught."""
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.catalogue import SCENARIOS_DIR, find_root
+from harness.cli import main
+from harness.render import GENERATED_DIR
+
+ROOT = find_root(Path(__file__))
+
+
+def run(*argv: str, root: Path = ROOT) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(["--root", str(root), *argv], out=out)
+    return status, out.getvalue()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A copy of the catalogue and its generated tests, to break on purpose."""
+    (tmp_path / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    shutil.copytree(ROOT / SCENARIOS_DIR, tmp_path / SCENARIOS_DIR)
+    shutil.copytree(ROOT / GENERATED_DIR, tmp_path / GENERATED_DIR)
+    return tmp_path
+
+
+def test_committed_generated_tests_are_fresh() -> None:
+    """The suite's `python -m harness render --check`: nix/tests matches scenarios/."""
+    status, output = run("render", "--check")
+    assert status == 0, output
+
+
+def test_every_scenario_has_a_generated_test() -> None:
+    scenarios = {p.stem for p in (ROOT / SCENARIOS_DIR).glob("*.toml")}
+    generated = {p.stem for p in (ROOT / GENERATED_DIR).glob("*.nix")}
+    assert scenarios == generated
+    assert len(scenarios) >= 6
+
+
+def test_check_fails_with_a_diff_on_a_stale_file(repo: Path) -> None:
+    stale = repo / GENERATED_DIR / "userns.nix"
+    stale.write_text(stale.read_text().replace("globalTimeout = 1800", "globalTimeout = 1"))
+    status, output = run("render", "--check", root=repo)
+    assert status == 1
+    assert "--- a/nix/tests/userns.nix" in output
+    assert "-  globalTimeout = 1;" in output
+    assert "+  globalTimeout = 1800;" in output
+
+
+def test_check_fails_on_a_changed_scenario(repo: Path) -> None:
+    scenario = repo / SCENARIOS_DIR / "userns.toml"
+    scenario.write_text(scenario.read_text().replace('run = "id -u"', 'run = "id -g"'))
+    status, output = run("render", "--check", root=repo)
+    assert status == 1
+    assert '+    session.check("command[one:id -g]"' in output
+
+
+def test_check_fails_on_orphans_and_missing_files(repo: Path) -> None:
+    (repo / SCENARIOS_DIR / "userns.toml").rename(repo / SCENARIOS_DIR / "namespaces.toml")
+    status, output = run("render", "--check", root=repo)
+    assert status == 1
+    assert "+++ /dev/null" in output  # nix/tests/userns.nix has no scenario any more
+    assert "--- /dev/null" in output  # nix/tests/namespaces.nix is missing
+
+
+def test_render_writes_and_removes_only_generated_files(repo: Path) -> None:
+    (repo / SCENARIOS_DIR / "userns.toml").unlink()
+    handwritten = repo / GENERATED_DIR / "handwritten.nix"
+    handwritten.write_text("{ }\n")
+    stale = "# Generated from x by `python -m harness render`\n"
+    (repo / GENERATED_DIR / "zones.nix").write_text(stale)
+    status, output = run("render", root=repo)
+    assert "removed nix/tests/userns.nix" in output
+    assert "wrote nix/tests/zones.nix" in output
+    assert handwritten.exists()
+    assert status == 1  # the hand-written file is reported
+    handwritten.unlink()
+    assert run("render", "--check", root=repo) == (0, "")
+
+
+def test_validate_prints_all_errors_of_all_files(repo: Path) -> None:
+    bad = repo / SCENARIOS_DIR / "zones.toml"
+    bad.write_text(bad.read_text().replace('to = "beta"', 'to = "betta"', 1))
+    other = repo / SCENARIOS_DIR / "userns.toml"
+    other.write_text(other.read_text().replace("description", "descripton"))
+    status, output = run("validate", root=repo)
+    assert status == 1
+    lines = output.splitlines()
+    assert any(line.startswith(f"{bad}:") and "expect[0].to: unknown node 'betta'" in line
+               and "did you mean 'beta'" in line for line in lines)
+    assert any(line.startswith(f"{other}:1: descripton: unknown key") for line in lines)
+    assert any(line.startswith(f"{other}:1: description: required key is missing")
+               for line in lines)
+    assert "Traceback" not in output
+
+
+def test_validate_named_files(repo: Path) -> None:
+    status, output = run("validate", str(repo / SCENARIOS_DIR / "zones.toml"), root=repo)
+    assert (status, output) == (0, "1 scenario(s) valid\n")
+
+
+def test_list_and_show() -> None:
+    status, output = run("list")
+    assert status == 0
+    assert any(line.startswith("zones\t") for line in output.splitlines())
+    status, output = run("show", "zones")
+    assert status == 0
+    assert "container alpha: zone lab" in output
+    assert "unreachable[alpha->gamma,ipv4]" in output
+    status, output = run("show", "nope")
+    assert status == 1
+    assert "known: " in output
+
+
+def test_root_is_found_from_a_subdirectory() -> None:
+    assert find_root(ROOT / "harness" / "templates") == ROOT
+
+
+def test_module_entry_point_without_root_outside_a_repository(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "harness", "list"], cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "use --root" in result.stdout
+    assert "Traceback" not in result.stderr
