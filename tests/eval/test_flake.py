@@ -1,0 +1,75 @@
+"""Eval tier: flake.nix's outputs, called with a stand-in nixpkgs input (real lib).
+
+The stand-in (tests/eval/generated/flake-eval.nix) records how the flake calls nixpkgs, so this
+proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
+exactly the scenario catalogue, each the NixOS test of its generated module with our host module.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.catalogue import find_root, scenario_files
+
+pytestmark = pytest.mark.eval
+
+ROOT = find_root(Path(__file__))
+FLAKE_EVAL = ROOT / "tests" / "eval" / "generated" / "flake-eval.nix"
+SYSTEMS = {"x86_64-linux", "aarch64-linux"}
+
+
+@pytest.fixture(scope="module")
+def flake(nixpkgs_lib: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["nix-instantiate", "--eval", "--strict", "--json", str(FLAKE_EVAL),
+         "--argstr", "libPath", str(nixpkgs_lib)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def scenario_names() -> list[str]:
+    return sorted(path.stem for path in scenario_files(ROOT))
+
+
+def test_nixos_modules(flake: dict[str, Any]) -> None:
+    assert flake["nixosModules"] == {
+        name: str(ROOT / "nix" / f"{name}.nix") for name in ("host", "container", "default")
+    }
+
+
+def test_checks_are_exactly_the_scenarios(flake: dict[str, Any]) -> None:
+    assert len(scenario_names()) >= 6
+    assert flake["checks"] == {system: scenario_names() for system in SYSTEMS}
+    assert flake["testNames"] == {
+        system: {name: name for name in scenario_names()} for system in SYSTEMS
+    }
+
+
+def test_checks_aggregate_is_exactly_the_scenarios(flake: dict[str, Any]) -> None:
+    assert flake["packagesChecks"] == {system: scenario_names() for system in SYSTEMS}
+
+
+def test_each_test_runs_our_host_module_and_ships_the_checks(flake: dict[str, Any]) -> None:
+    host = str(ROOT / "nix" / "host.nix")
+    for system in SYSTEMS:
+        assert set(flake["hostModules"][system].values()) == {host}
+        assert set(map(tuple, flake["checksPackage"][system].values())) == {
+            ("nixos-nspawn-harness-checks",)
+        }
+    (script,) = flake["checksPackageScripts"]
+    # The driver type-checks testScripts with mypy: the package must carry its py.typed marker.
+    for installed in ('"$dest/__init__.py"', '"$dest/py.typed"', '"$dest/checks"'):
+        assert installed in script
+
+
+def test_dev_shell_and_formatter(flake: dict[str, Any]) -> None:
+    for system in SYSTEMS:
+        assert flake["devShellPackages"][system] == ["python3-env", "ruff", "nixfmt"]
+        assert flake["formatter"][system] == "nixfmt"
