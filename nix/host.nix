@@ -156,9 +156,11 @@ let
       networking.hostName = lib.mkDefault name;
       nixpkgs.hostPlatform = lib.mkDefault pkgs.stdenv.hostPlatform;
       system.stateVersion = lib.mkDefault hostConfig.system.stateVersion;
-      networking.firewall.interfaces.host0.allowedUDPPorts = lib.mkIf c.network.veth.enable [
-        5353 # mDNS
-      ];
+      networking.firewall.interfaces = lib.mkIf c.network.veth.enable {
+        host0.allowedUDPPorts = [
+          5353 # mDNS
+        ];
+      };
       systemd.network.networks."10-host0" = lib.mkIf c.network.veth.enable (
         lib.mkMerge [
           containerLinkNetwork

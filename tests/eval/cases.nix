@@ -41,10 +41,47 @@ in
     }
   ];
 
+  # Verbatim, this example cannot work: `ve-testcontainer` has 16 characters (see the
+  # eval test); `seed-static-short` is the same configuration under the name of the seed
+  # project's own static-networking check.
   seed-static = case "seed README: static addresses on both ends of the veth link" [
     {
       nixos-nspawn.containers = {
         testcontainer = {
+          config = { };
+          network.veth.config = {
+            host = {
+              networkConfig = {
+                DHCPServer = false;
+                Address = [
+                  "fc42::1/64"
+                  "192.168.42.1/24"
+                ];
+              };
+            };
+            container = {
+              networkConfig = {
+                DHCP = false;
+                Address = [
+                  "fc42::2/64"
+                  "192.168.42.2/24"
+                ];
+                Gateway = [
+                  "fc42::1"
+                  "192.168.42.1"
+                ];
+              };
+            };
+          };
+        };
+      };
+    }
+  ];
+
+  seed-static-short = case "seed README: static addresses on both ends of the veth link (container `test`)" [
+    {
+      nixos-nspawn.containers = {
+        test = {
           config = { };
           network.veth.config = {
             host = {
@@ -209,6 +246,49 @@ in
     }
   ];
 
+  network-override = case "every default of both link ends replaced by the user" [
+    {
+      nixos-nspawn.containers.custom = {
+        config = { };
+        network.veth.config = {
+          host = {
+            matchConfig = {
+              Name = "ve-custom";
+              Kind = "veth";
+            };
+            networkConfig = {
+              Address = [ "10.1.2.1/30" ];
+              DHCPServer = false;
+              IPMasquerade = "no";
+              LinkLocalAddressing = "no";
+              IPv6AcceptRA = true;
+              IPv6SendRA = false;
+              MulticastDNS = false;
+              LLDP = false;
+              EmitLLDP = false;
+            };
+            linkConfig.RequiredForOnline = "routable";
+          };
+          container = {
+            matchConfig = {
+              Name = "host0";
+              Kind = "veth";
+              Virtualization = "yes";
+            };
+            networkConfig = {
+              DHCP = "ipv4";
+              LinkLocalAddressing = "no";
+              IPv6AcceptRA = false;
+              MulticastDNS = "resolve";
+              LLDP = false;
+              EmitLLDP = false;
+            };
+          };
+        };
+      };
+    }
+  ];
+
   # Configurations that cannot work: each fails exactly one assertion.
   bad-name-long = case "ve-averylongname has 16 characters" [
     { nixos-nspawn.containers.averylongname.config = { }; }
@@ -253,7 +333,12 @@ in
   ];
 
   bind-relative = case "a bind mount with a relative path" [
-    { nixos-nspawn.containers.web.binds."var/lib/web" = { }; }
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."var/lib/web" = { };
+      };
+    }
   ];
 
   uid-collision = case "two names that hash to the same user namespace base" [

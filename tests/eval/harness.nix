@@ -2,15 +2,17 @@
 # module system and the stand-ins, and returns what the module produced as plain data:
 #   nix-instantiate --eval --strict --json tests/eval/harness.nix \
 #     --argstr libPath <nixpkgs lib> --argstr case seed-simple -A reference
+# (`-A cases` lists the cases).
 {
   libPath,
-  case,
+  case ? null,
   entry ? "host",
 }:
 let
   lib = import libPath;
   standIns = import ./stand-ins.nix { inherit lib; };
-  theCase = (import ./cases.nix { inherit lib; }).${case};
+  cases = import ./cases.nix { inherit lib; };
+  theCase = cases.${case};
   entryModule =
     {
       host = ../../nix/host.nix;
@@ -39,6 +41,9 @@ let
   guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
 in
 {
+  # The names of all cases (needs no `case`).
+  cases = lib.attrNames cases;
+
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) cfg.assertions);
   inherit (cfg) warnings;
 

@@ -1,0 +1,40 @@
+"""Regenerate tests/reference/<case>.json from the module: `python tests/eval/export_reference.py`.
+
+Every case of tests/eval/cases.nix that passes its assertions is exported (contract (4) of the
+project brief; the runtime tier renders these settings to real .nspawn/.network files).
+test_reference_export.py fails when a committed file differs from what the module produces.
+"""
+
+import sys
+
+from nspawn_eval import (
+    REFERENCE_DIR,
+    find_nixpkgs_lib,
+    missing_lib_reason,
+    reference_cases,
+    reference_path,
+    reference_text,
+    report,
+)
+
+
+def main() -> int:
+    lib = find_nixpkgs_lib()
+    if lib is None:
+        print(f"cannot export: {missing_lib_reason()}", file=sys.stderr)
+        return 1
+    cases = reference_cases(lib)
+    REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(REFERENCE_DIR.glob("*.json")):
+        if stale.stem not in cases:
+            stale.unlink()
+            print(f"removed {stale}")
+    for case in cases:
+        path = reference_path(case)
+        path.write_text(reference_text(report(lib, case)["reference"]))
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,506 @@
+"""nix/host.nix evaluated by nixpkgs' real module system: the exact settings it produces.
+
+Each case is a host configuration in cases.nix; harness.nix evaluates it with stand-in
+declarations for the NixOS options the module writes (stand-ins.nix) and reports the results.
+The expected values below are written out by hand from the module's documented behaviour.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nspawn_eval import evaluate, report
+
+pytestmark = pytest.mark.eval
+
+# Keys nixpkgs' nixos/modules/system/boot/systemd/nspawn.nix accepts per section (checkExec,
+# checkFiles, checkNetwork); any other key fails the user's evaluation.
+ALLOWED_KEYS = {
+    "execConfig": {
+        "Boot", "ProcessTwo", "Parameters", "Environment", "User", "WorkingDirectory",
+        "PivotRoot", "Capability", "DropCapability", "NoNewPrivileges", "KillSignal",
+        "Personality", "MachineID", "PrivateUsers", "NotifyReady", "SystemCallFilter",
+        "LimitCPU", "LimitFSIZE", "LimitDATA", "LimitSTACK", "LimitCORE", "LimitRSS",
+        "LimitNOFILE", "LimitAS", "LimitNPROC", "LimitMEMLOCK", "LimitLOCKS",
+        "LimitSIGPENDING", "LimitMSGQUEUE", "LimitNICE", "LimitRTPRIO", "LimitRTTIME",
+        "OOMScoreAdjust", "CPUAffinity", "Hostname", "ResolvConf", "Timezone",
+        "LinkJournal", "Ephemeral", "AmbientCapability",
+    },
+    "filesConfig": {
+        "ReadOnly", "Volatile", "Bind", "BindReadOnly", "TemporaryFileSystem", "Overlay",
+        "OverlayReadOnly", "PrivateUsersChown", "BindUser", "Inaccessible",
+        "PrivateUsersOwnership",
+    },
+    "networkConfig": {
+        "Private", "VirtualEthernet", "VirtualEthernetExtra", "Interface", "MACVLAN",
+        "IPVLAN", "Bridge", "Zone", "Port",
+    },
+}
+
+# nspawn's PrivateUsers=pick bases: multiples of 0x10000 in [0x80000, 0x6FFF0000].
+PICK_MIN, PICK_MAX = 0x80000, 0x6FFF0000
+
+REFERENCE_CASES = [
+    "seed-simple", "seed-reverse-proxy", "seed-static-short", "zone-shared", "binds",
+    "autostart-off", "restart-off", "veth-disabled", "host-dhcpcd", "host-networkmanager",
+    "host-networkd", "path-only", "imports", "mymachines-removed", "network-override",
+    "runtime-pair",
+]
+
+
+def machine_id(name: str) -> str:
+    return hashlib.sha256(f"nixos-nspawn:{name}".encode()).hexdigest()[:32]
+
+
+def uid_base(name: str) -> int:
+    return PICK_MIN + 0x10000 * (int(hashlib.sha256(name.encode()).hexdigest()[:7], 16) % 28663)
+
+
+def nspawn_unit(toplevel: str, name: str, *, bind: list[str] | None = None,
+                bind_ro: list[str] | None = None, network: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """The unit the module produces for a container with default settings."""
+    return {
+        "execConfig": {
+            "Boot": False,
+            "Parameters": f"{toplevel}/init",
+            "Ephemeral": True,
+            "PrivateUsers": "pick",
+            "KillSignal": "SIGRTMIN+3",
+            "NotifyReady": True,
+            "MachineID": machine_id(name),
+            "LinkJournal": "try-host",
+            "ResolvConf": "off",
+            "Timezone": "off",
+        },
+        "filesConfig": {
+            "PrivateUsersOwnership": "chown",
+            "BindReadOnly": ["/nix/store", *(bind_ro or [])],
+            "Bind": bind or [],
+        },
+        "networkConfig": network or {"Private": True, "VirtualEthernet": True},
+    }
+
+
+def host_network(ifname: str, kind: str, pool: str) -> dict[str, Any]:
+    return {
+        "matchConfig": {"Name": ifname, "Kind": kind},
+        "networkConfig": {
+            "Address": [f"0.0.0.0/{pool}", "::/64"],
+            "DHCPServer": True,
+            "IPMasquerade": "both",
+            "LinkLocalAddressing": "yes",
+            "IPv6AcceptRA": False,
+            "IPv6SendRA": True,
+            "MulticastDNS": True,
+            "LLDP": True,
+            "EmitLLDP": "customer-bridge",
+        },
+        "linkConfig": {"RequiredForOnline": "no"},
+    }
+
+
+CONTAINER_NETWORK = {
+    "matchConfig": {"Name": "host0", "Kind": "veth", "Virtualization": "container"},
+    "networkConfig": {
+        "DHCP": "yes",
+        "LinkLocalAddressing": "yes",
+        "IPv6AcceptRA": True,
+        "MulticastDNS": True,
+        "LLDP": True,
+        "EmitLLDP": "customer-bridge",
+    },
+}
+
+VETH_AND_ZONE_FIREWALL = {
+    "ve-+": {"allowedUDPPorts": [67, 5353]},
+    "vz-+": {"allowedUDPPorts": [67, 5353]},
+}
+
+
+def machine_dir(name: str) -> dict[str, Any]:
+    base = str(uid_base(name))
+    return {f"/var/lib/machines/{name}": {"d": {"user": base, "group": base, "mode": "0755"}}}
+
+
+@pytest.fixture
+def run(nixpkgs_lib: Path):
+    """run(case) -> the harness report of a case that passes its assertions."""
+    def get(case: str) -> dict[str, Any]:
+        data = report(nixpkgs_lib, case)
+        assert data["failedAssertions"] == [], data["failedAssertions"]
+        return data
+    return get
+
+
+def toplevel(data: dict[str, Any], name: str) -> str:
+    path = data["containers"][name]["path"]
+    assert isinstance(path, str)
+    assert path.startswith("/nix/store/")
+    return path
+
+
+# --- the seed README's examples -------------------------------------------------------------
+
+
+def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
+    data = run("seed-simple")
+    top = toplevel(data, "mycontainer")
+    assert data["guests"]["mycontainer"]["toplevel"] == top
+    assert data["reference"] == {
+        "case": "seed-simple",
+        "description": "seed README: a plain container with htop",
+        "nspawn": {"mycontainer": nspawn_unit(top, "mycontainer")},
+        "hostNetworks": {"10-ve-mycontainer": host_network("ve-mycontainer", "veth", "28")},
+        "hostNetdevs": {},
+        "containerNetworks": {"mycontainer": {"10-host0": CONTAINER_NETWORK}},
+        "tmpfiles": machine_dir("mycontainer"),
+    }
+    assert data["guests"]["mycontainer"]["systemPackages"] == [
+        "/nix/store/00000000000000000000000000000000-htop-3.4.1"
+    ]
+
+
+def test_seed_simple_host_integration(run) -> None:
+    data = run("seed-simple")
+    top = toplevel(data, "mycontainer")
+    assert data["warnings"] == []
+    assert data["host"] == {
+        "networkd": True,
+        "waitOnline": False,
+        "firewall": VETH_AND_ZONE_FIREWALL,
+        "dhcpcdDenyInterfaces": ["ve-*", "vb-*", "vz-*"],
+        "networkmanagerUnmanaged": [],
+        "machinesWants": ["systemd-nspawn@mycontainer.service"],
+        "services": {
+            "systemd-nspawn@mycontainer": {
+                "overrideStrategy": "asDropin",
+                "restartIfChanged": True,
+                "restartTriggers": [
+                    top,
+                    json.dumps(nspawn_unit(top, "mycontainer"), sort_keys=True,
+                               separators=(",", ":")),
+                ],
+            }
+        },
+        "nginx": {},
+    }
+
+
+def test_seed_simple_guest_is_an_nspawn_guest(run) -> None:
+    guest = run("seed-simple")["guests"]["mycontainer"]
+    assert guest == guest | {
+        "isContainer": True,
+        "bootIsContainer": True,
+        "hostName": "mycontainer",
+        "useNetworkd": True,
+        "useDHCP": False,
+        "useHostResolvConf": False,
+        "firewallInterfaces": {"host0": {"allowedUDPPorts": [5353]}},
+        "specialFileSystems": {
+            path: {"enable": False} for path in ["/dev", "/dev/pts", "/dev/shm", "/proc", "/run"]
+        },
+        "consoleEnable": True,
+        "rootPassword": "",
+        "nixEnable": False,
+        "logrotate": False,
+        "stateVersion": "26.05",
+        "hostPlatform": {"system": "x86_64-linux"},
+    }
+
+
+def test_seed_reverse_proxy(run) -> None:
+    data = run("seed-reverse-proxy")
+    top = toplevel(data, "backend")
+    assert data["reference"]["nspawn"] == {"backend": nspawn_unit(top, "backend")}
+    assert data["reference"]["hostNetworks"] == {
+        "10-ve-backend": host_network("ve-backend", "veth", "28")
+    }
+    assert data["host"]["nginx"]["virtualHosts"]["_"]["locations"]["/"]["proxyPass"] == (
+        "http://backend"
+    )
+    guest = data["guests"]["backend"]
+    assert guest["allowedTCPPorts"] == [80]
+    assert guest["nginx"]["enable"] is True
+    assert guest["nginx"]["virtualHosts"]["backend"]["locations"]["/"]["return"] == (
+        '200 "hack the planet"'
+    )
+
+
+def test_seed_static_verbatim_is_rejected_for_its_interface_name(nixpkgs_lib: Path) -> None:
+    assert evaluate(nixpkgs_lib, "failedAssertions", "seed-static") == [
+        "nixos-nspawn.containers.testcontainer: the host interface name `ve-testcontainer` "
+        "(or `vb-testcontainer` in a zone) has 16 characters, but Linux allows at most 15: "
+        "use a container name of at most 12 characters."
+    ]
+
+
+def test_seed_static_user_values_win_and_other_defaults_stay(run) -> None:
+    data = run("seed-static-short")
+    expected_host = host_network("ve-test", "veth", "28")
+    expected_host["networkConfig"] |= {
+        "DHCPServer": False,
+        "Address": ["fc42::1/64", "192.168.42.1/24"],
+    }
+    assert data["reference"]["hostNetworks"] == {"10-ve-test": expected_host}
+    expected_guest = json.loads(json.dumps(CONTAINER_NETWORK))
+    expected_guest["networkConfig"] |= {
+        "DHCP": False,
+        "Address": ["fc42::2/64", "192.168.42.2/24"],
+        "Gateway": ["fc42::1", "192.168.42.1"],
+    }
+    assert data["reference"]["containerNetworks"] == {"test": {"10-host0": expected_guest}}
+
+
+def test_a_user_value_wins_over_every_default(run) -> None:
+    data = run("network-override")
+    assert data["reference"]["hostNetworks"] == {
+        "10-ve-custom": {
+            "matchConfig": {"Name": "ve-custom", "Kind": "veth"},
+            "networkConfig": {
+                "Address": ["10.1.2.1/30"],
+                "DHCPServer": False,
+                "IPMasquerade": "no",
+                "LinkLocalAddressing": "no",
+                "IPv6AcceptRA": True,
+                "IPv6SendRA": False,
+                "MulticastDNS": False,
+                "LLDP": False,
+                "EmitLLDP": False,
+            },
+            "linkConfig": {"RequiredForOnline": "routable"},
+        }
+    }
+    assert data["reference"]["containerNetworks"]["custom"] == {
+        "10-host0": {
+            "matchConfig": {"Name": "host0", "Kind": "veth", "Virtualization": "yes"},
+            "networkConfig": {
+                "DHCP": "ipv4",
+                "LinkLocalAddressing": "no",
+                "IPv6AcceptRA": False,
+                "MulticastDNS": "resolve",
+                "LLDP": False,
+                "EmitLLDP": False,
+            },
+        }
+    }
+
+
+# --- networking ---------------------------------------------------------------------------
+
+
+def test_zone_shared_by_two_containers(run) -> None:
+    data = run("zone-shared")
+    zone = {"Private": True, "VirtualEthernet": True, "Zone": "lab"}
+    assert data["reference"]["nspawn"] == {
+        "web": nspawn_unit(toplevel(data, "web"), "web", network=zone),
+        "db": nspawn_unit(toplevel(data, "db"), "db", network=zone),
+    }
+    bridge = host_network("vz-lab", "bridge", "24")
+    bridge["networkConfig"]["Address"] = ["10.23.0.1/24"]
+    # One unit for the bridge systemd-nspawn creates; no netdev, no per-container veth unit.
+    assert data["reference"]["hostNetworks"] == {"10-vz-lab": bridge}
+    assert data["reference"]["hostNetdevs"] == {}
+    assert data["reference"]["containerNetworks"] == {
+        "web": {"10-host0": CONTAINER_NETWORK},
+        "db": {"10-host0": CONTAINER_NETWORK},
+    }
+
+
+def test_veth_disabled_leaves_only_a_private_namespace(run) -> None:
+    data = run("veth-disabled")
+    top = toplevel(data, "isolated")
+    assert data["reference"]["nspawn"] == {
+        "isolated": nspawn_unit(top, "isolated",
+                                network={"Private": True, "VirtualEthernet": False})
+    }
+    assert data["reference"]["hostNetworks"] == {}
+    assert data["reference"]["containerNetworks"] == {"isolated": {}}
+    assert data["guests"]["isolated"]["firewallInterfaces"] == {}
+
+
+def test_runtime_pair(run) -> None:
+    data = run("runtime-pair")
+    assert data["reference"]["nspawn"] == {
+        "alpha": nspawn_unit(toplevel(data, "alpha"), "alpha",
+                             bind=["/srv/alpha:/var/lib/alpha"]),
+        "beta": nspawn_unit(toplevel(data, "beta"), "beta",
+                            network={"Private": True, "VirtualEthernet": True, "Zone": "lab"}),
+    }
+    assert data["reference"]["hostNetworks"] == {
+        "10-ve-alpha": host_network("ve-alpha", "veth", "28"),
+        "10-vz-lab": host_network("vz-lab", "bridge", "24"),
+    }
+    assert data["reference"]["tmpfiles"] == machine_dir("alpha") | machine_dir("beta")
+
+
+@pytest.mark.parametrize(
+    ("case", "deny", "unmanaged", "wait_online"),
+    [
+        ("host-dhcpcd", ["ve-*", "vb-*", "vz-*"], [], False),
+        ("host-networkmanager", [],
+         ["interface-name:ve-*", "interface-name:vb-*", "interface-name:vz-*"], False),
+        ("host-networkd", [], [], True),
+    ],
+)
+def test_host_network_managers_keep_their_interfaces_and_leave_ours(
+    run, case: str, deny: list[str], unmanaged: list[str], wait_online: bool
+) -> None:
+    host = run(case)["host"]
+    assert host["networkd"] is True
+    assert host["dhcpcdDenyInterfaces"] == deny
+    assert host["networkmanagerUnmanaged"] == unmanaged
+    assert host["waitOnline"] is wait_online
+    assert host["firewall"] == VETH_AND_ZONE_FIREWALL
+
+
+def test_missing_mymachines_is_a_warning(run) -> None:
+    assert run("mymachines-removed")["warnings"] == [
+        "nixos-nspawn: `mymachines` is missing from system.nssDatabases.hosts, so container "
+        "names do not resolve on the host."
+    ]
+
+
+# --- binds, lifecycle, container evaluation -----------------------------------------------
+
+
+def test_binds_read_write_read_only_and_idmapped(run) -> None:
+    data = run("binds")
+    files = data["reference"]["nspawn"]["files"]["filesConfig"]
+    assert files == {
+        "PrivateUsersOwnership": "chown",
+        "Bind": ["/srv/data:/var/lib/data", "/srv/postgresql:/var/lib/postgresql:idmap"],
+        "BindReadOnly": [
+            "/nix/store",
+            "/etc/ssl/certs:/etc/ssl/certs",
+            "/srv/a\\:b:/mnt/a\\:b:norbind,idmap",
+        ],
+    }
+
+
+def test_autostart_off_is_not_wanted_by_machines_target(run) -> None:
+    data = run("autostart-off")
+    assert data["host"]["machinesWants"] == ["systemd-nspawn@always.service"]
+    assert set(data["reference"]["nspawn"]) == {"always", "manual"}
+    assert set(data["host"]["services"]) == {"systemd-nspawn@always", "systemd-nspawn@manual"}
+
+
+def test_restart_if_changed_off_has_no_triggers(run) -> None:
+    assert run("restart-off")["host"]["services"] == {
+        "systemd-nspawn@steady": {
+            "overrideStrategy": "asDropin",
+            "restartIfChanged": False,
+            "restartTriggers": [],
+        }
+    }
+
+
+def test_restart_triggers_follow_the_container_configuration(run) -> None:
+    data = run("imports")
+    one, two = toplevel(data, "one"), toplevel(data, "two")
+    assert one != two
+    services = data["host"]["services"]
+    assert services["systemd-nspawn@one"]["restartTriggers"][0] == one
+    assert services["systemd-nspawn@two"]["restartTriggers"][0] == two
+
+
+def test_imports_reach_every_container_and_host_name_defaults_to_the_name(run) -> None:
+    guests = run("imports")["guests"]
+    assert guests["one"]["nginx"] == {"enable": True}
+    assert guests["two"]["nginx"] == {"enable": True}
+    assert guests["one"]["hostName"] == "one"
+    assert guests["two"]["hostName"] == "second"
+
+
+def test_prebuilt_path_is_run_as_is(run) -> None:
+    data = run("path-only")
+    prebuilt = "/nix/store/11111111111111111111111111111111-nixos-system-prebuilt"
+    assert data["containers"] == {"prebuilt": {"path": prebuilt}}
+    assert data["reference"]["nspawn"] == {"prebuilt": nspawn_unit(prebuilt, "prebuilt")}
+    assert data["reference"]["containerNetworks"] == {}
+    assert data["reference"]["hostNetworks"] == {
+        "10-ve-prebuilt": host_network("ve-prebuilt", "veth", "28")
+    }
+
+
+def test_default_nix_is_the_host_module(nixpkgs_lib: Path) -> None:
+    assert report(nixpkgs_lib, "runtime-pair", "default") == report(nixpkgs_lib, "runtime-pair")
+
+
+# --- invariants over every reference case -------------------------------------------------
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_units_use_only_keys_nixpkgs_accepts(run, case: str) -> None:
+    for name, unit in run(case)["reference"]["nspawn"].items():
+        assert set(unit) == set(ALLOWED_KEYS), name
+        for section, keys in ALLOWED_KEYS.items():
+            assert set(unit[section]) <= keys, (name, section, set(unit[section]) - keys)
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_only_the_store_is_shared_from_nix(run, case: str) -> None:
+    for name, unit in run(case)["reference"]["nspawn"].items():
+        binds = unit["filesConfig"]["Bind"] + unit["filesConfig"]["BindReadOnly"]
+        nix_binds = [b for b in binds if b.startswith("/nix")]
+        assert nix_binds == ["/nix/store"], name
+        assert unit["filesConfig"]["BindReadOnly"][0] == "/nix/store"
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_user_namespace_bases_are_valid_distinct_and_fixed(run, case: str) -> None:
+    tmpfiles = run(case)["reference"]["tmpfiles"]
+    bases = []
+    for path, rule in tmpfiles.items():
+        name = path.removeprefix("/var/lib/machines/")
+        base = int(rule["d"]["user"])
+        assert rule["d"]["group"] == rule["d"]["user"]
+        assert base % 0x10000 == 0
+        assert PICK_MIN <= base < PICK_MAX
+        assert base == uid_base(name)
+        bases.append(base)
+    assert len(set(bases)) == len(bases)
+
+
+# --- assertions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("bad-name-long",
+         "nixos-nspawn.containers.averylongname: the host interface name `ve-averylongname` "
+         "(or `vb-averylongname` in a zone) has 16 characters, but Linux allows at most 15: "
+         "use a container name of at most 12 characters."),
+        ("bad-name-chars",
+         "nixos-nspawn.containers.web_1: the container name `web_1` is not a valid host name: "
+         "use letters, digits and `-` (not at the start or end)."),
+        ("bad-zone-long",
+         "nixos-nspawn.containers.web: the zone bridge name `vz-averylongzone` has 16 "
+         "characters, but Linux allows at most 15: use a zone name of at most 12 characters."),
+        ("bad-zone-chars",
+         "nixos-nspawn.containers.web: the zone name `lab.1` is not valid: use letters, digits "
+         "and `-` (not at the start or end)."),
+        ("no-config-no-path",
+         "nixos-nspawn.containers.empty: set either `config` (a NixOS module) or `path` "
+         "(a prebuilt system toplevel)."),
+        ("zone-without-veth",
+         "nixos-nspawn.containers.web: `network.veth.zone` is set to `lab`, but "
+         "`network.veth.enable` is false; a zone needs the veth link."),
+        ("bind-relative",
+         'nixos-nspawn.containers.web.binds."var/lib/web": bind mount paths must be absolute.'),
+        ("uid-collision",
+         f"nixos-nspawn.containers: c291 and c372 map to the same user namespace base "
+         f"{uid_base('c291')}; rename one of them."),
+    ],
+)
+def test_configurations_that_cannot_work_fail_one_clear_assertion(
+    nixpkgs_lib: Path, case: str, message: str
+) -> None:
+    assert evaluate(nixpkgs_lib, "failedAssertions", case) == [message]
+
+
+def test_the_collision_case_really_collides() -> None:
+    assert uid_base("c291") == uid_base("c372")

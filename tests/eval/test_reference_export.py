@@ -1,0 +1,56 @@
+"""The committed unit settings in tests/reference/ are exactly what the module produces.
+
+Regenerate with `python tests/eval/export_reference.py` after changing the module or a case.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from nspawn_eval import (
+    REFERENCE_DIR,
+    reference_cases,
+    reference_path,
+    reference_text,
+    report,
+)
+
+pytestmark = pytest.mark.eval
+
+REGENERATE = "regenerate with `python tests/eval/export_reference.py`"
+
+
+def test_reference_files_are_exactly_the_reference_cases(nixpkgs_lib: Path) -> None:
+    committed = {path.stem for path in REFERENCE_DIR.glob("*.json")}
+    assert committed == set(reference_cases(nixpkgs_lib)), REGENERATE
+
+
+def test_reference_files_are_fresh(nixpkgs_lib: Path) -> None:
+    def fresh(case: str) -> bool:
+        path = reference_path(case)
+        produced = reference_text(report(nixpkgs_lib, case)["reference"])
+        return path.is_file() and path.read_text() == produced
+
+    stale = [case for case in reference_cases(nixpkgs_lib) if not fresh(case)]
+    assert not stale, f"stale reference files {stale}: {REGENERATE}"
+
+
+def test_runtime_pair_reference_has_the_agreed_shape() -> None:
+    data = json.loads(reference_path("runtime-pair").read_text())
+    assert set(data) >= {"case", "description", "nspawn", "hostNetworks", "hostNetdevs",
+                         "containerNetworks"}
+    assert data["case"] == "runtime-pair"
+    assert set(data["nspawn"]) == {"alpha", "beta"}
+    assert data["nspawn"]["alpha"]["filesConfig"]["Bind"] == ["/srv/alpha:/var/lib/alpha"]
+    assert "Zone" not in data["nspawn"]["alpha"]["networkConfig"]
+    assert data["nspawn"]["beta"]["networkConfig"]["Zone"] == "lab"
+    assert set(data["hostNetworks"]) == {"10-ve-alpha", "10-vz-lab"}
+    assert set(data["containerNetworks"]) == {"alpha", "beta"}
+
+
+def test_stale_detection_notices_a_changed_value(nixpkgs_lib: Path) -> None:
+    """The freshness comparison is sensitive to a single changed value."""
+    produced = report(nixpkgs_lib, "runtime-pair")["reference"]
+    tampered = json.loads(json.dumps(produced))
+    tampered["nspawn"]["alpha"]["execConfig"]["Ephemeral"] = False
+    assert reference_text(tampered) != reference_text(produced)
