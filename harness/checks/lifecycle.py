@@ -63,15 +63,14 @@ def check_ephemeral(ctx: Context, p: Params) -> str:
     found = present(node, roots + binds)
     survived = [m for m in roots if m in found]
     lost = [m for m in binds if m not in found]
-    leftovers = [m for m in roots + binds if m in found]
-    if leftovers:
-        node.run("rm -f " + " ".join(shlex.quote(m) for m in leftovers))
-
     host = ctx.host()
     directory = f"{MACHINES_DIR}/{name}"
     listing = host.run(f"ls -A {shlex.quote(directory)}")
     stray = host.run(f"find {shlex.quote(directory)} -xdev -name {shlex.quote(marker)}")
     extra = sorted(set(listing.text.split()) - set(ctx.topology.root_skeleton))
+    leftovers = [m for m in roots + binds if m in found]
+    if leftovers:  # clean up only after the host's directory has been searched for them
+        node.run("rm -f " + " ".join(shlex.quote(m) for m in leftovers))
 
     problems = [f"marker survived the restart: {m}" for m in survived]
     problems += [f"marker in a read-write bind was lost: {m}" for m in lost]
