@@ -134,11 +134,12 @@ def ping(family: str, address: str, count: int = 1) -> str:
     return f"ping {flag} -n -c {count}{interval} -W {PING_WAIT} {shlex.quote(address)}"
 
 
-def wait_settled(ctx: Context, src: Node) -> None:
-    """For ``unreachable``: wait until the sender has an address on its container link, so
-    that silence means isolation and not a network still coming up."""
-    if src.name != HOST and not src.wait_addresses("host0", "ipv4"):
-        src.wait_addresses("host0", "link-local")
+def wait_settled(src: Node, family: str) -> None:
+    """For ``unreachable`` from a container: wait until it has its ``family`` address on
+    host0, so that silence means isolation and not a network still coming up. (The target's
+    side is settled by looking up its address.)"""
+    if src.name != HOST:
+        src.wait_addresses("host0", family)
 
 
 def check_reachable(ctx: Context, p: Params) -> str:
@@ -157,7 +158,7 @@ def check_reachable(ctx: Context, p: Params) -> str:
 def check_unreachable(ctx: Context, p: Params) -> str:
     src, dst, family = p.text("from"), p.text("to"), p.text("family")
     node = ctx.node(src)
-    wait_settled(ctx, node)
+    wait_settled(node, family)
     address = target(ctx, p)
     out = node.run(ping(family, address, UNREACHABLE_PINGS))
     if out.ok:
@@ -368,9 +369,12 @@ def _port_rule(params: Mapping[str, object]) -> list[Problem]:
 
 
 def _path_rule(params: Mapping[str, object]) -> list[Problem]:
-    if str(params.get("path", "/")).startswith("/"):
-        return []
-    return [Problem("path", "must start with /")]
+    path = str(params.get("path", "/"))
+    if not path.startswith("/"):
+        return [Problem("path", "must start with /")]
+    if any(c.isspace() for c in path):
+        return [Problem("path", "must not contain whitespace (percent-encode it, e.g. %20)")]
+    return []
 
 
 _FROM = Param("from", str, default=HOST, node=True, doc="node that connects")

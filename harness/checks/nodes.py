@@ -125,10 +125,10 @@ class Context:
     def node(self, name: str) -> "Node":
         return self.host() if name == HOST else self.container(name)
 
-    def execute(self, label: str, shown: str, command: str, timeout: int, note: str = "") -> Output:
+    def execute(self, label: str, shown: str, command: str, timeout: int) -> Output:
         """Run ``command`` on the machine; record it as ``<label>$ <shown>``."""
         status, text = self.machine.execute(command, timeout=timeout)
-        self.evidence.command(label, shown, status, text, note)
+        self.evidence.command(label, shown, status, text)
         return Output(status, text)
 
     def poll(
@@ -161,8 +161,8 @@ class Node:
         """The full command line the machine runs for ``command``."""
         raise NotImplementedError
 
-    def run(self, command: str, timeout: int = COMMAND_TIMEOUT, note: str = "") -> Output:
-        return self.ctx.execute(self.name, command, self.wrap(command), timeout, note)
+    def run(self, command: str, timeout: int = COMMAND_TIMEOUT) -> Output:
+        return self.ctx.execute(self.name, command, self.wrap(command), timeout)
 
     def run_until(
         self, command: str, until: Callable[[Output], bool], timeout: int | None = None

@@ -8,6 +8,7 @@ gathered so far, so one run reports every problem at once.
 
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -46,7 +47,7 @@ class Session:
         self.stdout = stdout
         self.results: list[Result] = []
 
-    def check(self, id: str, check: str, params: dict[str, object]) -> Result:
+    def check(self, id: str, check: str, params: Mapping[str, object]) -> Result:
         """Run one expectation, record it (JSONL file and stdout) and return its result."""
         evidence = Evidence()
         start = self.clock.monotonic()
@@ -64,7 +65,7 @@ class Session:
         self._record(result)
         return result
 
-    def _run(self, check: str, params: dict[str, object], evidence: Evidence) -> str:
+    def _run(self, check: str, params: Mapping[str, object], evidence: Evidence) -> str:
         spec = CHECKS.get(check)
         if spec is None:
             raise Failure(f"unknown check {check!r} (known: {', '.join(sorted(CHECKS))})")

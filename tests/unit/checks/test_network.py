@@ -236,11 +236,11 @@ def http_command(address, port, path):
 
 def test_http_status_and_body(net):
     net.machine.on("host", r"^timeout 10 bash", (1, "connection refused"), HTTP_OK)
-    result = net.session.check("h", "http", {"to": "web", "path": "/a b", "body": "planet"})
+    result = net.session.check("h", "http", {"to": "web", "path": "/a'b", "body": "planet"})
     assert result.ok, result.message
-    assert result.message == "GET http://10.0.0.2:80/a b from host answered 200 with a body " \
+    assert result.message == "GET http://10.0.0.2:80/a'b from host answered 200 with a body " \
                              "containing 'planet'"
-    assert net.machine.ran("host", "^timeout") == [http_command("10.0.0.2", 80, "/a b")] * 2
+    assert net.machine.ran("host", "^timeout") == [http_command("10.0.0.2", 80, "/a'b")] * 2
 
 
 def test_http_wrong_status_and_body(net):

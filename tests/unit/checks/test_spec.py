@@ -63,6 +63,8 @@ def test_node_params_and_defaults():
          [Problem("port", "expected an integer, got boolean True")]),
         ("tcp", {"to": "web", "port": 0}, [Problem("port", "must be within 1..65535")]),
         ("http", {"to": "web", "path": "index.html"}, [Problem("path", "must start with /")]),
+        ("http", {"to": "web", "path": "/a b"},
+         [Problem("path", "must not contain whitespace (percent-encode it, e.g. %20)")]),
         ("address", {"node": "web", "interface": "host0"},
          [Problem("prefix", "give exactly one of `prefix` or `dhcp = true`")]),
         ("address", {"node": "web", "interface": "host0", "prefix": "10.0.0.0/8", "dhcp": True},
