@@ -148,6 +148,7 @@ def debug_scenario(
     timeout: float,
     requested: str | None,
     say: Callable[[str], None],
+    interact: Callable[[pexpect.spawn], None] = hand_over,
 ) -> int:
     """Build the driver, start it and hand it over; the exit status for pytest."""
     ids = tuple(expectation.id for expectation in scenario.expectations)
@@ -174,5 +175,6 @@ def debug_scenario(
         flake_root / STATE_DIR / "interactive" / f"{scenario.name}.py", scenario.name, stop
     )
     return run_driver(
-        out / "bin" / "nixos-test-driver", prelude, cwd=prelude.parent, timeout=timeout
+        out / "bin" / "nixos-test-driver", prelude, cwd=prelude.parent, timeout=timeout,
+        interact=interact,
     )

@@ -70,22 +70,60 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def _signal_all(pgid: int, pids: set[int], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+def _state(pid: int) -> str | None:
+    """The one-letter process state (R, S, T, Z, ...), None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _send(pids: set[int], sig: signal.Signals) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
 
-def kill_tree(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
-    """Stop ``proc``, its process group and all its descendants; reap ``proc``."""
-    tree = descendants(proc.pid)
-    _signal_all(proc.pid, tree, signal.SIGTERM)
+def freeze(pid: int) -> set[int]:
+    """Stop ``pid`` and its whole tree with SIGSTOP, so that nothing can fork any more.
+
+    Walks again until a walk finds no new process and every process found has really stopped:
+    a process that was forking when its SIGSTOP came shows its child in the next walk.
+    """
+    frozen: set[int] = set()
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while True:
+        new = ({pid} | descendants(pid)) - frozen
+        if not new:
+            running = {p for p in frozen if _state(p) not in (None, "T", "t", "Z", "X")}
+            if not running or time.monotonic() > deadline:
+                return frozen
+            time.sleep(0.01)
+            continue
+        _send(new, signal.SIGSTOP)
+        frozen |= new
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc``, its process group and all its descendants; reap ``proc``.
+
+    The tree is frozen first and every member remembered, because a member that loses its
+    parent is reparented and can no longer be found from ``proc``. Then SIGTERM (nix stops its
+    builds on it), and SIGKILL for whatever is left after the grace period.
+    """
+    tree = freeze(proc.pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    _send(tree, signal.SIGTERM)
+    _send(tree, signal.SIGCONT)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    tree |= descendants(proc.pid) if proc.poll() is None else set()
-    _signal_all(proc.pid, tree, signal.SIGKILL)
+        proc.wait(timeout=KILL_GRACE_SECONDS)
+    if proc.poll() is None:
+        tree |= freeze(proc.pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    _send(tree, signal.SIGKILL)
     proc.wait()
 
 

@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import subprocess
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ class NixTarget:
     system: str
     name: str
     rendered: Path | None  # None: the flake's own checks.<system>.<name>
+    flake_url: str = ""  # how --expr names the flake (see flake_url()); unused without it
 
     def installable(self, output_attr: str = "") -> tuple[str, ...]:
         """Installable arguments; ``output_attr`` selects an attribute such as driverInteractive."""
@@ -77,7 +79,7 @@ class NixTarget:
         if self.rendered is None:
             return (f".#checks.{self.system}.{_attr(self.name)}{suffix}",)
         expr = (
-            f"let flake = builtins.getFlake {nix_string(str(self.flake_root))}; "
+            f"let flake = builtins.getFlake {nix_string(self.flake_url)}; "
             f"in (flake.lib.scenarioTest flake.inputs.nixpkgs.legacyPackages.{_attr(self.system)} "
             f"{nix_string(str(self.rendered))}){suffix}"
         )
@@ -91,6 +93,31 @@ class NixTarget:
         if self.rendered is None:
             return f"flake check checks.{self.system}.{self.name}"
         return f"freshly rendered {self.rendered.name} (not committed or stale)"
+
+
+def _git_toplevel(root: Path) -> Path | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=root, capture_output=True, text=True, check=False,
+        )
+    except OSError:
+        return None
+    return Path(result.stdout.strip()) if result.returncode == 0 else None
+
+
+def flake_url(root: Path) -> str:
+    """The flake reference ``builtins.getFlake`` needs for the checkout at ``root``.
+
+    A bare path means a ``path:`` flake there (at least up to Nix 2.8), which copies untracked
+    files, ``.venv`` included, into the store; ``.#`` on the command line detects git. So a git
+    work tree is named ``git+file://`` explicitly.
+    """
+    toplevel = _git_toplevel(root)
+    url_path = urllib.parse.quote(str(root))
+    if toplevel is not None and toplevel.resolve() == root.resolve():
+        return f"git+file://{url_path}"
+    return f"path:{url_path}"
 
 
 def _tracked_by_git(root: Path, path: Path) -> bool:
@@ -121,7 +148,7 @@ def plan_target(
     scratch = target.with_name(f".{target.name}.{os.getpid()}")
     scratch.write_text(rendered, encoding="utf-8")
     scratch.replace(target)
-    return NixTarget(flake_root, system, name, target)
+    return NixTarget(flake_root, system, name, target, flake_url(flake_root))
 
 
 def log_path(flake_root: Path, name: str, kind: str = "build") -> Path:

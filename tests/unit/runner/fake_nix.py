@@ -1,0 +1,107 @@
+"""TEST DOUBLE for the `nix` executable, at the process boundary (never used outside tests).
+
+The tests copy this file into a temporary bin directory as ``nix`` (with this interpreter in
+the shebang) and put that directory first on PATH. It records every invocation (argv and cwd)
+as one JSON line in $FAKE_NIX_RECORD and behaves as $FAKE_NIX_PLAN (a JSON file) says:
+
+  {"eval": "ok" | "offline",
+   "build": "success" | "fail" | "hang" | "hang-ignoring-sigterm",
+   "results": [<result records>],            # what the testScript records
+   "log_results": <int>,                     # on "fail": how many of them reach the log
+   "driver": "<path of a stand-in nixos-test-driver to install as bin/>"}
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DRV = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm-test-run-{name}.drv"
+
+
+def record() -> None:
+    with open(os.environ["FAKE_NIX_RECORD"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd()}) + "\n")
+
+
+def result_line(result: dict[str, object]) -> str:
+    return "vm-test-run-x> nixos-nspawn-result: " + json.dumps(result)
+
+
+def spawn_sleepers(marker: str) -> None:
+    """Like nix: a builder in a session of its own (setsid) that starts a child of its own."""
+    code = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}]); "
+        "time.sleep(600)"
+    )
+    subprocess.Popen([sys.executable, "-c", code, marker], start_new_session=True)
+
+
+def build(plan: dict[str, object], installable: str) -> int:
+    mode = plan["build"]
+    results = plan.get("results", [])
+    assert isinstance(results, list)
+    say = sys.stderr
+    say.write(f"building '{DRV.format(name='x')}'...\n")
+    if mode in ("hang", "hang-ignoring-sigterm"):
+        if mode == "hang-ignoring-sigterm":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        spawn_sleepers(str(plan["marker"]))
+        say.write("vm-test-run-x> host: starting vm\n")
+        say.flush()
+        time.sleep(600)
+        return 0
+    say.write("vm-test-run-x> host: starting vm\n")
+    shown = int(str(plan.get("log_results", len(results))))
+    if "driverInteractive" not in installable:
+        for result in results[:shown]:
+            say.write(result_line(result) + "\n")
+    if mode == "fail":
+        say.write("vm-test-run-x> Traceback (most recent call last):\n")
+        say.write("error: builder for '/nix/store/...-vm-test-run-x.drv' failed with exit code 1\n")
+        return 1
+    store = Path(os.environ["FAKE_NIX_STORE"])
+    out = store / f"out-{len(list(store.iterdir()))}"
+    out.mkdir(parents=True)
+    if "driverInteractive" in installable:
+        (out / "bin").mkdir()
+        shutil.copy(str(plan["driver"]), out / "bin" / "nixos-test-driver")
+        (out / "bin" / "nixos-test-driver").chmod(0o755)
+    else:
+        with open(out / "nixos-nspawn-results.jsonl", "w", encoding="utf-8") as jsonl:
+            for result in results:
+                jsonl.write(json.dumps(result) + "\n")
+    print(out)
+    return 0
+
+
+def main() -> int:
+    record()
+    plan = json.loads(Path(os.environ["FAKE_NIX_PLAN"]).read_text())
+    features = ("--extra-experimental-features", "nix-command flakes")
+    args = [arg for arg in sys.argv[1:] if arg not in features]
+    if args[0] == "eval":
+        if plan.get("eval", "ok") == "offline":
+            sys.stderr.write(
+                "warning: error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/"
+                "commits/nixos-unstable': Couldn't resolve host name (6); retrying in 340 ms\n"
+                "error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/"
+                "nixos-unstable': Couldn't resolve host name (6)\n"
+                "(use '--show-trace' to show detailed location information)\n"
+            )
+            return 1
+        print('["x"]')
+        return 0
+    if args[0] == "build":
+        return build(plan, args[-1])
+    sys.stderr.write(f"fake nix: unexpected command {args}\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The nix runner against the stand-in `nix` (fake_nix.py): argv, results, logs, timeouts."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fake_nix_env import result
+
+from harness import processes
+from harness.progress import summarize
+from harness.runner import NixTarget, build, last_results_path, plan_target
+
+SYSTEM = "x86_64-linux"
+FEATURES = ["--extra-experimental-features", "nix-command flakes"]
+BUILD = ["build", "--print-build-logs", "--no-link", "--print-out-paths"]
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def flake(tmp_path) -> Path:
+    """A git repository with a flake.nix and one committed generated test, nix/tests/demo.nix."""
+    root = tmp_path / "repo"
+    (root / "nix" / "tests").mkdir(parents=True)
+    (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    (root / "nix" / "tests" / "demo.nix").write_text("committed rendering\n")
+    git(root, "init", "-q")
+    git(root, "add", "flake.nix", "nix/tests/demo.nix")
+    return root
+
+
+def test_committed_fresh_scenario_builds_the_flake_check(flake):
+    target = plan_target(flake, SYSTEM, "demo", "committed rendering\n",
+                         flake / "nix/tests/demo.nix")
+    assert target.rendered is None
+    assert list(target.build_argv()) == [
+        "nix", *FEATURES, *BUILD, ".#checks.x86_64-linux.demo",
+    ]
+    assert list(target.build_argv("driverInteractive"))[-1] == (
+        ".#checks.x86_64-linux.demo.driverInteractive"
+    )
+
+
+@pytest.mark.parametrize("case", ["stale", "untracked", "no-git"])
+def test_edited_or_untracked_scenario_builds_the_fresh_rendering(flake, case):
+    generated = flake / "nix/tests/demo.nix"
+    rendered = "committed rendering\n"
+    if case == "stale":
+        rendered = "edited rendering\n"
+    elif case == "untracked":
+        git(flake, "rm", "-q", "--cached", "nix/tests/demo.nix")
+    else:
+        shutil.rmtree(flake / ".git")
+    target = plan_target(flake, SYSTEM, "demo", rendered, generated)
+    written = flake / ".nixos-nspawn" / "rendered" / "demo.nix"
+    assert target.rendered == written
+    assert written.read_text() == rendered
+    url = f"path:{flake}" if case == "no-git" else f"git+file://{flake}"
+    assert target.flake_url == url
+    expr = (
+        f'let flake = builtins.getFlake "{url}"; in (flake.lib.scenarioTest '
+        f'flake.inputs.nixpkgs.legacyPackages.x86_64-linux "{written}")'
+    )
+    assert list(target.build_argv()) == ["nix", *FEATURES, *BUILD, "--impure", "--expr", expr]
+    assert list(target.build_argv("driverInteractive"))[-1] == expr + ".driverInteractive"
+
+
+@pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
+def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
+    """The real nix: the --expr route sees an untracked file that the git flake itself hides."""
+    dep = tmp_path / "nixpkgs"
+    dep.mkdir()
+    (dep / "flake.nix").write_text(
+        '{ outputs = _: { legacyPackages.x86_64-linux = { stand-in = "pkgs"; }; }; }\n'
+    )
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "flake.nix").write_text(
+        '{ inputs.nixpkgs.url = "path:' + str(dep) + '"; outputs = { self, nixpkgs }: '
+        "{ lib.scenarioTest = pkgs: file: { inherit pkgs; test = import file; "
+        "hidden = builtins.pathExists (self + \"/nix/tests/new.nix\"); }; }; }\n"
+    )
+    nix = ["nix", *FEATURES]
+    git(root, "init", "-q")
+    git(root, "add", "flake.nix")
+    subprocess.run([*nix, "flake", "lock"], cwd=root, check=True, capture_output=True)
+    git(root, "add", "flake.lock")
+    # With no commit yet nix treats the repository as a plain path; a real checkout has one.
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "flake")
+    generated = root / "nix/tests/new.nix"
+    generated.parent.mkdir(parents=True)
+    generated.write_text('"the rendering"\n')
+    target = plan_target(root, SYSTEM, "new", '"the rendering"\n', generated)
+    expr = target.build_argv()[-1]
+    out = subprocess.run([*nix, "eval", "--json", "--impure", "--expr", expr], cwd=root,
+                         check=True, capture_output=True, text=True).stdout
+    assert json.loads(out) == {"pkgs": {"stand-in": "pkgs"}, "test": "the rendering",
+                               "hidden": False}
+
+
+def committed_target(flake: Path) -> NixTarget:
+    return NixTarget(flake, SYSTEM, "demo", None)
+
+
+def test_successful_build_reads_the_results_file(flake, fake_nix):
+    records = [result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)]
+    fake_nix.plan(build="success", results=records, log_results=0)
+    events: list[str] = []
+    outcome = build(committed_target(flake), timeout=30,
+                    on_line=lambda line: events.append(summarize(line) or ""))
+    assert fake_nix.calls() == [["--extra-experimental-features", "nix-command flakes", *BUILD,
+                                 ".#checks.x86_64-linux.demo"]]
+    assert fake_nix.cwds() == [str(flake)]
+    assert outcome.succeeded
+    assert outcome.out_path is not None
+    assert outcome.out_path.parent == fake_nix.store
+    # The log carried no result lines: these came from <out>/nixos-nspawn-results.jsonl.
+    assert sorted(outcome.results) == ["reachable[host->web,ipv4]", "unit-active[web]"]
+    failed = outcome.results["reachable[host->web,ipv4]"]
+    assert not failed.ok
+    assert failed.evidence == {"ping": "100% packet loss"}
+    assert "building vm-test-run-x" in events
+    assert "test VM starting" in events
+    log = outcome.log_path.read_text()
+    assert outcome.log_path == flake / ".nixos-nspawn" / "logs" / "demo.log"
+    assert log.startswith("# nix --extra-experimental-features 'nix-command flakes' build")
+    assert "# exit status 0" in log
+    saved = last_results_path(flake, "demo").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in saved] == list(outcome.results)
+
+
+def test_failed_build_takes_the_results_from_the_log(flake, fake_nix):
+    records = [result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False),
+               result("tcp[host->web,22]")]
+    fake_nix.plan(build="fail", results=records, log_results=2)
+    outcome = build(committed_target(flake), timeout=30, on_line=lambda line: None)
+    assert not outcome.succeeded
+    assert outcome.out_path is None
+    assert outcome.status() == "nix build failed with exit status 1"
+    assert sorted(outcome.results) == ["reachable[host->web,ipv4]", "unit-active[web]"]
+    assert outcome.results["unit-active[web]"].ok
+    assert "failed with exit code 1" in outcome.log_tail(3)
+
+
+@pytest.mark.parametrize("mode", ["hang", "hang-ignoring-sigterm"])
+def test_timeout_kills_the_whole_process_tree(flake, fake_nix, monkeypatch, mode):
+    monkeypatch.setattr(processes, "KILL_GRACE_SECONDS", 1.0)
+    fake_nix.plan(build=mode)
+    started = time.monotonic()
+    outcome = build(committed_target(flake), timeout=2, on_line=lambda line: None)
+    assert time.monotonic() - started < 10
+    assert outcome.process.timed_out
+    assert outcome.process.returncode is None
+    assert "timed out after 2 s" in outcome.status()
+    assert "# timed out after 2 s: process tree killed" in outcome.log_path.read_text()
+    assert fake_nix.survivors() == []
+
+
+def test_keyboard_interrupt_kills_the_whole_process_tree(flake, fake_nix):
+    fake_nix.plan(build="hang")
+    seen: list[str] = []
+
+    def interrupt_once_the_vm_starts(line: str) -> None:
+        seen.append(line)
+        if "starting vm" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(committed_target(flake), timeout=60, on_line=interrupt_once_the_vm_starts)
+    assert fake_nix.survivors() == []
+    assert "# interrupted: process tree killed" in (
+        flake / ".nixos-nspawn" / "logs" / "demo.log"
+    ).read_text()
+
+
+def test_survivor_detection_sees_a_live_sleeper(fake_nix):
+    """The no-orphan assertions above can fail: a sleeper left alone is found."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", fake_nix.marker],
+        start_new_session=True,
+    )
+    try:
+        assert fake_nix.survivors() == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert fake_nix.survivors() == []
