@@ -120,8 +120,6 @@ let
       PrivateUsers = "pick";
       # What systemd in the container understands as "shut down cleanly".
       KillSignal = "SIGRTMIN+3";
-      # The unit is up when systemd in the container reports it booted.
-      NotifyReady = true;
       MachineID = machineId name;
       LinkJournal = "try-host";
       # The container's NixOS configuration manages /etc/resolv.conf and the time zone.
@@ -280,7 +278,10 @@ let
         };
 
         binds = lib.mkOption {
-          type = lib.types.attrsOf (lib.types.submodule bindModule);
+          type = lib.types.attrsWith {
+            placeholder = "containerPath";
+            elemType = lib.types.submodule bindModule;
+          };
           default = { };
           example = lib.literalExpression ''
             {

@@ -1,7 +1,9 @@
-"""Regenerate tests/reference/<case>.json from the module: `python tests/eval/export_reference.py`.
+"""Regenerate what is derived from the module: `python tests/eval/export_reference.py`.
 
-Every case of tests/eval/cases.nix that passes its assertions is exported (contract (4) of the
-project brief; the runtime tier renders these settings to real .nspawn/.network files).
+- tests/reference/<case>.json: the unit settings of every case of tests/eval/cases.nix that
+  passes its assertions (contract (4) of the project brief; the runtime tier renders them to real
+  .nspawn/.network files);
+- docs/options.md: the option reference.
 test_reference_export.py fails when a committed file differs from what the module produces.
 """
 
@@ -16,6 +18,7 @@ from nspawn_eval import (
     reference_text,
     report,
 )
+from options_doc import OPTIONS_DOC, render
 
 
 def main() -> int:
@@ -33,6 +36,9 @@ def main() -> int:
         path = reference_path(case)
         path.write_text(reference_text(report(lib, case)["reference"]))
         print(f"wrote {path}")
+    OPTIONS_DOC.parent.mkdir(parents=True, exist_ok=True)
+    OPTIONS_DOC.write_text(render(lib))
+    print(f"wrote {OPTIONS_DOC}")
     return 0
 
 

@@ -39,10 +39,28 @@ let
     in
     if attempt.success then attempt.value else null;
   guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
+
+  # The user-visible options of both modules, as NixOS' manual sees them (needs no `case`).
+  documented =
+    modules:
+    lib.filter (o: lib.hasPrefix "nixos-nspawn." o.name && o.visible && !o.internal) (
+      lib.optionAttrSetToDocList (lib.evalModules { inherit modules; }).options
+    );
 in
 {
   # The names of all cases (needs no `case`).
   cases = lib.attrNames cases;
+
+  optionDocs = lib.mapAttrs (_: map (o: removeAttrs o [ "declarations" ])) {
+    host = documented [
+      ../../nix/host.nix
+      standIns.host
+    ];
+    container = documented [
+      ../../nix/container.nix
+      standIns.container
+    ];
+  };
 
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) cfg.assertions);
   inherit (cfg) warnings;

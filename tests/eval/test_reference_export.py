@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from nspawn_eval import (
     REFERENCE_DIR,
+    evaluate,
     reference_cases,
     reference_path,
     reference_text,
     report,
 )
+from options_doc import NO_DEFAULT, OPTIONS_DOC, render
 
 pytestmark = pytest.mark.eval
 
@@ -54,3 +56,26 @@ def test_stale_detection_notices_a_changed_value(nixpkgs_lib: Path) -> None:
     tampered = json.loads(json.dumps(produced))
     tampered["nspawn"]["alpha"]["execConfig"]["Ephemeral"] = False
     assert reference_text(tampered) != reference_text(produced)
+
+
+def test_options_doc_is_fresh(nixpkgs_lib: Path) -> None:
+    assert OPTIONS_DOC.is_file(), REGENERATE
+    assert OPTIONS_DOC.read_text() == render(nixpkgs_lib), f"docs/options.md is stale: {REGENERATE}"
+
+
+def test_every_option_has_type_default_example_and_description(nixpkgs_lib: Path) -> None:
+    docs = evaluate(nixpkgs_lib, "optionDocs")
+    options = docs["host"] + docs["container"]
+    names = {doc["name"] for doc in options}
+    assert {
+        "nixos-nspawn.imports",
+        "nixos-nspawn.containers.<name>.path",
+        "nixos-nspawn.containers.<name>.binds.<containerPath>.options",
+        "nixos-nspawn.containers.<name>.network.veth.config.container",
+        "nixos-nspawn.isContainer",
+    } <= names
+    for doc in options:
+        assert doc["type"], doc["name"]
+        assert doc["description"].strip(), doc["name"]
+        assert "example" in doc, doc["name"]
+        assert "default" in doc or doc["name"] in NO_DEFAULT, doc["name"]
