@@ -3,6 +3,10 @@
 { config, lib, ... }:
 let
   cfg = config.nixos-nspawn;
+
+  # nixpkgs' container-config.nix sets some of the same options with mkDefault for every
+  # container (boot.isContainer): our choice must win over that and lose to any user setting.
+  containerDefault = lib.mkOverride 900;
 in
 {
   options.nixos-nspawn.isContainer = lib.mkOption {
@@ -30,14 +34,14 @@ in
 
     # `machinectl login` and the nspawn console: root may log in without a password. Only root
     # on the host can reach either. Priority 150 beats NixOS' default and loses to any setting.
-    console.enable = lib.mkDefault true;
+    console.enable = containerDefault true;
     users.users.root.initialHashedPassword = lib.mkOverride 150 "";
 
     # networkd configures host0 (see the host module); nothing of the host's resolv.conf.
     networking = {
       useNetworkd = lib.mkDefault true;
       useDHCP = lib.mkDefault false;
-      useHostResolvConf = lib.mkDefault false;
+      useHostResolvConf = containerDefault false;
     };
 
     # The store is the host's, read-only and owned by IDs outside the container's user

@@ -112,6 +112,11 @@ rec {
         system.stateVersion = text;
         system.build.toplevel = text;
       };
+      # What nixpkgs' nixos/modules/virtualisation/container-config.nix sets for every container,
+      # at its priorities: our container module has to win over these.
+      config.console.enable = lib.mkIf config.boot.isContainer (lib.mkDefault false);
+      config.networking.useHostResolvConf = lib.mkIf config.boot.isContainer (lib.mkDefault true);
+
       config.system.build.toplevel =
         let
           digest = builtins.hashString "sha256" (builtins.toJSON (removeAttrs config [ "system" "_module" ]));
