@@ -17,11 +17,14 @@ let
   uidShiftMin = 524288;
   uidShiftSlots = 28663;
 
-  # The user namespace base a container asks for, derived from its name (see `machineDirectory`).
+  # The user namespace base a container asks for, derived from its name: the owner of
+  # /var/lib/machines/<name> (see the tmpfiles rule and PrivateUsersOwnership below).
   uidShift =
     name:
-    uidShiftMin
-    + 65536 * lib.mod (lib.fromHexString (builtins.substring 0 7 (builtins.hashString "sha256" name))) uidShiftSlots;
+    let
+      digest = builtins.hashString "sha256" name;
+    in
+    uidShiftMin + 65536 * lib.mod (lib.fromHexString (builtins.substring 0 7 digest)) uidShiftSlots;
 
   # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
   # this every start would get a random ID, a new DHCP client identity (a new address) and a new
