@@ -1,0 +1,154 @@
+"""Put rendered units and container roots into the running VM, and describe them as a Topology.
+
+This is the runtime tier's stand-in for what NixOS activation does on a real host: write the
+files under /etc, create each container's (nearly empty) root, create bind-mount sources, and
+make networkd pick up its new units. It changes no setting: what runs is what was rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+
+from harness.checks import Bind, Container, Topology
+from harness.checks.machine import Machine
+from harness.vm.image import TEMPLATE_DIR
+from harness.vm.units import MACHINES_DIR, UnitFile, render_case, translate_nspawn
+
+STORE_PATH = "/usr"
+"""What the Debian containers bind read-only in place of /nix/store (see units.py)."""
+
+
+def install_case(machine: Machine, case: Mapping[str, object]) -> None:
+    """Install a whole exported case: container roots, tmpfiles, bind sources, units.
+
+    Container roots come first, because container-side networks are written into them.
+    networkd is reloaded at the end so that the host-side units apply to links made later.
+    """
+    nspawn = _section(case, "nspawn")
+    tmpfiles = _section(case, "tmpfiles")
+    for name, settings in nspawn.items():
+        install_container_root(machine, name)
+        prepare_bind_sources(machine, bind_sources(_mapping(settings)))
+    for path, entries in tmpfiles.items():
+        apply_tmpfiles_dir(machine, path, _mapping(entries))
+    install_files(machine, render_case(case))
+    machine.succeed("networkctl reload")
+
+
+def apply_tmpfiles_dir(machine: Machine, path: str, entries: Mapping[str, object]) -> None:
+    """A tmpfiles ``d`` entry: the directory with its owner and mode.
+
+    The module only declares container directories this way (NixOS leaves them empty, owned by
+    the container's UID base, which nspawn then takes as the range). Here they hold the Debian
+    skeleton, so ownership is applied to the whole skeleton: as if nspawn had shifted it, which
+    it would not do itself once the top directory is owned by the base.
+    """
+    unknown = sorted(set(entries) - {"d"})
+    if unknown:
+        raise ValueError(f"tmpfiles {path}: unsupported entry types {unknown}")
+    entry = _section(entries, "d")
+    owner = f"{entry.get('user', 'root')}:{entry.get('group', 'root')}"
+    recursive = "-R " if path.startswith(f"{MACHINES_DIR}/") else ""
+    quoted = shlex.quote(path)
+    machine.succeed(
+        f"mkdir -p {quoted} && chown {recursive}{shlex.quote(owner)} {quoted} && "
+        f"chmod {shlex.quote(str(entry.get('mode', '0755')))} {quoted}"
+    )
+
+
+def install_files(machine: Machine, files: Iterable[UnitFile]) -> None:
+    """Write each file (parents created); content travels base64-encoded, byte for byte."""
+    for unit in files:
+        payload = base64.b64encode(unit.text.encode()).decode()
+        path = shlex.quote(unit.path)
+        parent = shlex.quote(str(PurePosixPath(unit.path).parent))
+        machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}")
+
+
+def install_container_root(machine: Machine, name: str) -> None:
+    """A fresh container root from the template, with the container's hostname."""
+    root = shlex.quote(f"{MACHINES_DIR}/{name}")
+    machine.succeed(
+        f"rm -rf {root} && cp -a {shlex.quote(TEMPLATE_DIR)} {root} && "
+        f"echo {shlex.quote(name)} > {root}/etc/hostname"
+    )
+
+
+def template_entries(machine: Machine) -> tuple[str, ...]:
+    """The names at the top of the container template, for :attr:`Topology.root_skeleton`."""
+    out = machine.succeed(f"ls -A {shlex.quote(TEMPLATE_DIR)}")
+    return tuple(sorted(out.split()))
+
+
+def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
+    """Host paths that ``Bind=``/``BindReadOnly=`` need to exist before the container starts."""
+    files = _section(nspawn, "filesConfig")
+    sources = []
+    for key in ("Bind", "BindReadOnly"):
+        for spec in _as_list(files.get(key)):
+            source = spec.split(":", 1)[0].lstrip("+")
+            if source:
+                sources.append(source)
+    return tuple(sources)
+
+
+def prepare_bind_sources(machine: Machine, paths: Sequence[str]) -> None:
+    if paths:
+        machine.succeed("mkdir -p " + " ".join(shlex.quote(p) for p in paths))
+
+
+def container_of(name: str, nspawn: Mapping[str, object], store_path: str) -> Container:
+    """The checks' view of one container, read from its (translated) nspawn settings."""
+    translated = translate_nspawn(nspawn)
+    network = _section(translated, "networkConfig")
+    files = _section(translated, "filesConfig")
+    zone = network.get("Zone")
+    binds = [
+        Bind(path=_inside(spec), read_only=read_only)
+        for key, read_only in (("Bind", False), ("BindReadOnly", True))
+        for spec in _as_list(files.get(key))
+        if _inside(spec) != store_path
+    ]
+    return Container(
+        name=name,
+        zone=zone if isinstance(zone, str) else None,
+        veth=network.get("VirtualEthernet") is True or isinstance(zone, str),
+        binds=tuple(binds),
+    )
+
+
+def topology_of(
+    nspawn: Mapping[str, Mapping[str, object]],
+    root_skeleton: Sequence[str],
+    store_path: str = STORE_PATH,
+) -> Topology:
+    return Topology(
+        containers=tuple(container_of(n, s, store_path) for n, s in nspawn.items()),
+        store_path=store_path,
+        root_skeleton=tuple(root_skeleton),
+    )
+
+
+def _inside(spec: str) -> str:
+    """``source[:destination[:options]]`` -> the path inside the container."""
+    parts = spec.lstrip("+").split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else parts[0]
+
+
+def _section(settings: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = settings.get(key, {})
+    return value if isinstance(value, Mapping) else {}
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(item) for item in items]

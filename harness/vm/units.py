@@ -1,0 +1,381 @@
+"""Render the module's unit settings to the files NixOS would put in /etc, for a Debian VM.
+
+The eval tier exports what the module sets (``tests/reference/<case>.json``): the attrsets NixOS
+turns into ``/etc/systemd/nspawn/<n>.nspawn`` and ``/etc/systemd/network/<unit>.network`` /
+``.netdev``. This module turns them into text *exactly* as nixpkgs does, so the runtime VM runs
+what a NixOS host would:
+
+- ``toOption`` / ``attrsToSection`` from ``nixos/lib/systemd-lib.nix``: ``true``/``false`` for
+  booleans, ``toString`` for the rest, a list becomes the key repeated once per element, keys in
+  Nix attribute order (sorted);
+- ``instanceToUnit`` from ``nixos/modules/system/boot/systemd/nspawn.nix`` for ``.nspawn``;
+- ``networkToUnit`` / ``netdevToUnit`` from ``nixos/lib/systemd-network-units.nix``.
+
+The only changes are the Debian translations in :data:`DEBIAN_TRANSLATIONS` (a NixOS system's
+``init`` and store have Debian counterparts); every other value passes through unchanged, and a
+``/nix/`` path that no translation covers is an error rather than a silent mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+MACHINES_DIR = "/var/lib/machines"
+
+
+class UnitRenderError(ValueError):
+    """The settings cannot be rendered faithfully (unknown key, untranslated NixOS path...)."""
+
+
+# -- systemd-lib.nix ---------------------------------------------------------------------------
+
+
+def nix_to_string(value: object) -> str:
+    """``builtins.toString`` for JSON values (lists join with spaces, as in Nix)."""
+    if value is True:
+        return "1"
+    if value is False or value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if isinstance(value, list):
+        return " ".join(nix_to_string(item) for item in value)
+    raise UnitRenderError(f"cannot coerce {value!r} to a string")
+
+
+def to_option(value: object) -> str:
+    """``toOption``: booleans become ``true``/``false``, everything else ``toString``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return nix_to_string(value)
+
+
+def attrs_to_section(attrs: Mapping[str, object]) -> str:
+    """``attrsToSection``: one ``Key=value`` line per value, lists repeat the key."""
+    lines = []
+    for name in sorted(attrs):
+        value = attrs[name]
+        for item in value if isinstance(value, list) else [value]:
+            lines.append(f"{name}={to_option(item)}\n")
+    return "".join(lines)
+
+
+# -- nspawn.nix ----------------------------------------------------------------------------------
+
+NSPAWN_SECTIONS = (("execConfig", "Exec"), ("filesConfig", "Files"), ("networkConfig", "Network"))
+
+
+def nspawn_unit(settings: Mapping[str, object]) -> str:
+    """``instanceToUnit``: all three sections, always, each followed by a blank line."""
+    _only_keys(settings, {key for key, _ in NSPAWN_SECTIONS}, "nspawn unit")
+    return "\n\n".join(
+        f"[{section}]\n{attrs_to_section(_attrs(settings, key))}"
+        for key, section in NSPAWN_SECTIONS
+    ) + "\n"
+
+
+# -- systemd-network-units.nix ---------------------------------------------------------------
+
+NETWORK_LIST_KEYS = (
+    ("address", "Address"), ("gateway", "Gateway"), ("dns", "DNS"), ("ntp", "NTP"),
+    ("bridge", "Bridge"), ("bond", "Bond"), ("vrf", "VRF"), ("vlan", "VLAN"),
+    ("macvlan", "MACVLAN"), ("macvtap", "MACVTAP"), ("vxlan", "VXLAN"), ("tunnel", "Tunnel"),
+    ("xfrm", "Xfrm"),
+)
+
+# (option, section, inner attribute for lists of submodules or None for a plain attrset), in
+# the order networkToUnit emits them after the [Network] section.
+NETWORK_TRAILING_SECTIONS: tuple[tuple[str, str, str | None], ...] = (
+    ("addresses", "Address", "addressConfig"),
+    ("routingPolicyRules", "RoutingPolicyRule", "routingPolicyRuleConfig"),
+    ("routes", "Route", "routeConfig"),
+    ("dhcpV4Config", "DHCPv4", None),
+    ("dhcpV6Config", "DHCPv6", None),
+    ("dhcpPrefixDelegationConfig", "DHCPPrefixDelegation", None),
+    ("ipv6AcceptRAConfig", "IPv6AcceptRA", None),
+    ("dhcpServerConfig", "DHCPServer", None),
+    ("ipv6SendRAConfig", "IPv6SendRA", None),
+    ("ipv6Prefixes", "IPv6Prefix", "ipv6PrefixConfig"),
+    ("ipv6RoutePrefixes", "IPv6RoutePrefix", "ipv6RoutePrefixConfig"),
+    ("dhcpServerStaticLeases", "DHCPServerStaticLease", "dhcpServerStaticLeaseConfig"),
+    ("bridgeConfig", "Bridge", None),
+    ("bridgeFDBs", "BridgeFDB", "bridgeFDBConfig"),
+    ("bridgeMDBs", "BridgeMDB", "bridgeMDBConfig"),
+    ("lldpConfig", "LLDP", None),
+    ("canConfig", "CAN", None),
+    ("ipoIBConfig", "IPoIB", None),
+    ("qdiscConfig", "QDisc", None),
+    ("networkEmulatorConfig", "NetworkEmulator", None),
+    ("tokenBucketFilterConfig", "TokenBucketFilter", None),
+    ("pieConfig", "PIE", None),
+    ("flowQueuePIEConfig", "FlowQueuePIE", None),
+    ("stochasticFairBlueConfig", "StochasticFairBlue", None),
+    ("stochasticFairnessQueueingConfig", "StochasticFairnessQueueing", None),
+    ("bfifoConfig", "BFIFO", None),
+    ("pfifoConfig", "PFIFO", None),
+    ("pfifoHeadDropConfig", "PFIFOHeadDrop", None),
+    ("pfifoFastConfig", "PFIFOFast", None),
+    ("cakeConfig", "CAKE", None),
+    ("controlledDelayConfig", "ControlledDelay", None),
+    ("deficitRoundRobinSchedulerConfig", "DeficitRoundRobinScheduler", None),
+    ("deficitRoundRobinSchedulerClassConfig", "DeficitRoundRobinSchedulerClass", None),
+    ("enhancedTransmissionSelectionConfig", "EnhancedTransmissionSelection", None),
+    ("genericRandomEarlyDetectionConfig", "GenericRandomEarlyDetection", None),
+    ("fairQueueingControlledDelayConfig", "FairQueueingControlledDelay", None),
+    ("fairQueueingConfig", "FairQueueing", None),
+    ("trivialLinkEqualizerConfig", "TrivialLinkEqualizer", None),
+    ("hierarchyTokenBucketConfig", "HierarchyTokenBucket", None),
+    ("hierarchyTokenBucketClassConfig", "HierarchyTokenBucketClass", None),
+    ("heavyHitterFilterConfig", "HeavyHitterFilter", None),
+    ("quickFairQueueingConfig", "QuickFairQueueing", None),
+    ("quickFairQueueingConfigClass", "QuickFairQueueingClass", None),
+    ("bridgeVLANs", "BridgeVLAN", "bridgeVLANConfig"),
+)
+
+NETDEV_SECTIONS: tuple[tuple[str, str, str | None], ...] = (
+    ("bridgeConfig", "Bridge", None),
+    ("vlanConfig", "VLAN", None),
+    ("ipvlanConfig", "IPVLAN", None),
+    ("ipvtapConfig", "IPVTAP", None),
+    ("macvlanConfig", "MACVLAN", None),
+    ("vxlanConfig", "VXLAN", None),
+    ("tunnelConfig", "Tunnel", None),
+    ("fooOverUDPConfig", "FooOverUDP", None),
+    ("peerConfig", "Peer", None),
+    ("tunConfig", "Tun", None),
+    ("tapConfig", "Tap", None),
+    ("l2tpConfig", "L2TP", None),
+    ("l2tpSessions", "L2TPSession", "l2tpSessionConfig"),
+    ("wireguardConfig", "WireGuard", None),
+    ("wireguardPeers", "WireGuardPeer", "wireguardPeerConfig"),
+    ("bondConfig", "Bond", None),
+    ("xfrmConfig", "Xfrm", None),
+    ("vrfConfig", "VRF", None),
+    ("wlanConfig", "WLAN", None),
+    ("batmanAdvancedConfig", "BatmanAdvanced", None),
+)
+
+_UNIT_META_KEYS = {"enable", "extraConfig", "name"}
+
+
+def network_unit(settings: Mapping[str, object]) -> str:
+    """``networkToUnit``."""
+    _only_keys(
+        settings,
+        {"matchConfig", "linkConfig", "networkConfig", *_UNIT_META_KEYS}
+        | {key for key, _ in NETWORK_LIST_KEYS}
+        | {key for key, _, _ in NETWORK_TRAILING_SECTIONS},
+        "network unit",
+    )
+    _require_enabled(settings)
+    text = _match_section(settings) + _optional_section(settings, "linkConfig", "Link")
+    text += "[Network]\n" + attrs_to_section(_attrs(settings, "networkConfig"))
+    for key, name in NETWORK_LIST_KEYS:
+        values = _strings(settings, key)
+        if values:
+            text += "\n".join(f"{name}={value}" for value in values) + "\n"
+    text += "\n" + _sections(settings, NETWORK_TRAILING_SECTIONS)
+    return text + _extra(settings)
+
+
+def netdev_unit(settings: Mapping[str, object]) -> str:
+    """``netdevToUnit``."""
+    _only_keys(
+        settings,
+        {"matchConfig", "netdevConfig", *_UNIT_META_KEYS} | {key for key, _, _ in NETDEV_SECTIONS},
+        "netdev unit",
+    )
+    _require_enabled(settings)
+    text = _match_section(settings)
+    text += f"[NetDev]\n{attrs_to_section(_attrs(settings, 'netdevConfig'))}\n"
+    return text + _sections(settings, NETDEV_SECTIONS) + _extra(settings)
+
+
+def _match_section(settings: Mapping[str, object]) -> str:
+    """``commonMatchText``."""
+    return _optional_section(settings, "matchConfig", "Match")
+
+
+def _optional_section(settings: Mapping[str, object], key: str, section: str) -> str:
+    attrs = _attrs(settings, key)
+    return f"[{section}]\n{attrs_to_section(attrs)}\n" if attrs else ""
+
+
+def _sections(settings: Mapping[str, object], table: Sequence[tuple[str, str, str | None]]) -> str:
+    text = ""
+    for key, section, inner in table:
+        if inner is None:
+            text += _optional_section(settings, key, section)
+            continue
+        for item in _list(settings, key):
+            if not isinstance(item, Mapping):
+                raise UnitRenderError(f"{key}: expected a list of attrsets, got {item!r}")
+            text += f"[{section}]\n{attrs_to_section(_attrs(item, inner))}\n"
+    return text
+
+
+def _extra(settings: Mapping[str, object]) -> str:
+    extra = settings.get("extraConfig", "")
+    if not isinstance(extra, str):
+        raise UnitRenderError(f"extraConfig: expected a string, got {extra!r}")
+    return extra
+
+
+def _require_enabled(settings: Mapping[str, object]) -> None:
+    if settings.get("enable", True) is not True:
+        raise UnitRenderError("disabled units (enable = false) are not supported here")
+
+
+def _only_keys(settings: Mapping[str, object], allowed: set[str], what: str) -> None:
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise UnitRenderError(f"{what}: unsupported keys {unknown}")
+
+
+def _attrs(settings: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = settings.get(key, {})
+    if not isinstance(value, Mapping):
+        raise UnitRenderError(f"{key}: expected an attrset, got {value!r}")
+    return value
+
+
+def _list(settings: Mapping[str, object], key: str) -> list[object]:
+    value = settings.get(key, [])
+    if not isinstance(value, list):
+        raise UnitRenderError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
+def _strings(settings: Mapping[str, object], key: str) -> list[str]:
+    values = _list(settings, key)
+    if not all(isinstance(v, str) for v in values):
+        raise UnitRenderError(f"{key}: expected a list of strings, got {values!r}")
+    return [str(v) for v in values]
+
+
+# -- Debian translation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One NixOS-only value and its Debian counterpart, with the reason it is needed."""
+
+    section: str
+    key: str
+    pattern: str
+    """Regular expression that must match the whole value (one list element)."""
+    replacement: str
+    why: str
+
+    def apply(self, section: str, key: str, value: str) -> str | None:
+        if (section, key) == (self.section, self.key) and re.fullmatch(self.pattern, value):
+            return self.replacement
+        return None
+
+
+DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
+    Translation(
+        "execConfig", "Parameters", r"/nix/store/[^/]+/init", "/usr/lib/systemd/systemd",
+        "the container's NixOS system init script; on Debian, systemd itself is the init",
+    ),
+    Translation(
+        "filesConfig", "BindReadOnly", r"/nix/store", "/usr",
+        "the shared read-only software tree: NixOS' store, Debian's /usr (the container root "
+        "is otherwise nearly empty, as on NixOS)",
+    ),
+)
+
+
+def translate_nspawn(
+    settings: Mapping[str, object],
+    translations: Sequence[Translation] = DEBIAN_TRANSLATIONS,
+) -> dict[str, object]:
+    """Apply *translations* to an nspawn settings attrset; refuse leftover ``/nix/`` values."""
+    out: dict[str, object] = {}
+    for section, attrs in settings.items():
+        if not isinstance(attrs, Mapping):
+            raise UnitRenderError(f"{section}: expected an attrset, got {attrs!r}")
+        out[section] = {
+            key: _translate_value(section, key, value, translations)
+            for key, value in attrs.items()
+        }
+    return out
+
+
+def _translate_value(
+    section: str, key: str, value: object, translations: Sequence[Translation]
+) -> object:
+    if isinstance(value, list):
+        return [_translate_value(section, key, item, translations) for item in value]
+    if not isinstance(value, str):
+        return value
+    for translation in translations:
+        replaced = translation.apply(section, key, value)
+        if replaced is not None:
+            return replaced
+    if "/nix/" in value or value.startswith("/nix"):
+        raise UnitRenderError(
+            f"{section}.{key} = {value!r} names a NixOS path with no Debian translation"
+        )
+    return value
+
+
+# -- a whole reference case --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    """One file to install in the VM."""
+
+    path: str
+    text: str
+
+
+def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
+    """All files of an exported reference case (contract: ``tests/reference/<case>.json``).
+
+    Container-side networks go below the container's directory in /var/lib/machines, where its
+    root is made from the template; the host's to /etc.
+    """
+    files: list[UnitFile] = []
+    for name, settings in sorted(_attrs(case, "nspawn").items()):
+        files.append(UnitFile(
+            f"/etc/systemd/nspawn/{name}.nspawn",
+            nspawn_unit(translate_nspawn(_mapping(settings, name))),
+        ))
+    for unit, settings in sorted(_attrs(case, "hostNetworks").items()):
+        files.append(UnitFile(
+            f"/etc/systemd/network/{_unit_stem(unit, '.network')}.network",
+            network_unit(_mapping(settings, unit)),
+        ))
+    for unit, settings in sorted(_attrs(case, "hostNetdevs").items()):
+        files.append(UnitFile(
+            f"/etc/systemd/network/{_unit_stem(unit, '.netdev')}.netdev",
+            netdev_unit(_mapping(settings, unit)),
+        ))
+    for container, units in sorted(_attrs(case, "containerNetworks").items()):
+        for unit, settings in sorted(_mapping(units, container).items()):
+            files.append(UnitFile(
+                f"{MACHINES_DIR}/{container}/etc/systemd/network/"
+                f"{_unit_stem(unit, '.network')}.network",
+                network_unit(_mapping(settings, unit)),
+            ))
+    return tuple(files)
+
+
+def _mapping(value: object, where: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise UnitRenderError(f"{where}: expected an attrset, got {value!r}")
+    return value
+
+
+def _unit_stem(unit: str, suffix: str) -> str:
+    return unit.removesuffix(suffix)

@@ -1,0 +1,166 @@
+"""The unit renderer must produce the text nixpkgs' systemd-lib produces, byte for byte.
+
+Expected texts are written by hand from nixpkgs' ``attrsToSection``/``toOption``
+(nixos/lib/systemd-lib.nix), ``instanceToUnit`` (nixos/modules/system/boot/systemd/nspawn.nix) and
+``networkToUnit``/``netdevToUnit`` (nixos/lib/systemd-network-units.nix).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.vm.units import (
+    Translation,
+    UnitRenderError,
+    attrs_to_section,
+    netdev_unit,
+    network_unit,
+    nix_to_string,
+    nspawn_unit,
+    render_case,
+    to_option,
+    translate_nspawn,
+)
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+
+
+def test_to_option_renders_booleans_as_words_and_the_rest_with_tostring():
+    assert to_option(True) == "true"
+    assert to_option(False) == "false"
+    assert to_option(65536) == "65536"
+    assert to_option("pick") == "pick"
+    assert to_option(None) == ""
+    assert to_option(1.5) == "1.500000"
+
+
+def test_tostring_of_nested_lists_joins_with_spaces_and_bools_as_nix_does():
+    assert nix_to_string(["a", 1, True, False]) == "a 1 1 "
+
+
+def test_attrs_to_section_sorts_keys_and_repeats_lists():
+    text = attrs_to_section({"Zone": "lab", "Address": ["10.0.0.1/24", "fd00::1/64"], "DHCP": True})
+    assert text == "Address=10.0.0.1/24\nAddress=fd00::1/64\nDHCP=true\nZone=lab\n"
+
+
+def test_attrs_to_section_sorts_like_nix_uppercase_before_lowercase():
+    assert attrs_to_section({"b": 1, "B": 2, "a": 3}) == "B=2\na=3\nb=1\n"
+
+
+def test_empty_list_renders_nothing():
+    assert attrs_to_section({"Bind": []}) == ""
+
+
+def test_nspawn_unit_has_all_three_sections_even_when_empty():
+    text = nspawn_unit({
+        "execConfig": {"Ephemeral": True, "PrivateUsers": "pick"},
+        "networkConfig": {"Zone": "lab"},
+    })
+    assert text == (
+        "[Exec]\nEphemeral=true\nPrivateUsers=pick\n\n\n"
+        "[Files]\n\n\n"
+        "[Network]\nZone=lab\n\n"
+    )
+
+
+def test_nspawn_unit_rejects_unknown_sections():
+    with pytest.raises(UnitRenderError, match="unsupported keys"):
+        nspawn_unit({"serviceConfig": {}})
+
+
+def test_network_unit_layout():
+    text = network_unit({
+        "matchConfig": {"Name": "ve-web", "Kind": "veth"},
+        "linkConfig": {"RequiredForOnline": "no"},
+        "networkConfig": {"DHCPServer": True, "Address": ["0.0.0.0/28"]},
+        "address": ["10.1.0.1/24"],
+        "dhcpServerConfig": {"PoolOffset": 10},
+        "routes": [{"routeConfig": {"Gateway": "10.1.0.254"}}],
+    })
+    assert text == (
+        "[Match]\nKind=veth\nName=ve-web\n\n"
+        "[Link]\nRequiredForOnline=no\n\n"
+        "[Network]\nAddress=0.0.0.0/28\nDHCPServer=true\n"
+        "Address=10.1.0.1/24\n"
+        "\n"
+        "[Route]\nGateway=10.1.0.254\n\n"
+        "[DHCPServer]\nPoolOffset=10\n\n"
+    )
+
+
+def test_network_unit_without_match_or_link_starts_with_network():
+    assert network_unit({"networkConfig": {"DHCP": "yes"}}) == "[Network]\nDHCP=yes\n\n"
+
+
+def test_network_unit_appends_extra_config_verbatim():
+    text = network_unit({"networkConfig": {}, "extraConfig": "[CAN]\nBitRate=1\n"})
+    assert text == "[Network]\n\n[CAN]\nBitRate=1\n"
+
+
+def test_network_unit_rejects_unknown_and_disabled_units():
+    with pytest.raises(UnitRenderError, match="unsupported keys"):
+        network_unit({"networkConfig": {}, "bogusConfig": {}})
+    with pytest.raises(UnitRenderError, match="disabled"):
+        network_unit({"networkConfig": {}, "enable": False})
+
+
+def test_netdev_unit_layout():
+    text = netdev_unit({
+        "netdevConfig": {"Name": "vz-lab", "Kind": "bridge"},
+        "bridgeConfig": {"STP": False},
+    })
+    assert text == "[NetDev]\nKind=bridge\nName=vz-lab\n\n[Bridge]\nSTP=false\n\n"
+
+
+def test_translation_maps_the_nixos_init_and_store_only():
+    translated = translate_nspawn({
+        "execConfig": {"Parameters": "/nix/store/abc-nixos-system-web/init", "Boot": False},
+        "filesConfig": {"BindReadOnly": ["/nix/store", "/srv/ro:/ro"], "Bind": ["/srv/a:/a"]},
+    })
+    assert translated == {
+        "execConfig": {"Parameters": "/usr/lib/systemd/systemd", "Boot": False},
+        "filesConfig": {"BindReadOnly": ["/usr", "/srv/ro:/ro"], "Bind": ["/srv/a:/a"]},
+    }
+
+
+def test_untranslated_nixos_paths_are_refused():
+    with pytest.raises(UnitRenderError, match="no Debian translation"):
+        translate_nspawn({"filesConfig": {"Bind": ["/nix/store"]}})
+    with pytest.raises(UnitRenderError, match="no Debian translation"):
+        translate_nspawn({"execConfig": {"Parameters": "/nix/store/abc-other/bin/init"}})
+
+
+def test_a_translation_needs_section_key_and_the_whole_value():
+    rule = Translation("filesConfig", "BindReadOnly", r"/nix/store", "/usr", "why")
+    assert rule.apply("filesConfig", "BindReadOnly", "/nix/store") == "/usr"
+    assert rule.apply("filesConfig", "Bind", "/nix/store") is None
+    assert rule.apply("filesConfig", "BindReadOnly", "/nix/store/x") is None
+
+
+def test_render_case_places_every_file():
+    case = {
+        "nspawn": {"web": {"execConfig": {"Boot": False}}},
+        "hostNetworks": {"10-ve-web": {"networkConfig": {"DHCPServer": True}}},
+        "hostNetdevs": {"10-vz-lab.netdev": {"netdevConfig": {"Kind": "bridge"}}},
+        "containerNetworks": {"web": {"10-host0": {"networkConfig": {"DHCP": "yes"}}}},
+    }
+    paths = [f.path for f in render_case(case)]
+    assert paths == [
+        "/etc/systemd/nspawn/web.nspawn",
+        "/etc/systemd/network/10-ve-web.network",
+        "/etc/systemd/network/10-vz-lab.netdev",
+        "/var/lib/machines/web/etc/systemd/network/10-host0.network",
+    ]
+
+
+@pytest.mark.skipif(not (REFERENCE / "runtime-pair.json").exists(), reason="no reference yet")
+def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
+    case = json.loads((REFERENCE / "runtime-pair.json").read_text())
+    files = {f.path: f.text for f in render_case(case)}
+    alpha = files["/etc/systemd/nspawn/alpha.nspawn"]
+    assert "Parameters=/usr/lib/systemd/systemd\n" in alpha
+    assert "BindReadOnly=/usr\n" in alpha
+    assert "Bind=/srv/alpha:/var/lib/alpha\n" in alpha
+    assert "Ephemeral=true\n" in alpha
+    assert "/nix/" not in "".join(files.values())
