@@ -507,7 +507,9 @@ in
     ) runnable;
 
     # networkd runs for the container links only; the host's own interfaces stay with whatever
-    # manages them (scripted networking, NetworkManager or networkd).
+    # manages them (scripted networking, NetworkManager or networkd). On a dhcpcd host NixOS warns
+    # that networkd and dhcpcd could manage the same interfaces: ours match only ve-*/vz-*, and
+    # dhcpcd is kept off those below (nixpkgs #69414 is what happens otherwise).
     systemd.network.enable = true;
     systemd.network.wait-online.enable = lib.mkIf (!config.networking.useNetworkd) (
       lib.mkDefault false
