@@ -39,6 +39,28 @@ ALLOWED_KEYS = {
     },
 }
 
+# What nixpkgs' nixos/modules/system/boot/networkd.nix accepts for the keys our defaults use
+# (sectionNetwork / sectionLink: assertOnlyFields and assertValueOneOf). DHCP and
+# LinkLocalAddressing take strings there, not booleans.
+BOOLS = {True, False, "yes", "no"}
+NETWORKD_VALUES: dict[str, dict[str, set[object] | None]] = {
+    "networkConfig": {
+        "Address": None,
+        "DHCP": {"yes", "no", "ipv4", "ipv6"},
+        "DHCPServer": BOOLS,
+        "LinkLocalAddressing": {"yes", "no", "ipv4", "ipv6", "fallback", "ipv4-fallback"},
+        "IPMasquerade": BOOLS | {"ipv4", "ipv6", "both"},
+        "IPv6AcceptRA": BOOLS,
+        "IPv6SendRA": BOOLS,
+        "MulticastDNS": BOOLS | {"resolve"},
+        "LLDP": BOOLS | {"routers-only"},
+        "EmitLLDP": BOOLS | {"nearest-bridge", "non-tpmr-bridge", "customer-bridge"},
+    },
+    "linkConfig": {"RequiredForOnline": BOOLS | {"missing", "off", "no-carrier", "dormant",
+                                                 "degraded-carrier", "carrier", "degraded",
+                                                 "enslaved", "routable"}},
+}
+
 # nspawn's PrivateUsers=pick bases: multiples of 0x10000 in [0x80000, 0x6FFF0000].
 PICK_MIN, PICK_MAX = 0x80000, 0x6FFF0000
 
@@ -437,6 +459,21 @@ def test_units_use_only_keys_nixpkgs_accepts(run, case: str) -> None:
         assert set(unit) == set(ALLOWED_KEYS), name
         for section, keys in ALLOWED_KEYS.items():
             assert set(unit[section]) <= keys, (name, section, set(unit[section]) - keys)
+
+
+@pytest.mark.parametrize("case", ["seed-simple", "zone-shared", "runtime-pair"])
+def test_network_defaults_use_keys_and_values_nixpkgs_accepts(run, case: str) -> None:
+    reference = run(case)["reference"]
+    units = list(reference["hostNetworks"].values()) + [
+        unit for units in reference["containerNetworks"].values() for unit in units.values()
+    ]
+    assert units
+    for unit in units:
+        for section, allowed in NETWORKD_VALUES.items():
+            for key, value in unit.get(section, {}).items():
+                assert key in allowed, (section, key)
+                values = allowed[key]
+                assert values is None or value in values, (section, key, value)
 
 
 @pytest.mark.parametrize("case", REFERENCE_CASES)
