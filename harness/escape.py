@@ -104,11 +104,9 @@ def _escape_indented_line(line: str) -> str:
                 i += 2
                 continue
             nxt = line[i + 1] if i + 1 < len(line) else ""
-            # A lone quote is literal unless what follows could extend it into '' or ''$.
+            # A lone quote is literal unless the closing '' or an escape starting with a quote
+            # (''$, the only one emitted here) follows it.
             out.append("'" if nxt not in ("", "$") else "''\\'")
-        elif char == "\t":
-            # A tab is fine raw, but ''\t keeps it visible and off the indentation logic.
-            out.append("''\\t")
         else:
             out.append(char)
         i += 1

@@ -11,11 +11,15 @@
         hostModule
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
-      virtualisation.memorySize = lib.mkDefault 1280;
+      virtualisation.memorySize = lib.mkDefault 1536;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         web = {
           config = ({ });
+        };
+        idle = {
+          config = ({ });
+          autoStart = false;
         };
       };
     };
@@ -27,6 +31,13 @@
         containers=(
             checks.Container(
                 name="web",
+                zone=None,
+                veth=True,
+                binds=(
+                ),
+            ),
+            checks.Container(
+                name="idle",
                 zone=None,
                 veth=True,
                 binds=(
@@ -45,6 +56,7 @@
     session.check("reachable[host->web,link-local]", "reachable", {"from": "host", "family": "link-local", "by": "address", "to": "web"})
     session.check("store-readonly[web]", "store-readonly", {"container": "web"})
     session.check("no-nix-daemon[web]", "no-nix-daemon", {"container": "web"})
+    session.check("command[host:systemctl is-active systemd-nspawn@idle\u2026]", "command", {"on": "host", "exit": 3, "run": "systemctl is-active systemd-nspawn@idle.service", "output": "inactive"})
     session.finish()
   '';
 }

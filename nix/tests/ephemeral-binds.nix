@@ -30,8 +30,9 @@
             "/var/lib/state" = {
               hostPath = "/srv/state";
               readOnly = false;
+              options = [ "idmap" ];
             };
-            "/etc/shared" = {
+            "/mnt/shared" = {
               hostPath = "/srv/shared";
               readOnly = true;
             };
@@ -51,7 +52,7 @@
                 veth=True,
                 binds=(
                     checks.Bind(path="/var/lib/state", read_only=False),
-                    checks.Bind(path="/etc/shared", read_only=True),
+                    checks.Bind(path="/mnt/shared", read_only=True),
                 ),
             ),
         ),
@@ -61,8 +62,8 @@
     host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
     session.check("ephemeral[keeper]", "ephemeral", {"container": "keeper"})
-    session.check("command[keeper:cat /etc/shared/motd]", "command", {"on": "keeper", "exit": 0, "run": "cat /etc/shared/motd", "output": "hello from the host"})
-    session.check("command[keeper:touch /etc/shared/written-from-container]", "command", {"on": "keeper", "exit": 1, "run": "touch /etc/shared/written-from-container"})
+    session.check("command[keeper:cat /mnt/shared/motd]", "command", {"on": "keeper", "exit": 0, "run": "cat /mnt/shared/motd", "output": "hello from the host"})
+    session.check("command[keeper:touch /mnt/shared/written-from-container]", "command", {"on": "keeper", "exit": 1, "run": "touch /mnt/shared/written-from-container"})
     session.check("command[keeper:touch /var/lib/state/written-from-conta\u2026]", "command", {"on": "keeper", "exit": 0, "run": "touch /var/lib/state/written-from-container"})
     session.check("command[host:test -e /srv/state/written-from-contain\u2026]", "command", {"on": "host", "exit": 0, "run": "test -e /srv/state/written-from-container"})
     session.finish()

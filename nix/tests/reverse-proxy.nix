@@ -17,6 +17,12 @@
               virtualHosts."_".locations."/".proxyPass = "http://backend";
             };
             networking.firewall.allowedTCPPorts = [ 80 ];
+            # nginx resolves "backend" (nss-mymachines) when it starts: start it once the container has
+            # booted and registered with machined.
+            systemd.services.nginx = {
+              wants = [ "systemd-nspawn@backend.service" ];
+              after = [ "systemd-nspawn@backend.service" ];
+            };
           }
         )
       ];

@@ -61,7 +61,7 @@
     session.check("userns[one]", "userns", {"container": "one"})
     session.check("userns[two]", "userns", {"container": "two"})
     session.check("userns[three]", "userns", {"container": "three"})
-    session.check("command[one:id -u]", "command", {"on": "one", "exit": 0, "run": "id -u", "output": "0"})
+    session.check("command[one:test \"\x24(id -u)\" = 0]", "command", {"on": "one", "exit": 0, "run": "test \"\x24(id -u)\" = 0"})
     session.finish()
   '';
 }

@@ -55,10 +55,12 @@ def test_check_fails_with_a_diff_on_a_stale_file(repo: Path) -> None:
 
 def test_check_fails_on_a_changed_scenario(repo: Path) -> None:
     scenario = repo / SCENARIOS_DIR / "userns.toml"
-    scenario.write_text(scenario.read_text().replace('run = "id -u"', 'run = "id -g"'))
+    text = scenario.read_text()
+    assert 'container = "one"' in text
+    scenario.write_text(text.replace('container = "one"', 'container = "two"', 1))
     status, output = run("render", "--check", root=repo)
     assert status == 1
-    assert '+    session.check("command[one:id -g]"' in output
+    assert '+    session.check("userns[two]#2"' in output
 
 
 def test_check_fails_on_orphans_and_missing_files(repo: Path) -> None:

@@ -124,7 +124,7 @@ def test_attr_names_round_trip_through_nix() -> None:
 
 @needs_nix
 def test_scripts_use_the_readable_form_and_stay_exact() -> None:
-    script = "a = 'x'\nif a:\n    b = \"${HOME}\" + '' + \"''\"\n\n  \nc = '$'\n"
+    script = "a = 'x'\nif a:\n    b = \"${HOME}\" + '' + \"''\"\n\n  \nc = '$'\n'''\t'\n\tx'\n"
     literal = nix_multiline_string(script, indent=1)
     assert literal.startswith("''\n")
     assert nix_eval([literal]) == [script]
