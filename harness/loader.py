@@ -168,8 +168,14 @@ VETH_CONFIG_KEYS = ("host", "container")
 
 
 def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> NixCode | None:
+    """A ``config`` field: Nix code by design, so only its presence can be checked here."""
     code = reader.get(table, key, "config", str)
-    return NixCode(code) if code is not None else None
+    if code is None:
+        return None
+    if not code.strip():
+        reader.error((*key, "config"), "empty Nix code: write a module such as \"{ }\"")
+        return None
+    return NixCode(code)
 
 
 def _host(reader: _Reader, value: object) -> Host:

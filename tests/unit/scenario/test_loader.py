@@ -210,6 +210,11 @@ def test_nul_in_a_string(tmp_path: Path) -> None:
     one_error(tmp_path, text, 'containers.web.binds."/var/lib/web".hostPath', 10, "NUL")
 
 
+def test_empty_nix_code(tmp_path: Path) -> None:
+    text = VALID.replace('config = "{ services.nginx.enable = true; }"', 'config = "  "')
+    one_error(tmp_path, text, "containers.web.config", 8, "empty Nix code")
+
+
 def test_table_expected(tmp_path: Path) -> None:
     one_error(tmp_path, VALID.replace("[host]\nconfig = ", "host = "), "host", 4,
               "expected a table")
