@@ -360,7 +360,8 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             if expectation is not None:
                 expectations.append(expectation)
     if reader.errors:
-        raise ScenarioError(tuple(reader.errors))
+        # In file order, as an editor walks them (the walk itself goes by section).
+        raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line)))
     assert description is not None
     return Scenario(
         name=path.stem,

@@ -260,3 +260,10 @@ def test_all_errors_of_a_file_at_once(tmp_path: Path) -> None:
 ])
 def test_format_key(path: tuple[str | int, ...], text: str) -> None:
     assert format_key(path) == text
+
+
+def test_errors_come_in_file_order(tmp_path: Path) -> None:
+    text = ('description = "x"\n[containers.web]\nconfig = 1\n[host]\nconfig = 2\n'
+            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    errors = errors_of(tmp_path, text)
+    assert [(e.key, e.line) for e in errors] == [("containers.web.config", 3), ("host.config", 5)]
