@@ -8,6 +8,7 @@ import ast
 import json
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -50,10 +51,14 @@ values = st.recursive(
 def nix_eval(exprs: list[str]) -> object:
     """Evaluate a Nix list of the given expressions to JSON in one process."""
     source = "[\n" + "\n".join(f"({expr})" for expr in exprs) + "\n]\n"
-    result = subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", "-E", source],
-        capture_output=True, text=True, check=False,
-    )
+    # A file, not -E: one command-line argument is limited to 128 KiB.
+    with tempfile.NamedTemporaryFile("w", suffix=".nix", encoding="utf-8") as file:
+        file.write(source)
+        file.flush()
+        result = subprocess.run(
+            ["nix-instantiate", "--eval", "--strict", "--json", file.name],
+            capture_output=True, text=True, check=False,
+        )
     assert result.returncode == 0, result.stderr + source
     return json.loads(result.stdout)
 
