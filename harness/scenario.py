@@ -100,10 +100,3 @@ class Scenario:
     host: Host
     containers: tuple[ContainerSpec, ...]
     expectations: tuple[Expectation, ...]
-
-    def container(self, name: str) -> ContainerSpec:
-        """The container called ``name`` (KeyError if the scenario has none)."""
-        for container in self.containers:
-            if container.name == name:
-                return container
-        raise KeyError(name)
