@@ -17,8 +17,8 @@
               virtualHosts."_".locations."/".proxyPass = "http://backend";
             };
             networking.firewall.allowedTCPPorts = [ 80 ];
-            # nginx resolves "backend" (nss-mymachines) when it starts: start it once the container has
-            # booted and registered with machined.
+            # nginx resolves "backend" (nss-mymachines) when it starts: start it after the container
+            # (nginx restarts until the container has an address).
             systemd.services.nginx = {
               wants = [ "systemd-nspawn@backend.service" ];
               after = [ "systemd-nspawn@backend.service" ];
