@@ -44,23 +44,31 @@ def prompt(number: int | None = None) -> re.Pattern[bytes]:
 
 
 BOOT_TIMEOUT_SECONDS = 300.0
+EXIT_GRACE_SECONDS = 10.0
 
 _PRELUDE = '''\
 """Run the testScript of scenario {name} {what} (written by the nixos-nspawn pytest plugin)."""
-import ast as _ast
 
-_stop = {stop}
-_script = _ast.parse(driver.tests)
-_run = []
-for _statement in _script.body:
-    if _stop is not None and any(
-        isinstance(_node, _ast.Constant) and _node.value == _stop
-        for _node in _ast.walk(_statement)
-    ):
-        break
-    _run.append(_statement)
-print(f"nixos-nspawn: running {{len(_run)}} of {{len(_script.body)}} testScript statements")
-exec(compile(_ast.Module(body=_run, type_ignores=[]), "testScript", "exec"), globals())
+
+def _nixos_nspawn_prefix(script, stop):
+    # A function: the REPL runs this file with separate globals and locals, where a nested
+    # scope (the generator below) could not see names bound at the top level.
+    import ast
+
+    tree = ast.parse(script)
+    body = []
+    for statement in tree.body:
+        if stop is not None and any(
+            isinstance(node, ast.Constant) and node.value == stop for node in ast.walk(statement)
+        ):
+            break
+        body.append(statement)
+    return ast.Module(body=body, type_ignores=[]), len(body), len(tree.body)
+
+
+_code, _count, _total = _nixos_nspawn_prefix(driver.tests, {stop})
+print(f"nixos-nspawn: running {{_count}} of {{_total}} testScript statements")
+exec(compile(_code, "testScript", "exec"), globals())
 '''
 
 
@@ -135,6 +143,8 @@ def run_driver(
         )
         sys.stdout.flush()
         interact(child)
+        # interact() returns when the driver closed its terminal; let it finish exiting.
+        child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
     finally:
         child.close(force=True)
     return child.exitstatus if child.exitstatus is not None else 1

@@ -1,0 +1,269 @@
+"""Running scenario items through the plugin (pytester + the stand-in `nix`)."""
+
+import importlib.util
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness import capabilities, processes
+from harness.loader import load_scenario
+from harness.render import render_scenario
+
+_spec = importlib.util.spec_from_file_location(
+    "fake_nix_env", Path(__file__).parents[1] / "runner" / "fake_nix_env.py"
+)
+assert _spec is not None
+assert _spec.loader is not None
+_fakes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fakes)
+result = _fakes.result
+SYSTEM = ("--nixos-nspawn-system", "x86_64-linux")
+FEATURES = ["--extra-experimental-features", "nix-command flakes"]
+BUILD = ["build", "--print-build-logs", "--no-link", "--print-out-paths"]
+OFFLINE = (
+    "error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/"
+    "nixos-unstable': Couldn't resolve host name (6)"
+)
+
+
+def scenario_text(name: str, containers: tuple[str, ...] = ("web",)) -> str:
+    parts = [f'description = "{name}"\ntimeout = 120\n']
+    for container in containers:
+        parts.append(f'[containers.{container}]\nconfig = "{{ }}"\n')
+        parts.append(f'[[expect]]\ncheck = "unit-active"\ncontainer = "{container}"\n')
+        parts.append(f'[[expect]]\ncheck = "reachable"\nto = "{container}"\n')
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def kvm(tmp_path, monkeypatch):
+    """A usable KVM as far as the probe can tell (device present, kvm_intel loaded)."""
+    device = tmp_path / "kvm"
+    device.write_text("")
+    modules = tmp_path / "modules"
+    (modules / "kvm").mkdir(parents=True)
+    (modules / "kvm_intel").mkdir()
+    monkeypatch.setattr(capabilities, "KVM_DEVICE", device)
+    monkeypatch.setattr(capabilities, "SYS_MODULES", modules)
+    return modules
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makefile(".nix", flake="{ outputs = _: { }; }")
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "demo.toml").write_text(scenario_text("demo"))
+    return pytester
+
+
+def skip_lines(run) -> list[str]:
+    return [line for line in run.outlines if line.startswith("SKIPPED")]
+
+
+# --- skips ----------------------------------------------------------------------------------
+
+
+def test_no_nix_skips_with_the_reason(project, kvm, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    run = project.runpytest("-rs")
+    run.assert_outcomes(passed=1, skipped=2)
+    assert skip_lines(run) == [
+        "SKIPPED [2] scenarios/demo.toml:1: `nix` not found on PATH (install Nix to build the "
+        "scenarios' NixOS VM tests)"
+    ]
+
+
+def test_offline_nixpkgs_skips_with_the_reason_and_is_probed_once(project, kvm, fake_nix):
+    (project.path / "scenarios" / "more.toml").write_text(scenario_text("more"))
+    fake_nix.plan(eval="offline")
+    run = project.runpytest("-rs", *SYSTEM)
+    run.assert_outcomes(passed=2, skipped=4)
+    reason = (
+        "nixpkgs not obtainable (offline, no binary cache?): `nix eval .#checks.x86_64-linux` "
+        f"in {project.path} failed: {OFFLINE}"
+    )
+    assert skip_lines(run) == [
+        f"SKIPPED [2] scenarios/demo.toml:1: {reason}",
+        f"SKIPPED [2] scenarios/more.toml:1: {reason}",
+    ]
+    assert fake_nix.calls() == [
+        [*FEATURES, "eval", "--json", ".#checks.x86_64-linux", "--apply", "builtins.attrNames"]
+    ]
+
+
+def test_kvm_without_hardware_module_skips_unless_tcg_is_allowed(project, kvm, fake_nix):
+    (kvm / "kvm_intel").rmdir()
+    (kvm / "kvm_pvm").mkdir()
+    run = project.runpytest("-rs", *SYSTEM)
+    run.assert_outcomes(passed=1, skipped=2)
+    assert skip_lines(run) == [
+        "SKIPPED [2] scenarios/demo.toml:1: no usable KVM: neither kvm_intel nor kvm_amd is "
+        "loaded (KVM modules present: kvm, kvm_pvm), so "
+        f"{capabilities.KVM_DEVICE} cannot boot the test VM's kernel; pass "
+        "--nixos-nspawn-allow-tcg to run the VM under slow TCG emulation instead"
+    ]
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    run = project.runpytest("-rs", *SYSTEM, "--nixos-nspawn-allow-tcg")
+    run.assert_outcomes(passed=3)
+
+
+def test_missing_kvm_device_and_offline_nixpkgs_are_both_reported(project, kvm, fake_nix):
+    capabilities.KVM_DEVICE.unlink()
+    fake_nix.plan(eval="offline")
+    run = project.runpytest("-rs", *SYSTEM)
+    run.assert_outcomes(passed=1, skipped=2)
+    (line,) = skip_lines(run)
+    assert f"no usable KVM: {capabilities.KVM_DEVICE} does not exist; pass" in line
+    assert line.endswith(f"failed: {OFFLINE}")
+
+
+# --- builds and results -------------------------------------------------------------------
+
+
+def test_each_item_reports_its_own_result_from_one_build(project, kvm, fake_nix):
+    fake_nix.plan(
+        results=[result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)]
+    )
+    run = project.runpytest("-rA", *SYSTEM)
+    run.assert_outcomes(passed=2, failed=1)
+    builds = [call for call in fake_nix.calls() if "build" in call]
+    assert len(builds) == 1
+    rendered = project.path / ".nixos-nspawn" / "rendered" / "demo.nix"
+    expr = (
+        f'let flake = builtins.getFlake "path:{project.path}"; in (flake.lib.scenarioTest '
+        f'flake.inputs.nixpkgs.legacyPackages.x86_64-linux "{rendered}")'
+    )
+    assert builds[0] == [*FEATURES, *BUILD, "--impure", "--expr", expr]
+    text = run.stdout.str()
+    log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
+    assert "reachable[host->web,ipv4]: expected success, saw failure" in text
+    assert "evidence ping: 100% packet loss" in text
+    assert f"full log: {log}" in text
+    hint = "debug it: pytest scenarios/demo.toml --interactive 'demo::reachable[host->web,ipv4]'"
+    assert hint in text
+    assert "Traceback" not in text
+    assert "# timeout: 120 s" in log.read_text()  # the file's timeout
+
+
+def test_a_committed_fresh_scenario_builds_the_flake_check(project, kvm, fake_nix):
+    generated = project.path / "nix" / "tests" / "demo.nix"
+    generated.parent.mkdir(parents=True)
+    generated.write_text(render_scenario(load_scenario(project.path / "scenarios" / "demo.toml")))
+    subprocess.run(["git", "init", "-q"], cwd=project.path, check=True)
+    subprocess.run(["git", "add", "flake.nix", "nix/tests/demo.nix"], cwd=project.path, check=True)
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    run = project.runpytest(*SYSTEM)
+    run.assert_outcomes(passed=3)
+    builds = [call for call in fake_nix.calls() if "build" in call]
+    assert builds == [[*FEATURES, *BUILD, ".#checks.x86_64-linux.demo"]]
+
+
+def test_an_expectation_without_result_fails_with_the_log_tail(project, kvm, fake_nix):
+    fake_nix.plan(
+        build="fail",
+        results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")],
+        log_results=1,
+    )
+    run = project.runpytest(*SYSTEM)
+    run.assert_outcomes(passed=2, failed=1)
+    log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
+    text = run.stdout.str()
+    assert (
+        "\nno result recorded for reachable[host->web,ipv4]: the VM test ended before checking "
+        "it (nix build failed with exit status 1)\n"
+        f"--- last 30 lines of {log} ---\n"
+    ) in text
+    assert "failed with exit code 1\n# exit status 1 after" in text
+    assert f"--- end of log tail ---\nfull log: {log}\n" in text
+
+
+def test_command_line_timeout_overrides_the_file_and_leaves_no_process(
+    project, kvm, fake_nix, monkeypatch
+):
+    monkeypatch.setattr(processes, "KILL_GRACE_SECONDS", 1.0)
+    fake_nix.plan(build="hang")
+    run = project.runpytest(*SYSTEM, "--nixos-nspawn-timeout", "2")
+    run.assert_outcomes(passed=1, failed=2)
+    run.stdout.fnmatch_lines(["*nix build timed out after 2 s; its process tree was killed*"])
+    assert fake_nix.survivors() == []
+
+
+def test_progress_goes_to_stderr_while_output_is_captured(project, kvm, fake_nix):
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    run = project.runpytest_subprocess(*SYSTEM, "--nixos-nspawn-allow-tcg")
+    run.assert_outcomes(passed=3)
+    assert [line for line in run.errlines if line.startswith("[nixos-nspawn]")] == [
+        "[nixos-nspawn] demo: nix build of the freshly rendered demo.nix (not committed or "
+        "stale), timeout 120 s",
+        "[nixos-nspawn] demo: building vm-test-run-x",
+        "[nixos-nspawn] demo: test VM starting",
+        "[nixos-nspawn] demo: unit-active[web]: passed (1.5 s)",
+        "[nixos-nspawn] demo: reachable[host->web,ipv4]: passed (1.5 s)",
+        "[nixos-nspawn] demo: nix build succeeded in 0 s; log: "
+        f"{project.path / '.nixos-nspawn' / 'logs' / 'demo.log'}",
+    ]
+
+
+# --- junit and xdist --------------------------------------------------------------------------
+
+
+def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
+    fake_nix.plan(
+        results=[result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)]
+    )
+    project.runpytest(*SYSTEM, "--junitxml=junit.xml")
+    cases = ET.parse(project.path / "junit.xml").getroot().iter("testcase")
+    seen = {
+        case.get("name"): (case.get("classname"), [child.tag for child in case])
+        for case in cases
+    }
+    assert seen == {
+        "validate-render": ("scenarios.demo.toml", []),
+        "unit-active[web]": ("scenarios.demo.toml", []),
+        "reachable[host->web,ipv4]": ("scenarios.demo.toml", ["failure"]),
+    }
+    failure = next(
+        case for case in ET.parse(project.path / "junit.xml").getroot().iter("testcase")
+        if case.get("name") == "reachable[host->web,ipv4]"
+    ).find("failure")
+    assert failure is not None
+    assert "evidence ping: 100% packet loss" in (failure.text or "")
+
+
+def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_nix):
+    (project.path / "scenarios" / "demo.toml").write_text(scenario_text("demo", ("a", "b", "c")))
+    (project.path / "scenarios" / "other.toml").write_text(scenario_text("other", ("d", "e")))
+    project.makepyfile(test_plain="\n".join(f"def test_{i}(): pass" for i in range(6)))
+    ids = [f"{check}[{c}]" for c in "abcde" for check in ("unit-active",)]
+    ids += [f"reachable[host->{c}" + ",ipv4]" for c in "abcde"]
+    fake_nix.plan(results=[result(i) for i in ids])
+    run = project.runpytest_subprocess("-n", "2", "-v", "--nixos-nspawn-allow-tcg", *SYSTEM)
+    run.assert_outcomes(passed=2 + 10 + 6)
+    builds = [call[-1] for call in fake_nix.calls() if "build" in call]
+    assert sorted(build.rsplit("/", 1)[-1] for build in builds) == ['demo.nix")', 'other.nix")']
+    workers: dict[str, set[str]] = {}
+    for line in run.outlines:
+        if line.startswith("[gw") and "PASSED" in line:
+            worker, node = line.split()[0], line.split()[-1]
+            workers.setdefault(node.split("::")[0], set()).add(worker)
+    assert len(workers["scenarios/demo.toml"]) == 1
+    assert len(workers["scenarios/other.toml"]) == 1
+
+
+def test_interactive_with_an_unknown_scenario_is_a_usage_error(project):
+    run = project.runpytest("scenarios", "--interactive", "nosuch")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["--interactive: no scenario file nosuch.toml under scenarios"])
+
+
+def test_last_results_are_kept_for_interactive(project, kvm, fake_nix):
+    fake_nix.plan(
+        results=[result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)]
+    )
+    project.runpytest(*SYSTEM)
+    saved = project.path / ".nixos-nspawn" / "results" / "demo.jsonl"
+    assert [json.loads(line)["ok"] for line in saved.read_text().splitlines()] == [True, False]
+

@@ -1,0 +1,185 @@
+"""--interactive: choosing where to stop, the prelude, the REPL session (stand-in driver)."""
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from fake_nix_env import result
+
+from harness.interactive import Stop, choose_stop, debug_scenario, run_driver, write_prelude
+from harness.loader import load_scenario
+from harness.results import parse_record
+
+FAKE_DRIVER = Path(__file__).with_name("fake_driver.py")
+IDS = ("unit-active[web]", "reachable[host->web,ipv4]", "tcp[host->web,22]")
+
+SCRIPT = textwrap.dedent(
+    """\
+    ran = []
+
+
+    def check(expectation_id, check, params):
+        ran.append(expectation_id)
+
+
+    host.succeed("start")
+    check("unit-active[web]", "unit-active", {"container": "web"})
+    check(
+        "reachable[host->web,ipv4]",
+        "reachable",
+        {"to": "web"},
+    )
+    check("tcp[host->web,22]", "tcp", {"to": "web", "port": 22})
+    """
+)
+
+
+def last(*records):
+    return {r["id"]: parse_record(__import__("json").dumps(r)) for r in records}
+
+
+def test_stop_choice():
+    assert choose_stop(IDS, {}, None) == Stop(None, "no recorded run: running the whole script")
+    passed = last(*(result(i) for i in IDS))
+    assert choose_stop(IDS, passed, None).expectation is None
+    failed = last(result(IDS[0]), result(IDS[1], ok=False), result(IDS[2], ok=False))
+    assert choose_stop(IDS, failed, None) == Stop(IDS[1], "it failed in the last run")
+    died = last(result(IDS[0]))
+    assert choose_stop(IDS, died, None) == Stop(IDS[1], "it recorded no result in the last run")
+    assert choose_stop(IDS, died, IDS[2]) == Stop(IDS[2], "as requested")
+
+
+@pytest.fixture
+def driver(tmp_path, monkeypatch):
+    script = tmp_path / "testScript.py"
+    script.write_text(SCRIPT)
+    monkeypatch.setenv("FAKE_DRIVER_SCRIPT", str(script))
+    program = tmp_path / "nixos-test-driver"
+    program.write_text(f"#!{sys.executable}\n" + FAKE_DRIVER.read_text())
+    program.chmod(0o755)
+    return program
+
+
+def session_namespace(driver: Path, prelude: Path) -> str:
+    """Run the prelude, then ask the REPL what the testScript did; returns its answer."""
+    seen: list[str] = []
+
+    def inspect(child):
+        child.sendline('print("RAN", ran, host.commands)')
+        child.expect(r"RAN .*\]\r?\n", timeout=20)
+        seen.append(child.after.decode().strip())
+        child.sendeof()
+
+    assert run_driver(driver, prelude, cwd=prelude.parent, timeout=30, interact=inspect) == 0
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("stop", "ran"),
+    [
+        (None, IDS),
+        (IDS[0], ()),
+        (IDS[1], IDS[:1]),  # the statement spans several lines
+        (IDS[2], IDS[:2]),
+    ],
+)
+def test_prelude_runs_the_script_up_to_the_expectation(driver, tmp_path, stop, ran):
+    prelude = write_prelude(tmp_path / "state" / "demo.py", "demo", Stop(stop, "test"))
+    answer = session_namespace(driver, prelude)
+    assert answer == f"RAN {list(ran)} ['start']"
+
+
+DEMO = textwrap.dedent(
+    """\
+    description = "demo"
+
+    [containers.web]
+    config = "{ }"
+
+    [[expect]]
+    check = "unit-active"
+    container = "web"
+
+    [[expect]]
+    check = "reachable"
+    to = "web"
+    """
+)
+
+
+def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
+    driver, tmp_path, fake_nix
+):
+    root = tmp_path / "repo"
+    (root / "scenarios").mkdir(parents=True)
+    (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    (root / "scenarios" / "demo.toml").write_text(DEMO)
+    scenario = load_scenario(root / "scenarios" / "demo.toml")
+    results = root / ".nixos-nspawn" / "results" / "demo.jsonl"
+    results.parent.mkdir(parents=True)
+    results.write_text(
+        "\n".join(__import__("json").dumps(r) for r in
+                  (result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)))
+    )
+    fake_nix.plan(driver=str(driver))
+    said: list[str] = []
+    seen: list[str] = []
+
+    def inspect(child):
+        child.sendline("print('STOP', _count, _total)")
+        child.expect(r"STOP .*\r?\n", timeout=20)
+        seen.append(child.after.decode().strip())
+        child.sendeof()
+
+    status = debug_scenario(scenario, root, "x86_64-linux", timeout=30, requested=None,
+                            say=said.append, interact=inspect)
+    assert status == 0
+    (build,) = fake_nix.calls()
+    assert build[-1].endswith('.nixos-nspawn/rendered/demo.nix").driverInteractive')
+    assert build[:7] == ["--extra-experimental-features", "nix-command flakes", "build",
+                         "--print-build-logs", "--no-link", "--print-out-paths", "--impure"]
+    # The stand-in runs SCRIPT: stopped before its 5th statement, the reachable check.
+    assert seen == ["STOP 4 6"]
+    assert ("[nixos-nspawn] demo: running up to reachable[host->web,ipv4] "
+            "(it failed in the last run)\n") in said
+
+
+def test_debug_scenario_rejects_an_unknown_expectation(tmp_path):
+    root = tmp_path / "repo"
+    (root / "scenarios").mkdir(parents=True)
+    (root / "scenarios" / "demo.toml").write_text(DEMO)
+    said: list[str] = []
+    status = debug_scenario(load_scenario(root / "scenarios" / "demo.toml"), root, "x86_64-linux",
+                            timeout=30, requested="nosuch[x]", say=said.append)
+    assert status == 4
+    assert "no expectation 'nosuch[x]'; expectations: unit-active[web], " in said[0]
+
+
+def test_prelude_cuts_the_rendered_test_script_before_the_expectation(tmp_path):
+    """On the real rendered testScript: everything before that expectation's check runs."""
+    import ast
+
+    from harness.render import render_test_script
+
+    path = tmp_path / "scenarios" / "demo.toml"
+    path.parent.mkdir()
+    path.write_text(DEMO)
+    script = render_test_script(load_scenario(path))
+    statements = [ast.unparse(node) for node in ast.parse(script).body]
+    stop = next(i for i, text in enumerate(statements) if "reachable[host->web,ipv4]" in text)
+    assert statements[stop].startswith("session.check(")
+
+    class Driver:
+        tests = script
+
+    executed = []
+    namespace = {"driver": Driver(), "exec": lambda code, scope: executed.append(code),
+                 "print": lambda *args: None}
+    prelude = write_prelude(tmp_path / "demo.py", "demo", Stop("reachable[host->web,ipv4]", "t"))
+    local: dict[str, object] = {}
+    exec(prelude.read_text(), namespace, local)
+    (code,) = executed
+    assert code.co_filename == "testScript"
+    assert (local["_count"], local["_total"]) == (stop, len(statements))
+    assert "session.check" in statements[stop - 1]  # the expectation before it does run
