@@ -36,6 +36,10 @@ let
   # Interface names are limited to 15 characters (IFNAMSIZ - 1).
   maxInterfaceName = 15;
 
+  # An interface-name prefix as the host's firewall backend spells a wildcard.
+  linkWildcard =
+    prefix: if config.networking.firewall.backend == "nftables" then ''"${prefix}*"'' else "${prefix}+";
+
   vethEnabled = lib.filterAttrs (_: c: c.network.veth.enable) cfg.containers;
   zoneOf = c: if c.network.veth.enable then c.network.veth.zone else null;
   zones = lib.unique (lib.filter (z: z != null) (lib.mapAttrsToList (_: zoneOf) cfg.containers));
@@ -547,7 +551,9 @@ in
         ) zones
       );
 
-    networking.firewall.interfaces = lib.genAttrs [ "ve-+" "vz-+" ] (_: {
+    # The firewall inserts these names verbatim into its rules, and the backends spell an
+    # interface-name prefix differently: iptables `-i ve-+`, nftables `iifname "ve-*"`.
+    networking.firewall.interfaces = lib.genAttrs (map linkWildcard [ "ve-" "vz-" ]) (_: {
       allowedUDPPorts = [
         67 # DHCP
         5353 # mDNS

@@ -1,5 +1,5 @@
 # Generated from scenarios/zones.toml by `python -m harness render`; do not edit.
-# Two containers share the zone 'lab' and reach each other; a container in zone 'dmz' is isolated from them
+# Two containers share the zone 'lab' and reach each other; a host that filters forwarding isolates zone 'dmz' from them
 { hostModule, checksPackage }:
 {
   name = "zones";
@@ -9,6 +9,7 @@
     {
       imports = [
         hostModule
+        ({ networking.nftables.enable = true; networking.firewall.filterForward = true; })
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1792;

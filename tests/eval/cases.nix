@@ -197,6 +197,13 @@ in
     }
   ];
 
+  host-nftables = case "a host with the nftables firewall gets nftables interface wildcards" [
+    {
+      networking.nftables.enable = true;
+      nixos-nspawn.containers.web.config = { };
+    }
+  ];
+
   host-networkd = case "a host that uses networkd for its own interfaces" [
     {
       networking.useNetworkd = true;

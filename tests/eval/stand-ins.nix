@@ -34,7 +34,9 @@ rec {
   };
 
   # A NixOS host, as far as the host module is concerned.
-  host = {
+  host =
+    { config, ... }:
+    {
     options = {
       assertions = mkOption {
         type = types.listOf types.raw;
@@ -68,6 +70,15 @@ rec {
       networking = {
         useNetworkd = flag false;
         firewall.interfaces = settings;
+        # As NixOS: the nftables firewall backend follows networking.nftables.enable.
+        firewall.backend = mkOption {
+          type = types.enum [
+            "iptables"
+            "nftables"
+          ];
+          default = if config.networking.nftables.enable then "nftables" else "iptables";
+        };
+        nftables.enable = flag false;
         dhcpcd = {
           enable = flag true;
           denyInterfaces = strings;

@@ -540,3 +540,12 @@ def test_configurations_that_cannot_work_fail_one_clear_assertion(
 
 def test_the_collision_case_really_collides() -> None:
     assert uid_base("c291") == uid_base("c372")
+
+
+def test_nftables_host_gets_nftables_interface_wildcards(run) -> None:
+    # The NixOS firewall writes the attribute name verbatim after `iifname`; nftables has no
+    # `+` wildcard, so `ve-+` would silently match no interface there.
+    assert run("host-nftables")["host"]["firewall"] == {
+        '"ve-*"': {"allowedUDPPorts": [67, 5353]},
+        '"vz-*"': {"allowedUDPPorts": [67, 5353]},
+    }

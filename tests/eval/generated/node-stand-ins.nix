@@ -19,6 +19,10 @@ in
       type = types.listOf types.str;
       default = [ ];
     };
+    networking.firewall.filterForward = mkOption {
+      type = types.bool;
+      default = false;
+    };
     networking.firewall.allowedTCPPorts = mkOption {
       type = types.listOf types.port;
       default = [ ];
