@@ -150,10 +150,11 @@ def _find_scenario(config: pytest.Config, name: str) -> Path | None:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With ``-n`` (``--dist load``), keep each scenario's items on one worker."""
-    if config.getvalue("dist") != "load":
+    """With ``-n`` (``--dist load`` or ``loadgroup``), keep each scenario on one worker."""
+    from harness.scheduling import DISTRIBUTIONS, ScenarioScheduling
+
+    if config.getvalue("dist") not in DISTRIBUTIONS:
         return None
-    from harness.scheduling import ScenarioScheduling
 
     return ScenarioScheduling(config, log)
 

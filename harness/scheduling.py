@@ -2,9 +2,14 @@
 
 A scenario's VM test is one ``nix build`` shared by all its expectation items; spreading them
 over workers would build (and boot) it once per worker. With ``-n`` xdist defaults to
-``--dist load``; the plugin swaps in this scheduler for it, which is ``load`` for every other
-test and one unit per scenario file (like ``loadfile``) for scenario items. ``--dist loadscope``,
-``loadfile`` and ``loadgroup`` (with the plugin's ``xdist_group`` marks) group scenarios as well.
+``--dist load``; for it and for ``--dist loadgroup`` the plugin supplies this scheduler: every
+scenario file is one unit of work (like ``loadfile``), a test whose node id xdist suffixed with
+``@<group>`` (an ``xdist_group`` mark) joins its group, and any other test is distributed alone,
+as with ``load``.
+
+Why not rely on the ``xdist_group`` marks the plugin also sets: pytest-xdist (3.8) implements
+them by rewriting ``item._nodeid``, which pytest 9 no longer reads, so ``--dist loadgroup`` on
+its own silently spreads the items. ``loadscope`` and ``loadfile`` group scenario files as well.
 
 Importing this module needs pytest-xdist; the plugin imports it only from xdist's own hook.
 """
@@ -14,10 +19,13 @@ from __future__ import annotations
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 SCENARIO_SUFFIX = ".toml"
+DISTRIBUTIONS = ("load", "loadgroup")
 
 
 def scope_of(nodeid: str) -> str:
-    """A scenario item's scope is its file; any other test is a scope of its own."""
+    """The unit of work a node id belongs to (see the module doc)."""
+    if nodeid.rfind("@") > nodeid.rfind("]"):
+        return nodeid.rsplit("@", 1)[1]
     file_part = nodeid.split("::", 1)[0]
     return file_part if file_part.endswith(SCENARIO_SUFFIX) else nodeid
 

@@ -233,14 +233,17 @@ def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
     assert "evidence ping: 100% packet loss" in (failure.text or "")
 
 
-def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_nix):
+@pytest.mark.parametrize("dist", [(), ("--dist", "loadgroup")], ids=["load", "loadgroup"])
+def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_nix, dist):
     (project.path / "scenarios" / "demo.toml").write_text(scenario_text("demo", ("a", "b", "c")))
     (project.path / "scenarios" / "other.toml").write_text(scenario_text("other", ("d", "e")))
     project.makepyfile(test_plain="\n".join(f"def test_{i}(): pass" for i in range(6)))
     ids = [f"{check}[{c}]" for c in "abcde" for check in ("unit-active",)]
     ids += [f"reachable[host->{c}" + ",ipv4]" for c in "abcde"]
     fake_nix.plan(results=[result(i) for i in ids])
-    run = project.runpytest_subprocess("-n", "2", "-v", "--nixos-nspawn-allow-tcg", *SYSTEM)
+    run = project.runpytest_subprocess(
+        "-n", "2", *dist, "-v", "--nixos-nspawn-allow-tcg", *SYSTEM
+    )
     run.assert_outcomes(passed=2 + 10 + 6)
     builds = [call[-1] for call in fake_nix.calls() if "build" in call]
     assert sorted(build.rsplit("/", 1)[-1] for build in builds) == ['demo.nix")', 'other.nix")']
@@ -251,6 +254,9 @@ def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_n
             workers.setdefault(node.split("::")[0], set()).add(worker)
     assert len(workers["scenarios/demo.toml"]) == 1
     assert len(workers["scenarios/other.toml"]) == 1
+    # Live progress from the workers reaches the terminal's stderr.
+    (worker,) = workers["scenarios/demo.toml"]
+    assert f"[nixos-nspawn] demo [{worker.strip('[]')}]: test VM starting" in run.errlines
 
 
 def test_interactive_with_an_unknown_scenario_is_a_usage_error(project):
