@@ -19,7 +19,6 @@ option, default ``scenarios``):
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import sys
 import traceback
@@ -333,8 +332,10 @@ def _capabilities(config: pytest.Config, scenario: Scenario) -> Capabilities:
     return state.capabilities[root]
 
 
-def _label(scenario: Scenario) -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+def _label(config: pytest.Config, scenario: Scenario) -> str:
+    """The scenario's name, with the xdist worker running it (xdist sets ``workerinput``)."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    worker = workerinput.get("workerid") if workerinput else None
     return f"{scenario.name} [{worker}]" if worker else scenario.name
 
 
@@ -360,7 +361,7 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
         root, _system(config), scenario.name, rendered, generated_path(root, scenario)
     )
     timeout = scenario_timeout(config, scenario)
-    progress = Progress(_stderr_writer(config), _label(scenario))
+    progress = Progress(_stderr_writer(config), _label(config, scenario))
     progress.say(f"nix build of the {target.describe()}, timeout {timeout} s")
     outcome = run_build(target, timeout=timeout, on_line=progress.feed)
     progress.say(f"{outcome.status()}; log: {outcome.log_path}")
