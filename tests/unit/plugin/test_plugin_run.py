@@ -273,3 +273,13 @@ def test_last_results_are_kept_for_interactive(project, kvm, fake_nix):
     saved = project.path / ".nixos-nspawn" / "results" / "demo.jsonl"
     assert [json.loads(line)["ok"] for line in saved.read_text().splitlines()] == [True, False]
 
+
+
+def test_interactive_on_an_unfit_machine_says_why(project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    run = project.runpytest("scenarios", "--interactive", "demo", "--nixos-nspawn-allow-tcg")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines([
+        "--interactive demo: cannot run the VM here: `nix` not found on PATH (install Nix to "
+        "build the scenarios' NixOS VM tests)"
+    ])
