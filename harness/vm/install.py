@@ -31,7 +31,7 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
     tmpfiles = _section(case, "tmpfiles")
     for name, settings in nspawn.items():
         install_container_root(machine, name)
-        prepare_bind_sources(machine, bind_sources(_mapping(settings)))
+        prepare_bind_sources(machine, bind_sources(translate_nspawn(_mapping(settings))))
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
     install_files(machine, render_case(case))

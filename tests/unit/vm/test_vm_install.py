@@ -1,0 +1,46 @@
+"""The runtime tier's reading of nspawn settings into the checks' Topology."""
+
+from harness.checks import Bind, Container
+from harness.vm.install import bind_sources, container_of, topology_of
+
+ALPHA = {
+    "execConfig": {"Parameters": "/nix/store/abc-nixos-system-alpha/init"},
+    "filesConfig": {
+        "Bind": ["/srv/alpha:/var/lib/alpha", "/srv/same"],
+        "BindReadOnly": ["/nix/store", "/etc/ro:/ro:norbind"],
+    },
+    "networkConfig": {"VirtualEthernet": True},
+}
+
+
+def test_container_of_reads_binds_without_the_store():
+    assert container_of("alpha", ALPHA, "/usr") == Container(
+        name="alpha",
+        zone=None,
+        veth=True,
+        binds=(
+            Bind("/var/lib/alpha", read_only=False),
+            Bind("/srv/same", read_only=False),
+            Bind("/ro", read_only=True),
+        ),
+    )
+
+
+def test_a_zone_means_a_veth_on_the_zone_bridge():
+    beta = {"networkConfig": {"VirtualEthernet": True, "Zone": "lab"}}
+    assert container_of("beta", beta, "/usr") == Container("beta", zone="lab", veth=True)
+
+
+def test_no_virtual_ethernet_means_no_host_interface():
+    assert container_of("c", {"networkConfig": {"VirtualEthernet": False}}, "/usr").veth is False
+
+
+def test_bind_sources_are_the_host_side_paths():
+    assert bind_sources(ALPHA) == ("/srv/alpha", "/srv/same", "/nix/store", "/etc/ro")
+
+
+def test_topology_carries_the_debian_store_and_skeleton():
+    topology = topology_of({"alpha": ALPHA}, ("etc", "usr"))
+    assert topology.store_path == "/usr"
+    assert topology.root_skeleton == ("etc", "usr")
+    assert topology.names == ("alpha",)
