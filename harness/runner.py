@@ -17,6 +17,7 @@ with a stock Nix configuration, where both features are still off by default.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -37,7 +38,8 @@ from harness.results import (
 )
 
 NIX_FEATURES = ("--extra-experimental-features", "nix-command flakes")
-BUILD_FLAGS = ("--print-build-logs", "--no-link", "--print-out-paths")
+# --json, not --print-out-paths: the latter is missing from Nix 2.8 (Debian's nix-bin).
+BUILD_FLAGS = ("--print-build-logs", "--no-link", "--json")
 STATE_DIR = ".nixos-nspawn"
 DEFAULT_TIMEOUT = 3600
 _BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
@@ -197,11 +199,14 @@ class BuildOutcome:
 
 
 def out_path(process: ProcessOutcome) -> Path | None:
-    """The store path ``--print-out-paths`` printed, when the build succeeded."""
+    """The ``out`` path that ``nix build --json`` printed, when the build succeeded."""
     if process.returncode != 0:
         return None
-    paths = [line.strip() for line in process.stdout if line.strip().startswith("/")]
-    return Path(paths[-1]) if paths else None
+    try:
+        built = json.loads("\n".join(process.stdout))
+        return Path(built[0]["outputs"]["out"])
+    except (ValueError, LookupError, TypeError):
+        return None
 
 
 def build(

@@ -22,7 +22,7 @@ _spec.loader.exec_module(_fakes)
 result = _fakes.result
 SYSTEM = ("--nixos-nspawn-system", "x86_64-linux")
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]
-BUILD = ["build", "--print-build-logs", "--no-link", "--print-out-paths"]
+BUILD = ["build", "--print-build-logs", "--no-link", "--json"]
 OFFLINE = (
     "error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/"
     "nixos-unstable': Couldn't resolve host name (6)"

@@ -76,7 +76,7 @@ def build(plan: dict[str, object], installable: str) -> int:
         with open(out / "nixos-nspawn-results.jsonl", "w", encoding="utf-8") as jsonl:
             for result in results:
                 jsonl.write(json.dumps(result) + "\n")
-    print(out)
+    print(json.dumps([{"drvPath": DRV.format(name="x"), "outputs": {"out": str(out)}}]))
     return 0
 
 

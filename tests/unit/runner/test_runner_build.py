@@ -16,7 +16,7 @@ from harness.runner import NixTarget, build, last_results_path, plan_target
 
 SYSTEM = "x86_64-linux"
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]
-BUILD = ["build", "--print-build-logs", "--no-link", "--print-out-paths"]
+BUILD = ["build", "--print-build-logs", "--no-link", "--json"]
 
 
 def git(root: Path, *args: str) -> None:

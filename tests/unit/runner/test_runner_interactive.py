@@ -138,7 +138,7 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
     (build,) = fake_nix.calls()
     assert build[-1].endswith('.nixos-nspawn/rendered/demo.nix").driverInteractive')
     assert build[:7] == ["--extra-experimental-features", "nix-command flakes", "build",
-                         "--print-build-logs", "--no-link", "--print-out-paths", "--impure"]
+                         "--print-build-logs", "--no-link", "--json", "--impure"]
     # The stand-in runs SCRIPT: stopped before its 5th statement, the reachable check.
     assert seen == ["STOP 4 6"]
     assert ("[nixos-nspawn] demo: running up to reachable[host->web,ipv4] "

@@ -1,0 +1,133 @@
+"""The runner with the real `nix`, on a stand-in flake whose "VM tests" are trivial derivations.
+
+No nixpkgs is needed: the flake's nixpkgs input is a local stub, and ``lib.scenarioTest`` and
+``checks`` build a derivation with /bin/sh that prints result lines and writes the results file
+like the checks library does. This proves the exact argv, the flake/--expr routes, the probe and
+the parsing of nix's real output against Nix itself.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.capabilities import nixpkgs_reason
+from harness.runner import build, current_system, plan_target
+
+pytestmark = pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
+
+SYSTEM = current_system()
+
+STUB_FLAKE = """\
+{
+  inputs.nixpkgs.url = "path:@NIXPKGS@";
+  outputs = { self, nixpkgs }:
+    let
+      system = "@SYSTEM@";
+      record = id: ok: builtins.toJSON {
+        inherit id ok; check = "unit-active"; message = if ok then "" else "inactive";
+        evidence = { }; seconds = 0.5;
+      };
+      fakeTest = name: file: derivation {
+        inherit name system;
+        builder = "/bin/sh";
+        rendering = builtins.readFile file;
+        good = record "unit-active[web]" true;
+        bad = record "reachable[host->web,ipv4]" false;
+        args = [ "-c" ''
+          export PATH=/bin:/usr/bin
+          echo "host: starting vm"
+          echo "nixos-nspawn-result: $good"
+          echo "nixos-nspawn-result: $bad"
+          case "$rendering" in *die*) echo "test script died" >&2; exit 1;; esac
+          mkdir $out
+          printf '%s\\n%s\\n' "$good" "$bad" > $out/nixos-nspawn-results.jsonl
+        '' ];
+      };
+    in {
+      lib.scenarioTest = pkgs: file: fakeTest "vm-test-run-${pkgs.name}" file;
+      checks.${system}.demo = fakeTest "vm-test-run-demo" ./nix/tests/demo.nix;
+    };
+}
+"""
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def stub_flake(tmp_path, monkeypatch) -> Path:
+    # No binary cache to ask (offline here), no sandbox needed for /bin/sh and mkdir.
+    monkeypatch.setenv("NIX_CONFIG", "substituters =\nsandbox = false\n")
+    nixpkgs = tmp_path / "nixpkgs"
+    nixpkgs.mkdir()
+    (nixpkgs / "flake.nix").write_text(
+        f'{{ outputs = _: {{ legacyPackages.{SYSTEM} = {{ name = "stub-pkgs"; }}; }}; }}\n'
+    )
+    root = tmp_path / "repo"
+    (root / "nix" / "tests").mkdir(parents=True)
+    (root / "flake.nix").write_text(
+        STUB_FLAKE.replace("@NIXPKGS@", str(nixpkgs)).replace("@SYSTEM@", SYSTEM)
+    )
+    (root / "nix" / "tests" / "demo.nix").write_text("committed\n")
+    git(root, "init", "-q")
+    git(root, "add", "flake.nix", "nix/tests/demo.nix")
+    git(root, "commit", "-q", "-m", "stub")
+    return root
+
+
+def test_probe_then_both_build_routes_with_real_nix(stub_flake):
+    root = stub_flake
+    # The probe locks the flake (as `nix build .#...` would) and finds nixpkgs.
+    assert nixpkgs_reason(root, SYSTEM) is None
+    assert (root / "flake.lock").exists()
+
+    committed = plan_target(root, SYSTEM, "demo", "committed\n", root / "nix/tests/demo.nix")
+    assert committed.rendered is None
+    outcome = build(committed, timeout=120, on_line=lambda line: None)
+    assert outcome.succeeded, outcome.log_tail()
+    assert outcome.out_path is not None
+    assert outcome.out_path.name.endswith("vm-test-run-demo")
+    assert {i: r.ok for i, r in outcome.results.items()} == {
+        "unit-active[web]": True, "reachable[host->web,ipv4]": False,
+    }
+    log = outcome.log_path.read_text()
+    assert "vm-test-run-demo> nixos-nspawn-result: " in log
+
+    # An untracked, freshly rendered scenario goes through --impure --expr.
+    fresh = plan_target(root, SYSTEM, "new", "fresh and die\n", root / "nix/tests/new.nix")
+    assert fresh.rendered is not None
+    failed = build(fresh, timeout=120, on_line=lambda line: None)
+    assert not failed.succeeded
+    assert failed.status() == "nix build failed with exit status 1"
+    assert "vm-test-run-stub-pkgs> test script died" in failed.log_path.read_text()
+    # A failed build leaves no results file: the results come from the log lines.
+    assert sorted(failed.results) == ["reachable[host->web,ipv4]", "unit-active[web]"]
+
+
+def test_probe_reports_an_unobtainable_nixpkgs(stub_flake):
+    flake = stub_flake / "flake.nix"
+    flake.write_text(flake.read_text().replace('"path:', '"path:/nonexistent'))
+    reason = nixpkgs_reason(stub_flake, SYSTEM)
+    assert reason is not None
+    assert reason.startswith(
+        f"nixpkgs not obtainable (offline, no binary cache?): `nix eval .#checks.{SYSTEM}` "
+        f"in {stub_flake} failed: error: "
+    )
+    assert "/nonexistent" in reason
+
+
+def test_json_output_is_what_real_nix_prints(stub_flake):
+    """The out path parsing relies on `nix build --json`'s shape."""
+    out = subprocess.run(
+        ["nix", "--extra-experimental-features", "nix-command flakes", "build", "--no-link",
+         "--json", f".#checks.{SYSTEM}.demo"],
+        cwd=stub_flake, capture_output=True, text=True, check=True, env=os.environ,
+    ).stdout
+    (built,) = json.loads(out)
+    assert Path(built["outputs"]["out"]).name.endswith("vm-test-run-demo")
