@@ -36,9 +36,13 @@ from harness.runner import (
 from harness.scenario import Scenario
 
 _ANSI = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
-# ptpython's IPython-style prompt, tolerant of the colour codes prompt_toolkit puts in it.
+
+
 def prompt(number: int | None = None) -> re.Pattern[bytes]:
-    """The REPL prompt ``In [n]: `` (any n when None), as pexpect sees it."""
+    """The REPL prompt ``In [n]: `` (any n when None), as pexpect sees it.
+
+    ptpython's IPython-style prompt; tolerant of the colour codes prompt_toolkit puts in it.
+    """
     digits = r"\d+" if number is None else str(number)
     return re.compile(rf"In {_ANSI}\[{_ANSI}(?P<n>{digits}){_ANSI}\]{_ANSI}: ".encode())
 
@@ -47,7 +51,10 @@ BOOT_TIMEOUT_SECONDS = 300.0
 EXIT_GRACE_SECONDS = 10.0
 
 _PRELUDE = '''\
-"""Run the testScript of scenario {name} {what} (written by the nixos-nspawn pytest plugin)."""
+"""Run a scenario's testScript up to an expectation (written by the nixos-nspawn pytest plugin)."""
+
+_scenario = {name}
+_stop = {stop}
 
 
 def _nixos_nspawn_prefix(script, stop):
@@ -66,8 +73,8 @@ def _nixos_nspawn_prefix(script, stop):
     return ast.Module(body=body, type_ignores=[]), len(body), len(tree.body)
 
 
-_code, _count, _total = _nixos_nspawn_prefix(driver.tests, {stop})
-print(f"nixos-nspawn: running {{_count}} of {{_total}} testScript statements")
+_code, _count, _total = _nixos_nspawn_prefix(driver.tests, _stop)
+print(f"nixos-nspawn: {{_scenario}}: running {{_count}} of {{_total}} testScript statements")
 exec(compile(_code, "testScript", "exec"), globals())
 '''
 
@@ -101,12 +108,10 @@ def choose_stop(
 
 def write_prelude(path: Path, scenario: str, stop: Stop) -> Path:
     """The prelude file the REPL executes; every value goes in as a Python literal."""
-    what = "in full" if stop.expectation is None else f"up to {stop.expectation}"
     path.parent.mkdir(parents=True, exist_ok=True)
     stop_literal = "None" if stop.expectation is None else py_string(stop.expectation)
     path.write_text(
-        _PRELUDE.format(name=scenario.replace('"', "'"), what=what, stop=stop_literal),
-        encoding="utf-8",
+        _PRELUDE.format(name=py_string(scenario), stop=stop_literal), encoding="utf-8"
     )
     return path
 

@@ -183,3 +183,19 @@ def test_prelude_cuts_the_rendered_test_script_before_the_expectation(tmp_path):
     assert code.co_filename == "testScript"
     assert (local["_count"], local["_total"]) == (stop, len(statements))
     assert "session.check" in statements[stop - 1]  # the expectation before it does run
+
+
+def test_prelude_carries_hostile_values_as_literals(tmp_path):
+    hostile = 'command[one:echo """\'\\\n" + __import__("os")]'
+
+    class Driver:
+        tests = f"check({hostile!r})\n"
+
+    executed = []
+    local: dict[str, object] = {}
+    prelude = write_prelude(tmp_path / "p.py", 'we"ird\n', Stop(hostile, "t"))
+    namespace = {"driver": Driver(), "exec": lambda code, scope: executed.append(code),
+                 "print": lambda *args: None}
+    exec(prelude.read_text(), namespace, local)
+    assert (local["_scenario"], local["_stop"]) == ('we"ird\n', hostile)
+    assert (local["_count"], local["_total"]) == (0, 1)
