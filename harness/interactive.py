@@ -174,7 +174,7 @@ def debug_scenario(
         flake_root, system, scenario.name, render_scenario(scenario),
         generated_path(flake_root, scenario),
     )
-    progress = Progress(say, scenario.name)
+    progress = Progress(say, scenario.name, ids)
     progress.say(f"nix build of the {target.describe()}'s driverInteractive")
     process, log = build_driver_interactive(target, timeout=timeout, on_line=progress.feed)
     out = out_path(process)

@@ -361,7 +361,11 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
         root, _system(config), scenario.name, rendered, generated_path(root, scenario)
     )
     timeout = scenario_timeout(config, scenario)
-    progress = Progress(_stderr_writer(config), _label(config, scenario))
+    progress = Progress(
+        _stderr_writer(config),
+        _label(config, scenario),
+        tuple(expectation.id for expectation in scenario.expectations),
+    )
     progress.say(f"nix build of the {target.describe()}, timeout {timeout} s")
     outcome = run_build(target, timeout=timeout, on_line=progress.feed)
     progress.say(f"{outcome.status()}; log: {outcome.log_path}")

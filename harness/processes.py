@@ -125,6 +125,16 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     _send(tree, signal.SIGKILL)
     proc.wait()
+    _wait_gone(tree)
+
+
+def _wait_gone(pids: set[int]) -> None:
+    """Return once every process has died (a zombie is dead), so none outlives the caller."""
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if all(_state(pid) in (None, "Z", "X") for pid in pids):
+            return
+        time.sleep(0.01)
 
 
 def _write_log(log: IO[str], text: str) -> None:

@@ -15,6 +15,8 @@ from harness.results import result_from_log_line
 
 _BUILDING = re.compile(r"building '/nix/store/[0-9a-z]{32}-(?P<name>[^']+?)(?:\.drv)?'")
 _VM_START = re.compile(r"\bstarting vm\b", re.IGNORECASE)
+# The driver's log line when the testScript's wait for the booted host returns.
+_BOOTED = re.compile(r"\(finished: waiting for unit multi-user\.target\b")
 
 
 def summarize(line: str) -> str | None:
@@ -28,21 +30,42 @@ def summarize(line: str) -> str | None:
         return f"building {building.group('name')}"
     if _VM_START.search(line):
         return "test VM starting"
+    if _BOOTED.search(line):
+        return "test VM booted"
     return None
 
 
 class Progress:
-    """Writes one scenario's progress lines through ``write`` (a capture-proof stderr writer)."""
+    """Writes one scenario's progress lines through ``write`` (a capture-proof stderr writer).
 
-    def __init__(self, write: Callable[[str], None], label: str) -> None:
+    Knowing the scenario's expectations in testScript order, it also names the one being
+    checked: the first once the VM has booted, and the next after each result.
+    """
+
+    def __init__(
+        self, write: Callable[[str], None], label: str, expectations: tuple[str, ...] = ()
+    ) -> None:
         self._write = write
         self._label = label
+        self._expectations = expectations
 
     def say(self, text: str) -> None:
         self._write(f"[nixos-nspawn] {self._label}: {text}\n")
 
+    def _next(self, line: str) -> str | None:
+        result = result_from_log_line(line)
+        if result is None:
+            booted = _BOOTED.search(line) is not None
+            return self._expectations[0] if booted and self._expectations else None
+        if result.id in self._expectations:
+            index = self._expectations.index(result.id) + 1
+            return self._expectations[index] if index < len(self._expectations) else None
+        return None
+
     def feed(self, log_line: str) -> None:
         """Callback for every log line of the build."""
         event = summarize(log_line)
-        if event is not None:
-            self.say(event)
+        if event is None:
+            return
+        upcoming = self._next(log_line)
+        self.say(event if upcoming is None else f"{event}; checking {upcoming}")

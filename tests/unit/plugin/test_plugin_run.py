@@ -200,7 +200,8 @@ def test_progress_goes_to_stderr_while_output_is_captured(project, kvm, fake_nix
         "stale), timeout 120 s",
         "[nixos-nspawn] demo: building vm-test-run-x",
         "[nixos-nspawn] demo: test VM starting",
-        "[nixos-nspawn] demo: unit-active[web]: passed (1.5 s)",
+        "[nixos-nspawn] demo: test VM booted; checking unit-active[web]",
+        "[nixos-nspawn] demo: unit-active[web]: passed (1.5 s); checking reachable[host->web,ipv4]",
         "[nixos-nspawn] demo: reachable[host->web,ipv4]: passed (1.5 s)",
         "[nixos-nspawn] demo: nix build succeeded in 0 s; log: "
         f"{project.path / '.nixos-nspawn' / 'logs' / 'demo.log'}",

@@ -5,7 +5,7 @@ import json
 from fake_nix_env import result
 
 from harness.capabilities import kvm_reason
-from harness.progress import summarize
+from harness.progress import Progress, summarize
 from harness.results import parse_record, results_from_log
 from harness.scheduling import scope_of
 
@@ -69,3 +69,22 @@ def test_kvm_probe(tmp_path):
     )
     (modules / "kvm_amd").mkdir()
     assert kvm_reason(device, modules) is None
+
+
+def test_progress_names_the_expectation_being_checked():
+    said: list[str] = []
+    progress = Progress(said.append, "zones [gw1]", ("a[x]", "b[y]"))
+    for line in [
+        "vm-test-run-zones> host: starting vm",
+        "vm-test-run-zones> host # [    5.000] systemd[1]: Started Journal Service.",
+        "vm-test-run-zones> host: (finished: waiting for unit multi-user.target, in 8.20 seconds)",
+        "vm-test-run-zones> nixos-nspawn-result: " + json.dumps(result("a[x]", ok=False)),
+        "vm-test-run-zones> nixos-nspawn-result: " + json.dumps(result("b[y]")),
+    ]:
+        progress.feed(line)
+    assert said == [
+        "[nixos-nspawn] zones [gw1]: test VM starting\n",
+        "[nixos-nspawn] zones [gw1]: test VM booted; checking a[x]\n",
+        "[nixos-nspawn] zones [gw1]: a[x]: FAILED (1.5 s); checking b[y]\n",
+        "[nixos-nspawn] zones [gw1]: b[y]: passed (1.5 s)\n",
+    ]

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ STUB_FLAKE = """\
       fakeTest = name: file: derivation {
         inherit name system;
         builder = "/bin/sh";
+        nonce = "@NONCE@"; # a fresh derivation per test run: nix prints no log for a built one
         rendering = builtins.readFile file;
         good = record "unit-active[web]" true;
         bad = record "reachable[host->web,ipv4]" false;
@@ -73,6 +75,7 @@ def stub_flake(tmp_path, monkeypatch) -> Path:
     (root / "nix" / "tests").mkdir(parents=True)
     (root / "flake.nix").write_text(
         STUB_FLAKE.replace("@NIXPKGS@", str(nixpkgs)).replace("@SYSTEM@", SYSTEM)
+        .replace("@NONCE@", uuid.uuid4().hex)
     )
     (root / "nix" / "tests" / "demo.nix").write_text("committed\n")
     git(root, "init", "-q")
