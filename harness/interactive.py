@@ -116,6 +116,10 @@ def write_prelude(path: Path, scenario: str, stop: Stop) -> Path:
     return path
 
 
+class DriverError(Exception):
+    """The driver did not get to (or back to) its REPL prompt."""
+
+
 def hand_over(child: pexpect.spawn) -> None:
     """Give the terminal to the user until the driver exits."""
     child.interact()
@@ -136,11 +140,16 @@ def run_driver(
     child = pexpect.spawn(str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS)
     child.logfile_read = sys.stdout.buffer
     try:
-        child.expect(prompt())
-        number = int(child.match.group("n"))
-        child.sendline(f"exec(open({py_string(str(prelude))}).read())")
-        # The next number: the REPL may redraw the current prompt while echoing the input.
-        child.expect(prompt(number + 1), timeout=timeout)
+        try:
+            child.expect(prompt())
+            number = int(child.match.group("n"))
+            child.sendline(f"exec(open({py_string(str(prelude))}).read())")
+            # The next number: the REPL may redraw the current prompt while echoing the input.
+            child.expect(prompt(number + 1), timeout=timeout)
+        except pexpect.EOF as error:
+            raise DriverError(f"{driver} exited before its REPL was ready") from error
+        except pexpect.TIMEOUT as error:
+            raise DriverError(f"{driver} showed no `In [n]: ` prompt in time") from error
         child.logfile_read = None
         sys.stdout.write(
             "\nnixos-nspawn: the VM is yours; `session`, `host` and the testScript's names are "
@@ -189,7 +198,11 @@ def debug_scenario(
     prelude = write_prelude(
         flake_root / STATE_DIR / "interactive" / f"{scenario.name}.py", scenario.name, stop
     )
-    return run_driver(
-        out / "bin" / "nixos-test-driver", prelude, cwd=prelude.parent, timeout=timeout,
-        interact=interact,
-    )
+    try:
+        return run_driver(
+            out / "bin" / "nixos-test-driver", prelude, cwd=prelude.parent, timeout=timeout,
+            interact=interact,
+        )
+    except DriverError as error:
+        progress.say(str(error))
+        return 1

@@ -130,10 +130,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         capman.suspend_global_capture(in_=True)
     from harness.interactive import debug_scenario
 
-    return debug_scenario(
-        scenario, root, _system(config), timeout=scenario_timeout(config, scenario),
-        requested=expectation or None, say=say,
-    )
+    try:
+        return debug_scenario(
+            scenario, root, _system(config), timeout=scenario_timeout(config, scenario),
+            requested=expectation or None, say=say,
+        )
+    except KeyboardInterrupt:  # the build's process tree is already gone (harness.processes)
+        say("--interactive: interrupted\n")
+        return pytest.ExitCode.INTERRUPTED
 
 
 def _find_scenario(config: pytest.Config, name: str) -> Path | None:

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from fake_nix_env import result
 
-from harness.interactive import Stop, choose_stop, debug_scenario, run_driver, write_prelude
+from harness.interactive import (
+    DriverError,
+    Stop,
+    choose_stop,
+    debug_scenario,
+    run_driver,
+    write_prelude,
+)
 from harness.loader import load_scenario
 from harness.results import parse_record
 
@@ -199,3 +206,12 @@ def test_prelude_carries_hostile_values_as_literals(tmp_path):
     exec(prelude.read_text(), namespace, local)
     assert (local["_scenario"], local["_stop"]) == ('we"ird\n', hostile)
     assert (local["_count"], local["_total"]) == (0, 1)
+
+
+def test_a_driver_that_dies_before_its_prompt_is_reported(tmp_path):
+    program = tmp_path / "nixos-test-driver"
+    program.write_text("#!/bin/sh\necho 'qemu: could not open /dev/kvm'\nexit 3\n")
+    program.chmod(0o755)
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    with pytest.raises(DriverError, match="exited before its REPL was ready"):
+        run_driver(program, prelude, cwd=tmp_path, timeout=10, interact=lambda child: None)
