@@ -13,18 +13,20 @@ the generated testScripts run is exactly the code proven here:
   ``wait_for_unit`` fails early on a ``failed`` or idle ``inactive`` unit; ``systemctl`` wraps
   ``execute``.
 
-Framing (measured in the feasibility study): the serial shell gets ``stty -echo``, no prompts,
-and one shell function. Each command travels base64-encoded in a here-document (no quoting
-problems, no tty line-length limit); the function prints ``B<id>``, the command's stdout as
-base64, ``E<id> <status>``, its stderr as base64 and ``X<id>``. The typed text never contains
-the markers with their prefix letters, so an echo cannot be mistaken for output.
+Framing: the autologin shell puts the serial tty in raw mode without echo (no line editing,
+no special characters, no line-length limit, no CR/LF translation) and replaces itself with a
+non-interactive bash reading commands from the tty (no readline, prompts or job messages). Each
+command arrives verbatim in a quoted here-document with a unique delimiter and is read by a
+builtin (no process spent on transport). A shell function prints ``B<id>``, the command's
+stdout, ``\\nE<id> <status>``, its stderr and ``\\nX<id>``; ids are random, and the typed text
+is never echoed, so the markers cannot be confused with anything else.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 import shlex
+import termios
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,7 +42,7 @@ from harness.vm.image import HOSTNAME, Image
 
 BOOT_TIMEOUT = 300
 MAX_COMMAND_BYTES = 16_384
-"""Commands travel through the serial tty's buffers; larger scripts belong in files."""
+"""Commands travel through the serial line's buffers; larger scripts belong in files."""
 
 HOST_SIDE_GRACE = 60
 """Seconds the host waits beyond a command's own ``timeout`` before declaring the VM stuck."""
@@ -48,15 +50,19 @@ HOST_SIDE_GRACE = 60
 UNBOUNDED_CEILING = 3600
 """Host-side ceiling for ``timeout=None`` commands, so a hung VM cannot hang the test run."""
 
+_LOGIN_SETUP = "stty raw -echo; exec env TERM=dumb bash --norc --noprofile /dev/stdin"
+"""Sent to the autologin shell: raw tty, then a non-interactive bash reading the tty."""
+
 _SHELL_SETUP = (
-    "stty -echo -onlcr cols 1000; export PS1='' PS2='' TERM=dumb; unset PROMPT_COMMAND; "
-    "set +o history; dmesg -n 1; bind 'set enable-bracketed-paste off' 2>/dev/null; "
-    "__nn() { local m=$1 t=$2 c; c=$(base64 -d); printf 'B%s\\n' \"$m\"; "
-    "( if [ \"$t\" = - ]; then bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr | base64 -w 76; "
-    "else timeout \"$t\" bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr | base64 -w 76; fi; "
-    "printf 'E%s %s\\n' \"$m\" \"${PIPESTATUS[0]}\" ) 2>/dev/null; "
-    "[ -s /tmp/.nn-stderr ] && base64 -w 76 </tmp/.nn-stderr; printf 'X%s\\n' \"$m\"; }"
+    "dmesg -n 1 2>/dev/null\n"
+    "__nn() { local m=$1 t=$2 c; IFS= read -r -d '' c; printf 'B%s\\n' \"$m\"; "
+    "( if [ \"$t\" = - ]; then bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr; "
+    "else timeout \"$t\" bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr; fi; "
+    "printf '\\nE%s %s\\n' \"$m\" \"$?\" ) 2>/dev/null; "
+    "[ -s /tmp/.nn-stderr ] && cat /tmp/.nn-stderr; printf '\\nX%s\\n' \"$m\"; }\n"
 )
+"""The command runner, defined in that bash. The subshell keeps bash's own messages about
+killed children (``timeout``) off the console."""
 
 
 class TestScriptError(Exception):
@@ -77,6 +83,7 @@ class _Spawn(Protocol):
     before: str
     match: re.Match[str]
     delaybeforesend: float | None
+    child_fd: int
     logfile_read: TextIO | None
 
     def expect(self, pattern: str, timeout: float | None = ...) -> int: ...
@@ -172,9 +179,10 @@ class ConsoleMachine:
         proc.logfile_read = self._serial
         self._proc = proc
         self._expect(rf"root@{HOSTNAME}:[^\r\n]*# ", timeout, "the autologin root prompt")
+        _no_output_processing(proc.child_fd)
         ready = f"READY{uuid.uuid4().hex[:12]}"
-        proc.send(f"{_SHELL_SETUP}; echo '{ready[:5]}''{ready[5:]}'\n")
-        self._expect(rf"{ready}\r*\n", 60, "the shell setup")
+        proc.send(f"{_LOGIN_SETUP}\n{_SHELL_SETUP}echo '{ready[:5]}''{ready[5:]}'\n")
+        self._expect(rf"{ready}\n", 60, "the shell setup")
         self.boot_seconds = time.monotonic() - started
         self.log(f"shell ready after {self.boot_seconds:.1f}s")
 
@@ -225,25 +233,23 @@ class ConsoleMachine:
         ``check_return``/``check_output`` are accepted for API compatibility; output and status
         are always read here, because skipping them would desynchronise the console.
         """
-        script = f"set -euo pipefail; {command}".encode()
-        if len(script) > MAX_COMMAND_BYTES:
-            raise ValueError(f"command is {len(script)} bytes, more than {MAX_COMMAND_BYTES}")
+        script = f"set -euo pipefail; {command}"
+        if len(script.encode()) > MAX_COMMAND_BYTES:
+            raise ValueError(f"command is {len(script.encode())} bytes, more than "
+                             f"{MAX_COMMAND_BYTES}")
         marker = uuid.uuid4().hex[:16]
-        encoded = base64.encodebytes(script).decode()
         limit = "-" if timeout is None else str(int(timeout))
         host_wait = (UNBOUNDED_CEILING if timeout is None else timeout) + HOST_SIDE_GRACE
         started = time.monotonic()
         proc = self._live()
-        proc.send(f"__nn {marker} {limit} <<'__NN_EOF'\n{encoded}__NN_EOF\n")
-        self._expect(rf"B{marker}\r*\n", host_wait, f"the start of `{command}`")
-        self._expect(rf"E{marker} (\d+)\r*\n", host_wait, f"the end of `{command}`")
+        proc.send(f"__nn {marker} {limit} <<'__NN_{marker}'\n{script}\n__NN_{marker}\n")
+        self._expect(rf"B{marker}\n", host_wait, f"the start of `{command}`")
+        self._expect(rf"\nE{marker} (\d+)\n", host_wait, f"the end of `{command}`")
         status = int(proc.match.group(1))
-        stdout, stray = _decode(proc.before)
-        self._expect(rf"X{marker}\r*\n", HOST_SIDE_GRACE, f"the stderr of `{command}`")
-        stderr, stray_after = _decode(proc.before)
+        stdout = proc.before
+        self._expect(rf"\nX{marker}\n", HOST_SIDE_GRACE, f"the stderr of `{command}`")
+        stderr = proc.before
         self.log(f"$ {command}\n  -> exit {status} in {time.monotonic() - started:.2f}s")
-        for line in stray + stray_after:
-            self.log(f"  (console, not output): {line}")
         for label, text in (("stdout", stdout), ("stderr", stderr)):
             if text:
                 self.log(f"  {label}: " + text.rstrip("\n").replace("\n", "\n    "))
@@ -375,16 +381,12 @@ class ConsoleMachine:
             raise ConsoleLost(f"QEMU exited while waiting for {what}") from err
 
 
-_BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]*")
+def _no_output_processing(fd: int) -> None:
+    """Stop the host-side pty from turning each LF into CR LF.
 
-
-def _decode(framed: str) -> tuple[str, list[str]]:
-    """Decode a base64 block from the console; also return stray lines that are not base64.
-
-    The framing keeps the shell's own messages out, but the kernel may still print on the
-    console; such lines are dropped from the output (and logged by the caller), never decoded.
+    QEMU's stdio character device leaves output processing on when it sets up the terminal, so
+    without this the console's bytes would not arrive as the guest wrote them.
     """
-    lines = [line.strip("\r") for line in framed.split("\n")]
-    stray = [line for line in lines if line and not _BASE64_LINE.fullmatch(line)]
-    payload = "".join(line for line in lines if _BASE64_LINE.fullmatch(line))
-    return base64.b64decode(payload).decode(errors="replace"), stray
+    attrs = termios.tcgetattr(fd)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)

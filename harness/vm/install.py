@@ -25,13 +25,24 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
     """Install a whole exported case: container roots, tmpfiles, bind sources, units.
 
     Container roots come first, because container-side networks are written into them.
-    networkd is reloaded at the end so that the host-side units apply to links made later.
+    Writable bind sources are made as the module's documentation tells its users: owned by the
+    owner of /var/lib/machines/<name>, the container root's host UID (only where the case
+    declares that owner). networkd is reloaded at the end so that the host-side units apply to
+    links made later.
     """
     nspawn = _section(case, "nspawn")
     tmpfiles = _section(case, "tmpfiles")
     for name, settings in nspawn.items():
         install_container_root(machine, name)
-        prepare_bind_sources(machine, bind_sources(translate_nspawn(_mapping(settings))))
+        translated = translate_nspawn(_mapping(settings))
+        prepare_bind_sources(machine, bind_sources(translated))
+        owner = _section(_section(tmpfiles, f"{MACHINES_DIR}/{name}"), "d")
+        writable = bind_sources({"filesConfig": {"Bind": _section(translated, "filesConfig")
+                                                 .get("Bind")}})
+        if owner and writable:
+            user_group = f"{owner.get('user', 'root')}:{owner.get('group', 'root')}"
+            machine.succeed(f"chown {shlex.quote(user_group)} "
+                            + " ".join(shlex.quote(p) for p in writable))
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
     install_files(machine, render_case(case))

@@ -55,7 +55,6 @@ GOOD: tuple[Expect, ...] = (
     Expect("reachable", {"from": "beta", "to": "host"}, "beta->host,ipv4"),
     Expect("reachable", {"from": "host", "to": "alpha", "family": "link-local"},
            "host->alpha,link-local"),
-    Expect("reachable", {"from": "host", "to": "beta", "family": "ipv6"}, "host->beta,ipv6"),
     Expect("reachable", {"from": "host", "to": "alpha", "by": "name"}, "host->alpha,name"),
     Expect("command", {"on": "alpha", "run": WEB}, "alpha,web server"),
     Expect("http", {"from": "host", "to": "alpha", "body": "hello-from-alpha"}, "host->alpha"),
@@ -71,6 +70,18 @@ GOOD: tuple[Expect, ...] = (
     Expect("userns", {"container": "alpha"}, "alpha"),
     Expect("userns", {"container": "beta"}, "beta"),
 )
+
+KNOWN_MODULE_ISSUES: dict[str, str] = {
+    "ephemeral[alpha]": (
+        "module issue: alpha's writable bind /srv/alpha is owned by the tmpfiles base of "
+        "/var/lib/machines/alpha (as the module documents), but with PrivateUsers=pick "
+        "systemd-nspawn 252 ignores that owner and picks another base, so container root "
+        "cannot write the bind (a fixed PrivateUsers=<base>:65536 or the bind option idmap "
+        "both work there)"
+    ),
+}
+"""Good-setup expectations that fail because of a defect found in the module's settings; the
+tests mark them strict xfail, so a fix in the module makes them fail until this is updated."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The console Machine's framing and driver semantics, on a local interactive bash.
 
 The VM's serial console is an autologin bash on a tty; a local ``bash -i`` on a pty, with the
-VM's prompt, exercises the same code path (shell setup, here-document transport, markers,
-base64 framing) in a second instead of a minute.
+VM's prompt, exercises the same code path (raw tty, non-interactive reader shell, here-document
+transport, markers) in a second instead of a minute.
 """
 
 import shutil
@@ -15,7 +15,6 @@ from harness.vm.console import (
     ConsoleMachine,
     RequestedAssertionFailed,
     VmConfig,
-    _decode,
     accelerator_args,
 )
 from harness.vm.image import Image
@@ -58,8 +57,10 @@ def test_large_output_and_commands_arrive_whole(machine):
     assert machine.succeed(script) == "8000\n"
 
 
-def test_quotes_and_heredoc_markers_in_commands_are_harmless(machine):
+def test_quotes_control_characters_and_heredoc_markers_in_commands_are_harmless(machine):
     assert machine.succeed("echo \"it's\" '__NN_EOF' $((1+1))") == "it's __NN_EOF 2\n"
+    assert machine.succeed("printf '%s' '\x03\x04\x15\t\\'") == "\x03\x04\x15\t\\"
+    assert machine.succeed("echo 'ünïcode'") == "ünïcode\n"
 
 
 def test_timeout_kills_the_command_with_status_124(machine):
@@ -97,12 +98,6 @@ def test_a_dead_console_is_reported():
         m.kill()
         with pytest.raises(ConsoleLost):
             m.execute("true")
-
-
-def test_decode_drops_stray_console_lines():
-    text, stray = _decode("aGVs\r\n[  12.3] kernel says hi\r\nbG8K\r\n")
-    assert text == "hello\n"
-    assert stray == ["[  12.3] kernel says hi"]
 
 
 def test_qemu_argv_uses_a_snapshot_and_the_image_files(tmp_path):
