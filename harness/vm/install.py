@@ -37,8 +37,7 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
         translated = translate_nspawn(_mapping(settings))
         prepare_bind_sources(machine, bind_sources(translated))
         owner = _section(_section(tmpfiles, f"{MACHINES_DIR}/{name}"), "d")
-        writable = bind_sources({"filesConfig": {"Bind": _section(translated, "filesConfig")
-                                                 .get("Bind")}})
+        writable = bind_sources(translated, keys=("Bind",))
         if owner and writable:
             user_group = f"{owner.get('user', 'root')}:{owner.get('group', 'root')}"
             machine.succeed(f"chown {shlex.quote(user_group)} "
@@ -94,11 +93,13 @@ def template_entries(machine: Machine) -> tuple[str, ...]:
     return tuple(sorted(out.split()))
 
 
-def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
+def bind_sources(
+    nspawn: Mapping[str, object], keys: tuple[str, ...] = ("Bind", "BindReadOnly")
+) -> tuple[str, ...]:
     """Host paths that ``Bind=``/``BindReadOnly=`` need to exist before the container starts."""
     files = _section(nspawn, "filesConfig")
     sources = []
-    for key in ("Bind", "BindReadOnly"):
+    for key in keys:
         for spec in _as_list(files.get(key)):
             source = spec.split(":", 1)[0].lstrip("+")
             if source:

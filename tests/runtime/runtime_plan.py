@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks import Session, Topology
+from harness.vm.console import ConsoleMachine, VmConfig
+from harness.vm.image import ensure_image
+from harness.vm.install import install_case, template_entries, topology_of
 from harness.vm.units import translate_nspawn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,8 +169,6 @@ class Plan:
 
 
 def make_plan(reference: dict[str, Any], skeleton: tuple[str, ...]) -> Plan:
-    from harness.vm.install import topology_of
-
     case = copy.deepcopy(reference)
     twins: dict[str, dict[str, Any]] = {}
     names = [b.name for b in NEGATIVE] + [p for b in NEGATIVE for p in b.peers]
@@ -198,10 +199,6 @@ class RunRecord:
 
 def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
     """Boot the VM once, install and start everything, run all sessions."""
-    from harness.vm.console import ConsoleMachine, VmConfig
-    from harness.vm.image import ensure_image
-    from harness.vm.install import install_case, template_entries
-
     record = RunRecord()
     started = time.monotonic()
 
