@@ -24,7 +24,7 @@ from harness.vm.units import translate_nspawn
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference" / "runtime-pair.json"
-NEGATIVE_TIMEOUT = 60
+NEGATIVE_TIMEOUT = 30
 """Seconds a negative control's check waits for what will never come (the good containers are
 up by then, so waiting longer would only prove the same thing later)."""
 
@@ -137,7 +137,8 @@ def _break(name: str, settings: dict[str, Any], networks: dict[str, Any]) -> Non
         case "nonet":
             network["VirtualEthernet"] = False
         case "nodhcp":
-            networks[f"10-ve-{name}"]["networkConfig"]["DHCPServer"] = False
+            [network] = networks.values()
+            network["networkConfig"]["DHCPServer"] = False
         case "rwstore":
             files["Bind"], files["BindReadOnly"] = ["/usr"], []
         case "overlap-a" | "overlap-b":
@@ -152,9 +153,12 @@ def _variant(case: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str,
     settings = copy.deepcopy(translate_nspawn(case["nspawn"]["alpha"]))
     settings["filesConfig"]["Bind"] = []
     settings["execConfig"]["MachineID"] = hashlib.md5(name.encode()).hexdigest()
-    network = copy.deepcopy(case["hostNetworks"]["10-ve-alpha"])
+    [(unit, network)] = [
+        (unit, copy.deepcopy(network)) for unit, network in case["hostNetworks"].items()
+        if network.get("matchConfig", {}).get("Name") == "ve-alpha"
+    ]
     network["matchConfig"]["Name"] = f"ve-{name}"
-    return settings, {f"10-ve-{name}": network}
+    return settings, {unit.replace("ve-alpha", f"ve-{name}"): network}
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,6 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     alpha = files["/etc/systemd/nspawn/alpha.nspawn"]
     assert "Parameters=/usr/lib/systemd/systemd\n" in alpha
     assert "BindReadOnly=/usr\n" in alpha
-    assert "Bind=/srv/alpha:/var/lib/alpha\n" in alpha
+    assert "\nBind=/srv/alpha:/var/lib/alpha" in alpha
     assert "Ephemeral=true\n" in alpha
     assert "/nix/" not in "".join(files.values())
