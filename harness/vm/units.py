@@ -339,12 +339,21 @@ class UnitFile:
     text: str
 
 
+CASE_KEYS = {
+    "case", "description", "nspawn", "hostNetworks", "hostNetdevs", "containerNetworks",
+    "tmpfiles",
+}
+"""Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
+
+
 def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     """All files of an exported reference case (contract: ``tests/reference/<case>.json``).
 
     Container-side networks go below the container's directory in /var/lib/machines, where its
-    root is made from the template; the host's to /etc.
+    root is made from the template; the host's to /etc. Keys this function does not know are
+    refused, so that nothing the module exports is silently left out of the VM.
     """
+    _only_keys(case, CASE_KEYS, "reference case")
     files: list[UnitFile] = []
     for name, settings in sorted(_attrs(case, "nspawn").items()):
         files.append(UnitFile(

@@ -164,3 +164,17 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     assert "\nBind=/srv/alpha:/var/lib/alpha" in alpha
     assert "Ephemeral=true\n" in alpha
     assert "/nix/" not in "".join(files.values())
+
+
+def test_render_case_refuses_keys_it_would_leave_out():
+    with pytest.raises(UnitRenderError, match="firewall"):
+        render_case({"nspawn": {}, "firewall": {"rules": []}})
+
+
+@pytest.mark.parametrize(
+    "reference", sorted(REFERENCE.glob("*.json")), ids=lambda p: p.stem
+)
+def test_every_exported_case_renders_for_debian(reference):
+    files = render_case(json.loads(reference.read_text()))
+    assert files, "a case without units"
+    assert all("/nix/" not in f.text for f in files)
