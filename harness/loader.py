@@ -161,7 +161,7 @@ class _Reader:
 TOP_KEYS = ("description", "timeout", "host", "containers", "expect")
 HOST_KEYS = ("config",)
 CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
-BIND_KEYS = ("hostPath", "readOnly", "options")
+BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
 VETH_KEYS = ("enable", "zone", "config")
 VETH_CONFIG_KEYS = ("host", "container")
@@ -199,6 +199,7 @@ def _bind(reader: _Reader, mount_point: str, value: object, key: KeyPath) -> Bin
         path=mount_point,
         host_path=host_path,
         read_only=reader.get(table, key, "readOnly", bool),
+        idmap=reader.get(table, key, "idmap", bool),
         options=reader.strings(table, key, "options"),
     )
 

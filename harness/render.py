@@ -80,6 +80,8 @@ def container_options(container: ContainerSpec) -> dict[str, object]:
                 entry["hostPath"] = bind.host_path
             if bind.read_only is not None:
                 entry["readOnly"] = bind.read_only
+            if bind.idmap is not None:
+                entry["idmap"] = bind.idmap
             if bind.options is not None:
                 entry["options"] = list(bind.options)
             binds[bind.path] = entry

@@ -48,6 +48,7 @@ class BindMount:
     path: str
     host_path: str | None = None
     read_only: bool | None = None
+    idmap: bool | None = None
     options: tuple[str, ...] | None = None
 
 

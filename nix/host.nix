@@ -12,20 +12,6 @@ let
   cfg = config.nixos-nspawn;
   hostConfig = config;
 
-  # systemd-nspawn picks user namespace bases at multiples of 0x10000 in
-  # [0x80000, 0x6FFF0000] (UID_SHIFT_PICK_MIN / UID_SHIFT_PICK_MAX).
-  uidShiftMin = 524288;
-  uidShiftSlots = 28663;
-
-  # The user namespace base a container asks for, derived from its name: the owner of
-  # /var/lib/machines/<name> (see the tmpfiles rule and PrivateUsersOwnership below).
-  uidShift =
-    name:
-    let
-      digest = builtins.hashString "sha256" name;
-    in
-    uidShiftMin + 65536 * lib.mod (lib.fromHexString (builtins.substring 0 7 digest)) uidShiftSlots;
-
   # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
   # this every start would get a random ID, a new DHCP client identity (a new address) and a new
   # journal directory on the host.
@@ -101,6 +87,8 @@ let
 
   escapeBindPath = lib.replaceStrings [ ":" ] [ "\\:" ];
 
+  bindOptions = bind: lib.unique (lib.optional bind.idmap "idmap" ++ bind.options);
+
   # `Bind=` / `BindReadOnly=` values: hostPath:containerPath[:options].
   bindValues =
     readOnly: c:
@@ -111,7 +99,7 @@ let
           (escapeBindPath (if bind.hostPath == null then containerPath else bind.hostPath))
           (escapeBindPath containerPath)
         ]
-        ++ lib.optional (bind.options != [ ]) (lib.concatStringsSep "," bind.options)
+        ++ lib.optional (bindOptions bind != [ ]) (lib.concatStringsSep "," (bindOptions bind))
       )
     ) (lib.filterAttrs (_: bind: bind.readOnly == readOnly) c.binds);
 
@@ -134,12 +122,12 @@ let
       Timezone = "off";
     };
     filesConfig = {
-      # Ownership stays stable across restarts without writing anything persistent: with
-      # PrivateUsers=pick, systemd-nspawn first tries the base that owns the root directory, and
-      # tmpfiles gives /var/lib/machines/<name> a base of its own (`uidShift`). The ephemeral copy
-      # of that directory is already owned by that base, so `chown` is a no-op; `map` would be
-      # refused for a root directory that is not owned by UID 0, and a root-owned directory would
-      # leave pick to a random base on every start (breaking the ownership of writable binds).
+      # With PrivateUsers=pick, systemd-nspawn derives the base from a hash of the machine name
+      # (a random free range only if that one is taken), so it stays the same across restarts
+      # without anything persistent. The ephemeral copy of the empty, root-owned
+      # /var/lib/machines/<name> is chowned to it: cheap, as there is nothing in it. Binds are
+      # idmapped by default (see `binds.<path>.idmap`), so their ownership does not depend on
+      # the base at all.
       PrivateUsersOwnership = lib.mkDefault "chown";
       # Only the Nix store is shared, read-only. Not /nix/var, not the nix-daemon socket.
       BindReadOnly = [ "/nix/store" ] ++ bindValues true c;
@@ -191,15 +179,27 @@ let
         example = true;
         description = "Whether the container sees the bind mount read-only (`BindReadOnly=`).";
       };
+      idmap = lib.mkOption {
+        type = lib.types.bool;
+        default = true;
+        example = false;
+        description = ''
+          Whether to idmap the bind mount (the `idmap` bind option): IDs in the container are the
+          same IDs on the host, so files that container root writes belong to host root, and a
+          service's files keep its UID, whatever user namespace range the container gets.
+          Needs a file system with idmapped mounts (ext4, btrfs, xfs, tmpfs, ZFS 2.2, ...).
+          Without it, the container sees host files through its shifted range: files owned by
+          host root appear owned by `nobody`, and a writable bind must be owned by the
+          container's range on the host.
+        '';
+      };
       options = lib.mkOption {
         type = lib.types.listOf lib.types.str;
         default = [ ];
-        example = [ "idmap" ];
+        example = [ "norbind" ];
         description = ''
-          Bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`: for example
-          `idmap` (files owned by host UID 0 appear owned by the container's root, so a
-          writable bind keeps working whatever user namespace range the container gets),
-          `norbind`.
+          Further bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`, for example
+          `norbind` or `rootidmap`.
         '';
       };
     };
@@ -292,15 +292,14 @@ let
           default = { };
           example = lib.literalExpression ''
             {
-              "/var/lib/postgresql" = { hostPath = "/srv/postgresql"; options = [ "idmap" ]; };
-              "/etc/ssl/certs" = { readOnly = true; };
+              "/var/lib/postgresql".hostPath = "/srv/postgresql";
+              "/etc/ssl/certs".readOnly = true;
             }
           '';
           description = ''
             Bind mounts from the host, keyed by the path in the container. They are the only
-            state that survives a restart. A writable bind without `idmap` is written by the
-            container's user namespace range: make the host directory owned by the container's
-            root (the owner of `/var/lib/machines/<name>`) or use `options = [ "idmap" ]`.
+            state that survives a restart. The host path must exist when the container starts;
+            binds are idmapped unless `idmap = false`.
           '';
         };
 
@@ -415,16 +414,6 @@ let
       message = "${where}.binds.\"${containerPath}\": bind mount paths must be absolute.";
     }) c.binds;
 
-  # Two containers asking for the same user namespace base would race for it: the loser would get
-  # a random range on every start.
-  uidShiftAssertions =
-    let
-      byShift = lib.groupBy (name: toString (uidShift name)) (lib.attrNames cfg.containers);
-    in
-    lib.mapAttrsToList (shift: names: {
-      assertion = lib.length names == 1;
-      message = "nixos-nspawn.containers: ${lib.concatStringsSep " and " names} map to the same user namespace base ${shift}; rename one of them.";
-    }) byShift;
 in
 {
   options.nixos-nspawn = {
@@ -471,20 +460,20 @@ in
   };
 
   config = lib.mkIf (cfg.containers != { }) {
-    assertions = lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers) ++ uidShiftAssertions;
+    assertions = lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers);
 
     warnings = lib.optional (!lib.elem "mymachines" config.system.nssDatabases.hosts) "nixos-nspawn: `mymachines` is missing from system.nssDatabases.hosts, so container names do not resolve on the host.";
 
     systemd.nspawn = lib.mapAttrs nspawnUnit runnable;
 
-    # Created before the first start and owned by the container's user namespace base, which
-    # systemd-nspawn (PrivateUsers=pick) then reuses on every start; see PrivateUsersOwnership.
+    # The container's root directory: empty, because every start copies it (Ephemeral=) and
+    # everything a container runs comes from the store.
     systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
       name: _:
       lib.nameValuePair "/var/lib/machines/${name}" {
         d = {
-          user = toString (uidShift name);
-          group = toString (uidShift name);
+          user = "root";
+          group = "root";
           mode = "0755";
         };
       }

@@ -30,7 +30,6 @@
             "/var/lib/state" = {
               hostPath = "/srv/state";
               readOnly = false;
-              options = [ "idmap" ];
             };
             "/mnt/shared" = {
               hostPath = "/srv/shared";

@@ -82,7 +82,7 @@ def test_zones_and_binds_reach_the_nspawn_units(nixpkgs_lib: Path) -> None:
     binds = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "ephemeral-binds.nix")
     files = binds["nspawn"]["keeper"]["filesConfig"]
     assert "/srv/state:/var/lib/state:idmap" in files["Bind"]
-    assert "/srv/shared:/mnt/shared" in files["BindReadOnly"]
+    assert "/srv/shared:/mnt/shared:idmap" in files["BindReadOnly"]
 
 
 def test_host_config_is_part_of_the_node(nixpkgs_lib: Path) -> None:
