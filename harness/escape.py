@@ -4,8 +4,9 @@ Scenario files are user input, and the rendered NixOS tests contain both Nix (th
 and Python (its testScript). Every value that reaches generated text goes through a function of
 this module, so that no value can end a string early, interpolate (``${...}``), or otherwise
 become code. The only exception is by design: :class:`NixCode` wraps the fields that *are* Nix
-code (a container's or the host's ``config``); it is inserted parenthesized so it stays one
-expression, and the scenario format documents it as code.
+code (a container's or the host's ``config``): it travels as an escaped string into a file of
+its own that the generated module imports, so it is exactly one expression and cannot reach the
+text around it; the scenario format documents it as code.
 
 The property tests in ``tests/unit/scenario/test_escape.py`` prove the round trip
 Python → Nix text → ``nix-instantiate --eval --strict --json`` → Python for arbitrary values.
@@ -31,10 +32,13 @@ _NIX_KEYWORDS = frozenset(
 
 _INDENT = "  "
 
+CODE_FILE_NAME = "scenario-config.nix"
+"""The store name of the file that holds a :class:`NixCode` (see :func:`nix_code`)."""
+
 
 @dataclass(frozen=True)
 class NixCode:
-    """A Nix expression written by the scenario author, inserted verbatim but parenthesized.
+    """A Nix expression written by the scenario author, evaluated as a file of its own.
 
     Only fields documented as Nix code (``[host].config``, ``[containers.<n>].config``) become
     NixCode; the loader never wraps anything else.
@@ -137,13 +141,6 @@ def nix_attr_name(name: str) -> str:
     return nix_string(name)
 
 
-def nix_attr_path(names: Sequence[str]) -> str:
-    """A dotted attribute path such as ``nixos-nspawn.containers."my web"``."""
-    if not names:
-        raise NixEscapeError("an attribute path needs at least one name")
-    return ".".join(nix_attr_name(name) for name in names)
-
-
 def nix_int(value: int) -> str:
     """An integer expression; negative values are parenthesized (``[ 1 -2 ]`` is a subtraction)."""
     if not _INT_MIN <= value <= _INT_MAX:
@@ -154,17 +151,16 @@ def nix_int(value: int) -> str:
 
 
 def nix_code(code: NixCode, indent: int = 0) -> str:
-    """User-written Nix code as one parenthesized expression.
+    """User-written Nix code as exactly one expression: ``(import (builtins.toFile ...))``.
 
-    Multi-line code and code with a comment get the closing parenthesis on a line of its own,
-    so a trailing ``# comment`` cannot swallow it.
+    Nix parses a file as one whole expression, so code such as ``{ }); testScript = ...; x = (``
+    cannot close a bracket of the generated module and add to it: it fails to parse on its own.
+    The text reaches the file through a string literal, byte for byte (indentation, strings and
+    comments included), and stays readable in the generated module as a ``''`` block.
     """
-    text = code.code.strip("\n")
-    if "\n" not in text and "#" not in text:
-        return f"({text})"
-    prefix = _INDENT * (indent + 1)
-    lines = [prefix + line if line.strip() else "" for line in text.split("\n")]
-    return "(\n" + "\n".join(lines) + "\n" + _INDENT * indent + ")"
+    text = code.code.strip("\n") + "\n"
+    contents = nix_multiline_string(text, indent)
+    return f"(import (builtins.toFile {nix_string(CODE_FILE_NAME)} {contents}))"
 
 
 def to_nix(value: object, indent: int = 0) -> str:

@@ -15,10 +15,14 @@
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         web = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
         };
         idle = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           autoStart = false;
         };
       };

@@ -9,7 +9,7 @@
     {
       imports = [
         hostModule
-        (
+        (import (builtins.toFile "scenario-config.nix" ''
           { ... }: {
             # The bind sources must exist before the container starts.
             systemd.tmpfiles.rules = [
@@ -18,14 +18,16 @@
               "f /srv/shared/motd 0644 root root - hello from the host"
             ];
           }
-        )
+        ''))
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         keeper = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           binds = {
             "/var/lib/state" = {
               hostPath = "/srv/state";

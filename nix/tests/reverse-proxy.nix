@@ -9,7 +9,7 @@
     {
       imports = [
         hostModule
-        (
+        (import (builtins.toFile "scenario-config.nix" ''
           {
             services.nginx = {
               enable = true;
@@ -24,22 +24,22 @@
               after = [ "systemd-nspawn@backend.service" ];
             };
           }
-        )
+        ''))
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         backend = {
-          config = (
+          config = (import (builtins.toFile "scenario-config.nix" ''
             {
               networking.firewall.allowedTCPPorts = [ 80 ];
               services.nginx = {
                 enable = true;
-                virtualHosts."backend".locations."/".return = ''200 "hack the planet"'';
+                virtualHosts."backend".locations."/".return = '''200 "hack the planet"''';
               };
             }
-          );
+          ''));
         };
       };
     };

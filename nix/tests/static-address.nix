@@ -15,7 +15,9 @@
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         static = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           network = {
             veth = {
               config = {

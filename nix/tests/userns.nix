@@ -15,13 +15,19 @@
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         one = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
         };
         two = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
         };
         three = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
         };
       };
     };

@@ -9,14 +9,18 @@
     {
       imports = [
         hostModule
-        ({ networking.nftables.enable = true; networking.firewall.filterForward = true; })
+        (import (builtins.toFile "scenario-config.nix" ''
+          { networking.nftables.enable = true; networking.firewall.filterForward = true; }
+        ''))
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1792;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
         alpha = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           network = {
             veth = {
               zone = "lab";
@@ -24,7 +28,9 @@
           };
         };
         beta = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           network = {
             veth = {
               zone = "lab";
@@ -32,7 +38,9 @@
           };
         };
         gamma = {
-          config = ({ });
+          config = (import (builtins.toFile "scenario-config.nix" ''
+            { }
+          ''));
           network = {
             veth = {
               zone = "dmz";

@@ -24,7 +24,7 @@ SCENARIOS = scenario_files(ROOT)
 
 def evaluate(lib: Path, module: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", str(EVAL_TEST),
+        ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", str(EVAL_TEST),
          "--argstr", "libPath", str(lib), "--arg", "file", str(module)],
         capture_output=True, text=True, check=False, cwd=ROOT,
     )

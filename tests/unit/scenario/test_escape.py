@@ -56,7 +56,7 @@ def nix_eval(exprs: list[str]) -> object:
         file.write(source)
         file.flush()
         result = subprocess.run(
-            ["nix-instantiate", "--eval", "--strict", "--json", file.name],
+            ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", file.name],
             capture_output=True, text=True, check=False,
         )
     assert result.returncode == 0, result.stderr + source
@@ -179,14 +179,48 @@ def test_unrepresentable_values_are_rejected() -> None:
         to_nix({1: "x"})
 
 
-def test_nix_code_is_parenthesized() -> None:
-    assert to_nix(NixCode("{ a = 1; }")) == "({ a = 1; })"
-    # A trailing comment must not swallow the closing parenthesis.
-    assert to_nix(NixCode("{ }  # comment")).endswith("\n)")
+def test_nix_code_is_imported_from_a_file_of_its_own() -> None:
+    expr = to_nix(NixCode("{ a = 1; }"))
+    assert expr.startswith('(import (builtins.toFile "scenario-config.nix" ')
+    assert expr.endswith("))")
 
 
 @needs_nix
-def test_nix_code_with_comment_still_evaluates() -> None:
-    expr = to_nix({"a": NixCode("1 + 1 # comment"), "b": NixCode("{ x = 2; }\n")}, indent=0)
-    assert nix_eval([expr]) == [{"a": 2, "b": {"x": 2}}]
+def test_nix_code_evaluates_exactly_as_written() -> None:
+    # A comment cannot swallow anything, and the content of a multi-line string keeps its
+    # (lack of) indentation although the generated module indents the code.
+    expr = to_nix(
+        {
+            "a": NixCode("1 + 1 # comment"),
+            "b": NixCode("{ x = 2; }\n"),
+            "c": NixCode('{\n  text = "line1\nline2 ${toString 3}";\n}'),
+            "d": NixCode("  ''\n    indented\n  ''"),
+        },
+        indent=2,
+    )
+    assert nix_eval([expr]) == [
+        {"a": 2, "b": {"x": 2}, "c": {"text": "line1\nline2 3"}, "d": "indented\n"}
+    ]
+
+
+@needs_nix
+@pytest.mark.parametrize(
+    "code",
+    [
+        "1; injected = 2",
+        '{ }); }; testScript = "print(666)"; zz = ({ ',
+        "{ } # comment\n; injected = 2",
+    ],
+)
+def test_nix_code_cannot_reach_the_surrounding_expression(code: str) -> None:
+    # Code that would close the generated attribute set fails on its own instead of adding
+    # attributes to it.
+    source = "{ a = " + to_nix(NixCode(code)) + "; }"
+    result = subprocess.run(
+        ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", source],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    assert "syntax error" in result.stderr
+    assert "scenario-config.nix" in result.stderr
 

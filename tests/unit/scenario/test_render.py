@@ -46,7 +46,7 @@ def pyflakes_messages(script: str) -> list[str]:
 
 def nix_eval_json(expr: str, cwd: Path) -> object:
     result = subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", "-E", expr],
+        ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", expr],
         cwd=cwd, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -137,7 +137,7 @@ def test_header_names_the_source_and_command() -> None:
     assert "extraPythonPackages = p: [ (checksPackage p) ];" in text
 
 
-def test_container_config_is_inserted_as_parenthesized_code() -> None:
+def test_container_config_is_imported_as_code_of_its_own() -> None:
     text = render_scenario(load_scenario(ROOT / SCENARIOS_DIR / "reverse-proxy.toml"))
-    assert "config = (\n" in text
+    assert 'config = (import (builtins.toFile "scenario-config.nix" \'\'\n' in text
     assert to_nix("{ }") == '"{ }"'  # plain strings stay strings
