@@ -23,8 +23,15 @@ let
   maxInterfaceName = 15;
 
   # An interface-name prefix as the host's firewall backend spells a wildcard.
+  # (`networking.firewall.backend` exists since NixOS 25.11; before, nftables.enable decided.)
   linkWildcard =
-    prefix: if config.networking.firewall.backend == "nftables" then ''"${prefix}*"'' else "${prefix}+";
+    prefix:
+    let
+      backend =
+        config.networking.firewall.backend
+          or (if config.networking.nftables.enable then "nftables" else "iptables");
+    in
+    if backend == "nftables" then ''"${prefix}*"'' else "${prefix}+";
 
   vethEnabled = lib.filterAttrs (_: c: c.network.veth.enable) cfg.containers;
   zoneOf = c: if c.network.veth.enable then c.network.veth.zone else null;
@@ -113,6 +120,9 @@ let
       # The root file system is a throw-away copy of the empty /var/lib/machines/<name>.
       Ephemeral = true;
       PrivateUsers = "pick";
+      # The unit becomes active once the container's systemd has booted (as NixOS' own
+      # containers do), so `after = [ "systemd-nspawn@<name>.service" ]` means something.
+      NotifyReady = true;
       # What systemd in the container understands as "shut down cleanly".
       KillSignal = "SIGRTMIN+3";
       MachineID = machineId name;
@@ -489,6 +499,8 @@ in
       name: c:
       lib.nameValuePair "systemd-nspawn@${name}" {
         overrideStrategy = "asDropin";
+        # Booting a NixOS system (NotifyReady) can take longer than systemd's default 90 s.
+        serviceConfig.TimeoutStartSec = lib.mkDefault "5min";
         restartIfChanged = c.restartIfChanged;
         restartTriggers = lib.optionals c.restartIfChanged [
           c.path
@@ -504,6 +516,12 @@ in
     # that networkd and dhcpcd could manage the same interfaces: ours match only ve-*/vz-*, and
     # dhcpcd is kept off those below (nixpkgs #69414 is what happens otherwise).
     systemd.network.enable = true;
+    # On a host that does not use networkd for itself, networkd must not remove the routes and
+    # routing policy rules that other tools (VPNs, container engines) install.
+    systemd.network.config.networkConfig = lib.mkIf (!config.networking.useNetworkd) {
+      ManageForeignRoutes = lib.mkDefault false;
+      ManageForeignRoutingPolicyRules = lib.mkDefault false;
+    };
     systemd.network.wait-online.enable = lib.mkIf (!config.networking.useNetworkd) (
       lib.mkDefault false
     );

@@ -17,11 +17,12 @@
               virtualHosts."_".locations."/".proxyPass = "http://backend";
             };
             networking.firewall.allowedTCPPorts = [ 80 ];
-            # nginx resolves "backend" (nss-mymachines) when it starts: start it after the container
-            # (nginx restarts until the container has an address).
+            # nginx resolves "backend" (nss-mymachines) when it starts: start it once the container has
+            # booted (the module sets NotifyReady), and keep retrying until the container has its address.
             systemd.services.nginx = {
               wants = [ "systemd-nspawn@backend.service" ];
               after = [ "systemd-nspawn@backend.service" ];
+              startLimitIntervalSec = 0;
             };
           }
         ''))

@@ -81,6 +81,7 @@ in
   host = {
     networkd = cfg.systemd.network.enable;
     waitOnline = cfg.systemd.network.wait-online.enable;
+    networkdConfig = cfg.systemd.network.config.networkConfig;
     firewall = cfg.networking.firewall.interfaces;
     dhcpcdDenyInterfaces = cfg.networking.dhcpcd.denyInterfaces;
     networkmanagerUnmanaged = cfg.networking.networkmanager.unmanaged;

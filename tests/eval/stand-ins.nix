@@ -60,6 +60,7 @@ rec {
         network = {
           enable = flag false;
           wait-online.enable = flag true;
+          config.networkConfig = settings;
           networks = settings;
           netdevs = settings;
         };

@@ -84,6 +84,7 @@ def nspawn_unit(toplevel: str, name: str, *, bind: list[str] | None = None,
             "Parameters": f"{toplevel}/init",
             "Ephemeral": True,
             "PrivateUsers": "pick",
+            "NotifyReady": True,
             "KillSignal": "SIGRTMIN+3",
             "MachineID": machine_id(name),
             "LinkJournal": "try-host",
@@ -184,6 +185,7 @@ def test_seed_simple_host_integration(run) -> None:
     assert data["host"] == {
         "networkd": True,
         "waitOnline": False,
+        "networkdConfig": {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False},
         "firewall": VETH_AND_ZONE_FIREWALL,
         "dhcpcdDenyInterfaces": ["ve-*", "vb-*", "vz-*"],
         "networkmanagerUnmanaged": [],
@@ -191,6 +193,7 @@ def test_seed_simple_host_integration(run) -> None:
         "services": {
             "systemd-nspawn@mycontainer": {
                 "overrideStrategy": "asDropin",
+                "serviceConfig": {"TimeoutStartSec": "5min"},
                 "restartIfChanged": True,
                 "restartTriggers": [
                     top,
@@ -368,6 +371,11 @@ def test_host_network_managers_keep_their_interfaces_and_leave_ours(
     assert host["networkmanagerUnmanaged"] == unmanaged
     assert host["waitOnline"] is wait_online
     assert host["firewall"] == VETH_AND_ZONE_FIREWALL
+    # Only where networkd is ours alone does it leave other tools' routes and rules alone.
+    assert host["networkdConfig"] == (
+        {} if wait_online else
+        {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False}
+    )
 
 
 def test_missing_mymachines_is_a_warning(run) -> None:
@@ -406,6 +414,7 @@ def test_restart_if_changed_off_has_no_triggers(run) -> None:
     assert run("restart-off")["host"]["services"] == {
         "systemd-nspawn@steady": {
             "overrideStrategy": "asDropin",
+            "serviceConfig": {"TimeoutStartSec": "5min"},
             "restartIfChanged": False,
             "restartTriggers": [],
         }
