@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pexpect  # type: ignore[import-untyped]
+import pexpect
 
 from harness.escape import py_string
 from harness.progress import Progress
@@ -120,7 +120,7 @@ class DriverError(Exception):
     """The driver did not get to (or back to) its REPL prompt."""
 
 
-def hand_over(child: pexpect.spawn) -> None:
+def hand_over(child: pexpect.spawn[bytes]) -> None:
     """Give the terminal to the user until the driver exits."""
     child.interact()
 
@@ -131,17 +131,20 @@ def run_driver(
     *,
     cwd: Path,
     timeout: float,
-    interact: Callable[[pexpect.spawn], None] = hand_over,
+    interact: Callable[[pexpect.spawn[bytes]], None] = hand_over,
 ) -> int:
     """Start ``driver`` (``nixos-test-driver`` of driverInteractive), run the prelude, hand over.
 
     Returns the driver's exit status (after the user leaves the REPL).
     """
-    child = pexpect.spawn(str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS)
+    child: pexpect.spawn[bytes] = pexpect.spawn(
+        str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS
+    )
     child.logfile_read = sys.stdout.buffer
     try:
         try:
             child.expect(prompt())
+            assert isinstance(child.match, re.Match)  # expect() returned: a pattern matched
             number = int(child.match.group("n"))
             child.sendline(f"exec(open({py_string(str(prelude))}).read())")
             # The next number: the REPL may redraw the current prompt while echoing the input.
@@ -172,7 +175,7 @@ def debug_scenario(
     timeout: float,
     requested: str | None,
     say: Callable[[str], None],
-    interact: Callable[[pexpect.spawn], None] = hand_over,
+    interact: Callable[[pexpect.spawn[bytes]], None] = hand_over,
 ) -> int:
     """Build the driver, start it and hand it over; the exit status for pytest."""
     ids = tuple(expectation.id for expectation in scenario.expectations)

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TextIO, cast
 
-import pexpect  # type: ignore[import-untyped, unused-ignore]
+import pexpect
 
 from harness.vm.image import HOSTNAME, Image
 
@@ -78,7 +78,9 @@ class ConsoleLost(RuntimeError):
 
 
 class _Spawn(Protocol):
-    """The part of ``pexpect.spawn`` used here (pexpect ships no type information)."""
+    """The part of ``pexpect.spawn`` used here, narrowed to what holds for this console: it is
+    spawned with an encoding (text is ``str``), and after a successful ``expect`` there is a
+    match and the text before it (types-pexpect leaves both optional)."""
 
     before: str
     match: re.Match[str]
