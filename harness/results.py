@@ -98,7 +98,9 @@ def results_from_file(path: Path) -> dict[str, ExpectationResult]:
     except FileNotFoundError:
         return {}
     found: dict[str, ExpectationResult] = {}
-    for line in text.splitlines():
+    # Only "\n" ends a record: str.splitlines() would also split inside a JSON string that
+    # holds a raw U+2028, U+2029 or U+0085 and lose the record.
+    for line in text.split("\n"):
         result = parse_record(line)
         if result is not None:
             found[result.id] = result

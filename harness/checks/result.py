@@ -24,8 +24,12 @@ class Result:
     seconds: float
 
     def to_json(self) -> str:
-        """One line of JSON, keys in contract order."""
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(", ", ": "))
+        """One line of JSON, keys in contract order.
+
+        ASCII only, so a reader that treats U+2028, U+2029 or U+0085 as line breaks (as
+        ``str.splitlines`` does) cannot cut a record in two.
+        """
+        return json.dumps(asdict(self), ensure_ascii=True, separators=(", ", ": "))
 
 
 def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:

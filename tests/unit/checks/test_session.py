@@ -116,3 +116,23 @@ def test_evidence_values_are_clipped(rig):
     value = result.evidence["host$ yes | head -n 10000"]
     assert len(value) < 4100
     assert value.endswith("more characters cut]")
+
+
+def test_line_separators_in_evidence_do_not_lose_the_record(rig, tmp_path, capsys):
+    """U+2028, U+2029 and U+0085 are line breaks to str.splitlines(); output containing them
+    must still come out as one record, in the JSONL file and on stdout."""
+    from harness.results import results_from_file, results_from_log
+
+    rig.machine.on("host", r"^printf", (0, "a\u2028b\u2029c\u0085d\n"))
+    result = rig.session.check("command[host:printf]", "command",
+                               {"run": "printf x", "output": "nothing"})
+    assert not result.ok
+    text = (tmp_path / RESULTS_FILE).read_text(encoding="utf-8")
+    assert text.isascii()
+    assert text.count("\n") == 1
+    assert results_from_file(tmp_path / RESULTS_FILE)["command[host:printf]"].evidence == (
+        result.evidence
+    )
+    stdout = capsys.readouterr().out
+    assert stdout.isascii()
+    assert results_from_log(stdout.split("\n"))["command[host:printf]"].message == result.message

@@ -88,3 +88,16 @@ def test_progress_names_the_expectation_being_checked():
         "[nixos-nspawn] zones [gw1]: a[x]: FAILED (1.5 s); checking b[y]\n",
         "[nixos-nspawn] zones [gw1]: b[y]: passed (1.5 s)\n",
     ]
+
+
+def test_results_file_is_split_on_newlines_only(tmp_path):
+    """A record whose text holds a raw U+2028 (a line break to str.splitlines) stays whole."""
+    from harness.results import results_from_file
+
+    records = [result("command[host:a]", evidence={"out": "x\u2028y\u0085z"}), result("b[c]")]
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    found = results_from_file(path)
+    assert sorted(found) == ["b[c]", "command[host:a]"]
+    assert found["command[host:a]"].evidence == {"out": "x\u2028y\u0085z"}
