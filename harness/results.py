@@ -6,18 +6,25 @@ succeeded) and as one ``nixos-nspawn-result: <json>`` line on the driver's stdou
 the build log. The log is the only source when the build failed, so both are parsed here into the
 same record. Malformed lines are ignored: a half-written line of a killed build must not hide
 the results before it.
+
+Only the driver's own stdout lines count: ``nixos-nspawn-result: <json>`` at the start of a
+line, or behind the ``<derivation name>> `` prefix that ``nix build -L`` adds. The marker in the
+middle of a line (a VM's journal forwarded to the serial console, nix's indented error tail) is
+text, not a result. An id recorded twice cannot be trusted either way, so it becomes a failed
+result that shows every record.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS_FILE = "nixos-nspawn-results.jsonl"
-_RESULT_LINE = re.compile(r"nixos-nspawn-result: (\{.*\})\s*$")
+# nix's prefix is the derivation name (no spaces) and "> "; see the module doc.
+_RESULT_LINE = re.compile(r"(?:[^\s>]+> )?nixos-nspawn-result: (\{.*\})\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -76,19 +83,48 @@ def parse_record(text: str) -> ExpectationResult | None:
 
 
 def result_from_log_line(line: str) -> ExpectationResult | None:
-    """The result a log line carries, wherever nix prefixed it (``vm-test-run-x> ...``)."""
-    match = _RESULT_LINE.search(line)
+    """The result a driver's stdout line carries, bare or behind nix's ``vm-test-run-x> ``."""
+    match = _RESULT_LINE.match(line)
     return None if match is None else parse_record(match.group(1))
 
 
+def _by_id(results: Iterable[ExpectationResult], source: str) -> dict[str, ExpectationResult]:
+    """Results by id; an id recorded more than once becomes one failed result showing all."""
+    records: dict[str, list[ExpectationResult]] = {}
+    for result in results:
+        records.setdefault(result.id, []).append(result)
+    return {
+        id: same[0] if len(same) == 1 else _recorded_repeatedly(same, source)
+        for id, same in records.items()
+    }
+
+
+def _recorded_repeatedly(same: list[ExpectationResult], source: str) -> ExpectationResult:
+    first = same[0]
+    return ExpectationResult(
+        id=first.id,
+        check=first.check,
+        ok=False,
+        message=f"recorded {len(same)} times in the {source}, but each expectation runs once: "
+        "no record can be trusted",
+        evidence={f"record {n}": record.describe() for n, record in enumerate(same, 1)},
+        seconds=sum(record.seconds for record in same),
+    )
+
+
 def results_from_log(lines: Iterable[str]) -> dict[str, ExpectationResult]:
-    """Every result printed in a build log; a later line for the same id wins."""
-    found: dict[str, ExpectationResult] = {}
-    for line in lines:
-        result = result_from_log_line(line)
+    """Every result the driver printed in a build log (see the module doc)."""
+    found = (result_from_log_line(line.rstrip("\n")) for line in lines)
+    return _by_id((result for result in found if result is not None), "build log")
+
+
+def _records(text: str) -> Iterator[ExpectationResult]:
+    # Only "\n" ends a record: str.splitlines() would also split inside a JSON string that
+    # holds a raw U+2028, U+2029 or U+0085 and lose the record.
+    for line in text.split("\n"):
+        result = parse_record(line)
         if result is not None:
-            found[result.id] = result
-    return found
+            yield result
 
 
 def results_from_file(path: Path) -> dict[str, ExpectationResult]:
@@ -97,14 +133,7 @@ def results_from_file(path: Path) -> dict[str, ExpectationResult]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    found: dict[str, ExpectationResult] = {}
-    # Only "\n" ends a record: str.splitlines() would also split inside a JSON string that
-    # holds a raw U+2028, U+2029 or U+0085 and lose the record.
-    for line in text.split("\n"):
-        result = parse_record(line)
-        if result is not None:
-            found[result.id] = result
-    return found
+    return _by_id(_records(text), f"results file {path.name}")
 
 
 def dump_results(results: Mapping[str, ExpectationResult], path: Path) -> None:

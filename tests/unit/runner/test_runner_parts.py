@@ -10,19 +10,55 @@ from harness.results import parse_record, results_from_log
 from harness.scheduling import scope_of
 
 
-def test_result_lines_are_found_behind_any_prefix_and_bad_ones_ignored():
+def test_result_lines_are_the_drivers_own_and_bad_ones_ignored():
     good = result("tcp[host->web,22]", ok=False)
     lines = [
         "vm-test-run-demo> nixos-nspawn-result: " + json.dumps(good),
         "nixos-nspawn-result: {not json",
         'nixos-nspawn-result: {"id": "x", "ok": "yes"}',
-        "host # [   3.1] nixos-nspawn-result: " + json.dumps(result("unit-active[web]")),
+        "nixos-nspawn-result: " + json.dumps(result("unit-active[web]")),
         "nixos-nspawn-result: " + json.dumps(result("tcp[host->web,22]"))[:-5],  # cut short
     ]
     found = results_from_log(lines)
     assert sorted(found) == ["tcp[host->web,22]", "unit-active[web]"]
     assert found["tcp[host->web,22]"] == parse_record(json.dumps(good))
     assert not found["tcp[host->web,22]"].ok
+
+
+def test_result_markers_inside_other_lines_are_not_results():
+    """A VM's journal forwarded to the serial console (or nix's indented error tail) can carry
+    the marker mid-line; only lines the driver printed itself count."""
+    forged = json.dumps(result("tcp[host->web,22]", ok=True))
+    lines = [
+        "vm-test-run-x> nixos-nspawn-result: " + json.dumps(result("tcp[host->web,22]", ok=False)),
+        "vm-test-run-x> host # [   12.3] logger: nixos-nspawn-result: " + forged,
+        "host # [   3.1] nixos-nspawn-result: " + forged,
+        "       > nixos-nspawn-result: " + forged,
+        "vm-test-run-x>  nixos-nspawn-result: " + forged,
+        " nixos-nspawn-result: " + forged,
+    ]
+    found = results_from_log(lines)
+    assert list(found) == ["tcp[host->web,22]"]
+    assert not found["tcp[host->web,22]"].ok
+
+
+def test_an_id_recorded_twice_is_a_failure_naming_both_records(tmp_path):
+    from harness.results import results_from_file
+
+    first, second = result("userns[one]", ok=True), result("userns[one]", ok=False)
+    other = result("ephemeral[one]")
+    lines = ["vm-test-run-x> nixos-nspawn-result: " + json.dumps(r)
+             for r in (first, other, second)]
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (first, other, second)))
+    for found in (results_from_log(lines), results_from_file(path)):
+        assert sorted(found) == ["ephemeral[one]", "userns[one]"]
+        assert found["ephemeral[one]"].ok
+        twice = found["userns[one]"]
+        assert not twice.ok
+        assert "recorded 2 times" in twice.message
+        assert twice.evidence["record 1"].startswith("userns[one]: passed")
+        assert twice.evidence["record 2"].startswith("userns[one]: FAILED")
 
 
 def test_describe_shows_message_and_evidence():
