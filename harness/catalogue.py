@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.escape import NixEscapeError
 from harness.loader import load_scenario
 from harness.render import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
 from harness.scenario import Scenario, ScenarioError, ValidationError
@@ -88,12 +89,26 @@ class Drift:
 
 
 def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, str]:
-    """What ``render`` writes: generated path → text, for every scenario."""
-    return {generated_path(root, s): render_scenario(s) for s in scenarios}
+    """What ``render`` writes: generated path → text, for every scenario.
+
+    The loader rejects every value without a Nix form; should one slip through anyway, this
+    raises :class:`ScenarioError` naming each such file rather than a bare escape traceback.
+    """
+    expected: dict[Path, str] = {}
+    errors: list[ValidationError] = []
+    for scenario in scenarios:
+        try:
+            expected[generated_path(root, scenario)] = render_scenario(scenario)
+        except NixEscapeError as error:
+            errors.append(ValidationError(scenario.path, 1, "(render)", f"cannot render: {error}"))
+    if errors:
+        raise ScenarioError(tuple(errors))
+    return expected
 
 
 def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
-    """Every stale, missing or orphaned generated file, sorted by path."""
+    """Every stale, missing or orphaned generated file, sorted by path (raises
+    :class:`ScenarioError` as :func:`expected_files` does)."""
     expected = expected_files(root, scenarios)
     present = {p: p.read_text(encoding="utf-8") for p in (root / GENERATED_DIR).glob("*.nix")}
     found = [

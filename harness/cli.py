@@ -15,6 +15,7 @@ from typing import TextIO
 from harness import catalogue
 from harness.catalogue import Loaded, RootNotFound
 from harness.render import generated_path
+from harness.scenario import ScenarioError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +68,15 @@ def _cmd_render(root: Path, check: bool, out: TextIO) -> int:
     if loaded.errors:
         _print_errors(loaded, out)
         return 1
+    try:
+        return _render_loaded(root, loaded, check, out)
+    except ScenarioError as error:  # a value without a Nix form that validation missed
+        for problem in error.errors:
+            print(problem, file=out)
+        return 1
+
+
+def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
     if check:
         found = catalogue.drift(root, loaded.scenarios)
         for item in found:

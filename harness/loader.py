@@ -36,6 +36,9 @@ HOST_NODE = "host"
 IFNAMSIZ = 15
 """Longest Linux interface name; the host sides are ``ve-<container>`` and ``vz-<zone>``."""
 
+NIX_INT_MIN, NIX_INT_MAX = -(2**63), 2**63 - 1
+"""Nix integers are signed 64 bit; TOML's are too, but Python's parser accepts any size."""
+
 _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -47,15 +50,28 @@ _TYPE_NAMES: dict[type, str] = {
 
 
 def format_key(path: KeyPath) -> str:
-    """A key path as the user writes it: ``containers.web.binds."/var/lib/web"``, ``expect[2]``."""
+    """A key path as the user writes it: ``containers.web.binds."/var/lib/web"``, ``expect[2]``.
+
+    Quoted keys use TOML's escapes, so a control character in a key is visible in the message.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if _BARE_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+            text = part if _BARE_KEY.match(part) else _quoted_key(part)
             out += ("." if out else "") + text
     return out or "(document)"
+
+
+def _quoted_key(key: str) -> str:
+    escaped = "".join(
+        "\\" + char if char in '"\\'
+        else f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F
+        else char
+        for char in key
+    )
+    return f'"{escaped}"'
 
 
 def _describe(value: object) -> str:
@@ -78,11 +94,37 @@ class _Reader:
         self.path = path
         self.lines = lines
         self.errors: list[ValidationError] = []
+        self.unrepresentable: set[KeyPath] = set()
 
     def error(self, key: KeyPath, message: str) -> None:
         self.errors.append(
             ValidationError(self.path, self.lines.line(key), format_key(key), message)
         )
+
+    def representable(self, value: object, key: KeyPath = ()) -> None:
+        """Report every key and value in ``value`` that has no exact Nix (or Python literal)
+        form: NUL in a key or string, an integer beyond 64 bits. Run on the whole document
+        first, so no such value reaches rendering wherever it is; :meth:`get` then skips them
+        (already reported) and the check parameters' own NUL problems are not repeated."""
+        problem = None
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if "\0" in name:
+                    self.error((*key, name), "keys cannot contain NUL characters")
+                    self.unrepresentable.add((*key, name))
+                self.representable(item, (*key, name))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.representable(item, (*key, index))
+        elif isinstance(value, str) and "\0" in value:
+            problem = "strings cannot contain NUL characters"
+        elif (isinstance(value, int) and not isinstance(value, bool)
+              and not NIX_INT_MIN <= value <= NIX_INT_MAX):
+            problem = (f"integer {value} does not fit Nix's 64-bit integers "
+                       f"({NIX_INT_MIN}..{NIX_INT_MAX})")
+        if problem is not None and key not in self.unrepresentable:
+            self.error(key, problem)
+            self.unrepresentable.add(key)
 
     def table(
         self, value: object, key: KeyPath, allowed: Sequence[str] | None = None
@@ -111,8 +153,7 @@ class _Reader:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.error((*key, name), f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}")
             return None
-        if kind is str and "\0" in str(value):
-            self.error((*key, name), "strings cannot contain NUL characters")
+        if (*key, name) in self.unrepresentable:
             return None
         return value
 
@@ -136,9 +177,7 @@ class _Reader:
             return {name: self.settings(item, (*key, name)) for name, item in value.items()}
         if isinstance(value, list):
             return [self.settings(item, (*key, index)) for index, item in enumerate(value)]
-        if isinstance(value, str) and "\0" in value:
-            self.error(key, "strings cannot contain NUL characters")
-        elif not isinstance(value, str | int | bool):
+        if not isinstance(value, str | int | bool):
             self.error(key, f"unsupported value {_describe(value)}: use a string, integer, "
                             "boolean, array or table")
         return value
@@ -283,6 +322,8 @@ def _expectation(
     known = [param.name for param in spec.params]
     errors_before = len(reader.errors)
     for problem in spec.validate(params):
+        if (*key, problem.key) in reader.unrepresentable:
+            continue
         if problem.key in params and problem.key not in known:
             reader.error((*key, problem.key),
                          f"unknown parameter for check {check!r}" + _suggest(problem.key, known))
@@ -335,6 +376,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
         ) from None
     reader = _Reader(path, key_lines(source))
+    reader.representable(data)
     if not _NAME.match(path.stem):
         reader.errors.append(ValidationError(
             path, 1, "(file name)",

@@ -43,7 +43,7 @@ COMMAND = CheckSpec(
     params=(
         Param("on", str, default=HOST, node=True, doc="host or a container"),
         Param("run", str, required=True, doc="sh command line"),
-        Param("exit", int, default=0, doc="expected exit status"),
+        Param("exit", int, default=0, bounds=(0, 255), doc="expected exit status"),
         Param("output", str, doc="substring the output must contain"),
     ),
     label=_label,

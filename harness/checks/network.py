@@ -392,7 +392,7 @@ HTTP = CheckSpec(
         _TO,
         Param("port", int, default=80, doc="TCP port"),
         Param("path", str, default="/", doc="request path, starting with /"),
-        Param("status", int, default=200, doc="expected HTTP status code"),
+        Param("status", int, default=200, bounds=(100, 599), doc="expected HTTP status code"),
         Param("body", str, doc="a substring the response body must contain"),
     ),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}{p['path']}",

@@ -30,7 +30,8 @@ class Param:
 
     ``node``: the value names a node, i.e. ``"host"`` or a container name (the loader knows the
     scenario's containers; this module does not). ``default`` is ignored when ``required``;
-    ``None`` as default means "optional, absent unless given".
+    ``None`` as default means "optional, absent unless given". ``bounds``: the inclusive range
+    of an integer parameter.
     """
 
     name: str
@@ -40,6 +41,7 @@ class Param:
     choices: tuple[str, ...] = ()
     node: bool = False
     doc: str = ""
+    bounds: tuple[int, int] | None = None
 
     def problem(self, value: object) -> str | None:
         """What is wrong with ``value`` for this parameter, or None."""
@@ -49,6 +51,12 @@ class Param:
         if self.choices and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
             return f"expected one of {allowed}, got {value!r}"
+        if isinstance(value, str) and "\0" in value:
+            return "strings cannot contain NUL characters"
+        if self.bounds is not None and isinstance(value, int):
+            low, high = self.bounds
+            if not low <= value <= high:
+                return f"must be within {low}..{high}, got {value}"
         return None
 
 

@@ -76,6 +76,17 @@ def test_node_params_and_defaults():
          [Problem("container", "must name a container, not the host")]),
         ("command", {"run": "true", "exit": "0"},
          [Problem("exit", "expected an integer, got string '0'")]),
+        ("command", {"run": "true\0"}, [Problem("run", "strings cannot contain NUL characters")]),
+        ("command", {"run": "true", "exit": 256},
+         [Problem("exit", "must be within 0..255, got 256")]),
+        ("command", {"run": "true", "exit": -1},
+         [Problem("exit", "must be within 0..255, got -1")]),
+        ("command", {"run": "true", "exit": 255}, []),
+        ("http", {"to": "web", "status": 99},
+         [Problem("status", "must be within 100..599, got 99")]),
+        ("http", {"to": "web", "status": 600},
+         [Problem("status", "must be within 100..599, got 600")]),
+        ("http", {"to": "web", "status": 100}, []),
     ],
 )
 def test_validate(check, params, problems):

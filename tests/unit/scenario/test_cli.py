@@ -130,3 +130,27 @@ def test_module_entry_point_without_root_outside_a_repository(tmp_path: Path) ->
     assert result.returncode == 1
     assert "use --root" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [("render",), ("render", "--check")])
+def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    """The safety net behind the loader: should a value pass validation but have no Nix form,
+    render names the scenario file instead of crashing."""
+    import harness.catalogue
+    from harness.escape import NixEscapeError
+
+    real = harness.catalogue.render_scenario
+
+    def render(scenario):  # type: ignore[no-untyped-def]
+        if scenario.name == "zones":
+            raise NixEscapeError("integer 99999999999999999999 does not fit Nix's 64-bit integers")
+        return real(scenario)
+
+    monkeypatch.setattr(harness.catalogue, "render_scenario", render)
+    status, output = run(*argv, root=repo)
+    assert status == 1
+    zones = repo / SCENARIOS_DIR / "zones.toml"
+    assert output == (f"{zones}:1: (render): cannot render: integer 99999999999999999999 "
+                      "does not fit Nix's 64-bit integers\n")

@@ -1,11 +1,16 @@
 """harness.loader: valid files load into dataclasses; every kind of error names file, key, line."""
 
+import json
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.escape import NixCode
 from harness.loader import format_key, load_scenario
+from harness.render import render_scenario
 from harness.scenario import ScenarioError, ValidationError
 
 VALID = '''\
@@ -267,3 +272,115 @@ def test_errors_come_in_file_order(tmp_path: Path) -> None:
             '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
     errors = errors_of(tmp_path, text)
     assert [(e.key, e.line) for e in errors] == [("containers.web.config", 3), ("host.config", 5)]
+
+
+INT64_MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", str(INT64_MAX + 1)])
+def test_timeout_beyond_nix_integers(tmp_path: Path, value: str) -> None:
+    one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
+              "does not fit Nix's 64-bit integers")
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+    one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
+              "positive number of seconds")
+
+
+def test_integers_beyond_nix_in_network_settings(tmp_path: Path) -> None:
+    text = VALID.replace("DHCPServer = false",
+                         f"DHCPServer = false, MTUBytes = {INT64_MAX + 1}, Low = {-INT64_MAX - 1}, "
+                         f"List = [1, -{INT64_MAX + 2}]")
+    errors = errors_of(tmp_path, text)
+    settings = "containers.web.network.veth.config.host.networkConfig"
+    assert [(e.key, e.line) for e in errors] == [(f"{settings}.MTUBytes", 11),
+                                                 (f"{settings}.List[1]", 11)]
+    assert all("does not fit Nix's 64-bit integers" in e.message for e in errors)
+
+
+def test_integer_beyond_nix_in_check_parameters(tmp_path: Path) -> None:
+    text = VALID.replace('container = "db"', 'container = "db"\n\n[[expect]]\ncheck = "tcp"\n'
+                         'to = "web"\nport = 99999999999999999999')
+    errors = errors_of(tmp_path, text)
+    assert {(e.key, e.line) for e in errors} == {("expect[3].port", 33)}
+    assert any("does not fit Nix's 64-bit integers" in e.message for e in errors)
+
+
+def test_nul_in_a_bind_mount_point(tmp_path: Path) -> None:
+    text = VALID.replace('binds."/var/lib/web"', 'binds."/var/lib/\\u0000web"')
+    one_error(tmp_path, text, 'containers.web.binds."/var/lib/\\u0000web"', 10, "NUL")
+
+
+def test_nul_in_network_settings_keys_and_strings(tmp_path: Path) -> None:
+    text = VALID.replace('DHCPServer = false, Address = ["192.168.42.1/24"]',
+                         '"DHCP\\u0000Server" = false, Address = ["192.168.42.1/24\\u0000"]')
+    errors = errors_of(tmp_path, text)
+    settings = "containers.web.network.veth.config.host.networkConfig"
+    assert [e.key for e in errors] == [f'{settings}."DHCP\\u0000Server"', f"{settings}.Address[0]"]
+    assert all("NUL" in e.message and e.line == 11 for e in errors)
+
+
+def test_nul_in_a_check_parameter(tmp_path: Path) -> None:
+    text = VALID.replace('container = "db"', 'container = "db"\n\n[[expect]]\ncheck = "command"\n'
+                         'run = "true\\u0000"')
+    one_error(tmp_path, text, "expect[3].run", 32, "NUL")
+
+
+@pytest.mark.parametrize(("check", "key", "value", "ok"), [
+    ("command", "exit", -1, False), ("command", "exit", 0, True), ("command", "exit", 255, True),
+    ("command", "exit", 256, False), ("http", "status", 99, False),
+    ("http", "status", 100, True), ("http", "status", 599, True), ("http", "status", 600, False),
+])
+def test_exit_and_status_ranges(tmp_path: Path, check: str, key: str, value: int,
+                                ok: bool) -> None:
+    params = 'run = "true"' if check == "command" else 'to = "web"'
+    text = VALID.replace('container = "db"', f'container = "db"\n\n[[expect]]\ncheck = "{check}"\n'
+                         f"{params}\n{key} = {value}")
+    if ok:
+        assert load_scenario(write(tmp_path, text)).expectations[-1].params[key] == value
+    else:
+        one_error(tmp_path, text, f"expect[3].{key}", 33, "within")
+
+
+def _toml(value: object) -> str:
+    """``value`` as TOML text: basic strings (JSON's escapes, plus DEL), inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    assert isinstance(value, dict)
+    return "{ " + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+
+
+_SCALARS = st.integers() | st.text(max_size=8) | st.booleans()
+_SETTINGS = st.dictionaries(st.text(max_size=6), st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=6), max_size=4)
+
+
+@given(timeout=st.integers(), mount=st.text(max_size=8), settings=_SETTINGS,
+       run=st.text(max_size=8), exit=st.integers())
+@hypothesis.settings(max_examples=60, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+def test_whatever_validates_renders(tmp_path: Path, timeout: int, mount: str,
+                                    settings: dict[str, object], run: str, exit: int) -> None:
+    """Validation is the only gate before rendering: a file either fails with messages, or
+    renders without an exception (no NixEscapeError traceback for values the loader let pass)."""
+    text = (f'description = "x"\ntimeout = {timeout}\n[containers.web]\n'
+            f"binds.{_toml('/' + mount)} = {{ hostPath = \"/srv\" }}\n"
+            f"network.veth.config.host.networkConfig = {_toml(settings)}\n"
+            f'[[expect]]\ncheck = "command"\non = "web"\nrun = {_toml(run)}\nexit = {exit}\n')
+    try:
+        scenario = load_scenario(write(tmp_path, text))
+    except ScenarioError as error:
+        errors = error.errors
+    else:
+        render_scenario(scenario)
+        return
+    assert all(e.key != "(syntax)" for e in errors), "the test wrote invalid TOML"
