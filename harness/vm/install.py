@@ -24,11 +24,10 @@ STORE_PATH = "/usr"
 def install_case(machine: Machine, case: Mapping[str, object]) -> None:
     """Install a whole exported case: container roots, tmpfiles, bind sources, units.
 
-    Container roots come first, because container-side networks are written into them.
-    Writable bind sources are made as the module's documentation tells its users: owned by the
-    owner of /var/lib/machines/<name>, the container root's host UID (only where the case
-    declares that owner). networkd is reloaded at the end so that the host-side units apply to
-    links made later.
+    Container roots come first, because container-side networks are written into them. Bind
+    sources are plain root-owned directories, as on a NixOS host: the module idmaps binds by
+    default. networkd is reloaded at the end so that the host-side units apply to links made
+    later.
     """
     nspawn = _section(case, "nspawn")
     tmpfiles = _section(case, "tmpfiles")
@@ -36,12 +35,6 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
         install_container_root(machine, name)
         translated = translate_nspawn(_mapping(settings))
         prepare_bind_sources(machine, bind_sources(translated))
-        owner = _section(_section(tmpfiles, f"{MACHINES_DIR}/{name}"), "d")
-        writable = bind_sources(translated, keys=("Bind",))
-        if owner and writable:
-            user_group = f"{owner.get('user', 'root')}:{owner.get('group', 'root')}"
-            machine.succeed(f"chown {shlex.quote(user_group)} "
-                            + " ".join(shlex.quote(p) for p in writable))
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
     install_files(machine, render_case(case))
@@ -51,10 +44,9 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
 def apply_tmpfiles_dir(machine: Machine, path: str, entries: Mapping[str, object]) -> None:
     """A tmpfiles ``d`` entry: the directory with its owner and mode.
 
-    The module only declares container directories this way (NixOS leaves them empty, owned by
-    the container's UID base, which nspawn then takes as the range). Here they hold the Debian
-    skeleton, so ownership is applied to the whole skeleton: as if nspawn had shifted it, which
-    it would not do itself once the top directory is owned by the base.
+    The module only declares container directories this way (empty on NixOS). Here they hold
+    the Debian skeleton, so the owner is applied to the whole skeleton, as it would be to the
+    single empty directory on NixOS.
     """
     unknown = sorted(set(entries) - {"d"})
     if unknown:
@@ -93,13 +85,11 @@ def template_entries(machine: Machine) -> tuple[str, ...]:
     return tuple(sorted(out.split()))
 
 
-def bind_sources(
-    nspawn: Mapping[str, object], keys: tuple[str, ...] = ("Bind", "BindReadOnly")
-) -> tuple[str, ...]:
+def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
     """Host paths that ``Bind=``/``BindReadOnly=`` need to exist before the container starts."""
     files = _section(nspawn, "filesConfig")
     sources = []
-    for key in keys:
+    for key in ("Bind", "BindReadOnly"):
         for spec in _as_list(files.get(key)):
             source = spec.split(":", 1)[0].lstrip("+")
             if source:

@@ -74,19 +74,6 @@ GOOD: tuple[Expect, ...] = (
     Expect("userns", {"container": "beta"}, "beta"),
 )
 
-KNOWN_MODULE_ISSUES: dict[str, str] = {
-    "ephemeral[alpha]": (
-        "module issue: alpha's writable bind /srv/alpha is owned by the tmpfiles base of "
-        "/var/lib/machines/alpha (as the module documents), but with PrivateUsers=pick "
-        "systemd-nspawn 252 ignores that owner and picks another base, so container root "
-        "cannot write the bind (a fixed PrivateUsers=<base>:65536 or the bind option idmap "
-        "both work there)"
-    ),
-}
-"""Good-setup expectations that fail because of a defect found in the module's settings; the
-tests mark them strict xfail, so a fix in the module makes them fail until this is updated."""
-
-
 @dataclass(frozen=True)
 class Broken:
     """A negative control: alpha's settings with one thing broken, and the check that must

@@ -5,20 +5,12 @@ fail, and its failure message must name the broken setting's symptom.
 """
 
 import pytest
-from runtime_plan import GOOD, KNOWN_MODULE_ISSUES, NEGATIVE, Broken, Expect, RunRecord
+from runtime_plan import GOOD, NEGATIVE, Broken, Expect, RunRecord
 
 pytestmark = pytest.mark.runtime
 
 
-@pytest.mark.parametrize(
-    "expect",
-    [
-        pytest.param(e, marks=pytest.mark.xfail(reason=KNOWN_MODULE_ISSUES[e.id], strict=True))
-        if e.id in KNOWN_MODULE_ISSUES else e
-        for e in GOOD
-    ],
-    ids=lambda e: e.id,
-)
+@pytest.mark.parametrize("expect", GOOD, ids=lambda e: e.id)
 def test_good_setup_passes(runtime_run: RunRecord, expect: Expect) -> None:
     result = runtime_run.results[expect.id]
     assert result["ok"], result["message"]

@@ -44,7 +44,3 @@ def test_topology_carries_the_debian_store_and_skeleton():
     assert topology.store_path == "/usr"
     assert topology.root_skeleton == ("etc", "usr")
     assert topology.names == ("alpha",)
-
-
-def test_writable_bind_sources_only():
-    assert bind_sources(ALPHA, keys=("Bind",)) == ("/srv/alpha", "/srv/same")
