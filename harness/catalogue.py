@@ -3,11 +3,16 @@
 ``render --check`` must catch both a stale generated file and an orphan (a generated file whose
 scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
 generated header count as ours, so a hand-written file in ``nix/tests`` is reported, not deleted.
+
+The catalogue is every ``scenarios/**/*.toml``, at any depth as the pytest plugin collects them.
+A scenario's name is its file stem and names its flake check, its generated test, its logs and
+its results, so two files with one stem are an error for both (:func:`name_clashes`).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +42,27 @@ def find_root(start: Path) -> Path:
 
 
 def scenario_files(root: Path) -> list[Path]:
-    """The catalogue: every ``scenarios/*.toml``, sorted by name."""
-    return sorted((root / SCENARIOS_DIR).glob("*.toml"))
+    """The catalogue: every ``scenarios/**/*.toml``, sorted by path."""
+    return sorted((root / SCENARIOS_DIR).rglob("*.toml"))
+
+
+def name_clashes(files: Iterable[Path], others: Iterable[Path] = ()) -> list[ValidationError]:
+    """An error for each of ``files`` whose name (file stem) another file of ``files`` or
+    ``others`` has too, naming those files."""
+    files = list(files)
+    known = {path.resolve(): path for path in (*others, *files)}
+    errors = []
+    for path in files:
+        same = sorted(str(other) for real, other in known.items()
+                      if other.stem == path.stem and real != path.resolve())
+        if same:
+            errors.append(ValidationError(
+                path, 1, "(file name)",
+                f"the scenario name {path.stem!r} is also the name of {', '.join(same)}: a "
+                "scenario's file stem names its flake check, generated test and logs, so it "
+                "must be unique",
+            ))
+    return errors
 
 
 @dataclass(frozen=True)
@@ -49,15 +73,29 @@ class Loaded:
     errors: tuple[ValidationError, ...]
 
 
-def load_all(files: list[Path]) -> Loaded:
+def load_all(files: Sequence[Path], others: Iterable[Path] = ()) -> Loaded:
+    """Load ``files``; a file whose name another of them or of ``others`` has is an error."""
+    clashes = {error.path: error for error in name_clashes(files, others)}
     scenarios: list[Scenario] = []
     errors: list[ValidationError] = []
     for path in files:
+        if path in clashes:
+            errors.append(clashes[path])
         try:
-            scenarios.append(load_scenario(path))
+            scenario = load_scenario(path)
         except ScenarioError as error:
             errors.extend(error.errors)
+            continue
+        if path not in clashes:
+            scenarios.append(scenario)
     return Loaded(tuple(scenarios), tuple(errors))
+
+
+def source_label(root: Path, scenario: Scenario) -> str:
+    """How a generated header names the scenario file (below ``root``): relative to ``root``,
+    nested directories included. The pytest plugin renders with it too, so that it recognises
+    a committed generated file as fresh."""
+    return scenario.path.resolve().relative_to(root.resolve()).as_posix()
 
 
 def is_generated(text: str) -> bool:
@@ -98,7 +136,9 @@ def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, st
     errors: list[ValidationError] = []
     for scenario in scenarios:
         try:
-            expected[generated_path(root, scenario)] = render_scenario(scenario)
+            expected[generated_path(root, scenario)] = render_scenario(
+                scenario, source_label(root, scenario)
+            )
         except NixEscapeError as error:
             errors.append(ValidationError(scenario.path, 1, "(render)", f"cannot render: {error}"))
     if errors:

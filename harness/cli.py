@@ -55,7 +55,8 @@ def _cmd_list(root: Path, out: TextIO) -> int:
 
 
 def _cmd_validate(root: Path, files: list[Path], out: TextIO) -> int:
-    loaded = catalogue.load_all(files or catalogue.scenario_files(root))
+    everything = catalogue.scenario_files(root)
+    loaded = catalogue.load_all(files or everything, everything)
     _print_errors(loaded, out)
     if loaded.errors:
         return 1
@@ -96,12 +97,14 @@ def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
 
 
 def _cmd_show(root: Path, name: str, out: TextIO) -> int:
-    path = root / catalogue.SCENARIOS_DIR / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(p.stem for p in catalogue.scenario_files(root))
+    everything = catalogue.scenario_files(root)
+    found = [path for path in everything if path.stem == name]
+    if not found:
+        known = ", ".join(sorted(p.stem for p in everything))
         print(f"no scenario {name!r} (known: {known})", file=out)
         return 1
-    loaded = catalogue.load_all([path])
+    path = found[0]
+    loaded = catalogue.load_all([path], everything)
     if loaded.errors:
         _print_errors(loaded, out)
         return 1

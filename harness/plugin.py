@@ -9,7 +9,8 @@ option, default ``scenarios``):
 
 * ``<file>::validate-render`` loads, validates and renders the file. It runs everywhere. A file
   that does not validate yields only this item, failing with every validation message; the other
-  files are collected as usual.
+  files are collected as usual. Two files with one name (file stem) in the same scenario
+  directory tree fail this way too: they would share a flake check, a generated test and logs.
 * ``<file>::<expectation id>`` per expectation (marker ``vm``). The first of them builds the
   scenario's NixOS VM test (:mod:`harness.runner`); every item then reports its own
   expectation's result. They skip with the reason when the machine cannot run VM tests
@@ -29,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from harness import catalogue
 from harness.capabilities import Capabilities, probe
 from harness.loader import load_scenario
 from harness.progress import Progress
@@ -54,6 +56,7 @@ class _State:
 
     capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
     builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
+    trees: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
 
 
 STATE = pytest.StashKey[_State]()
@@ -175,14 +178,33 @@ def pytest_runtest_makereport(
 
 def is_scenario_file(path: Path, config: pytest.Config) -> bool:
     """A ``.toml`` file below a scenario directory (relative to the rootdir when inside it)."""
-    if path.suffix != ".toml":
-        return False
+    return path.suffix == ".toml" and _scenario_tree(path, config) is not None
+
+
+def _scenario_tree(path: Path, config: pytest.Config) -> Path | None:
+    """The outermost scenario directory above ``path`` (names relative to the rootdir when
+    inside it): the tree whose scenario names must be unique."""
     names = set(config.getini(SCENARIO_DIRS_INI))
     try:
-        parts = path.parent.relative_to(config.rootpath).parts
+        base = config.rootpath
+        parts = path.parent.relative_to(base).parts
     except ValueError:
-        parts = path.parent.parts
-    return any(part in names for part in parts)
+        base = Path(path.anchor)
+        parts = path.parent.relative_to(base).parts
+    for index, part in enumerate(parts):
+        if part in names:
+            return base.joinpath(*parts[: index + 1])
+    return None
+
+
+def _name_clashes(path: Path, config: pytest.Config) -> list[str]:
+    """Messages for the other scenario files of ``path``'s tree with its name (file stem)."""
+    tree = _scenario_tree(path, config)
+    assert tree is not None, "only scenario files are collected"
+    trees = config.stash[STATE].trees
+    if tree not in trees:
+        trees[tree] = tuple(p for p in sorted(tree.rglob("*.toml")) if p.is_file())
+    return [str(error) for error in catalogue.name_clashes([path], trees[tree])]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -213,13 +235,19 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         group = pytest.mark.xdist_group(f"nixos-nspawn:{self.path.stem}")
+        clashes = _name_clashes(self.path, self.config)
         try:
             scenario = load_scenario(self.path)
         except ScenarioError as error:
-            yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=str(error))
+            message = "\n".join([*clashes, str(error)])
+            yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=message)
             return
         except Exception:
             message = f"unexpected error while loading {self.path}:\n{traceback.format_exc()}"
+            yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=message)
+            return
+        if clashes:
+            message = "\n".join(clashes)
             yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=message)
             return
         render = RenderItem.from_parent(self, name=RENDER_ITEM, scenario=scenario)
@@ -267,8 +295,9 @@ class RenderItem(_ScenarioItem):
         self.scenario = scenario
 
     def runtest(self) -> None:
+        root = find_flake_root(self.path.parent)
         try:
-            render_scenario(self.scenario)
+            _render(self.scenario, root)
         except (ScenarioError, ValueError) as error:
             raise ScenarioFailure(f"{self.path}: cannot render: {error}") from error
 
@@ -343,6 +372,14 @@ def _label(config: pytest.Config, scenario: Scenario) -> str:
     return f"{scenario.name} [{worker}]" if worker else scenario.name
 
 
+def _render(scenario: Scenario, flake_root: Path | None) -> str:
+    """The generated test as ``python -m harness render`` writes it into ``flake_root`` (so a
+    committed, fresh file is recognised as such)."""
+    if flake_root is None:
+        return render_scenario(scenario)
+    return render_scenario(scenario, catalogue.source_label(flake_root, scenario))
+
+
 def scenario_timeout(config: pytest.Config, scenario: Scenario) -> int:
     """The command-line limit, else the file's ``timeout``, else the default."""
     chosen: int | None = config.getoption("nixos_nspawn_timeout")
@@ -357,7 +394,7 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
     root = find_flake_root(scenario.path.parent)
     assert root is not None, "the capability probe skips scenarios outside a flake"
     try:
-        rendered = render_scenario(scenario)
+        rendered = _render(scenario, root)
     except (ScenarioError, ValueError) as error:
         state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
         return state.builds[scenario.path]

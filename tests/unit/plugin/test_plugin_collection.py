@@ -103,7 +103,7 @@ def test_a_bad_file_is_one_failing_item_and_others_still_run(project, monkeypatc
 def test_render_item_fails_when_the_file_does_not_render(project, monkeypatch):
     import harness.plugin
 
-    def refuse(scenario):
+    def refuse(scenario, source=None):
         raise ValueError("Nix strings cannot contain NUL characters")
 
     monkeypatch.setattr(harness.plugin, "render_scenario", refuse)
@@ -112,3 +112,28 @@ def test_render_item_fails_when_the_file_does_not_render(project, monkeypatch):
     result.stdout.fnmatch_lines(
         ["*scenarios/demo.toml: cannot render: Nix strings cannot contain NUL characters"]
     )
+
+
+def test_scenarios_with_the_same_name_are_failing_validate_items(project):
+    """Two files with one stem would share a flake check, a generated test and their logs."""
+    (project.path / "scenarios" / "nested").mkdir()
+    (project.path / "scenarios" / "nested" / "demo.toml").write_text(DEMO)
+    (project.path / "scenarios" / "other.toml").write_text(DEMO)
+    result = project.runpytest("-m", "not vm", "-rA")
+    result.assert_outcomes(passed=1, failed=2)
+    top = project.path / "scenarios" / "demo.toml"
+    nested = project.path / "scenarios" / "nested" / "demo.toml"
+    text = result.stdout.str()
+    assert f"{top}:1: (file name): the scenario name 'demo' is also the name of {nested}" in text
+    assert f"{nested}:1: (file name): the scenario name 'demo' is also the name of {top}" in text
+    assert "FAILED scenarios/demo.toml::validate-render" in text
+    assert "FAILED scenarios/nested/demo.toml::validate-render" in text
+    assert "PASSED scenarios/other.toml::validate-render" in text
+    collection = project.runpytest("--collect-only", "-q")
+    assert collected(collection) == [
+        "scenarios/demo.toml::validate-render",
+        "scenarios/nested/demo.toml::validate-render",
+        "scenarios/other.toml::validate-render",
+        "scenarios/other.toml::unit-active[web]",
+        "scenarios/other.toml::reachable[host->web,ipv4]",
+    ]

@@ -37,7 +37,7 @@ def test_committed_generated_tests_are_fresh() -> None:
 
 
 def test_every_scenario_has_a_generated_test() -> None:
-    scenarios = {p.stem for p in (ROOT / SCENARIOS_DIR).glob("*.toml")}
+    scenarios = {p.stem for p in (ROOT / SCENARIOS_DIR).rglob("*.toml")}
     generated = {p.stem for p in (ROOT / GENERATED_DIR).glob("*.nix")}
     assert scenarios == generated
     assert len(scenarios) >= 6
@@ -143,10 +143,10 @@ def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
 
     real = harness.catalogue.render_scenario
 
-    def render(scenario):  # type: ignore[no-untyped-def]
+    def render(scenario, source):  # type: ignore[no-untyped-def]
         if scenario.name == "zones":
             raise NixEscapeError("integer 99999999999999999999 does not fit Nix's 64-bit integers")
-        return real(scenario)
+        return real(scenario, source)
 
     monkeypatch.setattr(harness.catalogue, "render_scenario", render)
     status, output = run(*argv, root=repo)
@@ -154,3 +154,35 @@ def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
     zones = repo / SCENARIOS_DIR / "zones.toml"
     assert output == (f"{zones}:1: (render): cannot render: integer 99999999999999999999 "
                       "does not fit Nix's 64-bit integers\n")
+
+
+def test_nested_scenarios_are_part_of_the_catalogue(repo: Path) -> None:
+    nested = repo / SCENARIOS_DIR / "net" / "zones.toml"
+    nested.parent.mkdir()
+    (repo / SCENARIOS_DIR / "zones.toml").rename(nested)
+    assert any(line.startswith("zones\t") for line in run("list", root=repo)[1].splitlines())
+    status, output = run("show", "zones", root=repo)
+    assert (status, output.splitlines()[1]) == (0, "  file: scenarios/net/zones.toml")
+    status, output = run("render", root=repo)
+    assert (status, output) == (0, "wrote nix/tests/zones.nix\n")
+    generated = (repo / GENERATED_DIR / "zones.nix").read_text()
+    assert generated.startswith("# Generated from scenarios/net/zones.toml by")
+    assert run("render", "--check", root=repo) == (0, "")
+
+
+def test_scenarios_with_the_same_name_are_an_error_naming_both(repo: Path) -> None:
+    top = repo / SCENARIOS_DIR / "zones.toml"
+    nested = repo / SCENARIOS_DIR / "net" / "zones.toml"
+    nested.parent.mkdir()
+    shutil.copy(top, nested)
+    for argv in (("validate",), ("validate", str(nested)), ("render",), ("render", "--check")):
+        status, output = run(*argv, root=repo)
+        assert status == 1, argv
+        assert (f"{nested}:1: (file name): the scenario name 'zones' is also the name of {top}"
+                in output), argv
+    status, output = run("validate", root=repo)
+    assert f"{top}:1: (file name): the scenario name 'zones' is also the name of {nested}" in output
+    status, output = run("show", "zones", root=repo)
+    assert status == 1
+    assert str(nested) in output
+    assert str(top) in output
