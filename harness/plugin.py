@@ -19,6 +19,7 @@ option, default ``scenarios``):
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import shlex
 import sys
@@ -34,9 +35,9 @@ from harness import catalogue
 from harness.capabilities import Capabilities, probe
 from harness.loader import load_scenario
 from harness.progress import Progress
-from harness.render import generated_path, render_scenario
+from harness.render import DEFAULT_TIMEOUT, generated_path, render_scenario
 from harness.runner import (
-    DEFAULT_TIMEOUT,
+    BUILD_MARGIN,
     BuildOutcome,
     current_system,
     find_flake_root,
@@ -66,11 +67,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nixos-nspawn", "nixos-nspawn scenario VM tests")
     group.addoption(
         "--nixos-nspawn-timeout",
-        type=int,
+        type=_positive_seconds,
         metavar="SECONDS",
         default=None,
-        help="limit for each scenario's whole `nix build` (default: the file's `timeout`, "
-        f"else {DEFAULT_TIMEOUT})",
+        help="limit for each scenario's whole `nix build`, building NixOS and the VM included "
+        f"(default: the file's `timeout`, else {DEFAULT_TIMEOUT}, plus {BUILD_MARGIN})",
     )
     group.addoption(
         "--nixos-nspawn-allow-tcg",
@@ -98,6 +99,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=["scenarios"],
     )
+
+
+def _positive_seconds(text: str) -> int:
+    """``--nixos-nspawn-timeout``'s value; argparse turns the error into a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -135,7 +147,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
     try:
         return debug_scenario(
-            scenario, root, _system(config), timeout=scenario_timeout(config, scenario),
+            scenario, root, _system(config), timeout=build_timeout(config, scenario),
             requested=expectation or None, say=say,
         )
     except KeyboardInterrupt:  # the build's process tree is already gone (harness.processes)
@@ -380,10 +392,15 @@ def _render(scenario: Scenario, flake_root: Path | None) -> str:
     return render_scenario(scenario, catalogue.source_label(flake_root, scenario))
 
 
-def scenario_timeout(config: pytest.Config, scenario: Scenario) -> int:
-    """The command-line limit, else the file's ``timeout``, else the default."""
+def build_timeout(config: pytest.Config, scenario: Scenario) -> int:
+    """The deadline of the scenario's whole ``nix build``: the command-line limit, else the
+    test's ``globalTimeout`` (the file's ``timeout``, else the default) plus the time to build
+    NixOS and the VM (:data:`harness.runner.BUILD_MARGIN`)."""
     chosen: int | None = config.getoption("nixos_nspawn_timeout")
-    return chosen or scenario.timeout or DEFAULT_TIMEOUT
+    if chosen is not None:
+        return chosen
+    test = scenario.timeout if scenario.timeout is not None else DEFAULT_TIMEOUT
+    return test + BUILD_MARGIN
 
 
 def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
@@ -401,7 +418,7 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
     target = plan_target(
         root, _system(config), scenario.name, rendered, generated_path(root, scenario)
     )
-    timeout = scenario_timeout(config, scenario)
+    timeout = build_timeout(config, scenario)
     progress = Progress(
         _stderr_writer(config),
         _label(config, scenario),

@@ -145,7 +145,8 @@ def test_each_item_reports_its_own_result_from_one_build(project, kvm, fake_nix)
     hint = "debug it: pytest scenarios/demo.toml --interactive 'demo::reachable[host->web,ipv4]'"
     assert hint in text
     assert "Traceback" not in text
-    assert "# timeout: 120 s" in log.read_text()  # the file's timeout
+    # The file's timeout is the test's own; the build gets the build margin on top of it.
+    assert "# timeout: 3720 s" in log.read_text()
 
 
 def test_a_committed_fresh_scenario_builds_the_flake_check(project, kvm, fake_nix):
@@ -191,13 +192,32 @@ def test_command_line_timeout_overrides_the_file_and_leaves_no_process(
     assert fake_nix.survivors() == []
 
 
+def test_without_a_timeout_the_build_gets_the_default_test_timeout_plus_margin(
+    project, kvm, fake_nix
+):
+    path = project.path / "scenarios" / "demo.toml"
+    path.write_text(path.read_text().replace("timeout = 120\n", ""))
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    project.runpytest(*SYSTEM).assert_outcomes(passed=3)
+    log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
+    assert "# timeout: 5400 s" in log.read_text()  # globalTimeout 1800 + margin 3600
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_command_line_timeout_must_be_positive(project, value):
+    run = project.runpytest(*SYSTEM, f"--nixos-nspawn-timeout={value}")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines([f"*--nixos-nspawn-timeout: expected a positive number of seconds, "
+                              f"got {value}*"])
+
+
 def test_progress_goes_to_stderr_while_output_is_captured(project, kvm, fake_nix):
     fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
     run = project.runpytest_subprocess(*SYSTEM, "--nixos-nspawn-allow-tcg")
     run.assert_outcomes(passed=3)
     assert [line for line in run.errlines if line.startswith("[nixos-nspawn]")] == [
         "[nixos-nspawn] demo: nix build of the freshly rendered demo.nix (not committed or "
-        "stale), timeout 120 s",
+        "stale), timeout 3720 s",
         "[nixos-nspawn] demo: building vm-test-run-x",
         "[nixos-nspawn] demo: test VM starting",
         "[nixos-nspawn] demo: test VM booted; checking unit-active[web]",
