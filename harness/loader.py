@@ -312,11 +312,14 @@ def _expectation(
     if table is None:
         return None
     check = reader.get(table, key, "check", str, required=True)
-    if check is None:
-        return None
-    spec = CHECKS.get(check)
-    if spec is None:
+    spec = CHECKS.get(check) if check is not None else None
+    if check is not None and spec is None:
         reader.error((*key, "check"), f"unknown check {check!r}" + _suggest(check, list(CHECKS)))
+    if spec is None:
+        # Without a check its parameters are unknown, but a key no check has is still wrong
+        # (`chek = "userns"` next to the missing `check`).
+        any_key = sorted({"check", *(p.name for other in CHECKS.values() for p in other.params)})
+        reader.table(table, key, any_key)
         return None
     params = {name: item for name, item in table.items() if name != "check"}
     known = [param.name for param in spec.params]
@@ -338,7 +341,7 @@ def _expectation(
         return None
     return Expectation(
         id=spec.expectation_id(params),
-        check=check,
+        check=spec.name,
         params=MappingProxyType(spec.with_defaults(params)),
         line=reader.lines.line(key),
     )

@@ -61,7 +61,8 @@ class Param:
 
 
 Rule = Callable[[Mapping[str, object]], list[Problem]]
-"""A check of several parameters together, run on type-correct parameters with defaults."""
+"""A check of several parameters together, run on the valid parameters with defaults (a wrong or
+missing one is absent, so rules read parameters with ``.get``)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ class CheckSpec:
         raise KeyError(f"check {self.name!r} has no parameter {name!r}")
 
     def validate(self, params: Mapping[str, object]) -> list[Problem]:
-        """Every problem with ``params`` (without the ``check`` key): unknown or missing keys,
-        wrong types, values outside ``choices``, then the check's own cross-parameter rules."""
+        """Every problem with ``params`` (without the ``check`` key) at once: unknown or missing
+        keys, wrong values, then the check's cross-parameter rules. The rules see only the valid
+        parameters (a wrong one is left out, not replaced by its default), and a rule's problem
+        with a parameter already reported is dropped."""
         known = {p.name for p in self.params}
         problems = [
             Problem(key, f"unknown parameter for check {self.name!r} "
@@ -101,11 +104,11 @@ class CheckSpec:
             message = param.problem(params[param.name])
             if message is not None:
                 problems.append(Problem(param.name, message))
-        if problems:
-            return problems
-        resolved = self.with_defaults(params)
+        wrong = {problem.key for problem in problems}
+        valid = {key: value for key, value in self.with_defaults(params).items()
+                 if key in known and key not in wrong}
         for rule in self.rules:
-            problems.extend(rule(resolved))
+            problems.extend(p for p in rule(valid) if p.key not in wrong)
         return problems
 
     def with_defaults(self, params: Mapping[str, object]) -> dict[str, object]:

@@ -87,6 +87,19 @@ def test_node_params_and_defaults():
         ("http", {"to": "web", "status": 600},
          [Problem("status", "must be within 100..599, got 600")]),
         ("http", {"to": "web", "status": 100}, []),
+        # Every problem at once: the rules still run when another parameter is wrong, on the
+        # parameters that are right (a wrong one is not replaced by its default)...
+        ("reachable", {"to": "host", "family": 5},
+         [Problem("family", "expected a string, got integer 5"),
+          Problem("to", "`from` and `to` name the same node")]),
+        ("reachable", {"from": 5, "to": "host"},
+         [Problem("from", "expected a string, got integer 5")]),
+        ("tcp", {"to": "web", "port": 0, "colour": 1},
+         [Problem("colour", "unknown parameter for check 'tcp' (known: from, port, to)"),
+          Problem("port", "must be within 1..65535")]),
+        # ... and a rule's problem with a parameter already reported wrong is not repeated.
+        ("address", {"node": "web", "interface": "host0", "prefix": 5},
+         [Problem("prefix", "expected a string, got integer 5")]),
     ],
 )
 def test_validate(check, params, problems):

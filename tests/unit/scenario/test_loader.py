@@ -132,6 +132,22 @@ def test_missing_check_points_at_the_expect_table(tmp_path: Path) -> None:
     one_error(tmp_path, text, "expect[2].check", 26, "required key is missing")
 
 
+def test_a_misspelt_check_key_is_reported_with_the_missing_one(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, VALID.replace('check = "userns"', 'chek = "userns"'))
+    assert [(e.key, e.line) for e in errors] == [("expect[2].check", 26), ("expect[2].chek", 27)]
+    assert errors[0].message == "required key is missing"
+    assert errors[1].message.startswith("unknown key; did you mean 'check'?")
+
+
+def test_keys_of_no_check_are_reported_when_the_check_is_unknown(tmp_path: Path) -> None:
+    text = VALID.replace('check = "userns"\ncontainer = "db"',
+                         'check = "usrens"\ncontainer = "db"\ncontaner = "db"')
+    errors = errors_of(tmp_path, text)
+    assert [(e.key, e.line) for e in errors] == [("expect[2].check", 27),
+                                                 ("expect[2].contaner", 29)]
+    assert "did you mean 'container'?" in errors[1].message
+
+
 def test_missing_required_check_parameter(tmp_path: Path) -> None:
     text = VALID.replace('check = "reachable"\nto = "web"\n\n[[expect]]\ncheck = "userns"',
                          'check = "reachable"\n\n[[expect]]\ncheck = "userns"')
