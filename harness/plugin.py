@@ -168,7 +168,8 @@ def _find_scenario(config: pytest.Config, name: str) -> Path | None:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With ``-n`` (``--dist load`` or ``loadgroup``), keep each scenario on one worker."""
+    """With ``-n`` (``--dist load``, ``loadgroup`` or ``worksteal``), keep each scenario on one
+    worker (see :mod:`harness.scheduling`)."""
     from harness.scheduling import DISTRIBUTIONS, ScenarioScheduling
 
     if config.getvalue("dist") not in DISTRIBUTIONS:

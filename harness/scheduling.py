@@ -2,7 +2,9 @@
 
 A scenario's VM test is one ``nix build`` shared by all its expectation items; spreading them
 over workers would build (and boot) it once per worker. With ``-n`` xdist defaults to
-``--dist load``; for it and for ``--dist loadgroup`` the plugin supplies this scheduler: every
+``--dist load``; for it, ``--dist loadgroup`` and ``--dist worksteal`` the plugin supplies this
+scheduler (work stealing would hand a scenario's remaining items to an idle worker, which would
+build and boot the scenario again; here the stealing is lost, the grouping wins): every
 scenario file is one unit of work (like ``loadfile``), a test whose node id xdist suffixed with
 ``@<group>`` (an ``xdist_group`` mark) joins its group, and any other test is distributed alone,
 as with ``load``.
@@ -19,7 +21,7 @@ from __future__ import annotations
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 SCENARIO_SUFFIX = ".toml"
-DISTRIBUTIONS = ("load", "loadgroup")
+DISTRIBUTIONS = ("load", "loadgroup", "worksteal")
 
 
 def scope_of(nodeid: str) -> str:

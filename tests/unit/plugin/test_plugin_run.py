@@ -254,7 +254,8 @@ def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
     assert "evidence ping: 100% packet loss" in (failure.text or "")
 
 
-@pytest.mark.parametrize("dist", [(), ("--dist", "loadgroup")], ids=["load", "loadgroup"])
+@pytest.mark.parametrize("dist", [(), ("--dist", "loadgroup"), ("--dist", "worksteal")],
+                         ids=["load", "loadgroup", "worksteal"])
 def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_nix, dist):
     (project.path / "scenarios" / "demo.toml").write_text(scenario_text("demo", ("a", "b", "c")))
     (project.path / "scenarios" / "other.toml").write_text(scenario_text("other", ("d", "e")))

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from fake_nix_env import result
 
 from harness.capabilities import kvm_reason
@@ -137,3 +138,27 @@ def test_results_file_is_split_on_newlines_only(tmp_path):
     found = results_from_file(path)
     assert sorted(found) == ["b[c]", "command[host:a]"]
     assert found["command[host:a]"].evidence == {"out": "x\u2028y\u0085z"}
+
+
+@pytest.mark.parametrize("dist", ["load", "loadgroup", "worksteal"])
+def test_the_plugin_schedules_scenarios_for_every_load_distribution(dist):
+    """Work stealing would move a scenario's remaining items to an idle worker, which then
+    builds and boots the scenario a second time."""
+    from harness.plugin import pytest_xdist_make_scheduler
+    from harness.scheduling import ScenarioScheduling
+
+    class Config:
+        def getvalue(self, name: str) -> object:
+            return {"dist": dist, "tx": ["2*popen"]}[name]
+
+    assert isinstance(pytest_xdist_make_scheduler(Config(), None), ScenarioScheduling)
+
+
+def test_other_distributions_keep_xdists_scheduler():
+    from harness.plugin import pytest_xdist_make_scheduler
+
+    class Config:
+        def getvalue(self, name: str) -> object:
+            return {"dist": "each"}[name]
+
+    assert pytest_xdist_make_scheduler(Config(), None) is None
