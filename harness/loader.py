@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from harness.checks import CHECKS
+from harness.checks.spec import HOST, describe, type_name
 from harness.escape import NixCode
 from harness.scenario import (
     BindMount,
@@ -30,9 +31,6 @@ from harness.scenario import (
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
 
-HOST_NODE = "host"
-"""The node name of the VM; containers cannot take it."""
-
 IFNAMSIZ = 15
 """Longest Linux interface name; the host sides are ``ve-<container>`` and ``vz-<zone>``."""
 
@@ -43,10 +41,6 @@ _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 T = TypeVar("T")
-
-_TYPE_NAMES: dict[type, str] = {
-    str: "a string", int: "an integer", bool: "a boolean", dict: "a table", list: "an array",
-}
 
 
 def format_key(path: KeyPath) -> str:
@@ -72,12 +66,6 @@ def _quoted_key(key: str) -> str:
         for char in key
     )
     return f'"{escaped}"'
-
-
-def _describe(value: object) -> str:
-    kind = {str: "string", int: "integer", bool: "boolean", float: "float", list: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
-    return f"{kind} {value!r}" if kind not in ("table", "array") else kind
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:
@@ -131,7 +119,7 @@ class _Reader:
     ) -> Mapping[str, object] | None:
         """``value`` if it is a table (reporting keys not in ``allowed``), else None."""
         if not isinstance(value, dict):
-            self.error(key, f"expected a table, got {_describe(value)}")
+            self.error(key, f"expected a table, got {describe(value)}")
             return None
         if allowed is not None:
             for name in value:
@@ -151,7 +139,7 @@ class _Reader:
         value = table[name]
         # TOML booleans are Python bools, which are ints too: `timeout = true` is no number.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.error((*key, name), f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}")
+            self.error((*key, name), f"expected {type_name(kind)}, got {describe(value)}")
             return None
         if (*key, name) in self.unrepresentable:
             return None
@@ -166,7 +154,7 @@ class _Reader:
         valid = True
         for index, item in enumerate(items):
             if not isinstance(item, str):
-                self.error((*key, name, index), f"expected a string, got {_describe(item)}")
+                self.error((*key, name, index), f"expected a string, got {describe(item)}")
                 valid = False
         return tuple(items) if valid else None
 
@@ -178,7 +166,7 @@ class _Reader:
         if isinstance(value, list):
             return [self.settings(item, (*key, index)) for index, item in enumerate(value)]
         if not isinstance(value, str | int | bool):
-            self.error(key, f"unsupported value {_describe(value)}: use a string, integer, "
+            self.error(key, f"unsupported value {describe(value)}: use a string, integer, "
                             "boolean, array or table")
         return value
 
@@ -277,8 +265,8 @@ def _veth(reader: _Reader, value: object, key: KeyPath) -> Veth:
 
 def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | None:
     key: KeyPath = ("containers", name)
-    if name == HOST_NODE:
-        reader.error(key, f"{HOST_NODE!r} names the VM in expectations; choose another name")
+    if name == HOST:
+        reader.error(key, f"{HOST!r} names the VM in expectations; choose another name")
     else:
         reader.name(name, key, "container", f"ve-{name}")
     table = reader.table(value, key, CONTAINER_KEYS)
@@ -332,7 +320,7 @@ def _expectation(
                          f"unknown parameter for check {check!r}" + _suggest(problem.key, known))
         else:
             reader.error((*key, problem.key), problem.message)
-    nodes = (HOST_NODE, *containers)
+    nodes = (HOST, *containers)
     for param in spec.params:
         value = params.get(param.name)
         if param.node and isinstance(value, str) and value not in nodes:
@@ -399,7 +387,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     if raw is None:
         reader.error(("expect",), "a scenario needs at least one [[expect]] entry")
     elif not isinstance(raw, list):
-        reader.error(("expect",), f"expected an array of tables ([[expect]]), got {_describe(raw)}")
+        reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
     else:
         for index, value in enumerate(raw):
             expectation = _expectation(reader, index, value, names)

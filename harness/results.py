@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-RESULTS_FILE = "nixos-nspawn-results.jsonl"
+from harness.checks.session import RESULTS_FILE
+
 # nix's prefix is the derivation name (no spaces) and "> "; see the module doc.
 _RESULT_LINE = re.compile(r"(?:[^\s>]+> )?nixos-nspawn-result: (\{.*\})\s*\Z")
 

@@ -20,17 +20,16 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import subprocess
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks.session import RESULTS_FILE
 from harness.escape import nix_attr_name, nix_string
 from harness.processes import ProcessOutcome, run_logged
 from harness.results import (
-    RESULTS_FILE,
     ExpectationResult,
     dump_results,
     results_from_file,
@@ -45,7 +44,6 @@ BUILD_MARGIN = 3600
 """Seconds a scenario's ``nix build`` may take on top of its test's ``globalTimeout``: the build
 also evaluates and builds NixOS, the VM image and the checks package, which takes long on a
 cold store; the test itself is bounded by its ``globalTimeout``."""
-_BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
 
 
 def current_system() -> str:
@@ -63,11 +61,6 @@ def find_flake_root(start: Path) -> Path | None:
     return None
 
 
-def _attr(name: str) -> str:
-    # Installable attribute paths are split on dots; quote anything that is not a bare name.
-    return name if _BARE_ATTR.match(name) else nix_attr_name(name)
-
-
 @dataclass(frozen=True)
 class NixTarget:
     """The test derivation of one scenario, as an installable of ``nix build``."""
@@ -82,10 +75,11 @@ class NixTarget:
         """Installable arguments; ``output_attr`` selects an attribute such as driverInteractive."""
         suffix = f".{output_attr}" if output_attr else ""
         if self.rendered is None:
-            return (f".#checks.{self.system}.{_attr(self.name)}{suffix}",)
+            return (f".#checks.{self.system}.{nix_attr_name(self.name)}{suffix}",)
         expr = (
             f"let flake = builtins.getFlake {nix_string(self.flake_url)}; "
-            f"in (flake.lib.scenarioTest flake.inputs.nixpkgs.legacyPackages.{_attr(self.system)} "
+            "in (flake.lib.scenarioTest flake.inputs.nixpkgs.legacyPackages."
+            f"{nix_attr_name(self.system)} "
             f"{nix_string(str(self.rendered))}){suffix}"
         )
         return ("--impure", "--expr", expr)

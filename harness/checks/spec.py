@@ -47,7 +47,7 @@ class Param:
         """What is wrong with ``value`` for this parameter, or None."""
         # bool is an int subclass: `port = true` must not pass as an integer.
         if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
-            return f"expected {_type_name(self.type)}, got {_describe(value)}"
+            return f"expected {type_name(self.type)}, got {describe(value)}"
         if self.choices and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
             return f"expected one of {allowed}, got {value!r}"
@@ -145,11 +145,6 @@ class Params:
         assert isinstance(value, int), f"{key} is not an integer"
         return value
 
-    def flag(self, key: str) -> bool:
-        value = self._values[key]
-        assert isinstance(value, bool), f"{key} is not a boolean"
-        return value
-
 
 CONTAINER_PARAMS = (Param("container", str, required=True, node=True, doc="container name"),)
 """The parameters of the checks that are about one container."""
@@ -190,11 +185,19 @@ def address_problem(key: str, value: object) -> list[Problem]:
     return []
 
 
-def _type_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", bool: "a boolean"}.get(kind, kind.__name__)
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "a table",
+               list: "an array"}
+_VALUE_KINDS = {str: "string", int: "integer", bool: "boolean", float: "float", list: "array",
+                dict: "table"}
 
 
-def _describe(value: object) -> str:
-    kind = {str: "string", int: "integer", bool: "boolean", float: "float", list: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
-    return f"{kind} {value!r}"
+def type_name(kind: type) -> str:
+    """A TOML type for "expected ..." messages: ``a string``, ``a table``."""
+    return _TYPE_NAMES.get(kind, kind.__name__)
+
+
+def describe(value: object) -> str:
+    """A TOML value for "..., got ..." messages: ``integer 3``; tables and arrays by kind only
+    (the key path already locates them; their text could be long)."""
+    kind = _VALUE_KINDS.get(type(value), type(value).__name__)
+    return f"{kind} {value!r}" if kind not in ("table", "array") else kind

@@ -162,3 +162,13 @@ def test_other_distributions_keep_xdists_scheduler():
             return {"dist": "each"}[name]
 
     assert pytest_xdist_make_scheduler(Config(), None) is None
+
+
+def test_installable_attribute_names_are_escaped_like_all_generated_nix(tmp_path):
+    """Names go through harness.escape.nix_attr_name: quoted when not a bare Nix name,
+    keywords included."""
+    from harness.runner import NixTarget
+
+    for name, attr in (("zones", "zones"), ("2web", '"2web"'), ("in", '"in"')):
+        target = NixTarget(tmp_path, "x86_64-linux", name, None)
+        assert target.installable() == (f".#checks.x86_64-linux.{attr}",)
