@@ -61,6 +61,8 @@
     session.check("store-readonly[web]", "store-readonly", {"container": "web"})
     session.check("no-nix-daemon[web]", "no-nix-daemon", {"container": "web"})
     session.check("command[host:systemctl is-active systemd-nspawn@idle\u2026]", "command", {"on": "host", "exit": 3, "run": "systemctl is-active systemd-nspawn@idle.service", "output": "inactive"})
+    session.check("command[host:systemctl -M web is-active multi-user.t\u2026]", "command", {"on": "host", "exit": 0, "run": "systemctl -M web is-active multi-user.target", "output": "active"})
+    session.check("command[host:journalctl -M web -b --no-pager -n 20]", "command", {"on": "host", "exit": 0, "run": "journalctl -M web -b --no-pager -n 20"})
     session.finish()
   '';
 }
