@@ -26,8 +26,8 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
 
     Container roots come first, because container-side networks are written into them. Bind
     sources are plain root-owned directories, as on a NixOS host: the module idmaps binds by
-    default. networkd is reloaded at the end so that the host-side units apply to links made
-    later.
+    default. systemd (for the service drop-ins) and networkd are reloaded at the end, so that
+    the units apply to what starts later.
     """
     nspawn = _section(case, "nspawn")
     tmpfiles = _section(case, "tmpfiles")
@@ -38,7 +38,7 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
     install_files(machine, render_case(case))
-    machine.succeed("networkctl reload")
+    machine.succeed("systemctl daemon-reload && networkctl reload")
 
 
 def apply_tmpfiles_dir(machine: Machine, path: str, entries: Mapping[str, object]) -> None:

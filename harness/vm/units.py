@@ -341,7 +341,7 @@ class UnitFile:
 
 CASE_KEYS = {
     "case", "description", "nspawn", "hostNetworks", "hostNetdevs", "containerNetworks",
-    "tmpfiles",
+    "tmpfiles", "serviceOverrides",
 }
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
@@ -369,6 +369,12 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
         files.append(UnitFile(
             f"/etc/systemd/network/{_unit_stem(unit, '.netdev')}.netdev",
             netdev_unit(_mapping(settings, unit)),
+        ))
+    for name, settings in sorted(_attrs(case, "serviceOverrides").items()):
+        # NixOS' drop-in for an upstream template instance (overrideStrategy = "asDropin").
+        files.append(UnitFile(
+            f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
+            "[Service]\n" + attrs_to_section(_mapping(settings, name)),
         ))
     for container, units in sorted(_attrs(case, "containerNetworks").items()):
         for unit, settings in sorted(_mapping(units, container).items()):

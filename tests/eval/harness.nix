@@ -76,6 +76,11 @@ in
     hostNetdevs = cfg.systemd.network.netdevs;
     containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
     tmpfiles = cfg.systemd.tmpfiles.settings."10-nixos-nspawn" or { };
+    # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in (its
+    # restart triggers only matter to switch-to-configuration).
+    serviceOverrides = lib.mapAttrs' (
+      unit: service: lib.nameValuePair (lib.removePrefix "systemd-nspawn@" unit) (service.serviceConfig or { })
+    ) (lib.filterAttrs (unit: _: lib.hasPrefix "systemd-nspawn@" unit) cfg.systemd.services);
   };
 
   host = {

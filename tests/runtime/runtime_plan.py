@@ -170,6 +170,7 @@ def make_plan(reference: dict[str, Any], skeleton: tuple[str, ...]) -> Plan:
         case["nspawn"][name] = settings
         case["hostNetworks"].update(networks)
         case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"]["alpha"])
+        case["serviceOverrides"][name] = copy.deepcopy(reference["serviceOverrides"]["alpha"])
     good = topology_of(reference["nspawn"], skeleton)
     negative = {
         b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton)

@@ -144,14 +144,19 @@ def test_render_case_places_every_file():
         "hostNetworks": {"10-ve-web": {"networkConfig": {"DHCPServer": True}}},
         "hostNetdevs": {"10-vz-lab.netdev": {"netdevConfig": {"Kind": "bridge"}}},
         "containerNetworks": {"web": {"10-host0": {"networkConfig": {"DHCP": "yes"}}}},
+        "serviceOverrides": {"web": {"TimeoutStartSec": "5min"}},
     }
-    paths = [f.path for f in render_case(case)]
-    assert paths == [
+    files = {f.path: f.text for f in render_case(case)}
+    assert list(files) == [
         "/etc/systemd/nspawn/web.nspawn",
         "/etc/systemd/network/10-ve-web.network",
         "/etc/systemd/network/10-vz-lab.netdev",
+        "/etc/systemd/system/systemd-nspawn@web.service.d/overrides.conf",
         "/var/lib/machines/web/etc/systemd/network/10-host0.network",
     ]
+    assert files["/etc/systemd/system/systemd-nspawn@web.service.d/overrides.conf"] == (
+        "[Service]\nTimeoutStartSec=5min\n"
+    )
 
 
 @pytest.mark.skipif(not (REFERENCE / "runtime-pair.json").exists(), reason="no reference yet")
@@ -161,7 +166,8 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     alpha = files["/etc/systemd/nspawn/alpha.nspawn"]
     assert "Parameters=/usr/lib/systemd/systemd\n" in alpha
     assert "BindReadOnly=/usr\n" in alpha
-    assert "\nBind=/srv/alpha:/var/lib/alpha" in alpha
+    assert "\nBind=/srv/alpha:/var/lib/alpha:idmap\n" in alpha
+    assert "NotifyReady=true\n" in alpha
     assert "Ephemeral=true\n" in alpha
     assert "/nix/" not in "".join(files.values())
 
