@@ -172,6 +172,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "hostNetdevs": {},
         "containerNetworks": {"mycontainer": {"10-host0": CONTAINER_NETWORK}},
         "tmpfiles": machine_dir("mycontainer"),
+        "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
     }
     assert data["guests"]["mycontainer"]["systemPackages"] == [
         "/nix/store/00000000000000000000000000000000-htop-3.4.1"

@@ -186,6 +186,10 @@ def test_survivor_detection_sees_a_live_sleeper(fake_nix):
         start_new_session=True,
     )
     try:
+        # Until the child has exec'd, /proc shows the parent's command line: give it time.
+        deadline = time.monotonic() + 10
+        while fake_nix.survivors() != [proc.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert fake_nix.survivors() == [proc.pid]
     finally:
         proc.kill()
