@@ -4,6 +4,28 @@
 let
   case = description: modules: { inherit description modules; };
   prebuilt = "/nix/store/11111111111111111111111111111111-nixos-system-prebuilt";
+
+  # The seed README's static network settings for both ends of the veth link.
+  seedStaticLink = {
+    host.networkConfig = {
+      DHCPServer = false;
+      Address = [
+        "fc42::1/64"
+        "192.168.42.1/24"
+      ];
+    };
+    container.networkConfig = {
+      DHCP = false;
+      Address = [
+        "fc42::2/64"
+        "192.168.42.2/24"
+      ];
+      Gateway = [
+        "fc42::1"
+        "192.168.42.1"
+      ];
+    };
+  };
 in
 {
   # The three examples of the seed README.
@@ -49,30 +71,7 @@ in
       nixos-nspawn.containers = {
         testcontainer = {
           config = { };
-          network.veth.config = {
-            host = {
-              networkConfig = {
-                DHCPServer = false;
-                Address = [
-                  "fc42::1/64"
-                  "192.168.42.1/24"
-                ];
-              };
-            };
-            container = {
-              networkConfig = {
-                DHCP = false;
-                Address = [
-                  "fc42::2/64"
-                  "192.168.42.2/24"
-                ];
-                Gateway = [
-                  "fc42::1"
-                  "192.168.42.1"
-                ];
-              };
-            };
-          };
+          network.veth.config = seedStaticLink;
         };
       };
     }
@@ -83,30 +82,7 @@ in
       nixos-nspawn.containers = {
         test = {
           config = { };
-          network.veth.config = {
-            host = {
-              networkConfig = {
-                DHCPServer = false;
-                Address = [
-                  "fc42::1/64"
-                  "192.168.42.1/24"
-                ];
-              };
-            };
-            container = {
-              networkConfig = {
-                DHCP = false;
-                Address = [
-                  "fc42::2/64"
-                  "192.168.42.2/24"
-                ];
-                Gateway = [
-                  "fc42::1"
-                  "192.168.42.1"
-                ];
-              };
-            };
-          };
+          network.veth.config = seedStaticLink;
         };
       };
     }
