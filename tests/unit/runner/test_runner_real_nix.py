@@ -63,9 +63,9 @@ def git(root: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def stub_flake(tmp_path, monkeypatch) -> Path:
-    # No binary cache to ask (offline here), no sandbox needed for /bin/sh and mkdir.
-    monkeypatch.setenv("NIX_CONFIG", "substituters =\nsandbox = false\n")
+def stub_flake(tmp_path) -> Path:
+    # nix.conf settings (no sandbox for /bin/sh, no binary cache, no build users) come from
+    # tests/conftest.py's hermetic NIX_CONFIG.
     nixpkgs = tmp_path / "nixpkgs"
     nixpkgs.mkdir()
     (nixpkgs / "flake.nix").write_text(
