@@ -3,13 +3,23 @@
 from pathlib import Path
 
 import pytest
-from nspawn_eval import find_nixpkgs_lib, missing_lib_reason
+from nspawn_eval import locate_nixpkgs_lib
+
+from tests.tiers import LIB_PROPERTY
 
 
 @pytest.fixture(scope="session")
 def nixpkgs_lib() -> Path:
-    """The directory of nixpkgs' lib (NIXPKGS_LIB or <nixpkgs/lib>); skips the test without it."""
-    lib = find_nixpkgs_lib()
-    if lib is None:
-        pytest.skip(missing_lib_reason())
-    return lib
+    """The directory of nixpkgs' lib (see ``locate_nixpkgs_lib``); skips the test without it."""
+    source = locate_nixpkgs_lib()
+    if source.path is None:
+        pytest.skip(source.origin)
+    return source.path
+
+
+@pytest.fixture(autouse=True)
+def _report_lib_origin(request: pytest.FixtureRequest) -> None:
+    """Every eval-tier test says where its nixpkgs lib came from (on the tier's closing line)."""
+    source = locate_nixpkgs_lib()
+    if source.path is not None:
+        request.node.user_properties.append((LIB_PROPERTY, source.origin))

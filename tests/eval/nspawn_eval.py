@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,31 +27,108 @@ class NixEvalError(RuntimeError):
     """nix-instantiate failed; the message carries the command and Nix's error output."""
 
 
-def find_nixpkgs_lib() -> Path | None:
-    """nixpkgs' ``lib`` directory (with default.nix): ``NIXPKGS_LIB``, else ``<nixpkgs/lib>``."""
-    configured = os.environ.get("NIXPKGS_LIB")
+NIX_FLAKES = ("--extra-experimental-features", "nix-command flakes")
+FLAKE_TIMEOUT_SECONDS = 600  # fetching nixpkgs (a ~40 MB tarball) on a slow link
+
+
+@dataclass(frozen=True)
+class LibSource:
+    """Where nixpkgs' ``lib`` is (``path``) and how it was found, or why not (``origin``)."""
+
+    path: Path | None
+    origin: str
+
+
+def _lib_dir(candidate: Path, origin: str, missing: str) -> LibSource:
+    if (candidate / "default.nix").is_file():
+        return LibSource(candidate, origin)
+    return LibSource(None, missing)
+
+
+def _nix(
+    *args: str, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            args, capture_output=True, text=True, check=False, cwd=ROOT,
+            stdin=subprocess.DEVNULL, timeout=timeout, env=dict(env),
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _flake_input(env: Mapping[str, str], flake_root: Path) -> LibSource:
+    """The flake's own ``nixpkgs`` input, fetched by Nix (needs the network the first time).
+
+    There is no committed ``flake.lock``: the input resolves to the head of the branch that
+    ``flake.nix`` names at the time of the call, and the revision is reported in ``origin``.
+    """
+    if shutil.which("nix") is None:
+        return LibSource(None, "`nix` is not installed")
+    failed = []
+    outputs = {}
+    for command in ("metadata", "archive"):
+        argv = ("nix", *NIX_FLAKES, "flake", command, "--json", "--no-write-lock-file")
+        result = _nix(*argv, str(flake_root), env=env, timeout=FLAKE_TIMEOUT_SECONDS)
+        if result is None or result.returncode != 0:
+            lines = [] if result is None else result.stderr.strip().splitlines()
+            errors = [line for line in lines if line.startswith("error:")] or lines
+            detail = errors[-1] if errors else f"no answer in {FLAKE_TIMEOUT_SECONDS} s"
+            failed.append(f"`nix flake {command}` failed: {detail}")
+            break
+        outputs[command] = json.loads(result.stdout)
+    if failed:
+        return LibSource(None, f"the flake's nixpkgs input cannot be fetched ({failed[0]})")
+    locked = outputs["metadata"]["locks"]["nodes"]["nixpkgs"]["locked"]
+    revision = locked.get("rev", "unknown revision")
+    source = Path(outputs["archive"]["inputs"]["nixpkgs"]["path"])
+    origin = f"the flake's nixpkgs input at {locked.get('owner', '')}/{locked.get('repo', '')} "
+    origin += f"revision {revision} ({source})"
+    return _lib_dir(source / "lib", origin, f"{origin} has no lib/default.nix")
+
+
+def lookup_nixpkgs_lib(env: Mapping[str, str], flake_root: Path) -> LibSource:
+    """nixpkgs' ``lib``: ``NIXPKGS_LIB``, else ``<nixpkgs/lib>``, else the flake's input.
+
+    An explicit ``NIXPKGS_LIB`` that is wrong is reported, not passed over.
+    """
+    configured = env.get("NIXPKGS_LIB")
     if configured:
-        candidate = Path(configured)
-        return candidate if (candidate / "default.nix").is_file() else None
+        return _lib_dir(
+            Path(configured), f"NIXPKGS_LIB={configured}",
+            f"NIXPKGS_LIB={configured} has no default.nix",
+        )
     if shutil.which("nix-instantiate") is None:
-        return None
-    found = subprocess.run(
-        ["nix-instantiate", "--find-file", "nixpkgs/lib"],
-        capture_output=True, text=True, check=False,
+        return LibSource(None, "nix-instantiate is not installed")
+    found = _nix("nix-instantiate", "--find-file", "nixpkgs/lib", env=env, timeout=60)
+    if found is not None and found.returncode == 0:
+        path = Path(found.stdout.strip())
+        origin = f"<nixpkgs/lib> = {path}"
+        return _lib_dir(path, origin, f"{origin} has no default.nix")
+    flake = _flake_input(env, flake_root)
+    if flake.path is not None:
+        return flake
+    return LibSource(
+        None,
+        "nixpkgs lib not found: NIXPKGS_LIB is not set, <nixpkgs/lib> is not on NIX_PATH, and "
+        + flake.origin,
     )
-    if found.returncode != 0:
-        return None
-    candidate = Path(found.stdout.strip())
-    return candidate if (candidate / "default.nix").is_file() else None
+
+
+@cache
+def locate_nixpkgs_lib() -> LibSource:
+    """The eval tier's nixpkgs lib, looked up once per process in this repository's flake."""
+    return lookup_nixpkgs_lib(os.environ, ROOT)
+
+
+def find_nixpkgs_lib() -> Path | None:
+    """The directory of nixpkgs' lib (with default.nix), or None (see locate_nixpkgs_lib)."""
+    return locate_nixpkgs_lib().path
 
 
 def missing_lib_reason() -> str:
     """Why the eval tier cannot run here (for pytest.skip)."""
-    if shutil.which("nix-instantiate") is None:
-        return "nix-instantiate is not installed"
-    if os.environ.get("NIXPKGS_LIB"):
-        return f"NIXPKGS_LIB={os.environ['NIXPKGS_LIB']} has no default.nix"
-    return "nixpkgs lib not found: set NIXPKGS_LIB or put nixpkgs on NIX_PATH (<nixpkgs/lib>)"
+    return locate_nixpkgs_lib().origin
 
 
 def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
