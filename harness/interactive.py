@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pexpect
 
+from harness.checks.result import Result
 from harness.escape import py_string
 from harness.progress import Progress
 from harness.render import generated_path, render_scenario
-from harness.results import ExpectationResult, results_from_file
+from harness.results import results_from_file
 from harness.runner import (
     STATE_DIR,
     build_driver_interactive,
@@ -89,7 +90,7 @@ class Stop:
 
 def choose_stop(
     expectation_ids: tuple[str, ...],
-    last_results: Mapping[str, ExpectationResult],
+    last_results: Mapping[str, Result],
     requested: str | None,
 ) -> Stop:
     """The expectation to stop before (see the module doc)."""

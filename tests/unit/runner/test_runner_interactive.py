@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fake_nix_env import result
 
+from harness.checks.result import Result
 from harness.interactive import (
     DriverError,
     Stop,
@@ -16,7 +17,6 @@ from harness.interactive import (
     write_prelude,
 )
 from harness.loader import load_scenario
-from harness.results import parse_record
 
 FAKE_DRIVER = Path(__file__).with_name("fake_driver.py")
 IDS = ("unit-active[web]", "reachable[host->web,ipv4]", "tcp[host->web,22]")
@@ -43,7 +43,7 @@ SCRIPT = textwrap.dedent(
 
 
 def last(*records):
-    return {r["id"]: parse_record(__import__("json").dumps(r)) for r in records}
+    return {r["id"]: Result.from_json(__import__("json").dumps(r)) for r in records}
 
 
 def test_stop_choice():
