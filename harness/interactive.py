@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pexpect
 
+from harness.catalogue import rendered
 from harness.checks.result import Result
 from harness.escape import py_string
 from harness.progress import Progress
-from harness.render import generated_path, render_scenario
+from harness.render import generated_path
 from harness.results import results_from_file
 from harness.runner import (
     STATE_DIR,
@@ -184,7 +185,7 @@ def debug_scenario(
         say(f"{scenario.path}: no expectation {requested!r}; expectations: {', '.join(ids)}\n")
         return 4
     target = plan_target(
-        flake_root, system, scenario.name, render_scenario(scenario),
+        flake_root, system, scenario.name, rendered(flake_root, scenario),
         generated_path(flake_root, scenario),
     )
     progress = Progress(say, scenario.name, ids)

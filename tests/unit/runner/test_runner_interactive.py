@@ -1,5 +1,6 @@
 """--interactive: choosing where to stop, the prelude, the REPL session (stand-in driver)."""
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from fake_nix_env import result
 
+from harness import catalogue
 from harness.checks.result import Result
 from harness.interactive import (
     DriverError,
@@ -150,6 +152,32 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
     assert seen == ["STOP 4 6"]
     assert ("[nixos-nspawn] demo: running up to reachable[host->web,ipv4] "
             "(it failed in the last run)\n") in said
+
+
+def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(
+    driver, tmp_path, fake_nix
+):
+    """A scenario below scenarios/net/ is rendered with the header `render` commits (its
+    catalogue label), so the committed file is fresh and the flake's own check is built."""
+    root = tmp_path / "repo"
+    (root / "scenarios" / "net").mkdir(parents=True)
+    (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    (root / "scenarios" / "net" / "demo.toml").write_text(DEMO)
+    loaded = catalogue.load_all(catalogue.scenario_files(root))
+    catalogue.write(root, loaded.scenarios)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "flake.nix", "nix/tests/demo.nix"], cwd=root, check=True)
+    assert (root / "nix/tests/demo.nix").read_text().startswith(
+        "# Generated from scenarios/net/demo.toml by"
+    )
+    fake_nix.plan(driver=str(driver))
+    status = debug_scenario(loaded.scenarios[0], root, "x86_64-linux", timeout=30,
+                            requested=None, say=lambda text: None,
+                            interact=lambda child: child.sendeof())
+    assert status == 0
+    (build,) = fake_nix.calls()
+    assert build[-1] == ".#checks.x86_64-linux.demo.driverInteractive"
+    assert "--impure" not in build
 
 
 def test_debug_scenario_rejects_an_unknown_expectation(tmp_path):
