@@ -4,8 +4,9 @@ The checks are driven by the NixOS test driver (``host`` in a testScript is its 
 in the runtime test tier, by :class:`harness.vm.console.ConsoleMachine` on a Debian VM. The
 checks call exactly one method of it, :meth:`Machine.execute` (always with a timeout): it is the
 one method that returns the exit status *and* the output, which is what a failure message must
-show. The protocol declares that method alone, with the driver's own signature
-(``nixos/lib/test-driver/src/test_driver/machine/__init__.py``).
+show. The protocol declares that method alone, as the checks call it: the command and a
+keyword ``timeout``, which the driver's own signature
+(``nixos/lib/test-driver/src/test_driver/machine/__init__.py``) accepts.
 """
 
 import time
@@ -15,13 +16,7 @@ from typing import Protocol
 class Machine(Protocol):
     """The part of the NixOS test driver's ``Machine`` API that the checks call."""
 
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]: ...
+    def execute(self, command: str, *, timeout: int) -> tuple[int, str]: ...
 
 
 class Clock(Protocol):

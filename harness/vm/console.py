@@ -190,18 +190,8 @@ class ConsoleMachine:
 
     # -- the command channel -------------------------------------------------------------------
 
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]:
-        """Run *command* under ``bash -c 'set -euo pipefail; …'``; return (status, stdout).
-
-        ``check_return``/``check_output`` are accepted for the driver's signature; output and
-        status are always read here, because skipping them would desynchronise the console.
-        """
+    def execute(self, command: str, timeout: int | None = 900) -> tuple[int, str]:
+        """Run *command* under ``bash -c 'set -euo pipefail; …'``; return (status, stdout)."""
         script = f"set -euo pipefail; {command}"
         if len(script.encode()) > MAX_COMMAND_BYTES:
             raise ValueError(f"command is {len(script.encode())} bytes, more than "

@@ -84,14 +84,7 @@ class FakeMachine:
             return names[0], words[12]
         raise AssertionError(f"unexpected command shape: {command}")
 
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]:
-        assert timeout is not None, "checks must always pass a timeout"
+    def execute(self, command: str, *, timeout: int) -> tuple[int, str]:
         self.clock.now += 0.25
         self.lines.append(command)
         node, inner = self.decode(command)
