@@ -98,6 +98,13 @@ def source_label(root: Path, scenario: Scenario) -> str:
     return scenario.path.resolve().relative_to(root.resolve()).as_posix()
 
 
+def rendered(root: Path, scenario: Scenario) -> str:
+    """The generated test of ``scenario`` as ``render`` writes it into ``root``: the one
+    rendering of the CLI, the pytest plugin and ``--interactive`` (so each recognises a
+    committed, fresh file as such)."""
+    return render_scenario(scenario, source_label(root, scenario))
+
+
 def is_generated(text: str) -> bool:
     """Whether a file in nix/tests carries our generated header."""
     first = text.split("\n", 1)[0]
@@ -136,9 +143,7 @@ def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, st
     errors: list[ValidationError] = []
     for scenario in scenarios:
         try:
-            expected[generated_path(root, scenario)] = render_scenario(
-                scenario, source_label(root, scenario)
-            )
+            expected[generated_path(root, scenario)] = rendered(root, scenario)
         except NixEscapeError as error:
             errors.append(ValidationError(scenario.path, 1, "(render)", f"cannot render: {error}"))
     if errors:

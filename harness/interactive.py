@@ -10,22 +10,35 @@ other testScript name defined.
 The cut is made inside the driver, on the very script it runs (``driver.tests``), by a small
 prelude file: it parses the script with :mod:`ast` and finds the statement that mentions the
 expectation's id as a string constant, so it does not depend on how the script is formatted.
+
+The driver embeds one of two REPLs (:data:`REPLS`), told apart by their prompts. Its run is kept
+clean of the user's own IPython set-up (``IPYTHONDIR`` is a fresh directory). A prelude that
+outlives the timeout is interrupted with SIGINT and the REPL left with ``exit()``, so that the
+driver's own cleanup (``Driver.__exit__``: VMs, sockets in the state directory) runs before
+anything is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
 
+from harness.catalogue import rendered
+from harness.checks.result import Result
 from harness.escape import py_string
 from harness.progress import Progress
-from harness.render import generated_path, render_scenario
-from harness.results import ExpectationResult, results_from_file
+from harness.render import generated_path
+from harness.results import results_from_file
 from harness.runner import (
     STATE_DIR,
     build_driver_interactive,
@@ -38,21 +51,37 @@ from harness.scenario import Scenario
 _ANSI = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
 
 
-def prompt(number: int | None = None) -> re.Pattern[bytes]:
-    """The REPL prompt ``In [n]: `` (any n when None), as pexpect sees it.
+@dataclass(frozen=True)
+class Repl:
+    """A REPL the NixOS test driver embeds, known by its prompt."""
 
-    ptpython's IPython-style prompt; tolerant of the colour codes prompt_toolkit puts in it.
-    """
-    digits = r"\d+" if number is None else str(number)
-    return re.compile(rf"In {_ANSI}\[{_ANSI}(?P<n>{digits}){_ANSI}\]{_ANSI}: ".encode())
+    name: str
+    prompt: re.Pattern[bytes]
 
+
+REPLS = (
+    # Tolerant of the colour codes prompt_toolkit puts into the prompt.
+    Repl("ptpython.ipython.embed (`In [n]: `, current nixpkgs)",
+         re.compile(rf"In {_ANSI}\[{_ANSI}\d+{_ANSI}\]{_ANSI}: ".encode())),
+    Repl("ptpython.repl.embed (`>>> `, older nixpkgs)", re.compile(rb">>> ")),
+)
 
 BOOT_TIMEOUT_SECONDS = 300.0
+INTERRUPT_GRACE_SECONDS = 30.0
 EXIT_GRACE_SECONDS = 10.0
+
+PRELUDE_STARTED = "nixos-nspawn: prelude started"
+"""The prelude's first output: what follows is its run, not the REPL echoing the input line."""
+
+HAND_OVER = (
+    "nixos-nspawn: the VM is yours; `session`, `host` and the testScript's names are defined. "
+    "Leave with Ctrl-D (ptpython asks to confirm) or exit()."
+)
 
 _PRELUDE = '''\
 """Run a scenario's testScript up to an expectation (written by the nixos-nspawn pytest plugin)."""
 
+print({started})
 _scenario = {name}
 _stop = {stop}
 
@@ -75,7 +104,16 @@ def _nixos_nspawn_prefix(script, stop):
 
 _code, _count, _total = _nixos_nspawn_prefix(driver.tests, _stop)
 print(f"nixos-nspawn: {{_scenario}}: running {{_count}} of {{_total}} testScript statements")
-exec(compile(_code, "testScript", "exec"), globals())
+# The hand-over notice comes before the REPL draws its prompt: after the script, or before the
+# REPL shows its exception; not after an interrupt (the plugin then takes the driver down).
+try:
+    exec(compile(_code, "testScript", "exec"), globals())
+except KeyboardInterrupt:
+    raise
+except BaseException:
+    print({notice})
+    raise
+print({notice})
 '''
 
 
@@ -89,7 +127,7 @@ class Stop:
 
 def choose_stop(
     expectation_ids: tuple[str, ...],
-    last_results: Mapping[str, ExpectationResult],
+    last_results: Mapping[str, Result],
     requested: str | None,
 ) -> Stop:
     """The expectation to stop before (see the module doc)."""
@@ -110,9 +148,11 @@ def write_prelude(path: Path, scenario: str, stop: Stop) -> Path:
     """The prelude file the REPL executes; every value goes in as a Python literal."""
     path.parent.mkdir(parents=True, exist_ok=True)
     stop_literal = "None" if stop.expectation is None else py_string(stop.expectation)
-    path.write_text(
-        _PRELUDE.format(name=py_string(scenario), stop=stop_literal), encoding="utf-8"
+    text = _PRELUDE.format(
+        started=py_string(PRELUDE_STARTED), name=py_string(scenario), stop=stop_literal,
+        notice=py_string(HAND_OVER),
     )
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -137,34 +177,72 @@ def run_driver(
 
     Returns the driver's exit status (after the user leaves the REPL).
     """
-    child: pexpect.spawn[bytes] = pexpect.spawn(
-        str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS
-    )
-    child.logfile_read = sys.stdout.buffer
-    try:
-        try:
-            child.expect(prompt())
-            assert isinstance(child.match, re.Match)  # expect() returned: a pattern matched
-            number = int(child.match.group("n"))
-            child.sendline(f"exec(open({py_string(str(prelude))}).read())")
-            # The next number: the REPL may redraw the current prompt while echoing the input.
-            child.expect(prompt(number + 1), timeout=timeout)
-        except pexpect.EOF as error:
-            raise DriverError(f"{driver} exited before its REPL was ready") from error
-        except pexpect.TIMEOUT as error:
-            raise DriverError(f"{driver} showed no `In [n]: ` prompt in time") from error
-        child.logfile_read = None
-        sys.stdout.write(
-            "\nnixos-nspawn: the VM is yours; `session`, `host` and the testScript's names are "
-            "defined. Leave with Ctrl-D.\n"
+    with tempfile.TemporaryDirectory(prefix="nixos-nspawn-ipython-") as ipython_dir:
+        child: pexpect.spawn[bytes] = pexpect.spawn(
+            str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS,
+            env={**os.environ, "IPYTHONDIR": ipython_dir},
         )
-        sys.stdout.flush()
-        interact(child)
-        # interact() returns when the driver closed its terminal; let it finish exiting.
-        child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
-    finally:
-        child.close(force=True)
+        child.logfile_read = sys.stdout.buffer
+        try:
+            repl = _wait_for_repl(child, driver)
+            child.sendline(f"exec(open({py_string(str(prelude))}).read())")
+            _run_prelude(child, driver, repl, timeout)
+            child.logfile_read = None
+            interact(child)
+            # interact() returns when the driver closed its terminal; let it finish exiting.
+            child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
+        finally:
+            child.close(force=True)
     return child.exitstatus if child.exitstatus is not None else 1
+
+
+def _wait_for_repl(child: pexpect.spawn[bytes], driver: Path) -> Repl:
+    """The REPL whose prompt the driver shows first."""
+    try:
+        return REPLS[child.expect([repl.prompt for repl in REPLS])]
+    except pexpect.EOF as error:
+        raise DriverError(f"{driver} exited before its REPL was ready") from error
+    except pexpect.TIMEOUT as error:
+        expected = " or ".join(repl.name for repl in REPLS)
+        raise DriverError(
+            f"{driver} showed no REPL prompt within {BOOT_TIMEOUT_SECONDS:g} s; expected the "
+            f"prompt of {expected}"
+        ) from error
+
+
+def _run_prelude(child: pexpect.spawn[bytes], driver: Path, repl: Repl, timeout: float) -> None:
+    """Wait until the prelude ran and ``repl`` prompts again; on timeout, stop the driver."""
+    deadline = time.monotonic() + timeout
+    try:
+        child.expect(re.escape(PRELUDE_STARTED.encode()), timeout=timeout)
+    except pexpect.EOF as error:
+        raise DriverError(f"{driver} exited before it ran the prelude") from error
+    except pexpect.TIMEOUT as error:
+        _stop(child, repl)
+        raise DriverError(
+            f"{repl.name} of {driver} did not start the prelude within {timeout:g} s"
+        ) from error
+    try:
+        child.expect(repl.prompt, timeout=max(deadline - time.monotonic(), 0.0))
+    except pexpect.EOF as error:
+        raise DriverError(f"{driver} exited while the prelude ran") from error
+    except pexpect.TIMEOUT as error:
+        _stop(child, repl)
+        raise DriverError(
+            f"the prelude (the testScript up to the chosen expectation) was still running "
+            f"after {timeout:g} s; the driver was interrupted and left its REPL "
+            "(raise the limit with --nixos-nspawn-timeout)"
+        ) from error
+
+
+def _stop(child: pexpect.spawn[bytes], repl: Repl) -> None:
+    """Interrupt what the REPL runs, then leave it with ``exit()``, so that the driver's own
+    cleanup runs; whatever does not answer in time is killed by the caller."""
+    with contextlib.suppress(pexpect.EOF, pexpect.TIMEOUT):
+        child.kill(signal.SIGINT)
+        child.expect(repl.prompt, timeout=INTERRUPT_GRACE_SECONDS)
+        child.sendline("exit()")
+        child.expect(pexpect.EOF, timeout=EXIT_GRACE_SECONDS)
 
 
 def debug_scenario(
@@ -183,7 +261,7 @@ def debug_scenario(
         say(f"{scenario.path}: no expectation {requested!r}; expectations: {', '.join(ids)}\n")
         return 4
     target = plan_target(
-        flake_root, system, scenario.name, render_scenario(scenario),
+        flake_root, system, scenario.name, rendered(flake_root, scenario),
         generated_path(flake_root, scenario),
     )
     progress = Progress(say, scenario.name, ids)

@@ -35,7 +35,7 @@ from harness import catalogue
 from harness.capabilities import Capabilities, probe
 from harness.loader import load_scenario
 from harness.progress import Progress
-from harness.render import DEFAULT_TIMEOUT, generated_path, render_scenario
+from harness.render import DEFAULT_TIMEOUT, generated_path
 from harness.runner import (
     BUILD_MARGIN,
     BuildOutcome,
@@ -308,9 +308,11 @@ class RenderItem(_ScenarioItem):
         self.scenario = scenario
 
     def runtest(self) -> None:
-        root = find_flake_root(self.path.parent)
+        tree = _scenario_tree(self.path, self.config)
+        assert tree is not None, "only scenario files are collected"
+        root = find_flake_root(self.path.parent) or tree.parent
         try:
-            _render(self.scenario, root)
+            catalogue.rendered(root, self.scenario)
         except (ScenarioError, ValueError) as error:
             raise ScenarioFailure(f"{self.path}: cannot render: {error}") from error
 
@@ -385,14 +387,6 @@ def _label(config: pytest.Config, scenario: Scenario) -> str:
     return f"{scenario.name} [{worker}]" if worker else scenario.name
 
 
-def _render(scenario: Scenario, flake_root: Path | None) -> str:
-    """The generated test as ``python -m harness render`` writes it into ``flake_root`` (so a
-    committed, fresh file is recognised as such)."""
-    if flake_root is None:
-        return render_scenario(scenario)
-    return render_scenario(scenario, catalogue.source_label(flake_root, scenario))
-
-
 def build_timeout(config: pytest.Config, scenario: Scenario) -> int:
     """The deadline of the scenario's whole ``nix build``: the command-line limit, else the
     test's ``globalTimeout`` (the file's ``timeout``, else the default) plus the time to build
@@ -412,7 +406,7 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
     root = find_flake_root(scenario.path.parent)
     assert root is not None, "the capability probe skips scenarios outside a flake"
     try:
-        rendered = _render(scenario, root)
+        rendered = catalogue.rendered(root, scenario)
     except (ScenarioError, ValueError) as error:
         state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
         return state.builds[scenario.path]

@@ -126,15 +126,15 @@ def render_test_script(scenario: Scenario) -> str:
     )
 
 
-def render_scenario(scenario: Scenario, source: str | None = None) -> str:
+def render_scenario(scenario: Scenario, source: str) -> str:
     """The text of the generated NixOS test module for ``scenario``.
 
-    ``source`` is the scenario file as the header names it; by default
-    ``scenarios/<file name>``, the catalogue's layout (never an absolute machine path).
+    ``source`` is the scenario file as the header names it: give
+    :func:`harness.catalogue.source_label` (through :func:`harness.catalogue.rendered`), so
+    that every renderer writes the header ``render`` commits.
     """
-    label = source if source is not None else f"scenarios/{scenario.path.name}"
     header = (
-        f"Generated from {label} by `{RENDER_COMMAND}`; do not edit.\n"
+        f"Generated from {source} by `{RENDER_COMMAND}`; do not edit.\n"
         f"{scenario.description}"
     )
     return _ENV.get_template("test.nix.j2").render(

@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks.result import Result
 from harness.checks.session import RESULTS_FILE
 from harness.escape import nix_attr_name, nix_string
 from harness.processes import ProcessOutcome, run_logged
 from harness.results import (
-    ExpectationResult,
     dump_results,
     results_from_file,
     results_from_log,
@@ -170,7 +170,7 @@ class BuildOutcome:
     timeout: float
     log_path: Path
     out_path: Path | None
-    results: Mapping[str, ExpectationResult]
+    results: Mapping[str, Result]
 
     @property
     def succeeded(self) -> bool:

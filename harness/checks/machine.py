@@ -1,13 +1,12 @@
 """What the checks need from the machine they run on, and from the clock.
 
 The checks are driven by the NixOS test driver (``host`` in a testScript is its ``Machine``) and,
-in the runtime test tier, by a pexpect wrapper around a Debian VM's serial console. Both only have
-to provide the methods below, so they are spelled out as a :class:`typing.Protocol` with the
-driver's own signatures (``nixos/lib/test-driver/src/test_driver/machine/__init__.py``).
-
-The checks themselves only call :meth:`Machine.execute` (with a timeout): it is the one method
-that returns the exit status *and* the output, which is what a failure message must show. The
-other methods are part of the contract so that test scripts can use the same object freely.
+in the runtime test tier, by :class:`harness.vm.console.ConsoleMachine` on a Debian VM. The
+checks call exactly one method of it, :meth:`Machine.execute` (always with a timeout): it is the
+one method that returns the exit status *and* the output, which is what a failure message must
+show. The protocol declares that method alone, as the checks call it: the command and a
+keyword ``timeout``, which the driver's own signature
+(``nixos/lib/test-driver/src/test_driver/machine/__init__.py``) accepts.
 """
 
 import time
@@ -15,25 +14,9 @@ from typing import Protocol
 
 
 class Machine(Protocol):
-    """The subset of the NixOS test driver's ``Machine`` API that the harness relies on."""
+    """The part of the NixOS test driver's ``Machine`` API that the checks call."""
 
-    def succeed(self, *commands: str, timeout: int | None = None) -> str: ...
-
-    def fail(self, *commands: str, timeout: int | None = None) -> str: ...
-
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]: ...
-
-    def wait_until_succeeds(self, command: str, timeout: int = 900) -> str: ...
-
-    def wait_for_unit(self, unit: str, user: str | None = None, timeout: int = 900) -> None: ...
-
-    def systemctl(self, q: str, user: str | None = None) -> tuple[int, str]: ...
+    def execute(self, command: str, *, timeout: int) -> tuple[int, str]: ...
 
 
 class Clock(Protocol):

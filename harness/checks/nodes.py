@@ -137,15 +137,16 @@ class Context:
         """Call ``attempt`` until it returns something other than None, or until ``timeout``
         seconds (default: the context's) have passed; the last attempt is made after the
         deadline, as in the driver's ``retry``. Returns the value (or None) and the seconds
-        spent."""
+        spent. The evidence keeps what the last attempt ran (:meth:`Evidence.polling`)."""
         limit = self.timeout if timeout is None else timeout
         start = self.clock.monotonic()
-        while True:
-            value = attempt()
-            elapsed = self.clock.monotonic() - start
-            if value is not None or elapsed >= limit:
-                return value, elapsed
-            self.clock.sleep(POLL_INTERVAL)
+        with self.evidence.polling():
+            while True:
+                value = attempt()
+                elapsed = self.clock.monotonic() - start
+                if value is not None or elapsed >= limit:
+                    return value, elapsed
+                self.clock.sleep(POLL_INTERVAL)
 
 
 class Node:
@@ -178,9 +179,10 @@ class Node:
             last = self.run(command)
             return last if until(last) else None
 
-        found, seconds = self.ctx.poll(attempt, timeout)
-        note = f"attempt {attempts}, after {seconds:.1f}s"
-        self.ctx.evidence.command(self.name, command, last.status, last.text, note)
+        with self.ctx.evidence.polling():  # the note below amends the last attempt's entry
+            found, seconds = self.ctx.poll(attempt, timeout)
+            note = f"attempt {attempts}, after {seconds:.1f}s"
+            self.ctx.evidence.command(self.name, command, last.status, last.text, note)
         return last, found is not None
 
     def wait_addresses(self, interface: str, family: str) -> list[IfAddr]:

@@ -3,9 +3,15 @@
 A result is what the pytest plugin and a human reading a failed ``nix build`` log both see, so
 it carries its evidence: the commands that were run, on which node, with exit status and output
 (as pytest-testinfra shows them), plus the facts a check derived from them.
+
+:class:`Result` is the one record of an expectation's outcome: the checks write it
+(:meth:`Result.to_json`) and the harness reads it back (:meth:`Result.from_json`), from the
+results file and from the build log alike.
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 MAX_VALUE_CHARS = 4000
@@ -14,7 +20,11 @@ MAX_VALUE_CHARS = 4000
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of one expectation (the JSON record of contract (1))."""
+    """The outcome of one expectation, as one JSON object per line (keys in field order).
+
+    The message of a failed result ends with its evidence (see :func:`render`), so every
+    reader of the message (the driver's log, the pytest failure) sees it.
+    """
 
     id: str
     check: str
@@ -24,12 +34,55 @@ class Result:
     seconds: float
 
     def to_json(self) -> str:
-        """One line of JSON, keys in contract order.
+        """One line of JSON, keys in field order.
 
         ASCII only, so a reader that treats U+2028, U+2029 or U+0085 as line breaks (as
         ``str.splitlines`` does) cannot cut a record in two.
         """
         return json.dumps(asdict(self), ensure_ascii=True, separators=(", ", ": "))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Result | None":
+        """The record :meth:`to_json` wrote, or None when ``text`` is not a well-formed one
+        (a half-written line of a killed run must not hide the records before it)."""
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(raw, dict):
+            return None
+        evidence = raw.get("evidence", {})
+        well_formed = (
+            isinstance(raw.get("id"), str)
+            and isinstance(raw.get("check"), str)
+            and isinstance(raw.get("ok"), bool)
+            and isinstance(raw.get("message", ""), str)
+            and isinstance(raw.get("seconds", 0.0), int | float)
+            and isinstance(evidence, dict)
+        )
+        if not well_formed:
+            return None
+        return cls(
+            id=raw["id"],
+            check=raw["check"],
+            ok=raw["ok"],
+            message=raw.get("message", ""),
+            evidence={str(k): str(v) for k, v in evidence.items()},
+            seconds=float(raw.get("seconds", 0.0)),
+        )
+
+    @classmethod
+    def failed(
+        cls, id: str, check: str, message: str, evidence: dict[str, str], seconds: float
+    ) -> "Result":
+        """A failed result, its message followed by the rendered evidence."""
+        return cls(id, check, False, f"{message}\n{render(evidence)}", evidence, seconds)
+
+    def describe(self) -> str:
+        """The verdict line and the message (which, failed, holds the evidence)."""
+        verdict = "passed" if self.ok else "FAILED"
+        head = f"{self.id}: {verdict} ({self.seconds:.1f} s)"
+        return f"{head}\n{self.message}" if self.message else head
 
 
 def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -39,28 +92,67 @@ def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
 
 
-class Evidence:
-    """An ordered record of what a check ran and found.
+@dataclass
+class _Entry:
+    key: str
+    value: str
 
-    Commands are keyed ``"<node>$ <command>"`` so that a repeated (polled) command keeps only its
-    last attempt; facts are keyed by a short name such as ``"uid_map base"``.
+
+class Evidence:
+    """What a check ran and found: one entry per call, in the order of the calls.
+
+    A command is labelled ``"<node>$ <command>"``, a fact by a short name such as
+    ``"web leader"``. A label recorded again gets an entry of its own (``#2``, ``#3`` in
+    :meth:`as_dict`), so a lookup repeated after a restart shows its own output at its own
+    place. Only the attempts of one wait share entries (see :meth:`polling`).
     """
 
     def __init__(self) -> None:
-        self._items: dict[str, str] = {}
+        self._entries: list[_Entry] = []
+        self._poll_start: int | None = None
 
     def command(self, node: str, command: str, status: int, output: str, note: str = "") -> None:
         """Record a command run on ``node`` with its exit status and output."""
         head = f"exit {status}" + (f" ({note})" if note else "")
         body = output.rstrip("\n")
-        self._items[f"{node}$ {command}"] = clip(f"{head}\n{body}" if body else head)
+        self._record(f"{node}$ {command}", f"{head}\n{body}" if body else head)
 
     def fact(self, key: str, value: str) -> None:
         """Record something the check derived (an address, a uid_map line, a marker path)."""
-        self._items[key] = clip(value)
+        self._record(key, value)
+
+    @contextmanager
+    def polling(self) -> Iterator[None]:
+        """A wait that repeats attempts: within it, a label already recorded since the
+        (outermost) wait began is overwritten in place, so a wait leaves its last attempt,
+        not one entry per attempt."""
+        outer = self._poll_start
+        if outer is None:
+            self._poll_start = len(self._entries)
+        try:
+            yield
+        finally:
+            self._poll_start = outer
+
+    def _record(self, key: str, value: str) -> None:
+        value = clip(value)
+        if self._poll_start is not None:
+            for entry in self._entries[self._poll_start:]:
+                if entry.key == key:
+                    entry.value = value
+                    return
+        self._entries.append(_Entry(key, value))
 
     def as_dict(self) -> dict[str, str]:
-        return dict(self._items)
+        """The entries in order; the n-th entry of a label is keyed ``<label> #n`` (n ≥ 2)."""
+        found: dict[str, str] = {}
+        for entry in self._entries:
+            key, number = entry.key, 1
+            while key in found:
+                number += 1
+                key = f"{entry.key} #{number}"
+            found[key] = entry.value
+        return found
 
 
 def render(evidence: dict[str, str]) -> str:

@@ -4,6 +4,10 @@ The generated testScript makes one :class:`Session` and calls :meth:`Session.che
 expectation, then :meth:`Session.finish`. A check never aborts the session: a broken expectation,
 a driver timeout or a bug in a check all become a failed :class:`Result` with the evidence
 gathered so far, so one run reports every problem at once.
+
+Each result is also printed as one line, :data:`STDOUT_PREFIX` and the record's JSON, on the
+driver's stdout: the build log carries the results even when the test fails
+(:mod:`harness.results` reads them back).
 """
 
 import sys
@@ -12,15 +16,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from .errors import assertion_failure
 from .machine import Clock, Machine, SystemClock
 from .nodes import Context, Failure
 from .registry import CHECKS, FUNCTIONS
-from .result import Evidence, Result, render
+from .result import Evidence, Result
 from .spec import HOST, Params
 from .topology import Topology
 
 RESULTS_FILE = "nixos-nspawn-results.jsonl"
 STDOUT_PREFIX = "nixos-nspawn-result: "
+"""Starts the driver's stdout line that carries one result's JSON."""
 DEFAULT_TIMEOUT = 300
 """Seconds a check waits for something to come up (a unit, an address, a reply). Generous
 because NixOS tests often run under TCG, where a container boot takes a minute."""
@@ -58,10 +64,12 @@ class Session:
         except Exception as error:  # a crashed check is a failed expectation, not an abort
             evidence.fact("traceback", "".join(traceback.format_exc(limit=-4)))
             ok, message = False, f"check raised {type(error).__name__}: {error}"
-        record = evidence.as_dict()
-        if not ok:
-            message = f"{message}\n{render(record)}"
-        result = Result(id, check, ok, message, record, round(self.clock.monotonic() - start, 3))
+        seconds = round(self.clock.monotonic() - start, 3)
+        result = (
+            Result(id, check, ok, message, evidence.as_dict(), seconds)
+            if ok
+            else Result.failed(id, check, message, evidence.as_dict(), seconds)
+        )
         self._record(result)
         return result
 
@@ -92,11 +100,12 @@ class Session:
         print(STDOUT_PREFIX + line, file=self.stdout or sys.stdout, flush=True)
 
     def finish(self) -> None:
-        """Raise AssertionError naming every failed expectation (after all were recorded)."""
+        """Fail the test, naming every failed expectation (after all were recorded), with the
+        driver's ``RequestedAssertionFailed`` where it exists (see :mod:`.errors`)."""
         failed = [r for r in self.results if not r.ok]
         if failed:
             details = "\n\n".join(f"{r.id}: {r.message}" for r in failed)
-            raise AssertionError(
+            raise assertion_failure(
                 f"{len(failed)} of {len(self.results)} expectations failed "
                 f"(results in {self.path}):\n\n{details}"
             )

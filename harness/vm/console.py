@@ -1,25 +1,25 @@
-"""A QEMU host VM driven over its serial console, with the NixOS test driver's ``Machine`` API.
+"""A QEMU host VM driven over its serial console, answering commands as the NixOS test driver does.
 
-The checks in :mod:`harness.checks` are written against the NixOS test driver's ``Machine``
-(``nixos/lib/test-driver/src/test_driver/machine/__init__.py``). :class:`ConsoleMachine` gives
-them the same methods with the same semantics on the Debian VM of the runtime tier, so the code
-the generated testScripts run is exactly the code proven here:
+The checks in :mod:`harness.checks` call one method of the NixOS test driver's ``Machine``,
+``execute`` (``nixos/lib/test-driver/src/test_driver/machine/__init__.py``).
+:class:`ConsoleMachine` gives it the same semantics on the Debian VM of the runtime tier, so the
+code the generated testScripts run is exactly the code proven here; ``succeed`` is there for
+installing the test's files.
 
-- ``execute(command, timeout=900)`` runs ``timeout T bash -c 'set -euo pipefail; COMMAND'`` and
-  returns ``(status, stdout)``; stderr is not part of the output (it goes to the log), as in the
-  driver, where it goes to the console.
-- ``succeed`` / ``fail`` raise :class:`RequestedAssertionFailed` on an unexpected status;
-  ``wait_until_succeeds`` / ``wait_until_fails`` retry once a second until their timeout;
-  ``wait_for_unit`` fails early on a ``failed`` or idle ``inactive`` unit; ``systemctl`` wraps
-  ``execute``.
+``execute(command, timeout=900)`` runs ``timeout T bash -c 'set -euo pipefail; COMMAND'`` and
+returns ``(status, stdout)``, in the environment of the driver's backdoor shell
+(``nixos/modules/testing/test-instrumentation.nix``): stdin is the console tty, stdout a pipe
+(the driver pipes it into ``base64``), ``PAGER`` is empty, ``TERM`` unset, the working directory
+``/tmp``, and stderr is not captured: it goes to a second serial line (``/dev/ttyS1``, which QEMU
+writes to ``stderr.log``), as the driver's goes to the VM's serial console.
 
 Framing: the autologin shell puts the serial tty in raw mode without echo (no line editing,
 no special characters, no line-length limit, no CR/LF translation) and replaces itself with a
 non-interactive bash reading commands from the tty (no readline, prompts or job messages). Each
 command arrives verbatim in a quoted here-document with a unique delimiter and is read by a
 builtin (no process spent on transport). A shell function prints ``B<id>``, the command's
-stdout, ``\\nE<id> <status>``, its stderr and ``\\nX<id>``; ids are random, and the typed text
-is never echoed, so the markers cannot be confused with anything else.
+stdout and ``\\nE<id> <status>``; ids are random, and the typed text is never echoed, so the
+markers cannot be confused with anything else.
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ import shlex
 import termios
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +36,7 @@ from typing import Protocol, TextIO, cast
 
 import pexpect
 
+from harness.checks.errors import assertion_failure
 from harness.vm.image import HOSTNAME, Image
 
 BOOT_TIMEOUT = 300
@@ -50,27 +49,24 @@ HOST_SIDE_GRACE = 60
 UNBOUNDED_CEILING = 3600
 """Host-side ceiling for ``timeout=None`` commands, so a hung VM cannot hang the test run."""
 
-_LOGIN_SETUP = "stty raw -echo; exec env TERM=dumb bash --norc --noprofile /dev/stdin"
+GUEST_STDERR = "/dev/ttyS1"
+"""Where commands' stderr goes in the guest: the VM's second serial port (see the module doc)."""
+
+_LOGIN_SETUP = "stty raw -echo; exec bash --norc --noprofile /dev/stdin"
 """Sent to the autologin shell: raw tty, then a non-interactive bash reading the tty."""
 
-_SHELL_SETUP = (
-    "dmesg -n 1 2>/dev/null\n"
-    "__nn() { local m=$1 t=$2 c; IFS= read -r -d '' c; printf 'B%s\\n' \"$m\"; "
-    "( if [ \"$t\" = - ]; then bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr; "
-    "else timeout \"$t\" bash -c \"$c\" </dev/null 2>/tmp/.nn-stderr; fi; "
-    "printf '\\nE%s %s\\n' \"$m\" \"$?\" ) 2>/dev/null; "
-    "[ -s /tmp/.nn-stderr ] && cat /tmp/.nn-stderr; printf '\\nX%s\\n' \"$m\"; }\n"
-)
-"""The command runner, defined in that bash. The subshell keeps bash's own messages about
-killed children (``timeout``) off the console."""
 
-
-class TestScriptError(Exception):
-    """Mirror of the driver's base class for test-script failures."""
-
-
-class RequestedAssertionFailed(TestScriptError):
-    """Mirror of the driver's exception for a failed ``succeed``/``fail``/wait."""
+def _shell_setup(stderr: str, ready: str) -> str:
+    """Sent to that bash: the runner ``__nn ID [timeout T]``, which runs the command in
+    ``$__nn_c`` with the reader's stdin (the tty); then the backdoor shell's environment (see
+    the module doc) and, only if all of it worked, ``ready`` (typed in two parts, so that the
+    text that arrives is not an echo)."""
+    return (
+        "__nn() { local m=$1; shift; printf 'B%s\\n' \"$m\"; "
+        "\"$@\" bash -c \"$__nn_c\" | cat; printf '\\nE%s %s\\n' \"$m\" \"${PIPESTATUS[0]}\"; }\n"
+        f"dmesg -n 1 2>/dev/null; exec 2>{shlex.quote(stderr)} && export PAGER= && unset TERM "
+        f"&& cd /tmp && echo '{ready[:5]}''{ready[5:]}'\n"
+    )
 
 
 class ConsoleLost(RuntimeError):
@@ -108,13 +104,17 @@ class VmConfig:
     memory_mb: int = 3072
     cpus: int = 2
     log_dir: Path | None = None
-    """Where ``serial.log`` (raw console) and ``commands.log`` (readable) go; None: nowhere."""
+    """Where ``serial.log`` (raw console), ``commands.log`` (readable) and ``stderr.log``
+    (the commands' stderr) go; None: nowhere."""
+    guest_stderr: str = GUEST_STDERR
 
     def argv(self) -> list[str]:
+        stderr = "null" if self.log_dir is None else f"file:{self.log_dir / 'stderr.log'}"
         return [
             "qemu-system-x86_64", *accelerator_args(),
             "-m", str(self.memory_mb), "-smp", str(self.cpus),
-            "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
+            "-nodefaults", "-display", "none", "-serial", "stdio", "-serial", stderr,
+            "-no-reboot",
             "-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd),
             "-append", "console=ttyS0 root=/dev/vda rw quiet loglevel=1 "
                        "systemd.show_status=0 panic=-1",
@@ -123,31 +123,14 @@ class VmConfig:
         ]
 
 
-def _retry(fn: Callable[[bool], bool], timeout_seconds: int) -> None:
-    """The driver's ``retry``: once a second until true or timed out, then one last try."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout_seconds:
-        if fn(False):
-            return
-        time.sleep(1)
-    elapsed = time.monotonic() - start
-    if not fn(True):
-        raise RequestedAssertionFailed(
-            f"action timed out after {elapsed:.2f} seconds (timeout={timeout_seconds})"
-        )
-
-
 @dataclass
 class ConsoleMachine:
     """The host VM. Use as a context manager: QEMU is killed on exit, whatever happened."""
 
     config: VmConfig
-    name: str = "host"
-    boot_seconds: float = field(default=0.0, init=False)
     _proc: _Spawn | None = field(default=None, init=False, repr=False)
     _log: TextIO | None = field(default=None, init=False, repr=False)
     _serial: TextIO | None = field(default=None, init=False, repr=False)
-    _depth: int = field(default=0, init=False, repr=False)
 
     def __enter__(self) -> ConsoleMachine:
         try:
@@ -183,10 +166,9 @@ class ConsoleMachine:
         self._expect(rf"root@{HOSTNAME}:[^\r\n]*# ", timeout, "the autologin root prompt")
         _no_output_processing(proc.child_fd)
         ready = f"READY{uuid.uuid4().hex[:12]}"
-        proc.send(f"{_LOGIN_SETUP}\n{_SHELL_SETUP}echo '{ready[:5]}''{ready[5:]}'\n")
+        proc.send(f"{_LOGIN_SETUP}\n{_shell_setup(self.config.guest_stderr, ready)}")
         self._expect(rf"{ready}\n", 60, "the shell setup")
-        self.boot_seconds = time.monotonic() - started
-        self.log(f"shell ready after {self.boot_seconds:.1f}s")
+        self.log(f"shell ready after {time.monotonic() - started:.1f}s")
 
     def kill(self) -> None:
         """Stop QEMU at once (the disk is a snapshot, there is nothing to save)."""
@@ -200,169 +182,48 @@ class ConsoleMachine:
                 handle.close()
         self._log = self._serial = None
 
-    def is_up(self) -> bool:
-        return self._proc is not None and self._proc.isalive()
-
-    # -- logging (the driver's log/nested, kept to a plain text file) --------------------------
-
     def log(self, msg: str) -> None:
+        """A line in ``commands.log``."""
         if self._log is not None:
-            self._log.write(f"{'  ' * self._depth}{msg}\n")
+            self._log.write(f"{msg}\n")
             self._log.flush()
-
-    @contextmanager
-    def nested(self, msg: str, attrs: dict[str, str] | None = None) -> Iterator[None]:
-        self.log(msg)
-        self._depth += 1
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            self.log(f"({time.monotonic() - started:.2f} seconds)")
 
     # -- the command channel -------------------------------------------------------------------
 
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]:
-        """Run *command* under ``bash -c 'set -euo pipefail; …'``; return (status, stdout).
-
-        ``check_return``/``check_output`` are accepted for API compatibility; output and status
-        are always read here, because skipping them would desynchronise the console.
-        """
+    def execute(self, command: str, timeout: int | None = 900) -> tuple[int, str]:
+        """Run *command* under ``bash -c 'set -euo pipefail; …'``; return (status, stdout)."""
         script = f"set -euo pipefail; {command}"
         if len(script.encode()) > MAX_COMMAND_BYTES:
             raise ValueError(f"command is {len(script.encode())} bytes, more than "
                              f"{MAX_COMMAND_BYTES}")
         marker = uuid.uuid4().hex[:16]
-        limit = "-" if timeout is None else str(int(timeout))
+        limit = "" if timeout is None else f" timeout {int(timeout)}"
         host_wait = (UNBOUNDED_CEILING if timeout is None else timeout) + HOST_SIDE_GRACE
         started = time.monotonic()
         proc = self._live()
-        proc.send(f"__nn {marker} {limit} <<'__NN_{marker}'\n{script}\n__NN_{marker}\n")
+        proc.send(
+            f"IFS= read -r -d '' __nn_c <<'__NN_{marker}'\n{script}\n__NN_{marker}\n"
+            f"__nn {marker}{limit}\n"
+        )
         self._expect(rf"B{marker}\n", host_wait, f"the start of `{command}`")
         self._expect(rf"\nE{marker} (\d+)\n", host_wait, f"the end of `{command}`")
         status = int(proc.match.group(1))
         stdout = proc.before
-        self._expect(rf"\nX{marker}\n", HOST_SIDE_GRACE, f"the stderr of `{command}`")
-        stderr = proc.before
         self.log(f"$ {command}\n  -> exit {status} in {time.monotonic() - started:.2f}s")
-        for label, text in (("stdout", stdout), ("stderr", stderr)):
-            if text:
-                self.log(f"  {label}: " + text.rstrip("\n").replace("\n", "\n    "))
+        if stdout:
+            self.log("  stdout: " + stdout.rstrip("\n").replace("\n", "\n    "))
         return status, stdout
 
     def succeed(self, *commands: str, timeout: int | None = None) -> str:
+        """The driver's ``succeed``: the commands' stdout; a failed test on a non-zero status."""
         output = ""
         for command in commands:
-            with self.nested(f"must succeed: {command}"):
-                status, out = self.execute(command, timeout=timeout)
-                if status != 0:
-                    self.log(f"output: {out}")
-                    raise RequestedAssertionFailed(
-                        f"command `{command}` failed (exit code {status})"
-                    )
-                output += out
+            status, out = self.execute(command, timeout=timeout)
+            if status != 0:
+                self.log(f"  must succeed: {command}")
+                raise assertion_failure(f"command `{command}` failed (exit code {status})")
+            output += out
         return output
-
-    def fail(self, *commands: str, timeout: int | None = None) -> str:
-        output = ""
-        for command in commands:
-            with self.nested(f"must fail: {command}"):
-                status, out = self.execute(command, timeout=timeout)
-                if status == 0:
-                    raise RequestedAssertionFailed(f"command `{command}` unexpectedly succeeded")
-                output += out
-        return output
-
-    def wait_until_succeeds(self, command: str, timeout: int = 900) -> str:
-        output = ""
-
-        def check_success(_last_try: bool) -> bool:
-            nonlocal output
-            status, output = self.execute(command, timeout=timeout)
-            return status == 0
-
-        with self.nested(f"waiting for success: {command}"):
-            _retry(check_success, timeout)
-            return output
-
-    def wait_until_fails(self, command: str, timeout: int = 900) -> str:
-        output = ""
-
-        def check_failure(_last_try: bool) -> bool:
-            nonlocal output
-            status, output = self.execute(command, timeout=timeout)
-            return status != 0
-
-        with self.nested(f"waiting for failure: {command}"):
-            _retry(check_failure, timeout)
-            return output
-
-    def sleep(self, secs: int) -> None:
-        self.succeed(f"sleep {secs}")
-
-    # -- systemd helpers, as in the driver ------------------------------------------------------
-
-    def systemctl(self, q: str, user: str | None = None) -> tuple[int, str]:
-        if user is not None:
-            q = q.replace("'", "\\'")
-            return self.execute(
-                f"su -l {user} --shell /bin/sh -c "
-                "$'XDG_RUNTIME_DIR=/run/user/`id -u` "
-                f"systemctl --user {q}'"
-            )
-        return self.execute(f"systemctl {q}")
-
-    def get_unit_info(self, unit: str, user: str | None = None) -> dict[str, str]:
-        status, lines = self.systemctl(f'--no-pager show "{unit}"', user)
-        if status != 0:
-            raise RequestedAssertionFailed(
-                f'retrieving systemctl info for unit "{unit}" failed with exit code {status}'
-            )
-        pattern = re.compile(r"^([^=]+)=(.*)$")
-        return {
-            m[1]: m[2] for m in (pattern.match(line) for line in lines.split("\n")) if m
-        }
-
-    def get_unit_property(self, unit: str, property: str, user: str | None = None) -> str:
-        status, lines = self.systemctl(
-            f'--no-pager show "{unit}" --property="{property}"', user
-        )
-        if status != 0:
-            raise RequestedAssertionFailed(
-                f'retrieving systemctl property "{property}" for unit "{unit}" '
-                f"failed with exit code {status}"
-            )
-        match = re.match(r"^([^=]+)=(.*)$", lines)
-        if match is None or match[1] != property:
-            raise RequestedAssertionFailed(
-                f'systemctl show --property "{property}" "{unit}" produced invalid output: {lines}'
-            )
-        return match[2]
-
-    def wait_for_unit(self, unit: str, user: str | None = None, timeout: int = 900) -> None:
-        def check_active(_last_try: bool) -> bool:
-            state = self.get_unit_property(unit, "ActiveState", user)
-            if state == "failed":
-                raise RequestedAssertionFailed(f'unit "{unit}" reached state "{state}"')
-            if state == "inactive":
-                _, jobs = self.systemctl("list-jobs --full 2>&1", user)
-                if "No jobs" in jobs:
-                    info = self.get_unit_info(unit, user)
-                    if info["ActiveState"] == state:
-                        raise RequestedAssertionFailed(
-                            f'unit "{unit}" is inactive and there are no pending jobs'
-                        )
-            return state == "active"
-
-        with self.nested(f"waiting for unit {unit}"):
-            _retry(check_active, timeout)
 
     # -- internals ------------------------------------------------------------------------------
 

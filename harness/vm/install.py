@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from harness.checks import Bind, Container, Topology
-from harness.checks.machine import Machine
+from harness.vm.console import ConsoleMachine
 from harness.vm.image import TEMPLATE_DIR
 from harness.vm.units import MACHINES_DIR, UnitFile, render_case, translate_nspawn
 
@@ -21,7 +21,7 @@ STORE_PATH = "/usr"
 """What the Debian containers bind read-only in place of /nix/store (see units.py)."""
 
 
-def install_case(machine: Machine, case: Mapping[str, object]) -> None:
+def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
     """Install a whole exported case: container roots, tmpfiles, bind sources, units.
 
     Container roots come first, because container-side networks are written into them. Bind
@@ -41,7 +41,7 @@ def install_case(machine: Machine, case: Mapping[str, object]) -> None:
     machine.succeed("systemctl daemon-reload && networkctl reload")
 
 
-def apply_tmpfiles_dir(machine: Machine, path: str, entries: Mapping[str, object]) -> None:
+def apply_tmpfiles_dir(machine: ConsoleMachine, path: str, entries: Mapping[str, object]) -> None:
     """A tmpfiles ``d`` entry: the directory with its owner and mode.
 
     The module only declares container directories this way (empty on NixOS). Here they hold
@@ -61,7 +61,7 @@ def apply_tmpfiles_dir(machine: Machine, path: str, entries: Mapping[str, object
     )
 
 
-def install_files(machine: Machine, files: Iterable[UnitFile]) -> None:
+def install_files(machine: ConsoleMachine, files: Iterable[UnitFile]) -> None:
     """Write each file (parents created); content travels base64-encoded, byte for byte."""
     for unit in files:
         payload = base64.b64encode(unit.text.encode()).decode()
@@ -70,7 +70,7 @@ def install_files(machine: Machine, files: Iterable[UnitFile]) -> None:
         machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}")
 
 
-def install_container_root(machine: Machine, name: str) -> None:
+def install_container_root(machine: ConsoleMachine, name: str) -> None:
     """A fresh container root from the template, with the container's hostname."""
     root = shlex.quote(f"{MACHINES_DIR}/{name}")
     machine.succeed(
@@ -79,7 +79,7 @@ def install_container_root(machine: Machine, name: str) -> None:
     )
 
 
-def template_entries(machine: Machine) -> tuple[str, ...]:
+def template_entries(machine: ConsoleMachine) -> tuple[str, ...]:
     """The names at the top of the container template, for :attr:`Topology.root_skeleton`."""
     out = machine.succeed(f"ls -A {shlex.quote(TEMPLATE_DIR)}")
     return tuple(sorted(out.split()))
@@ -97,7 +97,7 @@ def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(sources)
 
 
-def prepare_bind_sources(machine: Machine, paths: Sequence[str]) -> None:
+def prepare_bind_sources(machine: ConsoleMachine, paths: Sequence[str]) -> None:
     if paths:
         machine.succeed("mkdir -p " + " ".join(shlex.quote(p) for p in paths))
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from harness.catalogue import find_root, scenario_files
+from harness.catalogue import find_root, rendered, scenario_files
 from harness.loader import load_scenario
-from harness.render import generated_path, render_scenario, render_test_script
+from harness.render import generated_path, render_test_script
 
 pytestmark = pytest.mark.eval
 
@@ -93,7 +93,7 @@ def test_host_config_is_part_of_the_node(nixpkgs_lib: Path) -> None:
 
 def _broken(tmp_path: Path, old: str, new: str) -> Path:
     scenario = load_scenario(ROOT / "scenarios" / "ephemeral-binds.toml")
-    text = render_scenario(scenario)
+    text = rendered(ROOT, scenario)
     assert old in text
     out = tmp_path / "broken.nix"
     out.write_text(text.replace(old, new, 1))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks import Session, Topology
+from harness.checks.errors import assertion_failures
 from harness.vm.console import ConsoleMachine, VmConfig
 from harness.vm.image import ensure_image
 from harness.vm.install import install_case, template_entries, topology_of
@@ -221,7 +222,7 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
             record.results[broken.expect.id] = asdict(result)
             try:
                 session.finish()
-            except AssertionError as err:
+            except assertion_failures() as err:
                 record.negative_finish += f"{err}\n"
         lap("negative checks", mark)
     record.timings["total"] = round(time.monotonic() - started, 1)

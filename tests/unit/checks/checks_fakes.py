@@ -84,14 +84,7 @@ class FakeMachine:
             return names[0], words[12]
         raise AssertionError(f"unexpected command shape: {command}")
 
-    def execute(
-        self,
-        command: str,
-        check_return: bool = True,
-        check_output: bool = True,
-        timeout: int | None = 900,
-    ) -> tuple[int, str]:
-        assert timeout is not None, "checks must always pass a timeout"
+    def execute(self, command: str, *, timeout: int) -> tuple[int, str]:
         self.clock.now += 0.25
         self.lines.append(command)
         node, inner = self.decode(command)
@@ -108,22 +101,6 @@ class FakeMachine:
     def ran(self, node: str, pattern: str) -> list[str]:
         """Inner commands run on ``node`` that match ``pattern``."""
         return [inner for n, inner in self.calls if n == node and re.search(pattern, inner)]
-
-    # The rest of the Machine protocol, in terms of execute (the checks do not call these).
-    def succeed(self, *commands: str, timeout: int | None = None) -> str:
-        return "".join(self.execute(c, timeout=timeout or 900)[1] for c in commands)
-
-    def fail(self, *commands: str, timeout: int | None = None) -> str:
-        return "".join(self.execute(c, timeout=timeout or 900)[1] for c in commands)
-
-    def wait_until_succeeds(self, command: str, timeout: int = 900) -> str:
-        return self.execute(command, timeout=timeout)[1]
-
-    def wait_for_unit(self, unit: str, user: str | None = None, timeout: int = 900) -> None:
-        self.execute(f"sh -c {shlex.quote('systemctl is-active ' + unit)} 2>&1", timeout=timeout)
-
-    def systemctl(self, q: str, user: str | None = None) -> tuple[int, str]:
-        return self.execute(f"sh -c {shlex.quote('systemctl ' + q)} 2>&1")
 
 
 WEB = Container("web", zone=None, veth=True, binds=(Bind("/var/lib/web", read_only=False),

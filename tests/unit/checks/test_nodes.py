@@ -54,6 +54,35 @@ def test_restart_waits_for_a_new_leader(ctx):
     assert len(ctx.machine.ran("host", "machinectl show web")) == 5
 
 
+def test_evidence_has_an_entry_per_call_in_call_order(ctx):
+    """The leader lookup after a restart is its own entry, after the restart, with its own
+    output: not the first lookup's place with the later output."""
+    def restart(command):
+        ctx.machine.set_leader("web", None, 303)
+        return 0, ""
+
+    ctx.machine.on("host", r"^systemctl restart systemd-nspawn@web\.service$", restart)
+    ctx.container("web").restart()
+    lookup = "host$ machinectl show web -p Leader --value"
+    assert list(ctx.evidence.as_dict().items()) == [
+        (lookup, "exit 0\n101"),
+        ("web leader", "101"),
+        ("host$ systemctl restart systemd-nspawn@web.service", "exit 0"),
+        (f"{lookup} #2", "exit 0\n303"),
+        ("web leader after restart", "303"),
+    ]
+
+
+def test_a_wait_leaves_one_entry_with_its_last_attempt(ctx):
+    ctx.machine.on("web", r"^systemctl is-system-running$", (1, "starting\n"), (0, "running\n"))
+    ctx.container("web").wait_booted()
+    assert ctx.evidence.as_dict() == {
+        "host$ machinectl show web -p Leader --value": "exit 0\n101",
+        "web leader": "101",
+        "web$ systemctl is-system-running": "exit 0 (attempt 2, after 1.8s)\nrunning",
+    }
+
+
 def test_restart_without_a_new_leader_fails(ctx):
     ctx.machine.on("host", r"^systemctl restart", (0, ""))
     with pytest.raises(Failure, match=r"web has no new leader 5s after the restart \(old leader"):

@@ -1,12 +1,37 @@
 """Session: recording (JSONL file and stdout), error containment, finish()."""
 
+import importlib
 import json
+import sys
 
 import pytest
 from checks_fakes import make_rig
 
 from harness.checks import Result
+from harness.checks.errors import assertion_failures
 from harness.checks.session import RESULTS_FILE, STDOUT_PREFIX
+
+DRIVER_ERRORS = """\
+class TestScriptError(Exception):
+    pass
+
+
+class RequestedAssertionFailed(TestScriptError):
+    pass
+"""
+
+
+@pytest.fixture
+def driver_errors(tmp_path, monkeypatch):
+    """A stand-in for nixpkgs' ``test_driver.errors`` (25.05 and newer) on sys.path."""
+    package = tmp_path / "driver" / "test_driver"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "errors.py").write_text(DRIVER_ERRORS)
+    monkeypatch.syspath_prepend(str(package.parent))
+    yield importlib.import_module("test_driver.errors")
+    for name in ("test_driver.errors", "test_driver"):
+        sys.modules.pop(name, None)
 
 
 def active(rig):
@@ -51,6 +76,41 @@ def test_failures_are_recorded_and_finish_names_all_of_them(rig, tmp_path):
     assert "command[host:false]: `false` on host: exit status 1, expected 0" in text
     assert "tcp[host->nowhere:1]" in text
     assert "unit-active[web]" not in text
+
+
+def fail_one(rig):
+    rig.machine.on("host", r"^false$", (1, ""))
+    rig.session.check("command[host:false]", "command", {"run": "false"})
+
+
+def test_finish_raises_the_drivers_assertion_type_under_the_driver(rig, driver_errors):
+    """The driver prints its RequestedAssertionFailed as a `!!!` line with only testScript
+    frames; it is not an AssertionError, so our handlers catch both."""
+    fail_one(rig)
+    with pytest.raises(driver_errors.RequestedAssertionFailed, match="1 of 1 expectations failed"):
+        rig.session.finish()
+    assert not issubclass(driver_errors.RequestedAssertionFailed, AssertionError)
+    assert assertion_failures() == (AssertionError, driver_errors.RequestedAssertionFailed)
+
+
+def test_finish_raises_assertion_error_without_the_driver(rig):
+    fail_one(rig)
+    with pytest.raises(AssertionError, match="1 of 1 expectations failed"):
+        rig.session.finish()
+    assert assertion_failures() == (AssertionError,)
+
+
+def test_a_driver_without_the_errors_module_gets_assertion_error(rig, tmp_path, monkeypatch):
+    """Drivers before nixpkgs 25.05 have a test_driver package without ``errors``."""
+    (tmp_path / "old" / "test_driver").mkdir(parents=True)
+    (tmp_path / "old" / "test_driver" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "old"))
+    try:
+        fail_one(rig)
+        with pytest.raises(AssertionError):
+            rig.session.finish()
+    finally:
+        sys.modules.pop("test_driver", None)
 
 
 def test_finish_passes_when_everything_passed(rig):

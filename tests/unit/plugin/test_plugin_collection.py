@@ -101,12 +101,12 @@ def test_a_bad_file_is_one_failing_item_and_others_still_run(project, monkeypatc
 
 
 def test_render_item_fails_when_the_file_does_not_render(project, monkeypatch):
-    import harness.plugin
+    import harness.catalogue
 
-    def refuse(scenario, source=None):
+    def refuse(scenario, source):
         raise ValueError("Nix strings cannot contain NUL characters")
 
-    monkeypatch.setattr(harness.plugin, "render_scenario", refuse)
+    monkeypatch.setattr(harness.catalogue, "render_scenario", refuse)
     result = project.runpytest("-m", "not vm")
     result.assert_outcomes(failed=1, deselected=2)
     result.stdout.fnmatch_lines(

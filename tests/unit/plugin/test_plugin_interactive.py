@@ -51,6 +51,7 @@ def project(tmp_path, fake_nix, monkeypatch) -> Path:
     driver.write_text(f"#!{sys.executable}\n" + FAKE_DRIVER.read_text())
     (tmp_path / "testScript.py").write_text(SCRIPT)
     monkeypatch.setenv("FAKE_DRIVER_SCRIPT", str(tmp_path / "testScript.py"))
+    monkeypatch.setenv("FAKE_DRIVER_LOG", str(tmp_path / "driver.log"))
     fake_nix.plan(driver=str(driver))
     return root
 

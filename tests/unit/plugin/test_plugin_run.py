@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import capabilities, processes
+from harness import capabilities, catalogue, processes
 from harness.loader import load_scenario
-from harness.render import render_scenario
 
 _spec = importlib.util.spec_from_file_location(
     "fake_nix_env", Path(__file__).parents[1] / "runner" / "fake_nix_env.py"
@@ -140,7 +139,8 @@ def test_each_item_reports_its_own_result_from_one_build(project, kvm, fake_nix)
     text = run.stdout.str()
     log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
     assert "reachable[host->web,ipv4]: expected success, saw failure" in text
-    assert "evidence ping: 100% packet loss" in text
+    assert "  ping\n    | 100% packet loss\n" in text
+    assert text.count("100% packet loss") == 1  # the evidence once, in the message
     assert f"full log: {log}" in text
     hint = "debug it: pytest scenarios/demo.toml --interactive 'demo::reachable[host->web,ipv4]'"
     assert hint in text
@@ -152,7 +152,9 @@ def test_each_item_reports_its_own_result_from_one_build(project, kvm, fake_nix)
 def test_a_committed_fresh_scenario_builds_the_flake_check(project, kvm, fake_nix):
     generated = project.path / "nix" / "tests" / "demo.nix"
     generated.parent.mkdir(parents=True)
-    generated.write_text(render_scenario(load_scenario(project.path / "scenarios" / "demo.toml")))
+    generated.write_text(
+        catalogue.rendered(project.path, load_scenario(project.path / "scenarios" / "demo.toml"))
+    )
     subprocess.run(["git", "init", "-q"], cwd=project.path, check=True)
     subprocess.run(["git", "add", "flake.nix", "nix/tests/demo.nix"], cwd=project.path, check=True)
     fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
@@ -251,7 +253,7 @@ def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
         if case.get("name") == "reachable[host->web,ipv4]"
     ).find("failure")
     assert failure is not None
-    assert "evidence ping: 100% packet loss" in (failure.text or "")
+    assert "    | 100% packet loss" in (failure.text or "")
 
 
 @pytest.mark.parametrize("dist", [(), ("--dist", "loadgroup"), ("--dist", "worksteal")],

@@ -62,11 +62,15 @@ class FakeNix:
         return alive
 
 
+FAILURE = "expected success, saw failure\nevidence:\n  ping\n    | 100% packet loss"
+
+
 def result(id_: str, ok: bool = True, **extra: object) -> dict[str, object]:
-    """A result record as harness.checks writes it (contract (1))."""
+    """A result record as harness.checks writes it: a failure's message ends with its
+    evidence."""
     record: dict[str, object] = {
         "id": id_, "check": id_.split("[", 1)[0], "ok": ok,
-        "message": "" if ok else f"{id_}: expected success, saw failure",
+        "message": "" if ok else f"{id_}: {FAILURE}",
         "evidence": {} if ok else {"ping": "100% packet loss"}, "seconds": 1.5,
     }
     record.update(extra)

@@ -1,5 +1,6 @@
 """--interactive: choosing where to stop, the prelude, the REPL session (stand-in driver)."""
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -7,7 +8,11 @@ from pathlib import Path
 import pytest
 from fake_nix_env import result
 
+import harness.interactive
+from harness import catalogue
+from harness.checks.result import Result
 from harness.interactive import (
+    HAND_OVER,
     DriverError,
     Stop,
     choose_stop,
@@ -16,7 +21,6 @@ from harness.interactive import (
     write_prelude,
 )
 from harness.loader import load_scenario
-from harness.results import parse_record
 
 FAKE_DRIVER = Path(__file__).with_name("fake_driver.py")
 IDS = ("unit-active[web]", "reachable[host->web,ipv4]", "tcp[host->web,22]")
@@ -43,7 +47,7 @@ SCRIPT = textwrap.dedent(
 
 
 def last(*records):
-    return {r["id"]: parse_record(__import__("json").dumps(r)) for r in records}
+    return {r["id"]: Result.from_json(__import__("json").dumps(r)) for r in records}
 
 
 def test_stop_choice():
@@ -57,15 +61,27 @@ def test_stop_choice():
     assert choose_stop(IDS, died, IDS[2]) == Stop(IDS[2], "as requested")
 
 
-@pytest.fixture
-def driver(tmp_path, monkeypatch):
-    script = tmp_path / "testScript.py"
-    script.write_text(SCRIPT)
-    monkeypatch.setenv("FAKE_DRIVER_SCRIPT", str(script))
+@pytest.fixture(params=["ipython", "ptpython"])
+def driver(request, tmp_path, monkeypatch):
+    """The stand-in driver, once with each REPL the real one embeds."""
+    monkeypatch.setenv("FAKE_DRIVER_REPL", request.param)
+    return stand_in(tmp_path, monkeypatch, SCRIPT)
+
+
+def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
+    path = tmp_path / "testScript.py"
+    path.write_text(script)
+    monkeypatch.setenv("FAKE_DRIVER_SCRIPT", str(path))
+    monkeypatch.setenv("FAKE_DRIVER_LOG", str(tmp_path / "driver.log"))
     program = tmp_path / "nixos-test-driver"
     program.write_text(f"#!{sys.executable}\n" + FAKE_DRIVER.read_text())
     program.chmod(0o755)
     return program
+
+
+def driver_log(driver: Path) -> list[str]:
+    """The stand-in's log: its IPYTHONDIR, then "cleanup" once its __exit__ ran."""
+    return (driver.parent / "driver.log").read_text().splitlines()
 
 
 def session_namespace(driver: Path, prelude: Path) -> str:
@@ -152,6 +168,32 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
             "(it failed in the last run)\n") in said
 
 
+def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(
+    driver, tmp_path, fake_nix
+):
+    """A scenario below scenarios/net/ is rendered with the header `render` commits (its
+    catalogue label), so the committed file is fresh and the flake's own check is built."""
+    root = tmp_path / "repo"
+    (root / "scenarios" / "net").mkdir(parents=True)
+    (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    (root / "scenarios" / "net" / "demo.toml").write_text(DEMO)
+    loaded = catalogue.load_all(catalogue.scenario_files(root))
+    catalogue.write(root, loaded.scenarios)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "flake.nix", "nix/tests/demo.nix"], cwd=root, check=True)
+    assert (root / "nix/tests/demo.nix").read_text().startswith(
+        "# Generated from scenarios/net/demo.toml by"
+    )
+    fake_nix.plan(driver=str(driver))
+    status = debug_scenario(loaded.scenarios[0], root, "x86_64-linux", timeout=30,
+                            requested=None, say=lambda text: None,
+                            interact=lambda child: child.sendeof())
+    assert status == 0
+    (build,) = fake_nix.calls()
+    assert build[-1] == ".#checks.x86_64-linux.demo.driverInteractive"
+    assert "--impure" not in build
+
+
 def test_debug_scenario_rejects_an_unknown_expectation(tmp_path):
     root = tmp_path / "repo"
     (root / "scenarios").mkdir(parents=True)
@@ -206,6 +248,62 @@ def test_prelude_carries_hostile_values_as_literals(tmp_path):
     exec(prelude.read_text(), namespace, local)
     assert (local["_scenario"], local["_stop"]) == ('we"ird\n', hostile)
     assert (local["_count"], local["_total"]) == (0, 1)
+
+
+def test_the_hand_over_notice_comes_before_the_users_prompt(driver, tmp_path, capsysbinary):
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    assert run_driver(driver, prelude, cwd=tmp_path, timeout=30,
+                      interact=lambda child: child.sendeof()) == 0
+    shown = capsysbinary.readouterr().out.decode()
+    prompt = "\x1b[32mIn [\x1b[1m2\x1b[0m]: " if ">>>" not in shown else ">>> "
+    assert shown.endswith(f"{HAND_OVER}\r\n{prompt}")  # the pty turns \n into \r\n
+
+
+def test_the_driver_runs_with_a_fresh_ipython_directory(driver, tmp_path):
+    """IPython must not read the user's ~/.ipython (prompts and banners could differ)."""
+    seen = []
+
+    def inspect(child):
+        directory = Path(driver_log(driver)[0])
+        seen.append((directory.is_dir(), list(directory.iterdir())))
+        child.sendeof()
+
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=inspect) == 0
+    assert seen == [(True, [])]
+    assert not Path(driver_log(driver)[0]).exists()  # removed with the run
+
+
+def test_a_driver_without_a_known_prompt_names_the_repls_expected(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_DRIVER_REPL", "none")
+    monkeypatch.setattr(harness.interactive, "BOOT_TIMEOUT_SECONDS", 1.0)
+    program = stand_in(tmp_path, monkeypatch, SCRIPT)
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    with pytest.raises(DriverError) as raised:
+        run_driver(program, prelude, cwd=tmp_path, timeout=10, interact=lambda child: None)
+    assert str(raised.value) == (
+        f"{program} showed no REPL prompt within 1 s; expected the prompt of "
+        "ptpython.ipython.embed (`In [n]: `, current nixpkgs) or "
+        "ptpython.repl.embed (`>>> `, older nixpkgs)"
+    )
+
+
+@pytest.mark.parametrize("repl", ["ipython", "ptpython"])
+def test_a_prelude_past_its_time_is_interrupted_and_the_driver_cleans_up(
+    repl, tmp_path, monkeypatch, capsysbinary
+):
+    """Still running is its own message; SIGINT and exit() let the driver's __exit__ run
+    (its cleanup of VMs and sockets) before anything is killed."""
+    monkeypatch.setenv("FAKE_DRIVER_REPL", repl)
+    program = stand_in(tmp_path, monkeypatch, "import time\n\ntime.sleep(600)\n")
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    handed = []
+    with pytest.raises(DriverError, match=r"the prelude .* was still running after 2 s; the "
+                                          r"driver was interrupted and left its REPL"):
+        run_driver(program, prelude, cwd=tmp_path, timeout=2, interact=handed.append)
+    assert handed == []
+    assert driver_log(program)[1:] == ["cleanup"]
+    assert HAND_OVER not in capsysbinary.readouterr().out.decode()
 
 
 def test_a_driver_that_dies_before_its_prompt_is_reported(tmp_path):

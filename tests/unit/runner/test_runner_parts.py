@@ -6,8 +6,9 @@ import pytest
 from fake_nix_env import result
 
 from harness.capabilities import kvm_reason
+from harness.checks.result import Result
 from harness.progress import Progress, summarize
-from harness.results import parse_record, results_from_log
+from harness.results import dump_results, results_from_file, results_from_log
 from harness.scheduling import scope_of
 
 
@@ -22,7 +23,7 @@ def test_result_lines_are_the_drivers_own_and_bad_ones_ignored():
     ]
     found = results_from_log(lines)
     assert sorted(found) == ["tcp[host->web,22]", "unit-active[web]"]
-    assert found["tcp[host->web,22]"] == parse_record(json.dumps(good))
+    assert found["tcp[host->web,22]"] == Result.from_json(json.dumps(good))
     assert not found["tcp[host->web,22]"].ok
 
 
@@ -60,20 +61,40 @@ def test_an_id_recorded_twice_is_a_failure_naming_both_records(tmp_path):
         assert "recorded 2 times" in twice.message
         assert twice.evidence["record 1"].startswith("userns[one]: passed")
         assert twice.evidence["record 2"].startswith("userns[one]: FAILED")
+        assert "\n  record 2\n    | userns[one]: FAILED (1.5 s)\n" in twice.message
 
 
-def test_describe_shows_message_and_evidence():
-    record = parse_record(json.dumps(result(
-        "http[host->web,80]", ok=False, evidence={"status": "503", "body": "line 1\nline 2\n"},
-    )))
+def test_describe_shows_the_verdict_and_the_message():
+    record = Result.from_json(json.dumps(result("http[host->web,80]", ok=False)))
     assert record is not None
     assert record.describe() == (
         "http[host->web,80]: FAILED (1.5 s)\n"
         "http[host->web,80]: expected success, saw failure\n"
-        "evidence status: 503\n"
-        "--- evidence: body ---\n"
-        "line 1\nline 2"
+        "evidence:\n"
+        "  ping\n"
+        "    | 100% packet loss"
     )
+    assert Result.from_json(json.dumps(result("x[y]"))).describe() == "x[y]: passed (1.5 s)"
+
+
+def test_dumped_results_read_back_equal(tmp_path):
+    """The last run's results go through the record's own writer and reader."""
+    records = {r["id"]: Result.from_json(json.dumps(r)) for r in (
+        result("a[b]"), result("c[d]", ok=False, evidence={"out": "x\u2028y"}))}
+    path = tmp_path / "last" / "demo.jsonl"
+    dump_results(records, path)
+    assert results_from_file(path) == records
+    assert path.read_text().splitlines()[0] == records["a[b]"].to_json()
+
+
+def test_the_log_parser_reads_the_line_the_session_prints(tmp_path, capsys):
+    """The result line's prefix is the session's own (one definition, used by both sides)."""
+    from harness.checks import Session, Topology
+
+    session = Session(object(), Topology(()), tmp_path)
+    written = session.check("x[y]", "frobnicate", {})
+    (line,) = capsys.readouterr().out.splitlines()
+    assert results_from_log([f"vm-test-run-demo> {line}"]) == {"x[y]": written}
 
 
 def test_progress_events():

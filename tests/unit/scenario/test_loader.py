@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.catalogue import rendered
 from harness.escape import NixCode
 from harness.loader import format_key, load_scenario
-from harness.render import render_scenario
 from harness.scenario import ScenarioError, ValidationError
 
 VALID = '''\
@@ -397,6 +397,6 @@ def test_whatever_validates_renders(tmp_path: Path, timeout: int, mount: str,
     except ScenarioError as error:
         errors = error.errors
     else:
-        render_scenario(scenario)
+        rendered(tmp_path, scenario)
         return
     assert all(e.key != "(syntax)" for e in errors), "the test wrote invalid TOML"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from pyflakes.checker import Checker
 
-from harness.catalogue import SCENARIOS_DIR, find_root, scenario_files
+from harness.catalogue import SCENARIOS_DIR, find_root, rendered, scenario_files
 from harness.escape import to_nix
 from harness.loader import load_scenario
-from harness.render import render_scenario, render_test_script
+from harness.render import render_test_script
 
 ROOT = find_root(Path(__file__))
 SCENARIOS = scenario_files(ROOT)
@@ -88,7 +88,7 @@ def test_pyflakes_check_catches_undefined_names() -> None:
 def test_generated_module_parses_and_holds_the_scenario(path: Path, tmp_path: Path) -> None:
     scenario = load_scenario(path)
     out = tmp_path / f"{scenario.name}.nix"
-    out.write_text(render_scenario(scenario))
+    out.write_text(rendered(ROOT, scenario))
     parsed = subprocess.run(["nix-instantiate", "--parse", str(out)],
                             capture_output=True, text=True, check=False)
     assert parsed.returncode == 0, parsed.stderr
@@ -103,7 +103,7 @@ def test_generated_module_parses_and_holds_the_scenario(path: Path, tmp_path: Pa
 def test_hostile_values_stay_values(tmp_path: Path) -> None:
     scenario = load_scenario(HOSTILE)
     out = tmp_path / "hostile.nix"
-    out.write_text(render_scenario(scenario))
+    out.write_text(rendered(ROOT, scenario))
     fields = generated_fields(out)
     (bind,) = scenario.containers[0].binds
     evil = fields["containers"]["evil"]  # type: ignore[index]
@@ -125,11 +125,11 @@ def test_hostile_values_stay_values(tmp_path: Path) -> None:
 
 def test_rendering_is_deterministic() -> None:
     scenario = load_scenario(SCENARIOS[0])
-    assert render_scenario(scenario) == render_scenario(load_scenario(SCENARIOS[0]))
+    assert rendered(ROOT, scenario) == rendered(ROOT, load_scenario(SCENARIOS[0]))
 
 
 def test_header_names_the_source_and_command() -> None:
-    text = render_scenario(load_scenario(ROOT / SCENARIOS_DIR / "basic-veth.toml"))
+    text = rendered(ROOT, load_scenario(ROOT / SCENARIOS_DIR / "basic-veth.toml"))
     assert text.startswith(
         "# Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.\n"
     )
@@ -138,6 +138,6 @@ def test_header_names_the_source_and_command() -> None:
 
 
 def test_container_config_is_imported_as_code_of_its_own() -> None:
-    text = render_scenario(load_scenario(ROOT / SCENARIOS_DIR / "reverse-proxy.toml"))
+    text = rendered(ROOT, load_scenario(ROOT / SCENARIOS_DIR / "reverse-proxy.toml"))
     assert 'config = (import (builtins.toFile "scenario-config.nix" \'\'\n' in text
     assert to_nix("{ }") == '"{ }"'  # plain strings stay strings

@@ -2,7 +2,8 @@
 
 The VM's serial console is an autologin bash on a tty; a local ``bash -i`` on a pty, with the
 VM's prompt, exercises the same code path (raw tty, non-interactive reader shell, here-document
-transport, markers) in a second instead of a minute.
+transport, markers, the backdoor shell's environment) in a second instead of a minute. The
+commands' stderr goes to a file standing in for the VM's second serial port.
 """
 
 import shutil
@@ -10,13 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.vm.console import (
-    ConsoleLost,
-    ConsoleMachine,
-    RequestedAssertionFailed,
-    VmConfig,
-    accelerator_args,
-)
+from harness.vm.console import ConsoleLost, ConsoleMachine, VmConfig, accelerator_args
 from harness.vm.image import Image
 
 
@@ -28,16 +23,31 @@ class LocalShell(VmConfig):
 
 
 @pytest.fixture(scope="module")
-def machine(tmp_path_factory):
+def stderr(tmp_path_factory):
+    return tmp_path_factory.mktemp("serial") / "ttyS1"
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory, stderr):
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
-    config = LocalShell(Image(Path("/nonexistent")), log_dir=tmp_path_factory.mktemp("console"))
+    config = LocalShell(Image(Path("/nonexistent")), log_dir=tmp_path_factory.mktemp("console"),
+                        guest_stderr=str(stderr))
     with ConsoleMachine(config) as m:
         yield m
 
 
-def test_execute_returns_status_and_stdout_only(machine):
-    assert machine.execute("echo out; echo err >&2; exit 3") == (3, "out\n")
+def test_execute_returns_status_and_stdout_only(machine, stderr):
+    assert machine.execute("echo out; echo err-7f3a >&2; exit 3") == (3, "out\n")
+    assert "err-7f3a\n" in stderr.read_text()
+
+
+def test_commands_run_in_the_drivers_backdoor_environment(machine):
+    """As nixpkgs' backdoor shell runs them: the console tty on stdin, stdout a pipe, an
+    empty PAGER, no TERM, in /tmp."""
+    script = ("test -t 0 && echo stdin-tty; test -t 1 || echo stdout-pipe; "
+              "env | grep -E '^(PAGER|TERM)=' || true; pwd")
+    assert machine.execute(script) == (0, "stdin-tty\nstdout-pipe\nPAGER=\n/tmp\n")
 
 
 def test_commands_run_with_errexit_and_pipefail(machine):
@@ -68,23 +78,14 @@ def test_timeout_kills_the_command_with_status_124(machine):
     assert machine.succeed("echo still in sync") == "still in sync\n"
 
 
-def test_succeed_and_fail_raise_like_the_driver(machine):
-    with pytest.raises(RequestedAssertionFailed, match=r"command `exit 4` failed \(exit code 4\)"):
+def test_commands_without_a_timeout_run_too(machine):
+    assert machine.execute("echo unbounded", timeout=None) == (0, "unbounded\n")
+
+
+def test_succeed_fails_the_test_like_the_driver(machine):
+    with pytest.raises(AssertionError, match=r"command `exit 4` failed \(exit code 4\)"):
         machine.succeed("exit 4")
-    with pytest.raises(RequestedAssertionFailed, match="unexpectedly succeeded"):
-        machine.fail("true")
-    assert machine.fail("echo x; exit 2") == "x\n"
-
-
-def test_wait_until_succeeds_retries(machine, tmp_path):
-    flag = tmp_path / "flag"
-    machine.succeed(f"(sleep 1.5; touch {flag}) >/dev/null 2>&1 &")
-    assert machine.wait_until_succeeds(f"test -e {flag} && echo there", timeout=10) == "there\n"
-
-
-def test_wait_until_succeeds_times_out(machine):
-    with pytest.raises(RequestedAssertionFailed, match="timed out"):
-        machine.wait_until_succeeds("false", timeout=1)
+    assert machine.succeed("echo a", "echo b") == "a\nb\n"
 
 
 def test_commands_too_large_for_the_tty_are_refused(machine):
@@ -93,7 +94,7 @@ def test_commands_too_large_for_the_tty_are_refused(machine):
 
 
 def test_a_dead_console_is_reported():
-    config = LocalShell(Image(Path("/nonexistent")))
+    config = LocalShell(Image(Path("/nonexistent")), guest_stderr="/dev/null")
     with ConsoleMachine(config) as m:
         m.kill()
         with pytest.raises(ConsoleLost):
@@ -101,8 +102,11 @@ def test_a_dead_console_is_reported():
 
 
 def test_qemu_argv_uses_a_snapshot_and_the_image_files(tmp_path):
-    argv = VmConfig(Image(tmp_path)).argv()
+    argv = VmConfig(Image(tmp_path), log_dir=tmp_path / "logs").argv()
     assert "-snapshot" in argv
+    serials = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-serial"]
+    assert serials == ["stdio", f"file:{tmp_path / 'logs' / 'stderr.log'}"]  # ttyS0, ttyS1
+    assert VmConfig(Image(tmp_path)).argv().count("null") == 1
     assert f"file={tmp_path / 'host.img'},format=raw,if=virtio" in argv
     assert argv[argv.index("-kernel") + 1] == str(tmp_path / "vmlinuz")
 
