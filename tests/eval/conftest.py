@@ -20,6 +20,8 @@ def nixpkgs_lib() -> Path:
 @pytest.fixture(autouse=True)
 def _report_lib_origin(request: pytest.FixtureRequest) -> None:
     """Every eval-tier test says where its nixpkgs lib came from (on the tier's closing line)."""
+    if request.node.get_closest_marker("eval") is None:
+        return  # tests/eval also holds unit tests (test_lib_lookup.py)
     source = locate_nixpkgs_lib()
     if source.path is not None:
         request.node.user_properties.append((LIB_PROPERTY, source.origin))
