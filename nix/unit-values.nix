@@ -20,7 +20,8 @@ let
       name = "U+${hex}";
     }
   ) (lib.range 1 31 ++ [ 127 ]);
-
+in
+rec {
   # Why `text` cannot be a unit file value as it is, or null.
   unitValueProblem =
     text:
@@ -40,8 +41,7 @@ let
   # Keys of networkd settings are written as they are before `=`, and nested attribute sets
   # become sections of their own: every key is a setting name.
   isSettingName = key: builtins.match "[A-Za-z][A-Za-z0-9-]*" key != null;
-in
-rec {
+
   # A string for a message: quoted, every control character escaped (toJSON leaves DEL as is).
   showValue =
     value:
