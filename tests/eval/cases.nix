@@ -214,12 +214,15 @@ in
     }
   ];
 
-  runtime-pair = case "alpha on its own veth with a writable bind, beta in zone lab" [
+  runtime-pair = case "alpha on its own veth with writable binds (one path with `:` and `\\`), beta in zone lab" [
     {
       nixos-nspawn.containers = {
         alpha = {
           config = { };
-          binds."/var/lib/alpha".hostPath = "/srv/alpha";
+          binds = {
+            "/var/lib/alpha".hostPath = "/srv/alpha";
+            "/var/lib/odd:dir\\x".hostPath = "/srv/odd:dir\\x";
+          };
         };
         beta = {
           config = { };

@@ -343,7 +343,8 @@ def test_runtime_pair(run) -> None:
     data = run("runtime-pair")
     assert data["reference"]["nspawn"] == {
         "alpha": nspawn_unit(toplevel(data, "alpha"), "alpha",
-                             bind=["/srv/alpha:/var/lib/alpha:idmap"]),
+                             bind=["/srv/alpha:/var/lib/alpha:idmap",
+                                   "/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap"]),
         "beta": nspawn_unit(toplevel(data, "beta"), "beta",
                             network={"Private": True, "VirtualEthernet": True, "Zone": "lab"}),
     }
@@ -504,6 +505,9 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
 
 # --- assertions ---------------------------------------------------------------------------
 
+CONTROL = "which would end or break the line in the unit file."
+WEB = "nixos-nspawn.containers.web"
+
 
 @pytest.mark.parametrize(
     ("case", "message"),
@@ -529,34 +533,8 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
          "`network.veth.enable` is false; a zone needs the veth link."),
         ("bind-relative",
          'nixos-nspawn.containers.web.binds."var/lib/web": bind mount paths must be absolute.'),
-    ],
-)
-def test_configurations_that_cannot_work_fail_one_clear_assertion(
-    nixpkgs_lib: Path, case: str, message: str
-) -> None:
-    assert evaluate(nixpkgs_lib, "failedAssertions", case) == [message]
-
-
-def test_nftables_host_gets_nftables_interface_wildcards(run) -> None:
-    # The NixOS firewall writes the attribute name verbatim after `iifname`; nftables has no
-    # `+` wildcard, so `ve-+` would silently match no interface there.
-    assert run("host-nftables")["host"]["firewall"] == {
-        '"ve-*"': {"allowedUDPPorts": [67, 5353]},
-        '"vz-*"': {"allowedUDPPorts": [67, 5353]},
-    }
-
-
-# --- values written into unit files -----------------------------------------------------------
-# nixpkgs writes `Key=value` lines verbatim (attrsToSection in nixos/lib/systemd-lib.nix): a value
-# that ends the line, continues it or loses characters would add or change directives.
-
-CONTROL = "which would end or break the line in the unit file."
-WEB = "nixos-nspawn.containers.web"
-
-
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
+        # Values that would end, continue or trim a line of a unit file: nixpkgs writes
+        # `Key=value` lines verbatim (attrsToSection in nixos/lib/systemd-lib.nix).
         ("unit-newline",
          f'{WEB}.binds."/data".hostPath: "/data\\nPrivateUsers=no\\nBind=/:/host" contains the '
          f"control character U+000A, {CONTROL}"),
@@ -591,10 +569,23 @@ WEB = "nixos-nspawn.containers.web"
          "quotes, which `Parameters=` in the .nspawn file would split or remove."),
     ],
 )
-def test_values_that_would_break_a_unit_file_fail_one_clear_assertion(
+def test_configurations_that_cannot_work_fail_one_clear_assertion(
     nixpkgs_lib: Path, case: str, message: str
 ) -> None:
     assert evaluate(nixpkgs_lib, "failedAssertions", case) == [message]
+
+
+def test_nftables_host_gets_nftables_interface_wildcards(run) -> None:
+    # The NixOS firewall writes the attribute name verbatim after `iifname`; nftables has no
+    # `+` wildcard, so `ve-+` would silently match no interface there.
+    assert run("host-nftables")["host"]["firewall"] == {
+        '"ve-*"': {"allowedUDPPorts": [67, 5353]},
+        '"vz-*"': {"allowedUDPPorts": [67, 5353]},
+    }
+
+
+# --- values written into unit files as they are ----------------------------------------------
+# (what would break a line is refused: see the assertion cases above)
 
 
 def test_bind_paths_escape_backslashes_before_colons(run) -> None:
