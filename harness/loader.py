@@ -30,6 +30,14 @@ from harness.scenario import (
 )
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
+from harness.unit_values import (
+    bind_option_problem,
+    bind_path_problem,
+    key_problem,
+    parameters_problem,
+    setting_key_problem,
+    value_problem,
+)
 
 IFNAMSIZ = 15
 """Longest Linux interface name; the host sides are ``ve-<container>`` and ``vz-<zone>``."""
@@ -145,6 +153,11 @@ class _Reader:
             return None
         return value
 
+    def unit_value(self, key: KeyPath, problem: str | None) -> None:
+        """Report ``problem`` of a value bound for a unit file (NUL was reported already)."""
+        if problem is not None and key not in self.unrepresentable:
+            self.error(key, problem)
+
     def strings(
         self, table: Mapping[str, object], key: KeyPath, name: str
     ) -> tuple[str, ...] | None:
@@ -160,12 +173,22 @@ class _Reader:
 
     def settings(self, value: object, key: KeyPath) -> object:
         """Free-form networkd settings: tables, arrays, strings, integers and booleans only
-        (the values Nix and the module's option types can take exactly)."""
+        (the values Nix and the module's option types can take exactly), with setting names
+        as keys and strings that a unit file line can hold."""
         if isinstance(value, dict):
-            return {name: self.settings(item, (*key, name)) for name, item in value.items()}
+            out = {}
+            for name, item in value.items():
+                problem = setting_key_problem(name)
+                if problem is None:
+                    out[name] = self.settings(item, (*key, name))
+                else:
+                    self.unit_value((*key, name), problem)
+            return out
         if isinstance(value, list):
             return [self.settings(item, (*key, index)) for index, item in enumerate(value)]
-        if not isinstance(value, str | int | bool):
+        if isinstance(value, str):
+            self.unit_value(key, value_problem(value))
+        elif not isinstance(value, int | bool):
             self.error(key, f"unsupported value {describe(value)}: use a string, integer, "
                             "boolean, array or table")
         return value
@@ -192,6 +215,8 @@ BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
 VETH_KEYS = ("enable", "zone", "config")
 VETH_CONFIG_KEYS = ("host", "container")
+RAW_UNIT_TEXT = ("raw unit file text, not data: write each setting as a key of its section "
+                 "(e.g. linkConfig.MTUBytes = 1400)")
 
 
 def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> NixCode | None:
@@ -217,17 +242,23 @@ def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
 
 def _bind(reader: _Reader, mount_point: str, value: object, key: KeyPath) -> BindMount | None:
     _absolute(reader, mount_point, key)
+    reader.unit_value(key, bind_path_problem(mount_point))
     table = reader.table(value, key, BIND_KEYS)
     if table is None:
         return None
     host_path = reader.get(table, key, "hostPath", str)
     _absolute(reader, host_path, (*key, "hostPath"))
+    if host_path is not None:
+        reader.unit_value((*key, "hostPath"), bind_path_problem(host_path))
+    options = reader.strings(table, key, "options")
+    for index, option in enumerate(options or ()):
+        reader.unit_value((*key, "options", index), bind_option_problem(option))
     return BindMount(
         path=mount_point,
         host_path=host_path,
         read_only=reader.get(table, key, "readOnly", bool),
         idmap=reader.get(table, key, "idmap", bool),
-        options=reader.strings(table, key, "options"),
+        options=options,
     )
 
 
@@ -248,8 +279,14 @@ def _veth(reader: _Reader, value: object, key: KeyPath) -> Veth:
         for side in sides:
             if config is not None and side in config:
                 side_key = (*key, "config", side)
-                if reader.table(config[side], side_key) is not None:
-                    settings = reader.settings(config[side], side_key)
+                table = reader.table(config[side], side_key)
+                if table is not None:
+                    if "extraConfig" in table:
+                        reader.error((*side_key, "extraConfig"), RAW_UNIT_TEXT)
+                    settings = reader.settings(
+                        {name: item for name, item in table.items() if name != "extraConfig"},
+                        side_key,
+                    )
                     assert isinstance(settings, dict)
                     sides[side] = MappingProxyType(settings)
     enable = reader.get(veth, key, "enable", bool)
@@ -267,6 +304,8 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
     key: KeyPath = ("containers", name)
     if name == HOST:
         reader.error(key, f"{HOST!r} names the VM in expectations; choose another name")
+    elif (problem := key_problem(name)) is not None:
+        reader.error(key, problem)
     else:
         reader.name(name, key, "container", f"ve-{name}")
     table = reader.table(value, key, CONTAINER_KEYS)
@@ -281,6 +320,8 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
                 binds.append(bind)
     path = reader.get(table, key, "path", str)
     _absolute(reader, path, (*key, "path"))
+    if path is not None:
+        reader.unit_value((*key, "path"), parameters_problem(path))
     return ContainerSpec(
         name=name,
         config=_nix_code(reader, table, key),

@@ -11,6 +11,12 @@
 let
   cfg = config.nixos-nspawn;
   hostConfig = config;
+  inherit (import ./unit-values.nix { inherit lib; })
+    checkWritten
+    checkUnitValue
+    checkSettings
+    showValue
+    ;
 
   # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
   # this every start would get a random ID, a new DHCP client identity (a new address) and a new
@@ -92,7 +98,9 @@ let
     };
   };
 
-  escapeBindPath = lib.replaceStrings [ ":" ] [ "\\:" ];
+  # nspawn splits `Bind=` on `:` and takes `\x` as `x` (extract_many_words without unescaping):
+  # a backslash is escaped before, and with, every colon (one pass, so no escape is escaped again).
+  escapeBindPath = lib.replaceStrings [ "\\" ":" ] [ "\\\\" "\\:" ];
 
   bindOptions = bind: lib.unique (lib.optional bind.idmap "idmap" ++ bind.options);
 
@@ -109,6 +117,10 @@ let
         ++ lib.optional (bindOptions bind != [ ]) (lib.concatStringsSep "," (bindOptions bind))
       )
     ) (lib.filterAttrs (_: bind: bind.readOnly == readOnly) c.binds);
+
+  # One side's settings (`network.veth.config.<side>`). Its `extraConfig` is raw unit text by
+  # nixpkgs' definition (lines appended to the unit): the user's own, not checked.
+  checkLinkSettings = where: settings: checkSettings where (removeAttrs settings [ "extraConfig" ]);
 
   nspawnUnit = name: c: {
     execConfig = {
@@ -209,7 +221,7 @@ let
         example = [ "norbind" ];
         description = ''
           Further bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`, for example
-          `norbind` or `rootidmap`.
+          `norbind` or `rootidmap`: one option per entry (no `,` or `:`).
         '';
       };
     };
@@ -270,7 +282,8 @@ let
           description = ''
             A prebuilt NixOS system toplevel to run instead of evaluating
             {option}`nixos-nspawn.containers.<name>.config`. Set automatically when `config`
-            is used; set exactly one of the two.
+            is used; set exactly one of the two. It becomes `Parameters=<path>/init`, so it
+            holds no whitespace, quotes or control characters.
           '';
         };
 
@@ -309,7 +322,9 @@ let
           description = ''
             Bind mounts from the host, keyed by the path in the container. They are the only
             state that survives a restart. The host path must exist when the container starts;
-            binds are idmapped unless `idmap = false`.
+            binds are idmapped unless `idmap = false`. Paths may hold any character but control
+            characters (`\` and `:` are escaped for `Bind=`), and no whitespace at either end,
+            which systemd would strip.
           '';
         };
 
@@ -354,6 +369,12 @@ let
               `vz-<zone>`, merged over the defaults: DHCP server, masquerading, link-local
               addressing, IPv6 router advertisements, mDNS, and an address from networkd's
               pool. Every value set here wins over the default of the same key.
+
+              Keys and values are written into the unit file as they are, so they are checked
+              at any depth: keys are setting names (letters, digits and `-`, starting with a
+              letter), and string values hold no control characters, do not end in a backslash
+              and have no whitespace at either end. `extraConfig` is raw unit text and is not
+              checked.
             '';
           };
 
@@ -374,6 +395,7 @@ let
               the defaults: DHCP client, link-local addressing, IPv6 router advertisements and
               mDNS. Every value set here wins over the default of the same key. Applies to
               containers evaluated from {option}`nixos-nspawn.containers.<name>.config`.
+              Checked as {option}`network.veth.config.host` is.
             '';
           };
         };
@@ -418,11 +440,52 @@ let
         message = "${where}: the zone bridge name `${zoneIf}` has ${toString (lib.stringLength zoneIf)} characters, but Linux allows at most ${toString maxInterfaceName}: use a zone name of at most ${toString (maxInterfaceName - 3)} characters.";
       }
     ]
-    ++ lib.mapAttrsToList (containerPath: bind: {
-      assertion =
-        lib.hasPrefix "/" containerPath && (bind.hostPath == null || lib.hasPrefix "/" bind.hostPath);
-      message = "${where}.binds.\"${containerPath}\": bind mount paths must be absolute.";
-    }) c.binds;
+    ++ lib.concatLists (lib.mapAttrsToList (bindAssertions where) c.binds)
+    # A user's `path` (not a toplevel evaluated from `config`) becomes `Parameters=<path>/init`,
+    # which nspawn splits into words and unquotes.
+    ++ lib.optionals (c.path != null && !lib.isDerivation c.path) (
+      checkUnitValue "${where}.path" (toString c.path)
+      ++ [
+        {
+          assertion = builtins.match "[^ \t\"']*" (toString c.path) != null;
+          message = "${where}.path: ${showValue (toString c.path)} contains whitespace or quotes, which `Parameters=` in the .nspawn file would split or remove.";
+        }
+      ]
+    )
+    ++ checkLinkSettings "${where}.network.veth.config.host" c.network.veth.config.host
+    ++ checkLinkSettings "${where}.network.veth.config.container" c.network.veth.config.container;
+
+  bindAssertions =
+    where: containerPath: bind:
+    let
+      at = "${where}.binds.${lib.strings.escapeNixIdentifier containerPath}";
+    in
+    [
+      {
+        assertion =
+          lib.hasPrefix "/" containerPath && (bind.hostPath == null || lib.hasPrefix "/" bind.hostPath);
+        message = "${at}: bind mount paths must be absolute.";
+      }
+    ]
+    ++ checkWritten at containerPath (escapeBindPath containerPath)
+    ++ lib.optionals (bind.hostPath != null) (
+      checkWritten "${at}.hostPath" bind.hostPath (escapeBindPath bind.hostPath)
+    )
+    ++ lib.concatLists (
+      lib.imap0 (
+        index: option:
+        let
+          optionAt = "${at}.options[${toString index}]";
+        in
+        checkUnitValue optionAt option
+        ++ [
+          {
+            assertion = !lib.hasInfix "," option && !lib.hasInfix ":" option;
+            message = "${optionAt}: ${showValue option} contains `,` or `:`, which separate bind options and paths in `Bind=`: give one option per entry.";
+          }
+        ]
+      ) bind.options
+    );
 
 in
 {

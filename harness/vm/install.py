@@ -15,7 +15,13 @@ from pathlib import PurePosixPath
 from harness.checks import Bind, Container, Topology
 from harness.vm.console import ConsoleMachine
 from harness.vm.image import TEMPLATE_DIR
-from harness.vm.units import MACHINES_DIR, UnitFile, render_case, translate_nspawn
+from harness.vm.units import (
+    MACHINES_DIR,
+    UnitFile,
+    UnitRenderError,
+    render_case,
+    translate_nspawn,
+)
 
 STORE_PATH = "/usr"
 """What the Debian containers bind read-only in place of /nix/store (see units.py)."""
@@ -91,7 +97,7 @@ def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
     sources = []
     for key in ("Bind", "BindReadOnly"):
         for spec in _as_list(files.get(key)):
-            source = spec.split(":", 1)[0].lstrip("+")
+            source = split_bind(spec)[0].removeprefix("+")
             if source:
                 sources.append(source)
     return tuple(sources)
@@ -136,8 +142,31 @@ def topology_of(
 
 def _inside(spec: str) -> str:
     """``source[:destination[:options]]`` -> the path inside the container."""
-    parts = spec.lstrip("+").split(":")
-    return parts[1] if len(parts) > 1 and parts[1] else parts[0]
+    parts = split_bind(spec)
+    return parts[1] if len(parts) > 1 and parts[1] else parts[0].removeprefix("+")
+
+
+def split_bind(spec: str) -> tuple[str, ...]:
+    """A ``Bind=`` value as nspawn reads it (``bind_mount_parse``): source and destination are
+    the first two words separated by ``:``, where a backslash takes the next character as it is
+    (``\\:`` is a colon, ``\\\\`` a backslash); the rest, if any, are the options, verbatim."""
+    words: list[str] = []
+    word: list[str] = []
+    chars = iter(enumerate(spec))
+    for index, char in chars:
+        if char == "\\":
+            escaped = next(chars, None)
+            if escaped is None:
+                raise UnitRenderError(f"Bind={spec}: ends in an unpaired backslash")
+            word.append(escaped[1])
+        elif char == ":":
+            words.append("".join(word))
+            word = []
+            if len(words) == 2:
+                return (*words, spec[index + 1:])
+        else:
+            word.append(char)
+    return (*words, "".join(word))
 
 
 def _section(settings: Mapping[str, object], key: str) -> Mapping[str, object]:

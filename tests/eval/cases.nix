@@ -214,12 +214,15 @@ in
     }
   ];
 
-  runtime-pair = case "alpha on its own veth with a writable bind, beta in zone lab" [
+  runtime-pair = case "alpha on its own veth with writable binds (one path with `:` and `\\`), beta in zone lab" [
     {
       nixos-nspawn.containers = {
         alpha = {
           config = { };
-          binds."/var/lib/alpha".hostPath = "/srv/alpha";
+          binds = {
+            "/var/lib/alpha".hostPath = "/srv/alpha";
+            "/var/lib/odd:dir\\x".hostPath = "/srv/odd:dir\\x";
+          };
         };
         beta = {
           config = { };
@@ -320,6 +323,130 @@ in
       nixos-nspawn.containers.web = {
         config = { };
         binds."var/lib/web" = { };
+      };
+    }
+  ];
+
+  # Values that would reach a unit file unsafely: nixpkgs writes `Key=value` lines verbatim.
+  # Each fails exactly one assertion.
+  unit-newline = case "a bind host path that would add directives to the .nspawn file" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data".hostPath = "/data\nPrivateUsers=no\nBind=/:/host";
+      };
+    }
+  ];
+
+  unit-carriage-return = case "a lone carriage return ends a unit file line too" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.config.container.networkConfig.Domains = [ "lab\rDNS=192.0.2.1" ];
+      };
+    }
+  ];
+
+  unit-control-character = case "any other control character (here DEL) in a bind option" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data".options = [ "norbind${builtins.fromJSON ''"\u007f"''}" ];
+      };
+    }
+  ];
+
+  unit-trailing-backslash = case "a network value ending in a backslash continues onto the next line" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.config.host.networkConfig.Domains = [ "lab\\" ];
+      };
+    }
+  ];
+
+  unit-whitespace = case "systemd strips whitespace around a value: a bind would lose it" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data " = {
+          hostPath = "/srv/data";
+          idmap = false;
+        };
+      };
+    }
+  ];
+
+  unit-percent = case "a container name with `%`, a specifier in the systemd-nspawn@ unit name" [
+    { nixos-nspawn.containers."web%i".config = { }; }
+  ];
+
+  unit-network-key = case "a networkd settings key that would change the [Match] section" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.config.host.matchConfig."Name=eth0 #" = "x";
+      };
+    }
+  ];
+
+  unit-network-value = case "a networkd [Match] value that would add a [Network] section" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.config.host.matchConfig.Name = "ve-web\n[Network]\nAddress=192.0.2.1/24";
+      };
+    }
+  ];
+
+  unit-network-nested = case "a control character in a list of tables, deep in the settings" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.config.host.routes = [
+          { Gateway = "192.0.2.1"; }
+          { Destination = "10.0.0.0/8\n"; }
+        ];
+      };
+    }
+  ];
+
+  bind-option-separator = case "a bind option entry that holds two options" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data".options = [ "norbind,noidmap" ];
+      };
+    }
+  ];
+
+  path-with-space = case "a prebuilt system path with a space: Parameters= splits it" [
+    { nixos-nspawn.containers.prebuilt.path = "/srv/my system"; }
+  ];
+
+  # What is written as it is: backslashes and colons in bind paths escaped for nspawn, `%`
+  # (no specifier in .nspawn and .network files) and raw unit text in `extraConfig`.
+  unit-escaped = case "bind paths with backslashes and colons, `%` in values, extraConfig" [
+    {
+      nixos-nspawn.containers.odd = {
+        config = { };
+        binds = {
+          "/a\\b" = { };
+          "/a:b" = { };
+          "/a\\".hostPath = "/srv/a\\";
+          "/plain" = {
+            hostPath = "/srv/50%";
+            idmap = false;
+            readOnly = true;
+          };
+        };
+        network.veth.config.host = {
+          networkConfig.DNS = [ "192.0.2.53:53%ve-odd#dns.example" ];
+          extraConfig = ''
+            [Link]
+            MTUBytes=1400
+          '';
+        };
       };
     }
   ];

@@ -66,7 +66,7 @@ REFERENCE_CASES = [
     "seed-simple", "seed-reverse-proxy", "seed-static-short", "zone-shared", "binds",
     "autostart-off", "restart-off", "veth-disabled", "host-dhcpcd", "host-networkmanager",
     "host-networkd", "path-only", "imports", "mymachines-removed", "network-override",
-    "runtime-pair",
+    "runtime-pair", "unit-escaped",
 ]
 
 
@@ -343,7 +343,8 @@ def test_runtime_pair(run) -> None:
     data = run("runtime-pair")
     assert data["reference"]["nspawn"] == {
         "alpha": nspawn_unit(toplevel(data, "alpha"), "alpha",
-                             bind=["/srv/alpha:/var/lib/alpha:idmap"]),
+                             bind=["/srv/alpha:/var/lib/alpha:idmap",
+                                   "/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap"]),
         "beta": nspawn_unit(toplevel(data, "beta"), "beta",
                             network={"Private": True, "VirtualEthernet": True, "Zone": "lab"}),
     }
@@ -504,6 +505,9 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
 
 # --- assertions ---------------------------------------------------------------------------
 
+CONTROL = "which would end or break the line in the unit file."
+WEB = "nixos-nspawn.containers.web"
+
 
 @pytest.mark.parametrize(
     ("case", "message"),
@@ -529,6 +533,40 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
          "`network.veth.enable` is false; a zone needs the veth link."),
         ("bind-relative",
          'nixos-nspawn.containers.web.binds."var/lib/web": bind mount paths must be absolute.'),
+        # Values that would end, continue or trim a line of a unit file: nixpkgs writes
+        # `Key=value` lines verbatim (attrsToSection in nixos/lib/systemd-lib.nix).
+        ("unit-newline",
+         f'{WEB}.binds."/data".hostPath: "/data\\nPrivateUsers=no\\nBind=/:/host" contains the '
+         f"control character U+000A, {CONTROL}"),
+        ("unit-carriage-return",
+         f"{WEB}.network.veth.config.container.networkConfig.Domains[0]: "
+         f'"lab\\rDNS=192.0.2.1" contains the control character U+000D, {CONTROL}'),
+        ("unit-control-character",
+         f'{WEB}.binds."/data".options[0]: "norbind\\u007f" contains the control character '
+         f"U+007F, {CONTROL}"),
+        ("unit-trailing-backslash",
+         f'{WEB}.network.veth.config.host.networkConfig.Domains[0]: "lab\\\\" ends in a '
+         "backslash, which would continue the line in the unit file onto the next directive."),
+        ("unit-whitespace",
+         f'{WEB}.binds."/data ": "/data " starts or ends with whitespace, which systemd strips '
+         "from unit file values."),
+        ("unit-network-key",
+         f'{WEB}.network.veth.config.host.matchConfig."Name=eth0 #": the key "Name=eth0 #" is '
+         "not a networkd setting name (it is written into the unit file as it is): use letters, "
+         "digits and `-`, starting with a letter."),
+        ("unit-network-value",
+         f"{WEB}.network.veth.config.host.matchConfig.Name: "
+         f'"ve-web\\n[Network]\\nAddress=192.0.2.1/24" contains the control character U+000A, '
+         f"{CONTROL}"),
+        ("unit-network-nested",
+         f'{WEB}.network.veth.config.host.routes[1].Destination: "10.0.0.0/8\\n" contains the '
+         f"control character U+000A, {CONTROL}"),
+        ("bind-option-separator",
+         f'{WEB}.binds."/data".options[0]: "norbind,noidmap" contains `,` or `:`, which '
+         "separate bind options and paths in `Bind=`: give one option per entry."),
+        ("path-with-space",
+         'nixos-nspawn.containers.prebuilt.path: "/srv/my system" contains whitespace or '
+         "quotes, which `Parameters=` in the .nspawn file would split or remove."),
     ],
 )
 def test_configurations_that_cannot_work_fail_one_clear_assertion(
@@ -544,3 +582,40 @@ def test_nftables_host_gets_nftables_interface_wildcards(run) -> None:
         '"ve-*"': {"allowedUDPPorts": [67, 5353]},
         '"vz-*"': {"allowedUDPPorts": [67, 5353]},
     }
+
+
+# --- values written into unit files as they are ----------------------------------------------
+# (what would break a line is refused: see the assertion cases above)
+
+
+def test_bind_paths_escape_backslashes_before_colons(run) -> None:
+    # nspawn reads `\x` as `x` and splits on unescaped `:`: `/a\b` unescaped would bind /ab, and
+    # a trailing `\` would swallow the separator (and with it the destination and `idmap`).
+    files = run("unit-escaped")["reference"]["nspawn"]["odd"]["filesConfig"]
+    assert files["Bind"] == [
+        "/a\\:b:/a\\:b:idmap",
+        "/srv/a\\\\:/a\\\\:idmap",
+        "/a\\\\b:/a\\\\b:idmap",
+    ]
+
+
+def test_percent_is_data_in_nspawn_and_network_files_and_no_name_has_one(
+    run, nixpkgs_lib: Path
+) -> None:
+    # `%` is no specifier in .nspawn and .network files (systemd.nspawn(5), systemd.network(5)):
+    # it is written as it is. Where it would be one -- %i in the systemd-nspawn@<name> unit --
+    # the container name cannot hold it.
+    data = run("unit-escaped")["reference"]
+    assert data["nspawn"]["odd"]["filesConfig"]["BindReadOnly"] == ["/nix/store", "/srv/50%:/plain"]
+    assert data["hostNetworks"]["10-ve-odd"]["networkConfig"]["DNS"] == [
+        "192.0.2.53:53%ve-odd#dns.example"
+    ]
+    assert evaluate(nixpkgs_lib, "failedAssertions", "unit-percent") == [
+        "nixos-nspawn.containers.web%i: the container name `web%i` is not a valid host name: "
+        "use letters, digits and `-` (not at the start or end)."
+    ]
+
+
+def test_extra_config_is_raw_unit_text_and_passes_unchecked(run) -> None:
+    network = run("unit-escaped")["reference"]["hostNetworks"]["10-ve-odd"]
+    assert network["extraConfig"] == "[Link]\nMTUBytes=1400\n"

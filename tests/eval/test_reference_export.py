@@ -43,7 +43,10 @@ def test_runtime_pair_reference_has_the_agreed_shape() -> None:
                          "containerNetworks"}
     assert data["case"] == "runtime-pair"
     assert set(data["nspawn"]) == {"alpha", "beta"}
-    assert data["nspawn"]["alpha"]["filesConfig"]["Bind"] == ["/srv/alpha:/var/lib/alpha:idmap"]
+    assert data["nspawn"]["alpha"]["filesConfig"]["Bind"] == [
+        "/srv/alpha:/var/lib/alpha:idmap",
+        "/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap",
+    ]
     assert "Zone" not in data["nspawn"]["alpha"]["networkConfig"]
     assert data["nspawn"]["beta"]["networkConfig"]["Zone"] == "lab"
     assert set(data["hostNetworks"]) == {"10-ve-alpha", "10-vz-lab"}

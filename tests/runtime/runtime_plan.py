@@ -1,8 +1,9 @@
 """The runtime tier's plan: what is installed in the one VM, and which checks run against it.
 
-The module's exported ``runtime-pair`` settings (alpha: own veth and a writable bind; beta: zone
-``lab``) are installed next to broken variants of alpha, all are started side by side, and every
-expectation runs through ``harness.checks.Session`` -- the code the generated testScripts call.
+The module's exported ``runtime-pair`` settings (alpha: own veth and two writable binds, one
+with ``:`` and ``\\`` in its paths; beta: zone ``lab``) are installed next to broken variants of
+alpha, all are started side by side, and every expectation runs through
+``harness.checks.Session`` -- the code the generated testScripts call.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -46,6 +48,11 @@ class Expect:
 WEB = "mkdir -p /run/www && echo hello-from-alpha > /run/www/index.html && " \
       "systemd-run --unit=www busybox httpd -f -p 80 -h /run/www"
 
+# alpha's second bind has `:` and `\` in both paths (the module escapes them for Bind=): a file
+# the host writes into /srv/odd:dir\x must be what alpha reads at /var/lib/odd:dir\x.
+ODD_HOST, ODD_INSIDE = shlex.quote("/srv/odd:dir\\x/from-host"), shlex.quote(
+    "/var/lib/odd:dir\\x/from-host")
+
 GOOD: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "alpha"}, "alpha"),
     Expect("unit-active", {"container": "beta"}, "beta"),
@@ -62,6 +69,9 @@ GOOD: tuple[Expect, ...] = (
     Expect("reachable", {"from": "host", "to": "alpha", "by": "name"}, "host->alpha,name"),
     Expect("command", {"on": "alpha", "run": WEB}, "alpha,web server"),
     Expect("http", {"from": "host", "to": "alpha", "body": "hello-from-alpha"}, "host->alpha"),
+    Expect("command", {"on": "host", "run": f"echo odd-bind > {ODD_HOST}"}, "host,odd bind"),
+    Expect("command", {"on": "alpha", "run": f"cat {ODD_INSIDE}", "output": "odd-bind"},
+           "alpha,odd bind"),
     Expect("tcp", {"from": "host", "to": "alpha", "port": 80}, "host->alpha:80"),
     Expect("store-readonly", {"container": "alpha"}, "alpha"),
     Expect("store-readonly", {"container": "beta"}, "beta"),

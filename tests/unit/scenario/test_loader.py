@@ -400,3 +400,146 @@ def test_whatever_validates_renders(tmp_path: Path, timeout: int, mount: str,
         rendered(tmp_path, scenario)
         return
     assert all(e.key != "(syntax)" for e in errors), "the test wrote invalid TOML"
+
+
+# --- values bound for unit files, and keys Nix would not take as data -------------------------
+# The module writes binds, `path` and the networkd settings into unit files as verbatim
+# `Key=value` lines (nix/unit-values.nix checks the same at evaluation).
+
+HOST_SETTINGS = "containers.web.network.veth.config.host"
+BIND = 'containers.web.binds."/var/lib/web"'
+CONTROL = "which would end or break the line in the unit file"
+
+
+def test_newline_in_a_bind_host_path(tmp_path: Path) -> None:
+    text = VALID.replace('hostPath = "/srv/web"',
+                         'hostPath = "/srv/web\\nPrivateUsers=no\\nBind=/:/host"')
+    one_error(tmp_path, text, f"{BIND}.hostPath", 10, "control character U+000A", CONTROL)
+
+
+def test_lone_carriage_return_in_a_network_value(tmp_path: Path) -> None:
+    text = VALID.replace('Address = ["192.168.42.1/24"]',
+                         'Address = ["192.168.42.1/24\\rDNS=192.0.2.1"]')
+    one_error(tmp_path, text, f"{HOST_SETTINGS}.networkConfig.Address[0]", 11,
+              "control character U+000D", CONTROL)
+
+
+@pytest.mark.parametrize(("escape", "code"), [("\\u0001", "U+0001"), ("\\t", "U+0009"),
+                                              ("\\u001b", "U+001B"), ("\\u007f", "U+007F")])
+def test_any_other_control_character_in_a_bind_option(tmp_path: Path, escape: str,
+                                                      code: str) -> None:
+    text = VALID.replace('options = ["idmap"]', f'options = ["idmap{escape}"]')
+    one_error(tmp_path, text, f"{BIND}.options[0]", 10, f"control character {code}", CONTROL)
+
+
+def test_trailing_backslash_in_a_network_value(tmp_path: Path) -> None:
+    text = VALID.replace('Address = ["192.168.42.1/24"]', 'Address = ["192.168.42.1/24\\\\"]')
+    one_error(tmp_path, text, f"{HOST_SETTINGS}.networkConfig.Address[0]", 11,
+              "ends in a backslash", "continue the line")
+
+
+def test_backslashes_in_bind_paths_are_escaped_so_any_number_is_fine(tmp_path: Path) -> None:
+    text = VALID.replace('binds."/var/lib/web" = { hostPath = "/srv/web"',
+                         'binds."/var/lib/web\\\\" = { hostPath = "/srv/a\\\\b:c\\\\\\\\\\\\"')
+    (bind,) = load_scenario(write(tmp_path, text)).containers[0].binds
+    assert (bind.path, bind.host_path) == ("/var/lib/web\\", "/srv/a\\b:c\\\\\\")
+
+
+def test_an_even_number_of_trailing_backslashes_ends_no_line(tmp_path: Path) -> None:
+    text = VALID.replace('Address = ["192.168.42.1/24"]', 'Address = ["a\\\\\\\\"]')
+    settings = load_scenario(write(tmp_path, text)).containers[0].veth.host_config
+    assert settings is not None
+    assert settings["networkConfig"] == {"DHCPServer": False, "Address": ["a\\\\"]}
+
+
+@pytest.mark.parametrize("mount", ["/var/lib/web ", " /var/lib/web"])
+def test_surrounding_whitespace_in_a_bind_mount_point(tmp_path: Path, mount: str) -> None:
+    text = VALID.replace('binds."/var/lib/web"', f'binds."{mount}"')
+    errors = errors_of(tmp_path, text)  # " /var/lib/web" is not absolute either
+    assert [(e.key, e.line) for e in errors if "systemd strips" in e.message] == [
+        (f'containers.web.binds."{mount}"', 10)
+    ]
+
+
+def test_percent_is_data_in_unit_values(tmp_path: Path) -> None:
+    # No specifier in .nspawn and .network files: `%` is written as it is.
+    text = VALID.replace('hostPath = "/srv/web"', 'hostPath = "/srv/50%"').replace(
+        'Address = ["192.168.42.1/24"]', 'DNS = ["192.0.2.53%ve-web"]')
+    container = load_scenario(write(tmp_path, text)).containers[0]
+    assert container.binds[0].host_path == "/srv/50%"
+    assert container.veth.host_config == {
+        "networkConfig": {"DHCPServer": False, "DNS": ["192.0.2.53%ve-web"]}
+    }
+
+
+@pytest.mark.parametrize("key", ['"Name=eth0 #"', '"Name\\n[Network]\\nAddress"', '"[Network]"',
+                                 '"#Name"', '"Na me"', '""'])
+def test_network_key_injection(tmp_path: Path, key: str) -> None:
+    text = VALID.replace("DHCPServer = false", f"{key} = false")
+    errors = errors_of(tmp_path, text)
+    assert len(errors) == 1, errors
+    assert errors[0].key.startswith(f"{HOST_SETTINGS}.networkConfig.")
+    assert errors[0].line == 11
+    assert "not a networkd setting name" in errors[0].message
+
+
+def test_network_value_injection(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "network.veth.config.host.networkConfig",
+        'network.veth.config.host.matchConfig.Name = "ve-web\\n[Network]\\nAddress=10.0.0.1/8"\n'
+        "network.veth.config.host.networkConfig")
+    one_error(tmp_path, text, f"{HOST_SETTINGS}.matchConfig.Name", 11,
+              "control character U+000A", CONTROL)
+
+
+def test_control_characters_at_any_depth_of_the_settings(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "network.veth.config.host.networkConfig",
+        'network.veth.config.container.routes = [{ Gateway = "10.0.0.1" }, '
+        '{ Destination = ["10.0.0.0/8\\n"] }]\nnetwork.veth.config.host.networkConfig')
+    one_error(tmp_path, text, "containers.web.network.veth.config.container.routes[1]."
+              "Destination[0]", 11, "control character U+000A")
+
+
+@pytest.mark.parametrize("option", ["norbind,noidmap", "idmap:x"])
+def test_bind_option_holding_a_separator(tmp_path: Path, option: str) -> None:
+    text = VALID.replace('options = ["idmap"]', f'options = ["norbind", "{option}"]')
+    one_error(tmp_path, text, f"{BIND}.options[1]", 10, "contains ',' or ':'",
+              "one option per entry")
+
+
+@pytest.mark.parametrize("path", ["/srv/my system", "/srv/it's", "/srv/x\\n"])
+def test_prebuilt_path_that_parameters_would_split(tmp_path: Path, path: str) -> None:
+    text = VALID.replace('path = "/nix/store/aaaa-nixos-system"', f'path = "{path}"')
+    error = one_error(tmp_path, text, "containers.db.path", 14)
+    assert "Parameters=" in error.message or CONTROL in error.message
+
+
+def test_extra_config_is_raw_unit_text_not_data(tmp_path: Path) -> None:
+    text = VALID.replace("network.veth.config.host.networkConfig",
+                         'network.veth.config.host.extraConfig = "[Link]"\n'
+                         "network.veth.config.host.networkConfig")
+    one_error(tmp_path, text, f"{HOST_SETTINGS}.extraConfig", 11, "raw unit file text")
+
+
+@pytest.mark.parametrize("key", ["_type", "outPath", "__toString", "__functor"])
+def test_module_system_keys_at_any_depth_of_the_settings(tmp_path: Path, key: str) -> None:
+    text = VALID.replace(
+        "network.veth.config.host.networkConfig",
+        f'network.veth.config.host.matchConfig = {{ {key} = "override", Name = "eth0" }}\n'
+        f'network.veth.config.container.routes = [{{ Gateway = {{ {key} = "x" }} }}]\n'
+        "network.veth.config.host.networkConfig")
+    errors = errors_of(tmp_path, text)
+    assert [(e.key, e.line) for e in errors] == [
+        (f"{HOST_SETTINGS}.matchConfig.{format_key((key,))}", 11),
+        (f"containers.web.network.veth.config.container.routes[0].Gateway."
+         f"{format_key((key,))}", 12),
+    ]
+    assert all(f"{key!r} is special to Nix" in e.message for e in errors)
+
+
+def test_a_container_named_out_path(tmp_path: Path) -> None:
+    # A container name is an attribute name in nixos-nspawn.containers.
+    text = VALID.replace("[containers.db]", "[containers.outPath]").replace(
+        'container = "db"', 'container = "web"')
+    one_error(tmp_path, text, "containers.outPath", 13, "'outPath' is special to Nix")

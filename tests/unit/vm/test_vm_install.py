@@ -1,7 +1,10 @@
 """The runtime tier's reading of nspawn settings into the checks' Topology."""
 
+import pytest
+
 from harness.checks import Bind, Container
-from harness.vm.install import bind_sources, container_of, topology_of
+from harness.vm.install import bind_sources, container_of, split_bind, topology_of
+from harness.vm.units import UnitRenderError
 
 ALPHA = {
     "execConfig": {"Parameters": "/nix/store/abc-nixos-system-alpha/init"},
@@ -44,3 +47,31 @@ def test_topology_carries_the_debian_store_and_skeleton():
     assert topology.store_path == "/usr"
     assert topology.root_skeleton == ("etc", "usr")
     assert topology.names == ("alpha",)
+
+
+@pytest.mark.parametrize(("spec", "parts"), [
+    ("/srv/same", ("/srv/same",)),
+    ("/srv/a:/a", ("/srv/a", "/a")),
+    ("/srv/a:/a:idmap,norbind", ("/srv/a", "/a", "idmap,norbind")),
+    # What the module writes for /a:b, /a\b and /a\ (eval tier, unit-escaped).
+    ("/a\\:b:/a\\:b:idmap", ("/a:b", "/a:b", "idmap")),
+    ("/a\\\\b:/a\\\\b:idmap", ("/a\\b", "/a\\b", "idmap")),
+    ("/srv/a\\\\:/a\\\\:idmap", ("/srv/a\\", "/a\\", "idmap")),
+    # nspawn's reading of what the module wrote before it escaped backslashes.
+    ("/a\\b:/a\\b", ("/ab", "/ab")),
+    ("/srv/a\\:/a:idmap", ("/srv/a:/a", "idmap")),
+    ("/srv/a:/a:", ("/srv/a", "/a", "")),
+])
+def test_split_bind_reads_bind_as_nspawn_does(spec: str, parts: tuple[str, ...]) -> None:
+    assert split_bind(spec) == parts
+
+
+def test_split_bind_refuses_an_unpaired_trailing_backslash() -> None:
+    with pytest.raises(UnitRenderError, match="unpaired backslash"):
+        split_bind("/srv/a:/a\\")
+
+
+def test_escaped_binds_name_the_right_directories_on_both_sides():
+    odd = {"filesConfig": {"Bind": ["/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap"]}}
+    assert bind_sources(odd) == ("/srv/odd:dir\\x",)
+    assert container_of("odd", odd, "/usr").binds == (Bind("/var/lib/odd:dir\\x", False),)

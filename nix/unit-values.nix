@@ -1,0 +1,96 @@
+# What may be written into a systemd unit file, for the host module's assertions.
+#
+# nixpkgs writes every unit setting as a `Key=value` line, verbatim (`attrsToSection` in
+# nixos/lib/systemd-lib.nix). systemd ends a line at `\n` or a lone `\r`, continues it when it
+# ends in an odd number of backslashes, and strips whitespace around the value. A value that does
+# any of that would add directives or lose characters, so every value the module writes from the
+# user's options goes through `checkWritten` (or `checkUnitValue`, `checkSettings`). `%` is no
+# specifier in .nspawn and .network files, and no user value reaches a line of the service
+# drop-in, so `%` is written as it is.
+{ lib }:
+let
+  # U+0001..U+001F and U+007F (a Nix string cannot hold U+0000).
+  controlCharacters = map (
+    code:
+    let
+      hex = lib.fixedWidthString 4 "0" (lib.toHexString code);
+    in
+    {
+      char = builtins.fromJSON ''"\u${hex}"'';
+      name = "U+${hex}";
+    }
+  ) (lib.range 1 31 ++ [ 127 ]);
+in
+rec {
+  # Why `text` cannot be a unit file value as it is, or null.
+  unitValueProblem =
+    text:
+    let
+      control = lib.findFirst (c: lib.hasInfix c.char text) null controlCharacters;
+      trailingBackslashes = lib.last (builtins.match "(.*[^\\\\])?(\\\\*)" text);
+    in
+    if control != null then
+      "contains the control character ${control.name}, which would end or break the line in the unit file"
+    else if lib.mod (lib.stringLength trailingBackslashes) 2 == 1 then
+      "ends in a backslash, which would continue the line in the unit file onto the next directive"
+    else if builtins.match " .*|.* " text != null then
+      "starts or ends with whitespace, which systemd strips from unit file values"
+    else
+      null;
+
+  # Keys of networkd settings are written as they are before `=`, and nested attribute sets
+  # become sections of their own: every key is a setting name.
+  isSettingName = key: builtins.match "[A-Za-z][A-Za-z0-9-]*" key != null;
+
+  # A string for a message: quoted, every control character escaped (toJSON leaves DEL as is).
+  showValue =
+    value:
+    let
+      delete = lib.last controlCharacters;
+    in
+    lib.replaceStrings [ delete.char ] [ "\\u007f" ] (builtins.toJSON value);
+
+  # The failed assertion for `value`, set at option path `where`, if it cannot be written into a
+  # unit file as `written` (the value as the unit gets it, e.g. escaped); else none.
+  checkWritten =
+    where: value: written:
+    let
+      problem = unitValueProblem written;
+    in
+    lib.optional (problem != null) {
+      assertion = false;
+      message = "${where}: ${showValue value} ${problem}.";
+    };
+
+  checkUnitValue = where: value: checkWritten where value value;
+
+  # The failed assertions of a tree of networkd settings at option path `where`: keys and values
+  # at any depth, list elements too. Store paths and other string-like values are checked as the
+  # string they become.
+  checkSettings =
+    where: value:
+    if lib.isStringLike value then
+      checkUnitValue where (toString value)
+    else if lib.isAttrs value then
+      lib.concatLists (
+        lib.mapAttrsToList (
+          key: item:
+          let
+            at = "${where}.${lib.strings.escapeNixIdentifier key}";
+          in
+          if isSettingName key then
+            checkSettings at item
+          else
+            [
+              {
+                assertion = false;
+                message = "${at}: the key ${showValue key} is not a networkd setting name (it is written into the unit file as it is): use letters, digits and `-`, starting with a letter.";
+              }
+            ]
+        ) value
+      )
+    else if lib.isList value then
+      lib.concatLists (lib.imap0 (index: checkSettings "${where}[${toString index}]") value)
+    else
+      [ ];
+}
