@@ -23,6 +23,7 @@ from pathlib import Path
 import pexpect
 
 from harness.escape import py_string
+from harness.processes import reaped, stop
 from harness.progress import Progress
 from harness.render import generated_path, render_scenario
 from harness.results import ExpectationResult, results_from_file
@@ -135,10 +136,12 @@ def run_driver(
 ) -> int:
     """Start ``driver`` (``nixos-test-driver`` of driverInteractive), run the prelude, hand over.
 
-    Returns the driver's exit status (after the user leaves the REPL).
+    Returns the driver's exit status (after the user leaves the REPL). The driver and everything
+    it starts (QEMU) end with this call, or with this process, however it ends.
     """
+    command = reaped([str(driver)])
     child: pexpect.spawn[bytes] = pexpect.spawn(
-        str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS
+        command[0], command[1:], cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS
     )
     child.logfile_read = sys.stdout.buffer
     try:
@@ -163,6 +166,9 @@ def run_driver(
         # interact() returns when the driver closed its terminal; let it finish exiting.
         child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
     finally:
+        # The driver runs under harness.reaper, which QEMU and every other leftover cannot
+        # outlive; close(force=True) alone would SIGKILL the reaper before it is done.
+        stop(child.kill, lambda: child.expect(pexpect.EOF, timeout=None))
         child.close(force=True)
     return child.exitstatus if child.exitstatus is not None else 1
 
