@@ -13,8 +13,8 @@ as one JSON line in $FAKE_NIX_RECORD and behaves as $FAKE_NIX_PLAN (a JSON file)
 
 A hanging build starts processes carrying $FAKE_NIX_PLAN's "marker" in their command lines, as
 nix's builders and QEMU would: a builder in a session of its own with a child, and a daemon (a
-double fork, so it loses its parent). "hang-ignoring-sigterm" notes each SIGTERM it ignores in
-$FAKE_NIX_SIGNALS.
+double fork, so it loses its parent; its pid goes to $FAKE_NIX_DAEMONS). "hang-ignoring-sigterm"
+notes each SIGTERM it ignores in $FAKE_NIX_SIGNALS.
 """
 
 import json
@@ -55,12 +55,15 @@ def spawn_sleepers(marker: str) -> None:
 def spawn_daemon(marker: str) -> None:
     """A daemon: fork, setsid, fork again and exit; the sleeper is left without a parent.
 
-    Only the sleeper carries the marker: the middle process is gone when this returns.
+    Only the sleeper carries the marker (the middle process is gone when this returns); its pid
+    is added to $FAKE_NIX_DAEMONS.
     """
     code = (
-        "import os, subprocess, sys; os.setsid(); "
-        f"subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, os.environ['MARKER']]); "
-        "os._exit(0)"
+        "import os, subprocess, sys\n"
+        "os.setsid()\n"
+        f"pid = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, os.environ['MARKER']]).pid\n"
+        "with open(os.environ['FAKE_NIX_DAEMONS'], 'a') as daemons:\n"
+        "    daemons.write(f'{pid}\\n')\n"
     )
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "MARKER": marker}, check=True)
 

@@ -25,6 +25,7 @@ class FakeNix:
         self.record = root / "calls.jsonl"
         self.plan_file = root / "plan.json"
         self.signals = root / "signals.txt"
+        self.daemons = root / "daemons.txt"
         self.marker = f"fake-nix-sleeper-{os.getpid()}-{root.name}"
         nix = self.bin / "nix"
         nix.write_text(f"#!{sys.executable}\n" + FAKE_NIX.read_text())
@@ -35,6 +36,7 @@ class FakeNix:
             "FAKE_NIX_PLAN": str(self.plan_file),
             "FAKE_NIX_STORE": str(self.store),
             "FAKE_NIX_SIGNALS": str(self.signals),
+            "FAKE_NIX_DAEMONS": str(self.daemons),
         }
         for key, value in self.env.items():
             monkeypatch.setenv(key, value)
@@ -77,6 +79,12 @@ class FakeNix:
     def sigterms(self) -> int:
         """How many SIGTERMs a "hang-ignoring-sigterm" build noted."""
         return self.signals.read_text().count("SIGTERM") if self.signals.exists() else 0
+
+    def daemon_pids(self) -> list[int]:
+        """The pids of the daemons the double started."""
+        if not self.daemons.exists():
+            return []
+        return [int(pid) for pid in self.daemons.read_text().split()]
 
     def wait_for_sigterm(self, seconds: float = 60) -> bool:
         """Poll until a "hang-ignoring-sigterm" build noted a SIGTERM."""
