@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import pexpect
 from harness.catalogue import rendered
 from harness.checks.result import Result
 from harness.escape import py_string
+from harness.processes import reaped, stop
 from harness.progress import Progress
 from harness.render import generated_path
 from harness.results import results_from_file
@@ -175,11 +175,13 @@ def run_driver(
 ) -> int:
     """Start ``driver`` (``nixos-test-driver`` of driverInteractive), run the prelude, hand over.
 
-    Returns the driver's exit status (after the user leaves the REPL).
+    Returns the driver's exit status (after the user leaves the REPL). The driver and everything
+    it starts (QEMU) end with this call, or with this process, however it ends.
     """
+    command = reaped([str(driver)])
     with tempfile.TemporaryDirectory(prefix="nixos-nspawn-ipython-") as ipython_dir:
         child: pexpect.spawn[bytes] = pexpect.spawn(
-            str(driver), cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS,
+            command[0], command[1:], cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS,
             env={**os.environ, "IPYTHONDIR": ipython_dir},
         )
         child.logfile_read = sys.stdout.buffer
@@ -192,6 +194,9 @@ def run_driver(
             # interact() returns when the driver closed its terminal; let it finish exiting.
             child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
         finally:
+            # The driver runs under harness.reaper, which QEMU and every other leftover cannot
+            # outlive; close(force=True) alone would SIGKILL the reaper before it is done.
+            stop(child.kill, lambda: child.expect(pexpect.EOF, timeout=None))
             child.close(force=True)
     return child.exitstatus if child.exitstatus is not None else 1
 
@@ -239,7 +244,9 @@ def _stop(child: pexpect.spawn[bytes], repl: Repl) -> None:
     """Interrupt what the REPL runs, then leave it with ``exit()``, so that the driver's own
     cleanup runs; whatever does not answer in time is killed by the caller."""
     with contextlib.suppress(pexpect.EOF, pexpect.TIMEOUT):
-        child.kill(signal.SIGINT)
+        # Ctrl-C on the driver's terminal, as a user would type it: it reaches the driver (the
+        # foreground process group), while the reaper between us ignores SIGINT.
+        child.sendintr()
         child.expect(repl.prompt, timeout=INTERRUPT_GRACE_SECONDS)
         child.sendline("exit()")
         child.expect(pexpect.EOF, timeout=EXIT_GRACE_SECONDS)

@@ -1,12 +1,16 @@
 """Running one long external command (``nix build``) with a deadline, a log and no leftovers.
 
 Why not ``subprocess.run(timeout=...)``: it kills only the direct child. ``nix build`` forks
-builders that call ``setsid()`` (they leave nix's process group), and those start QEMU. So the
-command runs in a session of its own, and on a timeout or a KeyboardInterrupt the whole tree is
-signalled: the process group *and* every descendant found by walking ``/proc`` (taken before the
-signal, since orphans get reparented and can no longer be found from the root). ``SIGTERM``
-first — nix then stops its builders itself — and ``SIGKILL`` for whatever is left after a grace
-period.
+builders that call ``setsid()`` (they leave nix's process group), and those start QEMU; a
+process that double-forks is reparented to init and cannot even be found from nix any more; and
+when pytest itself is killed (``kill -9``), nothing in it can clean up. So the command runs under
+:mod:`harness.reaper` (its module doc says why that design): a small process of its own, in a
+session of its own (no terminal's Ctrl-C reaches the tree directly), which every orphan below it
+is reparented to and which the kernel signals when pytest dies. On a timeout or a
+KeyboardInterrupt the runner asks the reaper to stop (SIGTERM): ``SIGTERM`` to the whole tree
+first — nix then stops its builders itself — and ``SIGKILL`` for whatever is left after the
+grace period (at once on a second Ctrl-C). Whatever the command leaves behind when it exits by
+itself is killed the same way.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import selectors
 import shlex
 import signal
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 KILL_GRACE_SECONDS = 5.0
+REAPER = Path(__file__).with_name("reaper.py")
 
 
 @dataclass(frozen=True)
@@ -37,104 +45,44 @@ class ProcessOutcome:
     seconds: float
 
 
-def _parent_map() -> dict[int, int]:
-    """pid → ppid of every process visible in /proc."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-        fields = text[text.rfind(")") + 2 :].split()
-        if len(fields) > 1 and fields[1].isdigit():
-            parents[int(entry)] = int(fields[1])
-    return parents
+def reaped(argv: Sequence[str]) -> list[str]:
+    """The command line that runs ``argv`` under :mod:`harness.reaper`, started from here."""
+    return [
+        sys.executable, "-I", str(REAPER), "--parent", str(os.getpid()),
+        "--grace", f"{KILL_GRACE_SECONDS:g}", "--", *argv,
+    ]
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` in the process tree, whatever session it moved to."""
-    children: dict[int, list[int]] = {}
-    for child, parent in _parent_map().items():
-        children.setdefault(parent, []).append(child)
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+def stop(send_signal: Callable[[int], object], wait: Callable[[], object]) -> bool:
+    """Have a reaper stop its command's tree and wait until it has; True when Ctrl-C came meanwhile.
+
+    ``send_signal`` signals the reaper (a no-op once it has ended), ``wait`` returns once it has
+    ended. The reaper bounds the wait (its grace period). A Ctrl-C meanwhile raises nothing: it
+    asks the reaper again, which then kills at once, and the caller learns of it.
+    """
+    interrupted = False
+
+    def hurry(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        interrupted = True
+        send_signal(signal.SIGTERM)
+
+    with _on_sigint(hurry):
+        send_signal(signal.SIGTERM)
+        wait()
+    return interrupted
 
 
-def _state(pid: int) -> str | None:
-    """The one-letter process state (R, S, T, Z, ...), None when the process is gone."""
+@contextlib.contextmanager
+def _on_sigint(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
     try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def _send(pids: set[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def freeze(pid: int) -> set[int]:
-    """Stop ``pid`` and its whole tree with SIGSTOP, so that nothing can fork any more.
-
-    Walks again until a walk finds no new process and every process found has really stopped:
-    a process that was forking when its SIGSTOP came shows its child in the next walk.
-    """
-    frozen: set[int] = set()
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    while True:
-        new = ({pid} | descendants(pid)) - frozen
-        if not new:
-            running = {p for p in frozen if _state(p) not in (None, "T", "t", "Z", "X")}
-            if not running or time.monotonic() > deadline:
-                return frozen
-            time.sleep(0.01)
-            continue
-        _send(new, signal.SIGSTOP)
-        frozen |= new
-
-
-def kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    """Stop ``proc``, its process group and all its descendants; reap ``proc``.
-
-    The tree is frozen first and every member remembered, because a member that loses its
-    parent is reparented and can no longer be found from ``proc``. Then SIGTERM (nix stops its
-    builds on it), and SIGKILL for whatever is left after the grace period.
-    """
-    tree = freeze(proc.pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    _send(tree, signal.SIGTERM)
-    _send(tree, signal.SIGCONT)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=KILL_GRACE_SECONDS)
-    if proc.poll() is None:
-        tree |= freeze(proc.pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    _send(tree, signal.SIGKILL)
-    proc.wait()
-    _wait_gone(tree)
-
-
-def _wait_gone(pids: set[int]) -> None:
-    """Return once every process has died (a zombie is dead), so none outlives the caller."""
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    while time.monotonic() < deadline:
-        if all(_state(pid) in (None, "Z", "X") for pid in pids):
-            return
-        time.sleep(0.01)
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _write_log(log: IO[str], text: str) -> None:
@@ -154,7 +102,7 @@ def run_logged(
 
     stderr (nix's build log) and stdout (the out paths) are both logged; stdout lines are also
     returned. A KeyboardInterrupt (or any exception from ``on_line``) kills the tree and is
-    re-raised.
+    re-raised; a Ctrl-C while the tree is being killed for the deadline raises one too.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -163,7 +111,7 @@ def run_logged(
     with open(log_path, "w", encoding="utf-8") as log:
         _write_log(log, f"# {shlex.join(argv)}\n# cwd: {cwd}\n# timeout: {timeout:g} s\n")
         proc = subprocess.Popen(
-            list(argv),
+            reaped(argv),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -178,10 +126,10 @@ def run_logged(
                     returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
                 except subprocess.TimeoutExpired:
                     timed_out = True
-            if timed_out:
-                kill_tree(proc)
+            if timed_out and stop(proc.send_signal, proc.wait):
+                raise KeyboardInterrupt  # Ctrl-C during the grace period: the tree is gone
         except BaseException:
-            kill_tree(proc)
+            stop(proc.send_signal, proc.wait)
             _write_log(log, "# interrupted: process tree killed\n")
             raise
         seconds = time.monotonic() - started

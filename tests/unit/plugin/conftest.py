@@ -14,4 +14,6 @@ _spec.loader.exec_module(fake_nix_env)
 
 @pytest.fixture
 def fake_nix(tmp_path_factory, monkeypatch):
-    return fake_nix_env.FakeNix(tmp_path_factory.mktemp("fake-nix"), monkeypatch)
+    fake = fake_nix_env.FakeNix(tmp_path_factory.mktemp("fake-nix"), monkeypatch)
+    yield fake
+    fake.kill_survivors()

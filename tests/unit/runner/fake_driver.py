@@ -9,9 +9,14 @@ no prompt at all. Like ptpython, a KeyboardInterrupt (SIGINT) while a line runs 
 the REPL goes on; `exit()` or end of input leaves it. Leaving runs the driver's cleanup (its
 `__exit__`), which appends "cleanup" to $FAKE_DRIVER_LOG; the log's first line is the
 IPYTHONDIR the driver was started with.
+
+With $FAKE_DRIVER_DAEMON set it first starts a daemon whose command line carries that marker
+(a double fork: the sleeper loses its parent), standing in for QEMU and whatever else a driver
+starts.
 """
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +43,16 @@ class Machine:
     def succeed(self, command: str) -> str:
         self.commands.append(command)
         return ""
+
+
+def spawn_daemon(marker: str) -> None:
+    """Fork, setsid, fork again and exit (only the sleeper carries the marker)."""
+    code = (
+        "import os, subprocess, sys; os.setsid(); "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', "
+        "os.environ['MARKER']]); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "MARKER": marker}, check=True)
 
 
 def prompt(style: str, number: int) -> str:
@@ -69,6 +84,8 @@ def repl(namespace: dict[str, object], style: str) -> None:
 
 
 def main() -> int:
+    if "FAKE_DRIVER_DAEMON" in os.environ:
+        spawn_daemon(os.environ["FAKE_DRIVER_DAEMON"])
     LOG.write_text(f"{os.environ.get('IPYTHONDIR', '')}\n")
     with Driver(Path(os.environ["FAKE_DRIVER_SCRIPT"]).read_text()) as driver:
         repl({"driver": driver, "host": Machine()}, os.environ.get("FAKE_DRIVER_REPL", "ipython"))

@@ -8,7 +8,13 @@ as one JSON line in $FAKE_NIX_RECORD and behaves as $FAKE_NIX_PLAN (a JSON file)
    "build": "success" | "fail" | "hang" | "hang-ignoring-sigterm",
    "results": [<result records>],            # what the testScript records
    "log_results": <int>,                     # on "fail": how many of them reach the log
+   "leave_daemon": <bool>,                   # on "success": leave a daemon holding the output
    "driver": "<path of a stand-in nixos-test-driver to install as bin/>"}
+
+A hanging build starts processes carrying $FAKE_NIX_PLAN's "marker" in their command lines, as
+nix's builders and QEMU would: a builder in a session of its own with a child, and a daemon (a
+double fork, so it loses its parent; its pid goes to $FAKE_NIX_DAEMONS). "hang-ignoring-sigterm"
+notes each SIGTERM it ignores in $FAKE_NIX_SIGNALS.
 """
 
 import json
@@ -32,14 +38,39 @@ def result_line(result: dict[str, object]) -> str:
     return "vm-test-run-x> nixos-nspawn-result: " + json.dumps(result)
 
 
+SLEEPER = "import time; time.sleep(600)"
+
+
 def spawn_sleepers(marker: str) -> None:
     """Like nix: a builder in a session of its own (setsid) that starts a child of its own."""
     code = (
         "import subprocess, sys, time; "
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}]); "
+        f"subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, {marker!r}]); "
         "time.sleep(600)"
     )
     subprocess.Popen([sys.executable, "-c", code, marker], start_new_session=True)
+    spawn_daemon(marker)
+
+
+def spawn_daemon(marker: str) -> None:
+    """A daemon: fork, setsid, fork again and exit; the sleeper is left without a parent.
+
+    Only the sleeper carries the marker (the middle process is gone when this returns); its pid
+    is added to $FAKE_NIX_DAEMONS.
+    """
+    code = (
+        "import os, subprocess, sys\n"
+        "os.setsid()\n"
+        f"pid = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, os.environ['MARKER']]).pid\n"
+        "with open(os.environ['FAKE_NIX_DAEMONS'], 'a') as daemons:\n"
+        "    daemons.write(f'{pid}\\n')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "MARKER": marker}, check=True)
+
+
+def note_sigterm(signum: int, frame: object) -> None:
+    with open(os.environ["FAKE_NIX_SIGNALS"], "a", encoding="utf-8") as signals:
+        signals.write("SIGTERM\n")
 
 
 def build(plan: dict[str, object], installable: str) -> int:
@@ -50,7 +81,7 @@ def build(plan: dict[str, object], installable: str) -> int:
     say.write(f"building '{DRV.format(name='x')}'...\n")
     if mode in ("hang", "hang-ignoring-sigterm"):
         if mode == "hang-ignoring-sigterm":
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, note_sigterm)
         spawn_sleepers(str(plan["marker"]))
         say.write("vm-test-run-x> host: starting vm\n")
         say.flush()
@@ -78,6 +109,8 @@ def build(plan: dict[str, object], installable: str) -> int:
         with open(out / "nixos-nspawn-results.jsonl", "w", encoding="utf-8") as jsonl:
             for result in results:
                 jsonl.write(json.dumps(result) + "\n")
+    if plan.get("leave_daemon"):
+        spawn_daemon(str(plan["marker"]))
     print(json.dumps([{"drvPath": DRV.format(name="x"), "outputs": {"out": str(out)}}]))
     return 0
 

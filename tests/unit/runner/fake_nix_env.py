@@ -1,8 +1,12 @@
 """Installs the `nix` TEST DOUBLE (fake_nix.py) first on PATH and reads what it recorded."""
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,8 @@ class FakeNix:
         self.store.mkdir()
         self.record = root / "calls.jsonl"
         self.plan_file = root / "plan.json"
+        self.signals = root / "signals.txt"
+        self.daemons = root / "daemons.txt"
         self.marker = f"fake-nix-sleeper-{os.getpid()}-{root.name}"
         nix = self.bin / "nix"
         nix.write_text(f"#!{sys.executable}\n" + FAKE_NIX.read_text())
@@ -29,6 +35,8 @@ class FakeNix:
             "FAKE_NIX_RECORD": str(self.record),
             "FAKE_NIX_PLAN": str(self.plan_file),
             "FAKE_NIX_STORE": str(self.store),
+            "FAKE_NIX_SIGNALS": str(self.signals),
+            "FAKE_NIX_DAEMONS": str(self.daemons),
         }
         for key, value in self.env.items():
             monkeypatch.setenv(key, value)
@@ -47,19 +55,73 @@ class FakeNix:
         return [json.loads(line)["cwd"] for line in self.record.read_text().splitlines()]
 
     def survivors(self) -> list[int]:
-        """Processes the double started that are still alive (walks /proc; zombies are dead)."""
-        alive = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if self.marker.encode() in cmdline and state != "Z":
-                alive.append(int(entry))
-        return alive
+        """The double and the processes it started that are still alive (walks /proc; zombies
+        are dead): every command line naming the double or carrying the marker."""
+        signs = (self.marker.encode(), str(self.bin / "nix").encode())
+        return [pid for pid in processes_with(*signs) if state(pid) not in (None, "Z")]
+
+    def wait_for_survivors(self, count: int) -> list[int]:
+        """Poll until ``count`` processes of the double are alive (they start asynchronously)."""
+        wait_until(lambda: len(self.survivors()) == count)
+        return self.survivors()
+
+    def wait_until_all_gone(self) -> list[int]:
+        """Poll until none of the double's processes is alive; returns those still alive."""
+        wait_until(lambda: not self.survivors())
+        return self.survivors()
+
+    def kill_survivors(self) -> None:
+        """After a test: a failed one must not leave its processes running for ten minutes."""
+        for pid in self.survivors():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def sigterms(self) -> int:
+        """How many SIGTERMs a "hang-ignoring-sigterm" build noted."""
+        return self.signals.read_text().count("SIGTERM") if self.signals.exists() else 0
+
+    def daemon_pids(self) -> list[int]:
+        """The pids of the daemons the double started."""
+        if not self.daemons.exists():
+            return []
+        return [int(pid) for pid in self.daemons.read_text().split()]
+
+    def wait_for_sigterm(self, seconds: float = 60) -> bool:
+        """Poll until a "hang-ignoring-sigterm" build noted a SIGTERM."""
+        return wait_until(lambda: self.sigterms() > 0, seconds)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass (generous: the machine may be busy)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def state(pid: int) -> str | None:
+    """The one-letter state of a process (R, S, T, Z...), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def processes_with(*fragments: bytes) -> list[int]:
+    """Every process whose command line contains one of ``fragments`` (zombies included)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(fragment in cmdline for fragment in fragments):
+            found.append(int(entry))
+    return found
 
 
 FAILURE = "expected success, saw failure\nevidence:\n  ping\n    | 100% packet loss"

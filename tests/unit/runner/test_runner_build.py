@@ -148,31 +148,49 @@ def test_failed_build_takes_the_results_from_the_log(flake, fake_nix):
     assert "failed with exit code 1" in outcome.log_tail(3)
 
 
+TREE = 4  # the stand-in nix, its builder (in a session of its own), the builder's child, a daemon
+
+
+def watch_tree(fake_nix, seen: list[int]):
+    """An on_line callback: once the build reports the VM starting, note the live tree."""
+
+    def on_line(line: str) -> None:
+        if "starting vm" in line:
+            seen.extend(fake_nix.wait_for_survivors(TREE))
+
+    return on_line
+
+
 @pytest.mark.parametrize("mode", ["hang", "hang-ignoring-sigterm"])
 def test_timeout_kills_the_whole_process_tree(flake, fake_nix, monkeypatch, mode):
     monkeypatch.setattr(processes, "KILL_GRACE_SECONDS", 1.0)
     fake_nix.plan(build=mode)
+    seen: list[int] = []
     started = time.monotonic()
-    outcome = build(committed_target(flake), timeout=2, on_line=lambda line: None)
-    assert time.monotonic() - started < 10
+    # The timeout leaves time for the tree to start even on a loaded machine.
+    outcome = build(committed_target(flake), timeout=8, on_line=watch_tree(fake_nix, seen))
+    assert time.monotonic() - started < 60
+    assert len(seen) == TREE
     assert outcome.process.timed_out
     assert outcome.process.returncode is None
-    assert "timed out after 2 s" in outcome.status()
-    assert "# timed out after 2 s: process tree killed" in outcome.log_path.read_text()
+    assert "timed out after 8 s" in outcome.status()
+    assert "# timed out after 8 s: process tree killed" in outcome.log_path.read_text()
     assert fake_nix.survivors() == []
 
 
 def test_keyboard_interrupt_kills_the_whole_process_tree(flake, fake_nix):
     fake_nix.plan(build="hang")
-    seen: list[str] = []
+    seen: list[int] = []
+    watch = watch_tree(fake_nix, seen)
 
     def interrupt_once_the_vm_starts(line: str) -> None:
-        seen.append(line)
-        if "starting vm" in line:
+        watch(line)
+        if seen:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         build(committed_target(flake), timeout=60, on_line=interrupt_once_the_vm_starts)
+    assert len(seen) == TREE
     assert fake_nix.survivors() == []
     assert "# interrupted: process tree killed" in (
         flake / ".nixos-nspawn" / "logs" / "demo.log"

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fake_nix_env import result
+from fake_nix_env import processes_with, result, state, wait_until
 
 import harness.interactive
 from harness import catalogue
@@ -313,3 +313,61 @@ def test_a_driver_that_dies_before_its_prompt_is_reported(tmp_path):
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     with pytest.raises(DriverError, match="exited before its REPL was ready"):
         run_driver(program, prelude, cwd=tmp_path, timeout=10, interact=lambda child: None)
+
+
+@pytest.mark.parametrize("how", ["ctrl-d", "ctrl-c"])
+def test_what_the_driver_started_ends_with_the_session(
+    driver, tmp_path, fake_nix, monkeypatch, how
+):
+    """QEMU and whatever else the driver started (here a daemon) do not outlive the REPL, left
+    with Ctrl-D or interrupted."""
+    monkeypatch.setenv("FAKE_DRIVER_DAEMON", fake_nix.marker)
+    prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
+    daemons: list[int] = []
+
+    def leave(child):
+        wait_until(lambda: bool(fake_nix.survivors()))
+        daemons.extend(fake_nix.survivors())
+        if how == "ctrl-c":
+            raise KeyboardInterrupt
+        child.sendeof()
+
+    if how == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):
+            run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=leave)
+    else:
+        assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=leave) == 0
+    assert len(daemons) == 1
+    assert fake_nix.survivors() == []
+
+
+HOST = """\
+import sys, time
+from pathlib import Path
+
+from harness import processes
+from harness.interactive import Stop, run_driver, write_prelude
+
+processes.KILL_GRACE_SECONDS = 1.0
+prelude = write_prelude(Path(sys.argv[2]) / "p.py", "demo", Stop(None, "t"))
+run_driver(Path(sys.argv[1]), prelude, cwd=Path(sys.argv[2]), timeout=60,
+           interact=lambda child: time.sleep(600))
+"""
+
+
+def test_kill_9_of_the_session_takes_the_driver_and_its_tree_down(
+    driver, tmp_path, fake_nix, monkeypatch
+):
+    monkeypatch.setenv("FAKE_DRIVER_DAEMON", fake_nix.marker)
+    host = subprocess.Popen([sys.executable, "-c", HOST, str(driver), str(tmp_path)])
+    try:
+        assert wait_until(lambda: len(fake_nix.survivors()) == 1)  # the daemon
+        # The reaper and the driver (the host names the driver too).
+        drivers = [pid for pid in processes_with(str(driver).encode()) if pid != host.pid]
+    finally:
+        host.kill()
+        host.wait()
+    assert fake_nix.wait_until_all_gone() == []
+    assert len(drivers) == 2
+    assert wait_until(lambda: all(state(pid) in (None, "Z") for pid in drivers))
+
