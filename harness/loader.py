@@ -395,7 +395,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
                 expectations.append(expectation)
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).
-        raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line)))
+        raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line or 0)))
     assert description is not None
     return Scenario(
         name=path.stem,

@@ -350,7 +350,7 @@ class ExpectationItem(_ScenarioItem):
             raise ScenarioFailure(f"{result.describe()}\n\nfull log: {outcome.log_path}\n{hint}")
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, max(self.expectation.line - 1, 0), self.expectation.id
+        return self.path, max((self.expectation.line or 1) - 1, 0), self.expectation.id
 
 
 def _interactive_hint(config: pytest.Config, scenario: Scenario, expectation_id: str) -> str:

@@ -15,15 +15,19 @@ from harness.escape import NixCode
 
 @dataclass(frozen=True)
 class ValidationError:
-    """One problem in a scenario file, located by file, line and dotted key path."""
+    """One problem in a scenario file, located by file, line and dotted key path.
+
+    ``line`` is None when the file's key positions are unknown: the error names the file only.
+    """
 
     path: Path
-    line: int
+    line: int | None
     key: str
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.key}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        return f"{where}: {self.key}: {self.message}"
 
 
 class ScenarioError(Exception):
@@ -87,7 +91,7 @@ class Expectation:
     id: str
     check: str
     params: Mapping[str, object]
-    line: int
+    line: int | None
 
 
 @dataclass(frozen=True)

@@ -400,3 +400,21 @@ def test_whatever_validates_renders(tmp_path: Path, timeout: int, mount: str,
         render_scenario(scenario)
         return
     assert all(e.key != "(syntax)" for e in errors), "the test wrote invalid TOML"
+
+
+def test_escaped_quotes_before_the_end_of_a_multi_line_string(tmp_path: Path) -> None:
+    """Valid TOML that crashed the key-position scanner (issue 10): errors keep their lines."""
+    text = 'description = """ \\""" """\ntimeout = 0\n[[expect]]\ncheck = "userns"\n'
+    errors = errors_of(tmp_path, text)
+    assert [(e.key, e.line) for e in errors] == [("timeout", 2), ("expect[0].container", 3)]
+
+
+def test_unknown_positions_name_the_file_only(tmp_path: Path, monkeypatch) -> None:
+    def broken(self: object) -> None:
+        raise IndexError("scanner bug")
+
+    monkeypatch.setattr("harness.tomlpos._Scanner.run", broken)
+    errors = errors_of(tmp_path, 'description = "x"\ntimeout = 0\n[[expect]]\ncheck = "userns"\n')
+    assert [(e.key, e.line) for e in errors] == [("timeout", None), ("expect[0].container", None)]
+    assert str(errors[0]) == f"{tmp_path / 'case.toml'}: timeout: expected a positive number " \
+        "of seconds, got 0"
