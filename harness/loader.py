@@ -37,6 +37,11 @@ IFNAMSIZ = 15
 NIX_INT_MIN, NIX_INT_MAX = -(2**63), 2**63 - 1
 """Nix integers are signed 64 bit; TOML's are too, but Python's parser accepts any size."""
 
+MAX_DEPTH = 32
+"""Deepest key path (tables and arrays) a scenario may have; its own structure needs 8. The
+loader and the renderer walk values recursively, so this keeps them far from Python's
+recursion limit (``tomllib`` itself fails at a few hundred levels)."""
+
 _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -356,6 +361,20 @@ def _each(
     return [item for key, value in (table or {}).items() if (item := read(key, value)) is not None]
 
 
+def _too_deep(data: object) -> KeyPath | None:
+    """The first key path longer than :data:`MAX_DEPTH` in ``data``, found without recursion."""
+    stack: list[tuple[KeyPath, object]] = [((), data)]
+    while stack:
+        key, value = stack.pop()
+        if len(key) > MAX_DEPTH:
+            return key
+        if isinstance(value, dict):
+            stack.extend(((*key, name), item) for name, item in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*key, index), item) for index, item in enumerate(value))
+    return None
+
+
 def parse_scenario(path: Path, source: str) -> Scenario:
     """Validate the TOML text ``source`` of the scenario file ``path``."""
     try:
@@ -366,7 +385,16 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         raise ScenarioError(
             (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
         ) from None
+    except RecursionError:
+        raise ScenarioError((ValidationError(
+            path, None, "(syntax)",
+            f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
+        ),)) from None
     reader = _Reader(path, key_lines(source))
+    deep = _too_deep(data)
+    if deep is not None:  # stop here: every later step walks the data recursively
+        reader.error(deep, f"nested too deeply: at most {MAX_DEPTH} levels of tables and arrays")
+        raise ScenarioError(tuple(reader.errors))
     reader.representable(data)
     if not _NAME.match(path.stem):
         reader.errors.append(ValidationError(

@@ -418,3 +418,39 @@ def test_unknown_positions_name_the_file_only(tmp_path: Path, monkeypatch) -> No
     assert [(e.key, e.line) for e in errors] == [("timeout", None), ("expect[0].container", None)]
     assert str(errors[0]) == f"{tmp_path / 'case.toml'}: timeout: expected a positive number " \
         "of seconds, got 0"
+
+
+def nested(levels: int, kind: str) -> str:
+    """A value ``levels`` deep: arrays, or inline tables ``{b = {b = ... 1}}``."""
+    return "[" * levels + "]" * levels if kind == "array" else "{b=" * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("kind", ["array", "table"])
+def test_nesting_too_deep_for_tomllib_is_a_file_level_error(tmp_path: Path, kind: str) -> None:
+    (error,) = errors_of(tmp_path, f'description = "x"\na = {nested(600, kind)}\n')
+    assert (error.key, error.line) == ("(syntax)", None)
+    assert "nested too deeply" in error.message
+
+
+@pytest.mark.parametrize("kind", ["array", "table"])
+def test_nesting_that_tomllib_accepts_is_bounded_too(tmp_path: Path, kind: str) -> None:
+    """300 levels parse, but would exhaust the recursion of the loader's and renderer's walks."""
+    text = (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+            f"network.veth.config.host.networkConfig.X = {nested(300, kind)}\n"
+            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    (error,) = errors_of(tmp_path, text)
+    assert error.line == 4
+    assert error.key.startswith("containers.web.network.veth.config.host.networkConfig.X")
+    assert "at most 32 levels" in error.message
+
+
+def test_nesting_up_to_the_limit_loads_and_renders(tmp_path: Path) -> None:
+    """X is 7 keys deep; 26 arrays put the innermost at a path of 32 (X plus 25 indexes)."""
+    def text(levels: int) -> str:
+        return (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+                f"network.veth.config.host.X = {nested(levels, 'array')}\n"
+                '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+
+    render_scenario(load_scenario(write(tmp_path, text(26))))
+    (error,) = errors_of(tmp_path, text(27))
+    assert error.key == "containers.web.network.veth.config.host.X" + "[0]" * 26
