@@ -27,6 +27,7 @@ from harness.scenario import (
     ScenarioError,
     ValidationError,
     Veth,
+    visible,
 )
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
@@ -51,7 +52,8 @@ T = TypeVar("T")
 def format_key(path: KeyPath) -> str:
     """A key path as the user writes it: ``containers.web.binds."/var/lib/web"``, ``expect[2]``.
 
-    Quoted keys use TOML's escapes, so a control character in a key is visible in the message.
+    Quoted keys use TOML's escapes, so a control or other invisible character in a key is
+    visible in the message.
     """
     out = ""
     for part in path:
@@ -64,13 +66,8 @@ def format_key(path: KeyPath) -> str:
 
 
 def _quoted_key(key: str) -> str:
-    escaped = "".join(
-        "\\" + char if char in '"\\'
-        else f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F
-        else char
-        for char in key
-    )
-    return f'"{escaped}"'
+    escaped = "".join("\\" + char if char in '"\\' else char for char in key)
+    return f'"{visible(escaped)}"'
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:

@@ -13,11 +13,26 @@ from pathlib import Path
 from harness.escape import NixCode
 
 
+def visible(text: str) -> str:
+    """``text`` with every character that does not print as itself escaped as ``\\uXXXX`` (or
+    ``\\UXXXXXXXX``): control and format characters such as U+202E (right-to-left override)
+    or U+200B (zero width space), line and paragraph separators, other spaces than ' ',
+    unassigned code points (those ``repr`` escapes). TOML reads the same escapes."""
+    return "".join(
+        char if char.isprintable()
+        else f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF
+        else f"\\U{ord(char):08x}"
+        for char in text
+    )
+
+
 @dataclass(frozen=True)
 class ValidationError:
     """One problem in a scenario file, located by file, line and dotted key path.
 
     ``line`` is None when the file's key positions are unknown: the error names the file only.
+    Printed, every invisible character of it is escaped (:func:`visible`): one error is one
+    line, and what it shows is what the file holds.
     """
 
     path: Path
@@ -27,7 +42,7 @@ class ValidationError:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
-        return f"{where}: {self.key}: {self.message}"
+        return visible(f"{where}: {self.key}: {self.message}")
 
 
 class ScenarioError(Exception):

@@ -454,3 +454,27 @@ def test_nesting_up_to_the_limit_loads_and_renders(tmp_path: Path) -> None:
     render_scenario(load_scenario(write(tmp_path, text(26))))
     (error,) = errors_of(tmp_path, text(27))
     assert error.key == "containers.web.network.veth.config.host.X" + "[0]" * 26
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202e", "\u200b", "\u2028", "\u2029", "\x1b", "\u00a0", "\ufeff"]
+)
+def test_invisible_characters_in_errors_are_escaped(tmp_path: Path, char: str) -> None:
+    """A key, a message and a file name print every invisible character as an escape."""
+    escape = f"\\u{ord(char):04x}"
+    name = f"a{escape}b"  # TOML's escape in the file; the loaded key holds the character
+    text = (f'description = "x"\n[containers."{name}"]\nconfig = "{{ }}"\n'
+            f'[[expect]]\ncheck = "userns"\ncontainer = "{name}"\n"{name}" = 1\n')
+    path = write(tmp_path, text, f"bad{char}.toml")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    printed = str(caught.value)
+    assert char not in printed
+    assert f'containers."a{escape}b": invalid container name' in printed
+    assert f'expect[0]."a{escape}b": unknown parameter' in printed
+    assert f"bad{escape}.toml:1: (file name)" in printed
+
+
+def test_invisible_characters_outside_the_basic_plane_are_escaped(tmp_path: Path) -> None:
+    error = ValidationError(tmp_path / "x.toml", 1, '"\U000e0001"', "tag \U000e0001")
+    assert str(error).endswith('"\\U000e0001": tag \\U000e0001')
