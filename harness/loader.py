@@ -19,6 +19,7 @@ from harness.checks import CHECKS
 from harness.checks.spec import HOST, describe, type_name
 from harness.escape import NixCode
 from harness.scenario import (
+    MAX_TIMEOUT,
     BindMount,
     ContainerSpec,
     Expectation,
@@ -401,8 +402,9 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     reader.table(data, (), TOP_KEYS)
     description = reader.get(data, (), "description", str, required=True)
     timeout = reader.get(data, (), "timeout", int)
-    if timeout is not None and timeout <= 0:
-        reader.error(("timeout",), f"expected a positive number of seconds, got {timeout}")
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+        reader.error(("timeout",), f"expected a positive number of seconds up to {MAX_TIMEOUT} "
+                                   f"(one week), got {timeout}")
     host = _host(reader, data["host"]) if "host" in data else Host()
     containers = _each(reader, data, "containers",
                        lambda name, value: _container(reader, name, value))

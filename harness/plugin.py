@@ -44,7 +44,7 @@ from harness.runner import (
     plan_target,
 )
 from harness.runner import build as run_build
-from harness.scenario import Expectation, Scenario, ScenarioError
+from harness.scenario import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
 
 RENDER_ITEM = "validate-render"
 SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"
@@ -101,14 +101,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+MAX_BUILD_TIMEOUT = MAX_TIMEOUT + BUILD_MARGIN
+"""Largest ``--nixos-nspawn-timeout``: the longest default a scenario can get (see
+:data:`harness.scenario.MAX_TIMEOUT` for the limits of the paths the timeout takes)."""
+
+
 def _positive_seconds(text: str) -> int:
     """``--nixos-nspawn-timeout``'s value; argparse turns the error into a usage error."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    if not 0 < value <= MAX_BUILD_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds up to {MAX_BUILD_TIMEOUT}, got {text}"
+        )
     return value
 
 

@@ -12,6 +12,13 @@ from pathlib import Path
 
 from harness.escape import NixCode
 
+MAX_TIMEOUT = 7 * 24 * 60 * 60
+"""Largest ``timeout`` (the test's ``globalTimeout``): one week, the NixOS test driver's own
+default. The tightest limit on the paths a timeout takes is the harness's wait for the build
+(``selectors`` over ``epoll``, whose timeout is a C int of milliseconds: 2**31 - 1 ms, about
+24.8 days, beyond which Python raises OverflowError); the driver's ``threading.Timer`` allows
+``threading.TIMEOUT_MAX``. A week plus the build margin stays far below both."""
+
 
 def visible(text: str) -> str:
     """``text`` with every character that does not print as itself escaped as ``\\uXXXX`` (or

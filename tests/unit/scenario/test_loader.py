@@ -299,10 +299,15 @@ def test_timeout_beyond_nix_integers(tmp_path: Path, value: str) -> None:
               "does not fit Nix's 64-bit integers")
 
 
-@pytest.mark.parametrize("value", ["0", "-5"])
-def test_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize("value", ["0", "-5", "604801", "2143885", str(INT64_MAX)])
+def test_timeout_must_be_positive_and_at_most_a_week(tmp_path: Path, value: str) -> None:
+    """2143885 s plus the build margin overflowed epoll's millisecond timeout (issue 10)."""
     one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
-              "positive number of seconds")
+              "positive number of seconds up to 604800 (one week)")
+
+
+def test_timeout_of_a_week_is_accepted(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, VALID.replace("900", "604800"))).timeout == 604800
 
 
 def test_integers_beyond_nix_in_network_settings(tmp_path: Path) -> None:
