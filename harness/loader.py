@@ -18,6 +18,7 @@ from typing import TypeVar
 from harness.checks import CHECKS
 from harness.checks.spec import HOST, describe, type_name
 from harness.escape import NixCode
+from harness.nixparse import first_syntax_error
 from harness.scenario import (
     MAX_TIMEOUT,
     BindMount,
@@ -86,6 +87,8 @@ class _Reader:
         self.lines = lines
         self.errors: list[ValidationError] = []
         self.unrepresentable: set[KeyPath] = set()
+        self.nix_code: list[tuple[KeyPath, str]] = []
+        """Every Nix code field that passed the other checks, for :meth:`check_nix`."""
 
     def error(self, key: KeyPath, message: str) -> None:
         self.errors.append(
@@ -173,6 +176,13 @@ class _Reader:
                             "boolean, array or table")
         return value
 
+    def check_nix(self) -> None:
+        """Report the first Nix code field (in file order) that Nix cannot parse."""
+        fields = sorted(self.nix_code, key=lambda field: self.lines.line(field[0]) or 0)
+        found = first_syntax_error([code for _, code in fields])
+        if found is not None:
+            self.error(fields[found.index][0], f"not valid Nix: {found.message}")
+
     def name(self, name: str, key: KeyPath, what: str, interface: str) -> bool:
         """Whether ``name`` can name a machine and the host interface ``interface``."""
         ok = True
@@ -205,6 +215,7 @@ def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> Nix
     if not code.strip():
         reader.error((*key, "config"), "empty Nix code: write a module such as \"{ }\"")
         return None
+    reader.nix_code.append(((*key, "config"), code))
     return NixCode(code)
 
 
@@ -284,6 +295,10 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
                 binds.append(bind)
     path = reader.get(table, key, "path", str)
     _absolute(reader, path, (*key, "path"))
+    if ("config" in table) == ("path" in table):
+        reader.error(key, "set exactly one of `config` (the container's NixOS module) and "
+                          "`path` (a prebuilt system)"
+                          + (": both are set" if "path" in table else ""))
     return ContainerSpec(
         name=name,
         config=_nix_code(reader, table, key),
@@ -293,6 +308,17 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
         binds=tuple(binds),
         veth=_veth(reader, table["network"], (*key, "network")) if "network" in table else Veth(),
     )
+
+
+def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
+    """Host names are case-insensitive (nss-mymachines, LLMNR): ``web`` and ``WEB`` would be
+    one name to every lookup, so a name may not differ from an earlier one only in case."""
+    first: dict[str, str] = {}
+    for name in names:
+        earlier = first.setdefault(name.casefold(), name)
+        if earlier != name:
+            reader.error(("containers", name), f"container names {earlier!r} and {name!r} "
+                         "differ only in case: host names are case-insensitive")
 
 
 def _expectation(
@@ -409,9 +435,10 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     containers = _each(reader, data, "containers",
                        lambda name, value: _container(reader, name, value))
     names = [container.name for container in containers]
+    _case_clashes(reader, names)
     expectations: list[Expectation] = []
     raw = data.get("expect")
-    if raw is None:
+    if raw is None or raw == []:  # `expect = []` would check nothing
         reader.error(("expect",), "a scenario needs at least one [[expect]] entry")
     elif not isinstance(raw, list):
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
@@ -420,6 +447,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             expectation = _expectation(reader, index, value, names)
             if expectation is not None:
                 expectations.append(expectation)
+    reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).
         raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line or 0)))
