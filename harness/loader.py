@@ -31,6 +31,7 @@ from harness.scenario import (
     Veth,
     visible,
 )
+from harness.source import read_source
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
 
@@ -464,15 +465,6 @@ def parse_scenario(path: Path, source: str) -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate one scenario file; :class:`ScenarioError` lists all its problems."""
-    try:
-        source = path.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise ScenarioError(
-            (ValidationError(path, 1, "(file)", f"cannot read: {error.strerror}"),)
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ScenarioError(
-            (ValidationError(path, 1, "(file)", f"not UTF-8: {error}"),)
-        ) from None
-    return parse_scenario(path, source)
+    """Read (:func:`harness.source.read_source`: bounded) and validate one scenario file;
+    :class:`ScenarioError` lists all its problems."""
+    return parse_scenario(path, read_source(path))
