@@ -98,8 +98,13 @@ SCALARS = st.one_of(
     st.sampled_from([0, -1, 604800, 604801, 2143885, 2**63 - 1, 2**63]),
     st.floats(allow_nan=True), st.datetimes().map(lambda moment: moment.isoformat()),
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(NAMES, inner, max_size=3)), max_leaves=12)
+
+
+def containing(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(NAMES, inner, max_size=3))
+
+
+VALUES = st.recursive(SCALARS, containing, max_leaves=12)
 NIX = st.one_of(st.sampled_from(["{ }", "{ pkgs, ... }: { }", "{ a = ; }", "x", ""]), TRICKY)
 
 
