@@ -73,10 +73,13 @@ def _is_real_directory(entry: os.DirEntry[str]) -> bool:
 
 def walk(directory: Path) -> list[Path]:
     """Every scenario entry at any depth below ``directory`` (:func:`scenario_entries`),
-    sorted by path."""
-    directories, files = scenario_entries(directory)
-    for below in directories:
-        files += walk(below)
+    sorted by path (iteratively: a tree may be deeper than Python's recursion limit)."""
+    files: list[Path] = []
+    pending = [directory]
+    while pending:
+        directories, found = scenario_entries(pending.pop())
+        files += found
+        pending += directories
     return sorted(files)
 
 
