@@ -4,25 +4,14 @@ bounded (no hang on a FIFO, no endless read of /dev/zero, no crash on a symlink 
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from harness.cli import main
 from harness.source import MAX_FILE_BYTES
 
-DEMO = textwrap.dedent(
-    """\
-    description = "demo"
-
-    [containers.web]
-    config = "{ }"
-
-    [[expect]]
-    check = "unit-active"
-    container = "web"
-    """
-)
+DEMO = ('description = "d"\ncontainers.c.config = "{ }"\n'
+        'expect = [{ check = "userns", container = "c" }]\n')
 
 # entry name -> how to make it -> what both report
 ENTRIES = {
