@@ -4,7 +4,10 @@
 scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
 generated header count as ours, so a hand-written file in ``nix/tests`` is reported, not deleted.
 
-The catalogue is every ``scenarios/**/*.toml``, at any depth as the pytest plugin collects them.
+The catalogue is every ``scenarios/**/*.toml`` entry, at any depth; the pytest plugin walks a
+scenario directory with the same function (:func:`scenario_entries`), so both see the same
+entries, and both read each through :func:`harness.source.read_source`, so both report the
+same ones as errors (a FIFO, a device, a directory named ``*.toml``, a symlink loop).
 A scenario's name is its file stem and names its flake check, its generated test, its logs and
 its results, so two files with one stem are an error for both (:func:`name_clashes`).
 """
@@ -12,6 +15,7 @@ its results, so two files with one stem are an error for both (:func:`name_clash
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,20 +45,59 @@ def find_root(start: Path) -> Path:
     )
 
 
+def scenario_entries(directory: Path) -> tuple[list[Path], list[Path]]:
+    """One level of the catalogue walk: the subdirectories to walk into and the scenario
+    entries of ``directory``, each sorted by name.
+
+    Every ``*.toml`` entry is a scenario entry, whatever it is (reading it reports what is
+    wrong with it). Only real directories are walked into: not a symlink to one (it may
+    loop), not one named ``*.toml`` (an entry itself). An unreadable directory has none.
+    """
+    try:
+        with os.scandir(directory) as found:
+            entries = sorted(found, key=lambda entry: entry.name)
+    except OSError:
+        return [], []
+    files = [Path(entry.path) for entry in entries if entry.name.endswith(".toml")]
+    directories = [Path(entry.path) for entry in entries
+                   if not entry.name.endswith(".toml") and _is_real_directory(entry)]
+    return directories, files
+
+
+def _is_real_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def walk(directory: Path) -> list[Path]:
+    """Every scenario entry at any depth below ``directory`` (:func:`scenario_entries`),
+    sorted by path (iteratively: a tree may be deeper than Python's recursion limit)."""
+    files: list[Path] = []
+    pending = [directory]
+    while pending:
+        directories, found = scenario_entries(pending.pop())
+        files += found
+        pending += directories
+    return sorted(files)
+
+
 def scenario_files(root: Path) -> list[Path]:
-    """The catalogue: every ``scenarios/**/*.toml``, sorted by path."""
-    return sorted((root / SCENARIOS_DIR).rglob("*.toml"))
+    """The catalogue: every ``scenarios/**/*.toml`` entry, sorted by path."""
+    return walk(root / SCENARIOS_DIR)
 
 
 def name_clashes(files: Iterable[Path], others: Iterable[Path] = ()) -> list[ValidationError]:
     """An error for each of ``files`` whose name (file stem) another file of ``files`` or
     ``others`` has too, naming those files."""
     files = list(files)
-    known = {path.resolve(): path for path in (*others, *files)}
+    # realpath, not Path.resolve(): that raises on a symlink loop (Python 3.11).
+    known = {os.path.realpath(path): path for path in (*others, *files)}
     errors = []
     for path in files:
         same = sorted(str(other) for real, other in known.items()
-                      if other.stem == path.stem and real != path.resolve())
+                      if other.stem == path.stem and real != os.path.realpath(path))
         if same:
             errors.append(ValidationError(
                 path, 1, "(file name)",
@@ -94,8 +137,10 @@ def load_all(files: Sequence[Path], others: Iterable[Path] = ()) -> Loaded:
 def source_label(root: Path, scenario: Scenario) -> str:
     """How a generated header names the scenario file (below ``root``): relative to ``root``,
     nested directories included. The pytest plugin renders with it too, so that it recognises
-    a committed generated file as fresh."""
-    return scenario.path.resolve().relative_to(root.resolve()).as_posix()
+    a committed generated file as fresh. Lexical (symlinks kept): an entry may be a symlink to
+    a file elsewhere, and its label is still its place in the catalogue."""
+    path = Path(os.path.abspath(scenario.path))
+    return path.relative_to(os.path.abspath(root)).as_posix()
 
 
 def rendered(root: Path, scenario: Scenario) -> str:

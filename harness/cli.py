@@ -118,7 +118,8 @@ def _cmd_show(root: Path, name: str, out: TextIO) -> int:
         binds = ", ".join(bind.path for bind in container.binds) or "no binds"
         print(f"  container {container.name}: {network}; {binds}", file=out)
     for expectation in scenario.expectations:
-        print(f"  expect (line {expectation.line}): {expectation.id}", file=out)
+        where = f" (line {expectation.line})" if expectation.line is not None else ""
+        print(f"  expect{where}: {expectation.id}", file=out)
     return 0
 
 

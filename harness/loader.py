@@ -18,7 +18,9 @@ from typing import TypeVar
 from harness.checks import CHECKS
 from harness.checks.spec import HOST, describe, type_name
 from harness.escape import NixCode
+from harness.nixparse import first_syntax_error
 from harness.scenario import (
+    MAX_TIMEOUT,
     BindMount,
     ContainerSpec,
     Expectation,
@@ -27,7 +29,9 @@ from harness.scenario import (
     ScenarioError,
     ValidationError,
     Veth,
+    visible,
 )
+from harness.source import read_source
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
 from harness.unit_values import (
@@ -45,6 +49,11 @@ IFNAMSIZ = 15
 NIX_INT_MIN, NIX_INT_MAX = -(2**63), 2**63 - 1
 """Nix integers are signed 64 bit; TOML's are too, but Python's parser accepts any size."""
 
+MAX_DEPTH = 32
+"""Deepest key path (tables and arrays) a scenario may have; its own structure needs 8. The
+loader and the renderer walk values recursively, so this keeps them far from Python's
+recursion limit (``tomllib`` itself fails at a few hundred levels)."""
+
 _NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -54,7 +63,8 @@ T = TypeVar("T")
 def format_key(path: KeyPath) -> str:
     """A key path as the user writes it: ``containers.web.binds."/var/lib/web"``, ``expect[2]``.
 
-    Quoted keys use TOML's escapes, so a control character in a key is visible in the message.
+    Quoted keys use TOML's escapes, so a control or other invisible character in a key is
+    visible in the message.
     """
     out = ""
     for part in path:
@@ -67,13 +77,8 @@ def format_key(path: KeyPath) -> str:
 
 
 def _quoted_key(key: str) -> str:
-    escaped = "".join(
-        "\\" + char if char in '"\\'
-        else f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F
-        else char
-        for char in key
-    )
-    return f'"{escaped}"'
+    escaped = "".join("\\" + char if char in '"\\' else char for char in key)
+    return f'"{visible(escaped)}"'
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:
@@ -91,6 +96,8 @@ class _Reader:
         self.lines = lines
         self.errors: list[ValidationError] = []
         self.unrepresentable: set[KeyPath] = set()
+        self.nix_code: list[tuple[KeyPath, str]] = []
+        """Every Nix code field that passed the other checks, for :meth:`check_nix`."""
 
     def error(self, key: KeyPath, message: str) -> None:
         self.errors.append(
@@ -193,6 +200,13 @@ class _Reader:
                             "boolean, array or table")
         return value
 
+    def check_nix(self) -> None:
+        """Report the first Nix code field (in file order) that Nix cannot parse."""
+        fields = sorted(self.nix_code, key=lambda field: self.lines.line(field[0]) or 0)
+        found = first_syntax_error([code for _, code in fields])
+        if found is not None:
+            self.error(fields[found.index][0], f"not valid Nix: {found.message}")
+
     def name(self, name: str, key: KeyPath, what: str, interface: str) -> bool:
         """Whether ``name`` can name a machine and the host interface ``interface``."""
         ok = True
@@ -227,6 +241,7 @@ def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> Nix
     if not code.strip():
         reader.error((*key, "config"), "empty Nix code: write a module such as \"{ }\"")
         return None
+    reader.nix_code.append(((*key, "config"), code))
     return NixCode(code)
 
 
@@ -322,6 +337,10 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
     _absolute(reader, path, (*key, "path"))
     if path is not None:
         reader.unit_value((*key, "path"), parameters_problem(path))
+    if ("config" in table) == ("path" in table):
+        reader.error(key, "set exactly one of `config` (the container's NixOS module) and "
+                          "`path` (a prebuilt system)"
+                          + (": both are set" if "path" in table else ""))
     return ContainerSpec(
         name=name,
         config=_nix_code(reader, table, key),
@@ -331,6 +350,17 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
         binds=tuple(binds),
         veth=_veth(reader, table["network"], (*key, "network")) if "network" in table else Veth(),
     )
+
+
+def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
+    """Host names are case-insensitive (nss-mymachines, LLMNR): ``web`` and ``WEB`` would be
+    one name to every lookup, so a name may not differ from an earlier one only in case."""
+    first: dict[str, str] = {}
+    for name in names:
+        earlier = first.setdefault(name.casefold(), name)
+        if earlier != name:
+            reader.error(("containers", name), f"container names {earlier!r} and {name!r} "
+                         "differ only in case: host names are case-insensitive")
 
 
 def _expectation(
@@ -397,6 +427,20 @@ def _each(
     return [item for key, value in (table or {}).items() if (item := read(key, value)) is not None]
 
 
+def _too_deep(data: object) -> KeyPath | None:
+    """The first key path longer than :data:`MAX_DEPTH` in ``data``, found without recursion."""
+    stack: list[tuple[KeyPath, object]] = [((), data)]
+    while stack:
+        key, value = stack.pop()
+        if len(key) > MAX_DEPTH:
+            return key
+        if isinstance(value, dict):
+            stack.extend(((*key, name), item) for name, item in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*key, index), item) for index, item in enumerate(value))
+    return None
+
+
 def parse_scenario(path: Path, source: str) -> Scenario:
     """Validate the TOML text ``source`` of the scenario file ``path``."""
     try:
@@ -407,7 +451,16 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         raise ScenarioError(
             (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
         ) from None
+    except RecursionError:
+        raise ScenarioError((ValidationError(
+            path, None, "(syntax)",
+            f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
+        ),)) from None
     reader = _Reader(path, key_lines(source))
+    deep = _too_deep(data)
+    if deep is not None:  # stop here: every later step walks the data recursively
+        reader.error(deep, f"nested too deeply: at most {MAX_DEPTH} levels of tables and arrays")
+        raise ScenarioError(tuple(reader.errors))
     reader.representable(data)
     if not _NAME.match(path.stem):
         reader.errors.append(ValidationError(
@@ -417,15 +470,17 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     reader.table(data, (), TOP_KEYS)
     description = reader.get(data, (), "description", str, required=True)
     timeout = reader.get(data, (), "timeout", int)
-    if timeout is not None and timeout <= 0:
-        reader.error(("timeout",), f"expected a positive number of seconds, got {timeout}")
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+        reader.error(("timeout",), f"expected a positive number of seconds up to {MAX_TIMEOUT} "
+                                   f"(one week), got {timeout}")
     host = _host(reader, data["host"]) if "host" in data else Host()
     containers = _each(reader, data, "containers",
                        lambda name, value: _container(reader, name, value))
     names = [container.name for container in containers]
+    _case_clashes(reader, names)
     expectations: list[Expectation] = []
     raw = data.get("expect")
-    if raw is None:
+    if raw is None or raw == []:  # `expect = []` would check nothing
         reader.error(("expect",), "a scenario needs at least one [[expect]] entry")
     elif not isinstance(raw, list):
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
@@ -434,9 +489,10 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             expectation = _expectation(reader, index, value, names)
             if expectation is not None:
                 expectations.append(expectation)
+    reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).
-        raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line)))
+        raise ScenarioError(tuple(sorted(reader.errors, key=lambda error: error.line or 0)))
     assert description is not None
     return Scenario(
         name=path.stem,
@@ -450,15 +506,6 @@ def parse_scenario(path: Path, source: str) -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate one scenario file; :class:`ScenarioError` lists all its problems."""
-    try:
-        source = path.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise ScenarioError(
-            (ValidationError(path, 1, "(file)", f"cannot read: {error.strerror}"),)
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ScenarioError(
-            (ValidationError(path, 1, "(file)", f"not UTF-8: {error}"),)
-        ) from None
-    return parse_scenario(path, source)
+    """Read (:func:`harness.source.read_source`: bounded) and validate one scenario file;
+    :class:`ScenarioError` lists all its problems."""
+    return parse_scenario(path, read_source(path))

@@ -4,8 +4,9 @@ Registered through the ``pytest11`` entry point ``nixos_nspawn``. All hooks live
 all options are declared in :func:`pytest_addoption`, and per-session state lives on
 ``config.stash`` (one ``_State`` per pytest process, so also one per xdist worker).
 
-Per scenario file (``*.toml`` under a directory named by the ``nixos_nspawn_scenario_dirs`` ini
-option, default ``scenarios``):
+Per scenario file (``*.toml`` entry under a directory named by the ``nixos_nspawn_scenario_dirs``
+ini option, default ``scenarios``; such directories are walked as the CLI walks them,
+:class:`ScenarioDirectory`):
 
 * ``<file>::validate-render`` loads, validates and renders the file. It runs everywhere. A file
   that does not validate yields only this item, failing with every validation message; the other
@@ -44,7 +45,7 @@ from harness.runner import (
     plan_target,
 )
 from harness.runner import build as run_build
-from harness.scenario import Expectation, Scenario, ScenarioError
+from harness.scenario import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
 
 RENDER_ITEM = "validate-render"
 SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"
@@ -101,14 +102,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+MAX_BUILD_TIMEOUT = MAX_TIMEOUT + BUILD_MARGIN
+"""Largest ``--nixos-nspawn-timeout``: the longest default a scenario can get (see
+:data:`harness.scenario.MAX_TIMEOUT` for the limits of the paths the timeout takes)."""
+
+
 def _positive_seconds(text: str) -> int:
     """``--nixos-nspawn-timeout``'s value; argparse turns the error into a usage error."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    if not 0 < value <= MAX_BUILD_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds up to {MAX_BUILD_TIMEOUT}, got {text}"
+        )
     return value
 
 
@@ -159,10 +167,10 @@ def _find_scenario(config: pytest.Config, name: str) -> Path | None:
     """The scenario file ``NAME.toml`` among the paths pytest was given (or its testpaths)."""
     for arg in config.args or [str(config.rootpath)]:
         start = config.invocation_params.dir / arg.split("::", 1)[0]
-        candidates = [start] if start.is_file() else sorted(start.rglob(f"{name}.toml"))
+        candidates = [start] if start.is_file() else catalogue.walk(start)
         for candidate in candidates:
-            if candidate.stem == name and is_scenario_file(candidate.resolve(), config):
-                return candidate.resolve()
+            if candidate.stem == name and is_scenario_file(candidate.absolute(), config):
+                return candidate.absolute()
     return None
 
 
@@ -191,19 +199,19 @@ def pytest_runtest_makereport(
 
 def is_scenario_file(path: Path, config: pytest.Config) -> bool:
     """A ``.toml`` file below a scenario directory (relative to the rootdir when inside it)."""
-    return path.suffix == ".toml" and _scenario_tree(path, config) is not None
+    return path.suffix == ".toml" and _scenario_tree(path.parent, config) is not None
 
 
-def _scenario_tree(path: Path, config: pytest.Config) -> Path | None:
-    """The outermost scenario directory above ``path`` (names relative to the rootdir when
-    inside it): the tree whose scenario names must be unique."""
+def _scenario_tree(directory: Path, config: pytest.Config) -> Path | None:
+    """The outermost scenario directory at or above ``directory`` (names relative to the
+    rootdir when inside it): the tree whose scenario names must be unique."""
     names = set(config.getini(SCENARIO_DIRS_INI))
     try:
         base = config.rootpath
-        parts = path.parent.relative_to(base).parts
+        parts = directory.relative_to(base).parts
     except ValueError:
-        base = Path(path.anchor)
-        parts = path.parent.relative_to(base).parts
+        base = Path(directory.anchor)
+        parts = directory.relative_to(base).parts
     for index, part in enumerate(parts):
         if part in names:
             return base.joinpath(*parts[: index + 1])
@@ -212,18 +220,40 @@ def _scenario_tree(path: Path, config: pytest.Config) -> Path | None:
 
 def _name_clashes(path: Path, config: pytest.Config) -> list[str]:
     """Messages for the other scenario files of ``path``'s tree with its name (file stem)."""
-    tree = _scenario_tree(path, config)
+    tree = _scenario_tree(path.parent, config)
     assert tree is not None, "only scenario files are collected"
     trees = config.stash[STATE].trees
     if tree not in trees:
-        trees[tree] = tuple(p for p in sorted(tree.rglob("*.toml")) if p.is_file())
+        trees[tree] = tuple(catalogue.walk(tree))
     return [str(error) for error in catalogue.name_clashes([path], trees[tree])]
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_scenario_file(file_path, parent.config):
-        return ScenarioFile.from_parent(parent, path=file_path)
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A scenario directory, and every directory below it, is walked as the CLI walks it."""
+    if _scenario_tree(path, parent.config) is not None:
+        return ScenarioDirectory.from_parent(parent, path=path)
     return None
+
+
+class ScenarioDirectory(pytest.Directory):
+    """A directory of a scenario tree. Its entries are those of
+    :func:`harness.catalogue.scenario_entries`, the CLI's walk: every ``*.toml`` entry is a
+    scenario file whatever it is (a FIFO, a device, a directory, a symlink loop fail their
+    ``validate-render`` item, as ``python -m harness validate`` reports them), and only real
+    directories are walked into. Nothing else in the tree is collected."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        directories, files = catalogue.scenario_entries(self.path)
+        for path in sorted([*directories, *files], key=lambda entry: entry.name):
+            is_directory = path in directories
+            if not self.session.isinitpath(path, with_parents=is_directory) and \
+                    self.ihook.pytest_ignore_collect(collection_path=path, config=self.config):
+                continue
+            if is_directory:
+                yield ScenarioDirectory.from_parent(self, path=path)
+            else:
+                yield ScenarioFile.from_parent(self, path=path)
 
 
 class ScenarioFailure(Exception):
@@ -352,7 +382,7 @@ class ExpectationItem(_ScenarioItem):
             raise ScenarioFailure(f"{result.describe()}\n\nfull log: {outcome.log_path}\n{hint}")
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, max(self.expectation.line - 1, 0), self.expectation.id
+        return self.path, max((self.expectation.line or 1) - 1, 0), self.expectation.id
 
 
 def _interactive_hint(config: pytest.Config, scenario: Scenario, expectation_id: str) -> str:

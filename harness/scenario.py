@@ -12,18 +12,44 @@ from pathlib import Path
 
 from harness.escape import NixCode
 
+MAX_TIMEOUT = 7 * 24 * 60 * 60
+"""Largest ``timeout`` (the test's ``globalTimeout``): one week, the NixOS test driver's own
+default. The tightest limit on the paths a timeout takes is the harness's wait for the build
+(``selectors`` over ``epoll``, whose timeout is a C int of milliseconds: 2**31 - 1 ms, about
+24.8 days, beyond which Python raises OverflowError); the driver's ``threading.Timer`` allows
+``threading.TIMEOUT_MAX``. A week plus the build margin stays far below both."""
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that does not print as itself escaped as ``\\uXXXX`` (or
+    ``\\UXXXXXXXX``): control and format characters such as U+202E (right-to-left override)
+    or U+200B (zero width space), line and paragraph separators, other spaces than ' ',
+    unassigned code points (those ``repr`` escapes). TOML reads the same escapes."""
+    return "".join(
+        char if char.isprintable()
+        else f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF
+        else f"\\U{ord(char):08x}"
+        for char in text
+    )
+
 
 @dataclass(frozen=True)
 class ValidationError:
-    """One problem in a scenario file, located by file, line and dotted key path."""
+    """One problem in a scenario file, located by file, line and dotted key path.
+
+    ``line`` is None when the file's key positions are unknown: the error names the file only.
+    Printed, every invisible character of it is escaped (:func:`visible`): one error is one
+    line, and what it shows is what the file holds.
+    """
 
     path: Path
-    line: int
+    line: int | None
     key: str
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.key}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        return visible(f"{where}: {self.key}: {self.message}")
 
 
 class ScenarioError(Exception):
@@ -87,7 +113,7 @@ class Expectation:
     id: str
     check: str
     params: Mapping[str, object]
-    line: int
+    line: int | None
 
 
 @dataclass(frozen=True)

@@ -205,12 +205,20 @@ def test_without_a_timeout_the_build_gets_the_default_test_timeout_plus_margin(
     assert "# timeout: 5400 s" in log.read_text()  # globalTimeout 1800 + margin 3600
 
 
-@pytest.mark.parametrize("value", ["0", "-5"])
-def test_a_command_line_timeout_must_be_positive(project, value):
+@pytest.mark.parametrize("value", ["0", "-5", "1e20", "608401", "100000000000000000000"])
+def test_a_command_line_timeout_must_be_positive_and_bounded(project, value):
     run = project.runpytest(*SYSTEM, f"--nixos-nspawn-timeout={value}")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
-    run.stderr.fnmatch_lines([f"*--nixos-nspawn-timeout: expected a positive number of seconds, "
-                              f"got {value}*"])
+    run.stderr.fnmatch_lines([f"*--nixos-nspawn-timeout: expected a positive number of seconds "
+                              f"up to 608400, got {value}*"])
+
+
+def test_the_largest_command_line_timeout_reaches_the_build(project, kvm, fake_nix):
+    """A week plus the build margin: the deadline the build's wait can still express."""
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    project.runpytest(*SYSTEM, "--nixos-nspawn-timeout=608400").assert_outcomes(passed=3)
+    log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
+    assert "# timeout: 608400 s" in log.read_text()
 
 
 def test_progress_goes_to_stderr_while_output_is_captured(project, kvm, fake_nix):

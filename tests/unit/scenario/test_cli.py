@@ -1,6 +1,7 @@
 """``python -m harness``: the committed generated tests are fresh, and staleness is caught."""
 
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -186,3 +187,14 @@ def test_scenarios_with_the_same_name_are_an_error_naming_both(repo: Path) -> No
     assert status == 1
     assert str(nested) in output
     assert str(top) in output
+
+
+def test_escaped_quotes_in_a_multi_line_string_do_not_crash_any_command(repo: Path) -> None:
+    """Valid TOML that crashed the key-position scanner gave every command a traceback."""
+    scenario = repo / SCENARIOS_DIR / "userns.toml"
+    text = scenario.read_text()
+    scenario.write_text(re.sub(r'^description = .*$', 'description = """ \\\\""" """', text,
+                               count=1, flags=re.M))
+    for command in (["list"], ["validate"], ["show", "userns"], ["render"]):
+        status, output = run(*command, root=repo)
+        assert status == 0, (command, output)

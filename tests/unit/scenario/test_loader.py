@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from harness.catalogue import rendered
 from harness.escape import NixCode
 from harness.loader import format_key, load_scenario
+from harness.render import render_scenario
 from harness.scenario import ScenarioError, ValidationError
 
 VALID = '''\
@@ -299,10 +300,15 @@ def test_timeout_beyond_nix_integers(tmp_path: Path, value: str) -> None:
               "does not fit Nix's 64-bit integers")
 
 
-@pytest.mark.parametrize("value", ["0", "-5"])
-def test_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize("value", ["0", "-5", "604801", "2143885", str(INT64_MAX)])
+def test_timeout_must_be_positive_and_at_most_a_week(tmp_path: Path, value: str) -> None:
+    """2143885 s plus the build margin overflowed epoll's millisecond timeout (issue 10)."""
     one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
-              "positive number of seconds")
+              "positive number of seconds up to 604800 (one week)")
+
+
+def test_timeout_of_a_week_is_accepted(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, VALID.replace("900", "604800"))).timeout == 604800
 
 
 def test_integers_beyond_nix_in_network_settings(tmp_path: Path) -> None:
@@ -543,3 +549,107 @@ def test_a_container_named_out_path(tmp_path: Path) -> None:
     text = VALID.replace("[containers.db]", "[containers.outPath]").replace(
         'container = "db"', 'container = "web"')
     one_error(tmp_path, text, "containers.outPath", 13, "'outPath' is special to Nix")
+
+
+def test_escaped_quotes_before_the_end_of_a_multi_line_string(tmp_path: Path) -> None:
+    """Valid TOML that crashed the key-position scanner (issue 10): errors keep their lines."""
+    text = 'description = """ \\""" """\ntimeout = 0\n[[expect]]\ncheck = "userns"\n'
+    errors = errors_of(tmp_path, text)
+    assert [(e.key, e.line) for e in errors] == [("timeout", 2), ("expect[0].container", 3)]
+
+
+def test_unknown_positions_name_the_file_only(tmp_path: Path, monkeypatch) -> None:
+    def broken(self: object) -> None:
+        raise IndexError("scanner bug")
+
+    monkeypatch.setattr("harness.tomlpos._Scanner.run", broken)
+    errors = errors_of(tmp_path, 'description = "x"\ntimeout = 0\n[[expect]]\ncheck = "userns"\n')
+    assert [(e.key, e.line) for e in errors] == [("timeout", None), ("expect[0].container", None)]
+    assert str(errors[0]).startswith(f"{tmp_path / 'case.toml'}: timeout: expected a positive ")
+
+
+def nested(levels: int, kind: str) -> str:
+    """A value ``levels`` deep: arrays, or inline tables ``{b = {b = ... 1}}``."""
+    return "[" * levels + "]" * levels if kind == "array" else "{b=" * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("kind", ["array", "table"])
+def test_nesting_too_deep_for_tomllib_is_a_file_level_error(tmp_path: Path, kind: str) -> None:
+    (error,) = errors_of(tmp_path, f'description = "x"\na = {nested(600, kind)}\n')
+    assert (error.key, error.line) == ("(syntax)", None)
+    assert "nested too deeply" in error.message
+
+
+@pytest.mark.parametrize("kind", ["array", "table"])
+def test_nesting_that_tomllib_accepts_is_bounded_too(tmp_path: Path, kind: str) -> None:
+    """300 levels parse, but would exhaust the recursion of the loader's and renderer's walks."""
+    text = (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+            f"network.veth.config.host.networkConfig.X = {nested(300, kind)}\n"
+            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    (error,) = errors_of(tmp_path, text)
+    assert error.line == 4
+    assert error.key.startswith("containers.web.network.veth.config.host.networkConfig.X")
+    assert "at most 32 levels" in error.message
+
+
+def test_nesting_up_to_the_limit_loads_and_renders(tmp_path: Path) -> None:
+    """X is 7 keys deep; 26 arrays put the innermost at a path of 32 (X plus 25 indexes)."""
+    def text(levels: int) -> str:
+        return (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+                f"network.veth.config.host.X = {nested(levels, 'array')}\n"
+                '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+
+    scenario = load_scenario(write(tmp_path, text(26)))
+    render_scenario(scenario, scenario.path.name)
+    (error,) = errors_of(tmp_path, text(27))
+    assert error.key == "containers.web.network.veth.config.host.X" + "[0]" * 26
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202e", "\u200b", "\u2028", "\u2029", "\x1b", "\u00a0", "\ufeff"]
+)
+def test_invisible_characters_in_errors_are_escaped(tmp_path: Path, char: str) -> None:
+    """A key, a message and a file name print every invisible character as an escape."""
+    escape = f"\\u{ord(char):04x}"
+    name = f"a{escape}b"  # TOML's escape in the file; the loaded key holds the character
+    text = (f'description = "x"\n[containers."{name}"]\nconfig = "{{ }}"\n'
+            f'[[expect]]\ncheck = "userns"\ncontainer = "{name}"\n"{name}" = 1\n')
+    path = write(tmp_path, text, f"bad{char}.toml")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    printed = str(caught.value)
+    assert char not in printed
+    assert f'containers."a{escape}b": invalid container name' in printed
+    assert f'expect[0]."a{escape}b": unknown parameter' in printed
+    assert f"bad{escape}.toml:1: (file name)" in printed
+
+
+def test_invisible_characters_outside_the_basic_plane_are_escaped(tmp_path: Path) -> None:
+    error = ValidationError(tmp_path / "x.toml", 1, '"\U000e0001"', "tag \U000e0001")
+    assert str(error).endswith('"\\U000e0001": tag \\U000e0001')
+
+
+def test_an_empty_expect_array_is_an_error(tmp_path: Path) -> None:
+    """`expect = []` validated, and then the test checked nothing."""
+    text = 'description = "x"\nexpect = []\n[containers.web]\nconfig = "{ }"\n'
+    one_error(tmp_path, text, "expect", 2, "at least one [[expect]] entry")
+
+
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [("", "exactly one of `config`"),
+     ('config = "{ }"\npath = "/nix/store/aaaa-nixos-system"\n', "both are set")],
+    ids=["neither", "both"],
+)
+def test_a_container_needs_exactly_one_of_config_and_path(tmp_path: Path, keys: str,
+                                                          words: str) -> None:
+    text = (f'description = "x"\n[containers.web]\n{keys}autoStart = true\n'
+            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    one_error(tmp_path, text, "containers.web", 2, words)
+
+
+def test_container_names_differing_only_in_case_are_an_error(tmp_path: Path) -> None:
+    text = ('description = "x"\n[containers.web]\nconfig = "{ }"\n'
+            '[containers.WEB]\nconfig = "{ }"\n'
+            '[[expect]]\ncheck = "userns"\ncontainer = "WEB"\n')
+    one_error(tmp_path, text, "containers.WEB", 4, "'web' and 'WEB' differ only in case")

@@ -113,3 +113,30 @@ def test_nested_arrays_of_tables_follow_the_latest_index() -> None:
     assert lines.line(("a", 0, "b", 0, "y")) == 4
     assert lines.line(("a", 1)) == 5
     assert lines.line(("a", 1, "b", 1, "y")) == 8
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '""" \\""" """',  # an escaped quote right before the closing quotes (issue 10)
+        '"""\\\\"""',  # an escaped backslash right before them
+        '"""a\\"""""',  # an escaped quote, then content quotes, then the end
+        "'''a\\'''",  # literal: the backslash is content, the quotes end the string
+    ],
+)
+def test_multi_line_strings_with_escapes_before_the_closing_quotes(value: str) -> None:
+    doc = f"description = {value}\nafter = 1\n"
+    tomllib.loads(doc)
+    lines = key_lines(doc)
+    assert lines.scanned
+    assert lines.line(("after",)) == 2
+
+
+def test_a_scanner_failure_degrades_to_no_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object) -> None:
+        raise IndexError("scanner bug")
+
+    monkeypatch.setattr("harness.tomlpos._Scanner.run", broken)
+    lines = key_lines("a = 1\n")
+    assert not lines.scanned
+    assert lines.line(("a",)) is None

@@ -71,10 +71,26 @@ class Writer:
         if isinstance(value, int):
             return str(value)
         assert isinstance(value, str)
-        if self.draw(st.booleans()) and "\\" not in value and not value.startswith("\n"):
-            # A multi-line basic string: its newlines move every later key down. (A newline
-            # right after the opening quotes would be trimmed.)
-            return '"""' + value.replace('"', '\\"') + '"""'
+        style = self.draw(st.sampled_from(["basic", "multi-line", "multi-line literal"]))
+        # Multi-line strings: their newlines move every later key down. (A newline right after
+        # the opening quotes would be trimmed.)
+        if style == "multi-line" and not value.startswith("\n"):
+            # Escape each quote or not (an escaped quote before the closing ones included),
+            # so long as no three stay together and none is last.
+            out, raw_quotes = "", 0
+            for char in value:
+                if char == '"' and raw_quotes < 2 and self.draw(st.booleans()):
+                    out, raw_quotes = out + char, raw_quotes + 1
+                    continue
+                raw_quotes = 0
+                if char in '"\\':
+                    out += "\\" + char
+                else:
+                    out += char if ord(char) >= 0x20 or char in "\n\t" else basic(char)[1:-1]
+            return f'"""{out}"""'
+        literal_ok = not re.search(r"'''|'\Z|\A\n|[\x00-\x08\x0b-\x1f\x7f]", value)
+        if style == "multi-line literal" and literal_ok:
+            return f"'''{value}'''"
         return basic(value)
 
     def emit(self, path: Path, value: object) -> None:
