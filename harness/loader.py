@@ -32,8 +32,7 @@ from harness.scenario import (
     visible,
 )
 from harness.source import read_source
-from harness.tomlpos import KeyLines, key_lines
-from harness.tomlpos import Path as KeyPath
+from harness.tomlpos import KeyLines, KeyPath, key_lines
 from harness.unit_values import (
     bind_option_problem,
     bind_path_problem,

@@ -36,7 +36,7 @@ from harness import catalogue
 from harness.capabilities import Capabilities, probe
 from harness.loader import load_scenario
 from harness.progress import Progress
-from harness.render import DEFAULT_TIMEOUT, generated_path
+from harness.render import DEFAULT_TEST_TIMEOUT, generated_path
 from harness.runner import (
     BUILD_MARGIN,
     BuildOutcome,
@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         default=None,
         help="limit for each scenario's whole `nix build`, building NixOS and the VM included "
-        f"(default: the file's `timeout`, else {DEFAULT_TIMEOUT}, plus {BUILD_MARGIN})",
+        f"(default: the file's `timeout`, else {DEFAULT_TEST_TIMEOUT}, plus {BUILD_MARGIN})",
     )
     group.addoption(
         "--nixos-nspawn-allow-tcg",
@@ -424,7 +424,7 @@ def build_timeout(config: pytest.Config, scenario: Scenario) -> int:
     chosen: int | None = config.getoption("nixos_nspawn_timeout")
     if chosen is not None:
         return chosen
-    test = scenario.timeout if scenario.timeout is not None else DEFAULT_TIMEOUT
+    test = scenario.timeout if scenario.timeout is not None else DEFAULT_TEST_TIMEOUT
     return test + BUILD_MARGIN
 
 

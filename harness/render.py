@@ -19,7 +19,7 @@ GENERATED_DIR = Path("nix", "tests")
 
 RENDER_COMMAND = "python -m harness render"
 
-DEFAULT_TIMEOUT = 1800
+DEFAULT_TEST_TIMEOUT = 1800
 """globalTimeout (seconds) of scenarios without ``timeout``: booting a VM and its containers."""
 
 HOST_MEMORY_MB = 1024
@@ -140,7 +140,7 @@ def render_scenario(scenario: Scenario, source: str) -> str:
     return _ENV.get_template("test.nix.j2").render(
         header=header,
         name=scenario.name,
-        timeout=scenario.timeout if scenario.timeout is not None else DEFAULT_TIMEOUT,
+        timeout=scenario.timeout if scenario.timeout is not None else DEFAULT_TEST_TIMEOUT,
         host_config=scenario.host.config,
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 _BASIC_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|[ \t]*\n\s*|(.))", re.S)
@@ -102,11 +102,11 @@ class KeyLines:
     points at the table that should contain the key.
     """
 
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
     scanned: bool = True
     """False when the scan failed: then no line is known and :meth:`line` answers None."""
 
-    def line(self, path: Path) -> int | None:
+    def line(self, path: KeyPath) -> int | None:
         """The line of ``path``, else of its nearest defined ancestor, else 1 (the document);
         None if the document could not be scanned (errors then name only the file)."""
         if not self.scanned:
@@ -123,7 +123,7 @@ class _Scanner:
         self.tokens = list(_tokenize(source))
         self.pos = 0
         self.result = KeyLines()
-        self.array_tables: dict[Path, int] = {}
+        self.array_tables: dict[KeyPath, int] = {}
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -137,7 +137,7 @@ class _Scanner:
         while (token := self.peek()) is not None and token.kind == "newline":
             self.pos += 1
 
-    def record(self, path: Path, line: int, *, overwrite: bool = False) -> None:
+    def record(self, path: KeyPath, line: int, *, overwrite: bool = False) -> None:
         if overwrite or path not in self.result.lines:
             self.result.lines[path] = line
         for end in range(1, len(path)):
@@ -150,9 +150,9 @@ class _Scanner:
             parts.append(self.next().text)
         return parts
 
-    def resolve(self, keys: list[str]) -> Path:
+    def resolve(self, keys: list[str]) -> KeyPath:
         """A header's path with the current index inserted after every array of tables."""
-        path: Path = ()
+        path: KeyPath = ()
         for key in keys:
             path = (*path, key)
             if path in self.array_tables:
@@ -160,7 +160,7 @@ class _Scanner:
         return path
 
     def run(self) -> KeyLines:
-        table: Path = ()
+        table: KeyPath = ()
         while (token := self.peek()) is not None:
             if token.kind == "newline":
                 self.pos += 1
@@ -170,7 +170,7 @@ class _Scanner:
                 self.keyval(table)
         return self.result
 
-    def header(self) -> Path:
+    def header(self) -> KeyPath:
         opening = self.next()
         is_array = (nxt := self.peek()) is not None and nxt.kind == "["
         if is_array:
@@ -188,7 +188,7 @@ class _Scanner:
         self.record(path, opening.line, overwrite=True)
         return path
 
-    def keyval(self, table: Path) -> None:
+    def keyval(self, table: KeyPath) -> None:
         line = self.peek()
         assert line is not None
         path = (*table, *self.key())
@@ -196,7 +196,7 @@ class _Scanner:
         self.pos += 1  # "="
         self.value(path)
 
-    def value(self, path: Path) -> None:
+    def value(self, path: KeyPath) -> None:
         token = self.next()
         if token.kind == "{":
             while (nxt := self.peek()) is not None and nxt.kind != "}":

@@ -1,4 +1,4 @@
-"""The catalogue of checks: their specs (``CHECKS``) and the functions that run them."""
+"""The registry of checks: their specs (``CHECKS``) and the functions that run them."""
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -10,7 +10,7 @@ from .spec import CheckSpec, Params
 CheckFunction = Callable[[Context, Params], str]
 """Runs a check; returns the success message or raises :class:`harness.checks.nodes.Failure`."""
 
-_CATALOGUE: tuple[tuple[CheckSpec, CheckFunction], ...] = (
+_REGISTRY: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (lifecycle.UNIT_ACTIVE, lifecycle.check_unit_active),
     (network.REACHABLE, network.check_reachable),
     (network.UNREACHABLE, network.check_unreachable),
@@ -24,9 +24,9 @@ _CATALOGUE: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (command.COMMAND, command.check_command),
 )
 
-CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _CATALOGUE})
-"""Every check by its TOML name (contract (1))."""
+CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _REGISTRY})
+"""Every check by its TOML name (the ``check`` key of an ``[[expect]]`` table)."""
 
 FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
-    {spec.name: function for spec, function in _CATALOGUE}
+    {spec.name: function for spec, function in _REGISTRY}
 )

@@ -27,7 +27,7 @@ from .topology import Topology
 RESULTS_FILE = "nixos-nspawn-results.jsonl"
 STDOUT_PREFIX = "nixos-nspawn-result: "
 """Starts the driver's stdout line that carries one result's JSON."""
-DEFAULT_TIMEOUT = 300
+DEFAULT_CHECK_TIMEOUT = 300
 """Seconds a check waits for something to come up (a unit, an address, a reply). Generous
 because NixOS tests often run under TCG, where a container boot takes a minute."""
 
@@ -41,7 +41,7 @@ class Session:
         topology: Topology,
         out_dir: str | Path,
         *,
-        timeout: int = DEFAULT_TIMEOUT,
+        timeout: int = DEFAULT_CHECK_TIMEOUT,
         clock: Clock | None = None,
         stdout: TextIO | None = None,
     ) -> None:

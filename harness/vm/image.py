@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-Progress = Callable[[str], None]
+Report = Callable[[str], None]
 
 MIRROR_ENV = "NIXOS_NSPAWN_DEBIAN_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -115,7 +115,7 @@ def stderr_progress(line: str) -> None:
 def ensure_image(
     recipe: Recipe = Recipe(),
     *,
-    progress: Progress = stderr_progress,
+    progress: Report = stderr_progress,
     cache: Path | None = None,
 ) -> Image:
     """Return the cached image for *recipe*, building it first if needed (root only)."""
@@ -137,7 +137,7 @@ def ensure_image(
     return image
 
 
-def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Progress) -> None:
+def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Report) -> None:
     debs.mkdir(parents=True, exist_ok=True)
     mirror = os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
     with _phase("debootstrap", progress):
@@ -211,7 +211,7 @@ def _configure_host(rootfs: Path, recipe: Recipe) -> None:
 
 
 @contextmanager
-def _phase(name: str, progress: Progress) -> Iterator[None]:
+def _phase(name: str, progress: Report) -> Iterator[None]:
     started = time.monotonic()
     progress(f"[vm-image] {name} ...")
     yield
@@ -238,7 +238,7 @@ def _run(argv: Sequence[str], *, timeout: float) -> None:
         )
 
 
-def _run_streaming(argv: Sequence[str], progress: Progress, *, timeout: float) -> None:
+def _run_streaming(argv: Sequence[str], progress: Report, *, timeout: float) -> None:
     """Run a long command; report its latest ``I:`` line every 15 s so the wait is visible."""
     started = time.monotonic()
     tail: list[str] = []

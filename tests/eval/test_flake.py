@@ -1,6 +1,6 @@
 """Eval tier: flake.nix's outputs, called with a stand-in nixpkgs input (real lib).
 
-The stand-in (tests/eval/generated/flake-eval.nix) records how the flake calls nixpkgs, so this
+The stand-in (tests/eval/nix/flake-eval.nix) records how the flake calls nixpkgs, so this
 proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
 exactly the scenario catalogue, each the NixOS test of its generated module with our host module.
 """
@@ -17,7 +17,7 @@ from harness.catalogue import find_root, scenario_files
 pytestmark = pytest.mark.eval
 
 ROOT = find_root(Path(__file__))
-FLAKE_EVAL = ROOT / "tests" / "eval" / "generated" / "flake-eval.nix"
+FLAKE_EVAL = ROOT / "tests" / "eval" / "nix" / "flake-eval.nix"
 SYSTEMS = {"x86_64-linux", "aarch64-linux"}
 
 

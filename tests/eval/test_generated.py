@@ -1,7 +1,7 @@
 """Eval tier: every generated test module evaluates against the NixOS test framework's option
 names and our real nix/host.nix, so every scenario value is type-checked by our option types.
 
-See tests/eval/generated/eval-test.nix; only NixOS itself is stood in for.
+See tests/eval/nix/eval-test.nix; only NixOS itself is stood in for.
 """
 
 import json
@@ -18,7 +18,7 @@ from harness.render import generated_path, render_test_script
 pytestmark = pytest.mark.eval
 
 ROOT = find_root(Path(__file__))
-EVAL_TEST = ROOT / "tests" / "eval" / "generated" / "eval-test.nix"
+EVAL_TEST = ROOT / "tests" / "eval" / "nix" / "eval-test.nix"
 SCENARIOS = scenario_files(ROOT)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.tomlpos import Path, key_lines
+from harness.tomlpos import KeyPath, key_lines
 
 BARE = re.compile(r"[A-Za-z0-9_-]+\Z")
 TRICKY = ["#", "=", "[", "]", "{", "}", ".", ",", '"', "'", "\\", "\n", "\t", "é", " ", "a"]
@@ -51,7 +51,7 @@ def basic(text: str) -> str:
 class Writer:
     draw: st.DrawFn
     text: str = ""
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
     @property
     def line(self) -> int:
@@ -93,7 +93,7 @@ class Writer:
             return f"'''{value}'''"
         return basic(value)
 
-    def emit(self, path: Path, value: object) -> None:
+    def emit(self, path: KeyPath, value: object) -> None:
         """Append the inline text of ``value``, recording the lines of nested paths."""
         if isinstance(value, dict):
             self.text += "{"
@@ -115,13 +115,13 @@ class Writer:
         else:
             self.text += self.scalar(value)
 
-    def keyval(self, prefix: str, path: Path, value: object) -> None:
+    def keyval(self, prefix: str, path: KeyPath, value: object) -> None:
         """``prefix = value`` on a line of its own (``prefix`` is the spelled key path)."""
         self.text += f"{prefix} = "
         self.emit(path, value)
         self.text += "\n"
 
-    def table(self, path: Path, spelled: list[str], data: dict[str, object]) -> None:
+    def table(self, path: KeyPath, spelled: list[str], data: dict[str, object]) -> None:
         sections: list[tuple[str, object]] = []
         for name, value in data.items():
             child = (*path, name)
@@ -153,7 +153,7 @@ class Writer:
                         self.lines[(*child, index, sub)] = self.line
                         self.keyval(self.key(sub), (*child, index, sub), sub_value)
 
-    def dotted(self, path: Path, spelled: str, data: dict[str, object]) -> None:
+    def dotted(self, path: KeyPath, spelled: str, data: dict[str, object]) -> None:
         self.lines.setdefault(path, self.line)
         for name, value in data.items():
             child = (*path, name)

@@ -1,7 +1,7 @@
 # Calls flake.nix's `outputs` with a stand-in nixpkgs input: the real lib, and legacyPackages
 # whose few attributes (testers.runNixOSTest, callPackage, linkFarm, mkShell, python3, ruff,
 # nixfmt) record how they were called instead of building anything. Returns plain data:
-#   nix-instantiate --eval --strict --json tests/eval/generated/flake-eval.nix \
+#   nix-instantiate --eval --strict --json tests/eval/nix/flake-eval.nix \
 #     --argstr libPath <nixpkgs lib>
 { libPath }:
 let

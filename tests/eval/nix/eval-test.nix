@@ -1,7 +1,7 @@
 # Evaluates one generated test module (nix/tests/<name>.nix) the way runNixOSTest would see it:
 # the framework's option declarations (test-framework.nix), and `nodes.host` with our real
 # nix/host.nix plus stand-ins only for NixOS itself. Returns plain data for the Python test:
-#   nix-instantiate --eval --strict --json tests/eval/generated/eval-test.nix \
+#   nix-instantiate --eval --strict --json tests/eval/nix/eval-test.nix \
 #     --argstr libPath <nixpkgs lib> --arg file ./nix/tests/<name>.nix
 { libPath, file }:
 let
