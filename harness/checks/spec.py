@@ -125,7 +125,7 @@ class CheckSpec:
 
 
 class Params:
-    """Typed read access to validated parameters (values are ``object`` in the contract)."""
+    """Typed read access to validated parameters (their values are typed ``object``)."""
 
     def __init__(self, values: Mapping[str, object]) -> None:
         self._values = values

@@ -347,7 +347,7 @@ CASE_KEYS = {
 
 
 def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
-    """All files of an exported reference case (contract: ``tests/reference/<case>.json``).
+    """All files of an exported reference case, ``tests/reference/<case>.json``.
 
     Container-side networks go below the container's directory in /var/lib/machines, where its
     root is made from the template; the host's to /etc. Keys this function does not know are

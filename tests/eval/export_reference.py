@@ -1,8 +1,8 @@
 """Regenerate what is derived from the module: `python tests/eval/export_reference.py`.
 
 - tests/reference/<case>.json: the unit settings of every case of tests/eval/cases.nix that
-  passes its assertions (contract (4) of the project brief; the runtime tier renders them to real
-  .nspawn/.network files);
+  passes its assertions (the runtime tier renders them to real .nspawn/.network files; see
+  docs/architecture.md, "Interfaces");
 - docs/options.md: the option reference.
 test_reference_export.py fails when a committed file differs from what the module produces.
 """
