@@ -7,12 +7,13 @@ them, for every file) and the exit status is 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from harness import catalogue
+from harness import catalogue, check_reference
 from harness.catalogue import Loaded, RootNotFound
 from harness.render import generated_path
 from harness.scenario import ScenarioError
@@ -65,16 +66,45 @@ def _cmd_validate(root: Path, files: list[Path], out: TextIO) -> int:
 
 
 def _cmd_render(root: Path, check: bool, out: TextIO) -> int:
+    status = _render_reference(root, check, out)
     loaded = catalogue.load_all(catalogue.scenario_files(root))
     if loaded.errors:
         _print_errors(loaded, out)
         return 1
     try:
-        return _render_loaded(root, loaded, check, out)
+        return _render_loaded(root, loaded, check, out) or status
     except ScenarioError as error:  # a value without a Nix form that validation missed
         for problem in error.errors:
             print(problem, file=out)
         return 1
+
+
+def _render_reference(root: Path, check: bool, out: TextIO) -> int:
+    """Refresh (or, with ``check``, compare) the check reference of scenarios/README.md; a
+    README without the reference's markers is not the harness's to write."""
+    path = root / check_reference.README
+    if not path.is_file():
+        return 0
+    text = path.read_text(encoding="utf-8")
+    if check_reference.BEGIN not in text:
+        return 0
+    try:
+        fresh = check_reference.updated(text)
+    except check_reference.MarkersMissing as error:
+        print(error, file=out)
+        return 1
+    if fresh == text:
+        return 0
+    name = check_reference.README.as_posix()
+    if check:
+        diff = difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
+                                    f"a/{name}", f"b/{name}")
+        print("".join(diff), file=out, end="")
+        print(f"{name}: check reference out of date: run `python -m harness render`", file=out)
+        return 1
+    path.write_text(fresh, encoding="utf-8")
+    print(f"wrote {name}", file=out)
+    return 0
 
 
 def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:

@@ -199,8 +199,8 @@ USERNS = CheckSpec(
 
 STORE_READONLY = CheckSpec(
     name="store-readonly",
-    doc="Inside the container, the store (/nix/store, or Topology.store_path) is a read-only "
-        "mount (findmnt shows `ro`) and creating a file in it fails.",
+    doc="Inside the container, the store (`/nix/store`) is a read-only mount (findmnt shows "
+        "`ro`) and creating a file in it fails.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),

@@ -95,7 +95,7 @@ def check_ephemeral(ctx: Context, p: Params) -> str:
 
 UNIT_ACTIVE = CheckSpec(
     name="unit-active",
-    doc="systemd-nspawn@<container>.service becomes active and machined registers the "
+    doc="`systemd-nspawn@<container>.service` becomes active and machined registers the "
         "container (it has a Leader), within the timeout.",
     params=CONTAINER_PARAMS,
     label=container_label,
@@ -104,10 +104,9 @@ UNIT_ACTIVE = CheckSpec(
 
 EPHEMERAL = CheckSpec(
     name="ephemeral",
-    doc="Markers written to the container's /, /etc, /var and /root are gone after restarting "
-        "systemd-nspawn@<container>.service, markers in its read-write binds are kept (and then "
-        "removed), and /var/lib/machines/<container> on the host stays empty (or holds only "
-        "Topology.root_skeleton).",
+    doc="Markers written to the container's `/`, `/etc`, `/var` and `/root` are gone after "
+        "restarting `systemd-nspawn@<container>.service`, markers in its read-write binds are "
+        "kept (and then removed), and `/var/lib/machines/<container>` on the host stays empty.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),

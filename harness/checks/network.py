@@ -348,7 +348,7 @@ UNREACHABLE = CheckSpec(
 
 ADDRESS = CheckSpec(
     name="address",
-    doc="An interface (ve-<name> or vz-<zone> on the host, host0 in a container) holds an "
+    doc="An interface (`ve-<name>` or `vz-<zone>` on the host, `host0` in a container) holds an "
         "address inside `prefix`, or (dhcp = true) an ipv4 address from a DHCP lease, which the "
         "kernel flags `dynamic`; waits for it until the timeout.",
     params=(
@@ -384,9 +384,9 @@ _TO = Param("to", str, required=True, node=True,
 
 HTTP = CheckSpec(
     name="http",
-    doc="GET http://<to's ipv4 address>:<port><path> from `from` answers `status` (and a body "
+    doc="`GET http://<to's ipv4 address>:<port><path>` from `from` answers `status` (and a body "
         "containing `body`), retried until the timeout. Sent as HTTP/1.0 through bash's "
-        "/dev/tcp, so the sender needs bash and coreutils only, not curl; no TLS, no redirects.",
+        "`/dev/tcp`, so the sender needs bash and coreutils only, not curl; no TLS, no redirects.",
     params=(
         _FROM,
         _TO,

@@ -2,28 +2,14 @@
 
 import pytest
 
-from harness.checks import CHECKS, CheckSpec, Param, Problem
-
-EXPECTED_PARAMS = {
-    "unit-active": {"container"},
-    "reachable": {"from", "to", "family", "by", "address"},
-    "unreachable": {"from", "to", "family", "by", "address"},
-    "address": {"node", "interface", "prefix", "dhcp"},
-    "http": {"from", "to", "port", "path", "status", "body"},
-    "tcp": {"from", "to", "port"},
-    "ephemeral": {"container"},
-    "userns": {"container"},
-    "store-readonly": {"container"},
-    "no-nix-daemon": {"container"},
-    "command": {"on", "run", "exit", "output"},
-}
+from harness.checks import CHECKS, Param, Problem
 
 
-def test_catalogue_matches_the_contract():
-    assert {name: {p.name for p in spec.params} for name, spec in CHECKS.items()} == (
-        EXPECTED_PARAMS
-    )
-    assert all(isinstance(spec, CheckSpec) and spec.doc for spec in CHECKS.values())
+def test_every_check_and_parameter_says_what_it_is():
+    """The check reference in scenarios/README.md is written from these strings."""
+    for spec in CHECKS.values():
+        assert spec.doc, spec.name
+        assert all(param.doc for param in spec.params), spec.name
 
 
 def test_node_params_and_defaults():

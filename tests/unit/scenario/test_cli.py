@@ -54,6 +54,19 @@ def test_check_fails_with_a_diff_on_a_stale_file(repo: Path) -> None:
     assert "+  globalTimeout = 1800;" in output
 
 
+def test_render_refreshes_a_stale_check_reference(repo: Path) -> None:
+    readme = repo / SCENARIOS_DIR / "README.md"
+    fresh = readme.read_text()
+    readme.write_text(fresh.replace("| `run` | string | required |", "| `run` | text | required |"))
+    status, output = run("render", "--check", root=repo)
+    assert status == 1
+    assert "-| `run` | text | required |" in output
+    assert "check reference out of date: run `python -m harness render`" in output
+    assert run("render", root=repo) == (0, "wrote scenarios/README.md\n")
+    assert readme.read_text() == fresh
+    assert run("render", "--check", root=repo) == (0, "")
+
+
 def test_check_fails_on_a_changed_scenario(repo: Path) -> None:
     scenario = repo / SCENARIOS_DIR / "userns.toml"
     text = scenario.read_text()

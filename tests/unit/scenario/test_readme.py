@@ -1,13 +1,14 @@
-"""scenarios/README.md documents the format: its complete example is valid, and every check and
-every parameter of the registry has its section."""
+"""scenarios/README.md documents the format: its complete example is valid, and its check
+reference is generated from the registry."""
 
 import re
 from pathlib import Path
 
 import pytest
 
+from harness import check_reference
 from harness.catalogue import SCENARIOS_DIR, find_root
-from harness.checks import CHECKS
+from harness.checks import CHECKS, CheckSpec, Param
 from harness.loader import CONTAINER_KEYS, TOP_KEYS, load_scenario
 
 README = find_root(Path(__file__)) / SCENARIOS_DIR / "README.md"
@@ -29,16 +30,39 @@ def test_complete_example_is_valid(tmp_path: Path) -> None:
     assert {c.name for c in scenario.containers} == {"web"}
 
 
-@pytest.mark.parametrize("name", sorted(CHECKS))
-def test_every_check_and_parameter_is_documented(name: str) -> None:
-    section = sections().get(name)
-    assert section is not None, f"no '### {name}' section"
-    for param in CHECKS[name].params:
-        assert f"`{param.name}`" in section, f"{name}: parameter {param.name} not documented"
+def test_check_reference_is_fresh() -> None:
+    """The check reference is what `python -m harness render` writes from the registry."""
+    assert check_reference.BEGIN in TEXT
+    assert check_reference.updated(TEXT) == TEXT, "run `python -m harness render`"
 
 
-def test_no_section_for_a_check_that_does_not_exist() -> None:
-    assert set(sections()) == set(CHECKS)
+def test_every_check_has_its_section() -> None:
+    assert list(sections()) == list(CHECKS)
+
+
+def test_a_new_check_regenerates_into_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = CheckSpec(
+        name="frobnicate",
+        doc="The `thing` is frobnicated | twice.",
+        params=(Param("thing", str, required=True, doc="what to frobnicate"),
+                Param("times", int, default=2, bounds=(1, 9), doc="how often"),
+                Param("mode", str, default="fast", choices=("fast", "slow"), doc="pace")),
+        label=lambda p: str(p["thing"]),
+    )
+    monkeypatch.setattr(check_reference, "CHECKS", {**CHECKS, spec.name: spec})
+    text = check_reference.updated(TEXT)
+    block = text[text.index("### frobnicate"):text.index(check_reference.END)]
+    assert "The `thing` is frobnicated | twice." in block
+    assert "| `thing` | string | required | what to frobnicate |" in block
+    assert "| `times` | integer, 1 to 9 | `2` | how often |" in block
+    assert '| `mode` | `"fast"`, `"slow"` | `"fast"` | pace |' in block
+    assert text.startswith(TEXT[:TEXT.index(check_reference.BEGIN)])
+    assert text.endswith(TEXT[TEXT.index(check_reference.END):])
+
+
+def test_broken_markers_are_an_error() -> None:
+    with pytest.raises(check_reference.MarkersMissing):
+        check_reference.updated(TEXT.replace(check_reference.END, ""))
 
 
 def test_every_key_is_documented() -> None:
