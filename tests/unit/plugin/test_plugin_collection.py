@@ -3,24 +3,7 @@
 import textwrap
 
 import pytest
-
-DEMO = textwrap.dedent(
-    """\
-    description = "demo"
-    timeout = 120
-
-    [containers.web]
-    config = "{ }"
-
-    [[expect]]
-    check = "unit-active"
-    container = "web"
-
-    [[expect]]
-    check = "reachable"
-    to = "web"
-    """
-)
+from support.demo import DEMO
 
 BAD = textwrap.dedent(
     """\

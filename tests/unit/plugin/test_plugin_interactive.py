@@ -6,25 +6,10 @@ from pathlib import Path
 
 import pexpect
 import pytest
+import support
+from support.demo import DEMO
 
-FAKE_DRIVER = Path(__file__).parents[1] / "runner" / "fake_driver.py"
-
-SCENARIO = textwrap.dedent(
-    """\
-    description = "demo"
-
-    [containers.web]
-    config = "{ }"
-
-    [[expect]]
-    check = "unit-active"
-    container = "web"
-
-    [[expect]]
-    check = "reachable"
-    to = "web"
-    """
-)
+FAKE_DRIVER = Path(support.__file__).with_name("fake_driver.py")
 
 SCRIPT = textwrap.dedent(
     """\
@@ -46,7 +31,7 @@ def project(tmp_path, fake_nix, monkeypatch) -> Path:
     root = tmp_path / "project"
     (root / "scenarios").mkdir(parents=True)
     (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
-    (root / "scenarios" / "demo.toml").write_text(SCENARIO)
+    (root / "scenarios" / "demo.toml").write_text(DEMO)
     driver = tmp_path / "driver.py"
     driver.write_text(f"#!{sys.executable}\n" + FAKE_DRIVER.read_text())
     (tmp_path / "testScript.py").write_text(SCRIPT)

@@ -11,18 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-SCENARIO = """\
-description = "demo"
-timeout = 120
-
-[containers.web]
-config = "{ }"
-
-[[expect]]
-check = "unit-active"
-container = "web"
-"""
+from support.demo import DEMO
 
 # A grace period no test waits out: only the second Ctrl-C can end the run in time.
 LONG_GRACE = """\
@@ -37,7 +26,7 @@ def project(tmp_path) -> Path:
     root = tmp_path / "project"
     (root / "scenarios").mkdir(parents=True)
     (root / "flake.nix").write_text("{ outputs = _: { }; }\n")
-    (root / "scenarios" / "demo.toml").write_text(SCENARIO)
+    (root / "scenarios" / "demo.toml").write_text(DEMO)
     (root / "scenarios" / "conftest.py").write_text(LONG_GRACE)
     return root
 

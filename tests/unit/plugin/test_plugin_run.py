@@ -1,24 +1,15 @@
 """Running scenario items through the plugin (pytester + the stand-in `nix`)."""
 
-import importlib.util
 import json
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+from support.fake_nix_env import result
 
 from harness import capabilities, catalogue, processes
 from harness.loader import load_scenario
 
-_spec = importlib.util.spec_from_file_location(
-    "fake_nix_env", Path(__file__).parents[1] / "runner" / "fake_nix_env.py"
-)
-assert _spec is not None
-assert _spec.loader is not None
-_fakes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fakes)
-result = _fakes.result
 SYSTEM = ("--nixos-nspawn-system", "x86_64-linux")
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]
 BUILD = ["build", "--print-build-logs", "--no-link", "--json"]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_nix_env import result
+from support.fake_nix_env import result
 
 from harness import processes
 from harness.progress import summarize

@@ -6,7 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fake_nix_env import processes_with, result, state, wait_until
+import support
+from support.demo import DEMO
+from support.fake_nix_env import processes_with, result, state, wait_until
 
 import harness.interactive
 from harness import catalogue
@@ -22,7 +24,7 @@ from harness.interactive import (
 )
 from harness.loader import load_scenario
 
-FAKE_DRIVER = Path(__file__).with_name("fake_driver.py")
+FAKE_DRIVER = Path(support.__file__).with_name("fake_driver.py")
 IDS = ("unit-active[web]", "reachable[host->web,ipv4]", "tcp[host->web,22]")
 
 SCRIPT = textwrap.dedent(
@@ -111,24 +113,6 @@ def test_prelude_runs_the_script_up_to_the_expectation(driver, tmp_path, stop, r
     prelude = write_prelude(tmp_path / "state" / "demo.py", "demo", Stop(stop, "test"))
     answer = session_namespace(driver, prelude)
     assert answer == f"RAN {list(ran)} ['start']"
-
-
-DEMO = textwrap.dedent(
-    """\
-    description = "demo"
-
-    [containers.web]
-    config = "{ }"
-
-    [[expect]]
-    check = "unit-active"
-    container = "web"
-
-    [[expect]]
-    check = "reachable"
-    to = "web"
-    """
-)
 
 
 def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from fake_nix_env import result
+from support.fake_nix_env import result
 
 from harness.capabilities import kvm_reason
 from harness.checks.result import Result

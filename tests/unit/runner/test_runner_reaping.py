@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_nix_env import processes_with, state, wait_until
+from support.fake_nix_env import processes_with, state, wait_until
 
 from harness import processes
 from harness.runner import NixTarget, build

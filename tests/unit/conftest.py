@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
-from fake_nix_env import FakeNix
+from support.fake_nix_env import FakeNix
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Test doubles and sample data shared by the suite's tests (``pythonpath = ["tests"]``)."""
