@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 # Nix integers are signed 64 bit; the parser reads a literal before negating it, so the most
 # negative value has no literal of its own.
-_INT_MIN = -(2**63)
-_INT_MAX = 2**63 - 1
+NIX_INT_MIN = -(2**63)
+NIX_INT_MAX = 2**63 - 1
 
 _BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
 # Keywords cannot be bare attribute names (``or`` is only special in some positions, but
@@ -143,10 +143,10 @@ def nix_attr_name(name: str) -> str:
 
 def nix_int(value: int) -> str:
     """An integer expression; negative values are parenthesized (``[ 1 -2 ]`` is a subtraction)."""
-    if not _INT_MIN <= value <= _INT_MAX:
+    if not NIX_INT_MIN <= value <= NIX_INT_MAX:
         raise NixEscapeError(f"integer {value} does not fit Nix's 64-bit integers")
-    if value == _INT_MIN:
-        return f"({_INT_MIN + 1} - 1)"
+    if value == NIX_INT_MIN:
+        return f"({NIX_INT_MIN + 1} - 1)"
     return f"({value})" if value < 0 else str(value)
 
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from harness.checks import CHECKS
 from harness.checks.spec import HOST, describe, type_name
-from harness.escape import NixCode
+from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode
 from harness.nixparse import first_syntax_error
 from harness.scenario import (
     MAX_TIMEOUT,
@@ -44,9 +44,6 @@ from harness.unit_values import (
 
 IFNAMSIZ = 15
 """Longest Linux interface name; the host sides are ``ve-<container>`` and ``vz-<zone>``."""
-
-NIX_INT_MIN, NIX_INT_MAX = -(2**63), 2**63 - 1
-"""Nix integers are signed 64 bit; TOML's are too, but Python's parser accepts any size."""
 
 MAX_DEPTH = 32
 """Deepest key path (tables and arrays) a scenario may have; its own structure needs 8. The

@@ -4,7 +4,7 @@ import shlex
 import uuid
 from dataclasses import dataclass
 
-from .nodes import ContainerNode, Context, Failure, Output
+from .nodes import ContainerNode, Context, Failure, Output, present
 from .spec import CONTAINER_PARAMS, CheckSpec, Params, container_label, not_host
 
 RANGE = 65536
@@ -166,17 +166,9 @@ def check_no_nix_daemon(ctx: Context, p: Params) -> str:
     node = ctx.container(name)
     node.wait_booted()
     paths = (DAEMON_SOCKET, "/nix/var")
-    script = (
-        f"set -- {' '.join(paths)}; "
-        'for p do if [ -e "$p" ]; then echo "present $p"; else echo "absent $p"; fi; done'
-    )
-    found = node.run(script)
-    present = [line.removeprefix("present ") for line in found.text.splitlines()
-               if line.startswith("present ")]
+    found = present(node, paths, " and ".join(paths))
     processes = node.run("cat /proc/[0-9]*/comm 2>/dev/null; true")
-    problems = [f"{path} exists" for path in present]
-    if not found.ok:
-        problems.append(f"could not look for {', '.join(paths)} (exit {found.status})")
+    problems = [f"{path} exists" for path in paths if path in found]
     if not processes.ok:
         problems.append(f"could not list processes (exit {processes.status})")
     if "nix-daemon" in processes.text.split():

@@ -3,7 +3,7 @@
 import shlex
 import uuid
 
-from .nodes import ContainerNode, Context, Failure
+from .nodes import Context, Failure, present
 from .spec import CONTAINER_PARAMS, CheckSpec, Params, container_label, not_host
 from .topology import MACHINES_DIR
 
@@ -30,19 +30,6 @@ def check_unit_active(ctx: Context, p: Params) -> str:
     )
 
 
-def present(node: ContainerNode, paths: list[str]) -> set[str]:
-    """Which of ``paths`` exist in the container (one command for all of them)."""
-    script = (
-        f"set -- {' '.join(shlex.quote(x) for x in paths)}; "
-        'for p do if [ -e "$p" ]; then echo "present $p"; else echo "absent $p"; fi; done'
-    )
-    out = node.run(script)
-    if not out.ok:
-        raise Failure(f"could not look for the markers in {node.name} (exit {out.status})")
-    return {line.removeprefix("present ") for line in out.text.splitlines()
-            if line.startswith("present ")}
-
-
 def check_ephemeral(ctx: Context, p: Params) -> str:
     name = p.text("container")
     container = ctx.topology.container(name)
@@ -60,7 +47,7 @@ def check_ephemeral(ctx: Context, p: Params) -> str:
 
     node = node.restart()
     node.wait_booted()
-    found = present(node, roots + binds)
+    found = present(node, roots + binds, "the markers")
     survived = [m for m in roots if m in found]
     lost = [m for m in binds if m not in found]
     host = ctx.host()

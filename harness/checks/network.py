@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .nodes import Context, Failure, IfAddr, Node, Output, parse_addresses, parse_gateway
+from .result import clip
 from .spec import HOST, CheckSpec, Param, Params, Problem, address_problem, cidr_problem
 
 FAMILIES = ("ipv4", "ipv6", "link-local")
@@ -267,7 +268,7 @@ def check_http(ctx: Context, p: Params) -> str:
         response = Response.parse(out.text)
         expected = f"status {status}" + (f" and a body containing {body!r}" if body else "")
         seen = (
-            f"status {response.status}, body {clip_body(response.body)!r}"
+            f"status {response.status}, body {clip(response.body, 200)!r}"
             if response.status is not None
             else f"no HTTP response (exit {out.status})"
         )
@@ -275,10 +276,6 @@ def check_http(ctx: Context, p: Params) -> str:
     return f"GET {url} from {src} answered {status}" + (
         f" with a body containing {body!r}" if body else ""
     )
-
-
-def clip_body(body: str, limit: int = 200) -> str:
-    return body if len(body) <= limit else body[:limit] + "…"
 
 
 def _one_of_prefix_dhcp(params: Mapping[str, object]) -> list[Problem]:
@@ -361,13 +358,6 @@ ADDRESS = CheckSpec(
     rules=(_one_of_prefix_dhcp,),
 )
 
-def _port_rule(params: Mapping[str, object]) -> list[Problem]:
-    port = params.get("port")
-    if isinstance(port, int) and not 1 <= port <= 65535:
-        return [Problem("port", "must be within 1..65535")]
-    return []
-
-
 def _path_rule(params: Mapping[str, object]) -> list[Problem]:
     path = str(params.get("path", "/"))
     if not path.startswith("/"):
@@ -376,6 +366,8 @@ def _path_rule(params: Mapping[str, object]) -> list[Problem]:
         return [Problem("path", "must not contain whitespace (percent-encode it, e.g. %20)")]
     return []
 
+
+PORT_BOUNDS = (1, 65535)
 
 _FROM = Param("from", str, default=HOST, node=True, doc="node that connects")
 _TO = Param("to", str, required=True, node=True,
@@ -390,20 +382,19 @@ HTTP = CheckSpec(
     params=(
         _FROM,
         _TO,
-        Param("port", int, default=80, doc="TCP port"),
+        Param("port", int, default=80, bounds=PORT_BOUNDS, doc="TCP port"),
         Param("path", str, default="/", doc="request path, starting with /"),
         Param("status", int, default=200, bounds=(100, 599), doc="expected HTTP status code"),
         Param("body", str, doc="a substring the response body must contain"),
     ),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}{p['path']}",
-    rules=(_port_rule, _path_rule),
+    rules=(_path_rule,),
 )
 
 TCP = CheckSpec(
     name="tcp",
     doc="A TCP connection from `from` to `to`'s ipv4 address and `port` succeeds (bash's "
         "/dev/tcp), retried until the timeout.",
-    params=(_FROM, _TO, Param("port", int, required=True, doc="TCP port")),
+    params=(_FROM, _TO, Param("port", int, required=True, bounds=PORT_BOUNDS, doc="TCP port")),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}",
-    rules=(_port_rule,),
 )

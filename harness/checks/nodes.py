@@ -15,7 +15,7 @@ stdout only, and the error text is the most useful evidence.
 import ipaddress
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -277,6 +277,20 @@ class ContainerNode(Node):
         fresh.leader = pid
         self.ctx.evidence.fact(f"{self.name} leader after restart", str(pid))
         return fresh
+
+
+def present(node: Node, paths: Sequence[str], what: str) -> set[str]:
+    """Which of ``paths`` exist on ``node`` (one command for all of them); ``what`` names them
+    in the failure when the command fails."""
+    script = (
+        f"set -- {' '.join(shlex.quote(x) for x in paths)}; "
+        'for p do if [ -e "$p" ]; then echo "present $p"; else echo "absent $p"; fi; done'
+    )
+    out = node.run(script)
+    if not out.ok:
+        raise Failure(f"could not look for {what} in {node.name} (exit {out.status})")
+    return {line.removeprefix("present ") for line in out.text.splitlines()
+            if line.startswith("present ")}
 
 
 def _changed(pid: int | None, old: int) -> int | None:

@@ -36,6 +36,7 @@ from typing import Protocol, TextIO, cast
 
 import pexpect
 
+from harness.capabilities import KVM_MODULES
 from harness.checks.errors import assertion_failure
 from harness.vm.image import HOSTNAME, Image
 
@@ -93,7 +94,7 @@ class _Spawn(Protocol):
 
 def accelerator_args() -> list[str]:
     """KVM only where it can boot a stock kernel (kvm_intel/kvm_amd); PVM's /dev/kvm cannot."""
-    if any(Path(f"/sys/module/{m}").exists() for m in ("kvm_intel", "kvm_amd")):
+    if any(Path(f"/sys/module/{m}").exists() for m in KVM_MODULES):
         return ["-enable-kvm", "-cpu", "host"]
     return ["-accel", "tcg,thread=multi", "-cpu", "max"]
 

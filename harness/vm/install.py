@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from harness.checks import Bind, Container, Topology
+from harness.checks.topology import MACHINES_DIR
 from harness.vm.console import ConsoleMachine
 from harness.vm.image import TEMPLATE_DIR
 from harness.vm.units import (
-    MACHINES_DIR,
     UnitFile,
     UnitRenderError,
     render_case,

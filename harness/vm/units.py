@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-MACHINES_DIR = "/var/lib/machines"
+from harness.checks.topology import MACHINES_DIR
 
 
 class UnitRenderError(ValueError):

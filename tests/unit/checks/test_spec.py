@@ -47,7 +47,7 @@ def test_node_params_and_defaults():
         ("unreachable", {"to": "web", "address": "fe80::1%ve-web", "family": "link-local"}, []),
         ("tcp", {"to": "web", "port": True},
          [Problem("port", "expected an integer, got boolean True")]),
-        ("tcp", {"to": "web", "port": 0}, [Problem("port", "must be within 1..65535")]),
+        ("tcp", {"to": "web", "port": 0}, [Problem("port", "must be within 1..65535, got 0")]),
         ("http", {"to": "web", "path": "index.html"}, [Problem("path", "must start with /")]),
         ("http", {"to": "web", "path": "/a b"},
          [Problem("path", "must not contain whitespace (percent-encode it, e.g. %20)")]),
@@ -82,7 +82,7 @@ def test_node_params_and_defaults():
          [Problem("from", "expected a string, got integer 5")]),
         ("tcp", {"to": "web", "port": 0, "colour": 1},
          [Problem("colour", "unknown parameter for check 'tcp' (known: from, port, to)"),
-          Problem("port", "must be within 1..65535")]),
+          Problem("port", "must be within 1..65535, got 0")]),
         # ... and a rule's problem with a parameter already reported wrong is not repeated.
         ("address", {"node": "web", "interface": "host0", "prefix": 5},
          [Problem("prefix", "expected a string, got integer 5")]),
