@@ -33,13 +33,24 @@ class RootNotFound(Exception):
     """No directory with flake.nix and scenarios/ above the starting point."""
 
 
+def find_flake_root(start: Path, *, with_scenarios: bool = False) -> Path | None:
+    """The nearest directory at or above ``start`` holding a ``flake.nix`` (and, with
+    ``with_scenarios``, a scenarios/ directory)."""
+    for directory in (start, *start.parents):
+        if (directory / ROOT_MARKER).is_file() and (
+            not with_scenarios or (directory / SCENARIOS_DIR).is_dir()
+        ):
+            return directory
+    return None
+
+
 def find_root(start: Path) -> Path:
     """The repository root: the nearest directory at or above ``start`` with flake.nix and a
     scenarios/ directory (so a flake.nix of some other project higher up does not match)."""
     start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / ROOT_MARKER).is_file() and (directory / SCENARIOS_DIR).is_dir():
-            return directory
+    root = find_flake_root(start, with_scenarios=True)
+    if root is not None:
+        return root
     raise RootNotFound(
         f"no {ROOT_MARKER} with a {SCENARIOS_DIR}/ directory at or above {start}; use --root"
     )

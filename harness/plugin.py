@@ -34,6 +34,7 @@ import pytest
 
 from harness import catalogue
 from harness.capabilities import Capabilities, probe
+from harness.catalogue import find_flake_root
 from harness.loader import load_scenario
 from harness.progress import Progress
 from harness.render import DEFAULT_TEST_TIMEOUT, generated_path
@@ -41,7 +42,6 @@ from harness.runner import (
     BUILD_MARGIN,
     BuildOutcome,
     current_system,
-    find_flake_root,
     plan_target,
 )
 from harness.runner import build as run_build

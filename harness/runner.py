@@ -53,14 +53,6 @@ def current_system() -> str:
     return f"{machine}-{platform.system().lower()}"
 
 
-def find_flake_root(start: Path) -> Path | None:
-    """The nearest directory at or above ``start`` holding a ``flake.nix``."""
-    for directory in (start, *start.parents):
-        if (directory / "flake.nix").is_file():
-            return directory
-    return None
-
-
 @dataclass(frozen=True)
 class NixTarget:
     """The test derivation of one scenario, as an installable of ``nix build``."""
