@@ -43,9 +43,9 @@ machined would list it as an image there)."""
 HOST_PACKAGES: tuple[str, ...] = (
     "systemd", "systemd-sysv", "systemd-container", "udev", "dbus", "kmod", "procps",
     "iproute2", "iputils-ping", "linux-image-amd64", "initramfs-tools",
-    # The checks' tools: curl for `http`, busybox for a tiny web server and nc, nss-mymachines
-    # so the host resolves container names through machined (`by = "name"`).
-    "curl", "busybox", "libnss-mymachines",
+    # busybox for the runtime tier's tiny web server, nss-mymachines so the host resolves
+    # container names through machined (`by = "name"`). The checks need no curl or nc.
+    "busybox", "libnss-mymachines",
 )
 
 AUTOLOGIN_DROPIN = """\
