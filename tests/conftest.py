@@ -30,3 +30,14 @@ def hermetic_nix() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NIX_CONFIG", HERMETIC_NIX_CONFIG)
         yield
+
+
+@pytest.fixture(autouse=True)
+def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs (pytester, subprocesses) format their summaries as they do outside CI.
+
+    pytest prints untruncated short-summary lines when ``CI`` or ``BUILD_NUMBER`` is set (as
+    ``.ci/run`` has it); tests that read an inner run's output must not depend on where they run.
+    """
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
