@@ -57,7 +57,7 @@ class _State:
 
     capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
     builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
-    trees: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
+    trees: dict[Path, catalogue.ScenarioNames] = field(default_factory=dict)
 
 
 STATE = pytest.StashKey[_State]()
@@ -216,8 +216,11 @@ def _name_clashes(path: Path, config: pytest.Config) -> list[str]:
     assert tree is not None, "only scenario files are collected"
     trees = config.stash[STATE].trees
     if tree not in trees:
-        trees[tree] = tuple(p for p in sorted(tree.rglob("*.toml")) if p.is_file())
-    return [str(error) for error in catalogue.name_clashes([path], trees[tree])]
+        trees[tree] = catalogue.ScenarioNames(
+            p for p in sorted(tree.rglob("*.toml")) if p.is_file()
+        )
+    clash = trees[tree].clash(path)
+    return [] if clash is None else [str(clash)]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
