@@ -11,6 +11,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -28,6 +29,7 @@ from harness.scenario import (
     ValidationError,
     Veth,
 )
+from harness.tomlheaders import array_table_lines
 from harness.tomlpos import KeyLines, key_lines
 from harness.tomlpos import Path as KeyPath
 
@@ -78,11 +80,25 @@ def _suggest(key: str, known: Sequence[str]) -> str:
 class _Reader:
     """Accumulates the errors of one file while the loader walks its data."""
 
-    def __init__(self, path: Path, lines: KeyLines) -> None:
+    def __init__(self, path: Path, source: str) -> None:
         self.path = path
-        self.lines = lines
+        self.source = source
         self.errors: list[ValidationError] = []
         self.unrepresentable: set[KeyPath] = set()
+
+    @cached_property
+    def lines(self) -> KeyLines:
+        """The line of every key: a full scan, so only made for an error (or see
+        :meth:`array_lines`)."""
+        return key_lines(self.source)
+
+    def array_lines(self, name: str, count: int) -> list[int]:
+        """The line of each of the ``count`` entries of the top-level array ``name``: its
+        ``[[name]]`` headers when the quick search finds them all, else from the full scan."""
+        headers = array_table_lines(self.source, name)
+        if len(headers) == count:
+            return headers
+        return [self.lines.line((name, index)) for index in range(count)]
 
     def error(self, key: KeyPath, message: str) -> None:
         self.errors.append(
@@ -293,7 +309,7 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
 
 
 def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str]
+    reader: _Reader, index: int, value: object, containers: Sequence[str], line: int
 ) -> Expectation | None:
     key: KeyPath = ("expect", index)
     table = reader.table(value, key)
@@ -331,7 +347,7 @@ def _expectation(
         id=spec.expectation_id(params),
         check=spec.name,
         params=MappingProxyType(spec.with_defaults(params)),
-        line=reader.lines.line(key),
+        line=line,
     )
 
 
@@ -366,7 +382,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         raise ScenarioError(
             (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
         ) from None
-    reader = _Reader(path, key_lines(source))
+    reader = _Reader(path, source)
     reader.representable(data)
     if not _NAME.match(path.stem):
         reader.errors.append(ValidationError(
@@ -389,8 +405,9 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     elif not isinstance(raw, list):
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
     else:
+        lines = reader.array_lines("expect", len(raw))
         for index, value in enumerate(raw):
-            expectation = _expectation(reader, index, value, names)
+            expectation = _expectation(reader, index, value, names, lines[index])
             if expectation is not None:
                 expectations.append(expectation)
     if reader.errors:
