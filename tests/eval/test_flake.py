@@ -2,7 +2,8 @@
 
 The stand-in (tests/eval/generated/flake-eval.nix) records how the flake calls nixpkgs, so this
 proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
-exactly the scenario catalogue, each the NixOS test of its generated module with our host module.
+exactly the scenario catalogue, each the NixOS test of its generated module with our host module,
+and hydraJobs.<scenario>.<system> offers the same tests to CI systems.
 """
 
 import json
@@ -49,6 +50,13 @@ def test_checks_are_exactly_the_scenarios(flake: dict[str, Any]) -> None:
     assert flake["checks"] == {system: scenario_names() for system in SYSTEMS}
     assert flake["testNames"] == {
         system: {name: name for name in scenario_names()} for system in SYSTEMS
+    }
+
+
+def test_hydra_jobs_are_each_scenario_for_each_system(flake: dict[str, Any]) -> None:
+    assert flake["hydraJobs"] == {
+        name: {system: {"test": name, "system": system} for system in SYSTEMS}
+        for name in scenario_names()
     }
 
 
