@@ -28,6 +28,7 @@ from harness.render import generated_path, render_scenario
 from harness.results import ExpectationResult, results_from_file
 from harness.runner import (
     STATE_DIR,
+    NixOptions,
     build_driver_interactive,
     last_results_path,
     out_path,
@@ -176,6 +177,7 @@ def debug_scenario(
     requested: str | None,
     say: Callable[[str], None],
     interact: Callable[[pexpect.spawn[bytes]], None] = hand_over,
+    nix_options: NixOptions = (),
 ) -> int:
     """Build the driver, start it and hand it over; the exit status for pytest."""
     ids = tuple(expectation.id for expectation in scenario.expectations)
@@ -184,7 +186,7 @@ def debug_scenario(
         return 4
     target = plan_target(
         flake_root, system, scenario.name, render_scenario(scenario),
-        generated_path(flake_root, scenario),
+        generated_path(flake_root, scenario), nix_options,
     )
     progress = Progress(say, scenario.name, ids)
     progress.say(f"nix build of the {target.describe()}'s driverInteractive")
