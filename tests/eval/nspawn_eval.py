@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,16 +53,28 @@ def missing_lib_reason() -> str:
     return "nixpkgs lib not found: set NIXPKGS_LIB or put nixpkgs on NIX_PATH (<nixpkgs/lib>)"
 
 
-def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
-    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
+def harness_argv(
+    lib: Path, attrs: Sequence[str], case: str | None = None, entry: str = "host",
+    cases_file: Path | None = None,
+) -> list[str]:
+    """The ``nix-instantiate`` command that evaluates ``attrs`` of the harness (all of it
+    without), for ``case`` of ``cases_file`` (default: cases.nix)."""
     argv = [
         "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
         "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
     ]
     if case is not None:
         argv += ["--argstr", "case", case]
-    if attr is not None:
+    if cases_file is not None:
+        argv += ["--argstr", "casesFile", str(cases_file.resolve())]
+    for attr in attrs:
         argv += ["-A", attr]
+    return argv
+
+
+def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
+    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
+    argv = harness_argv(lib, [] if attr is None else [attr], case, entry)
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise NixEvalError(f"{' '.join(argv)} failed:\n{result.stderr}")
