@@ -139,7 +139,8 @@ def _vm(runs: int, out: TextIO, targets: Targets) -> None:
         times = vm.measure(runs, Path(scratch), lambda line: print(line, file=sys.stderr))
     boot, start = statistics.median(times.boots), statistics.median(times.starts)
     for label, values in (("VM boot -> shell", times.boots),
-                          ("container start -> reachable", times.starts)):
+                          ("container start -> reachable", times.starts),
+                          ("  of which until registered", times.registrations)):
         print(f"  {label}: median {statistics.median(values):.1f} s "
               f"(runs: {', '.join(f'{value:.1f}' for value in values)})", file=out)
     targets.check(f"container start <= 1/5 of VM boot ({start / boot:.2f})",
