@@ -17,6 +17,7 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,6 +31,7 @@ FORCED = ("failedAssertions", "reference", "warnings")
 failed."""
 
 
+@cache
 def eval_tier() -> ModuleType:
     """``tests/eval/nspawn_eval.py`` (the tests directory is no package)."""
     spec = importlib.util.spec_from_file_location(

@@ -186,7 +186,8 @@ def debug_scenario(
         return 4
     target = plan_target(
         flake_root, system, scenario.name, render_scenario(scenario),
-        generated_path(flake_root, scenario), nix_options,
+        generated_path(flake_root, scenario),
+        nix_options,
     )
     progress = Progress(say, scenario.name, ids)
     progress.say(f"nix build of the {target.describe()}'s driverInteractive")

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ def missing_lib_reason() -> str:
 
 
 def harness_argv(
-    lib: Path, attrs: Sequence[str], case: str | None = None, entry: str = "host",
+    lib: Path, attrs: tuple[str, ...], case: str | None = None, entry: str = "host",
     cases_file: Path | None = None,
 ) -> list[str]:
     """The ``nix-instantiate`` command that evaluates ``attrs`` of the harness (all of it
@@ -74,7 +73,7 @@ def harness_argv(
 
 def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
     """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
-    argv = harness_argv(lib, [] if attr is None else [attr], case, entry)
+    argv = harness_argv(lib, () if attr is None else (attr,), case, entry)
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise NixEvalError(f"{' '.join(argv)} failed:\n{result.stderr}")

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.eval
 
 def test_case_of_n_containers_is_n_path_containers(nixpkgs_lib):
     tier = host_eval.eval_tier()
-    argv = tier.harness_argv(nixpkgs_lib, ["reference"], "path-10", cases_file=host_eval.CASES)
+    argv = tier.harness_argv(nixpkgs_lib, ("reference",), "path-10", cases_file=host_eval.CASES)
     done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=host_eval.ROOT)
     nspawn = json.loads(done.stdout)["nspawn"]
     assert sorted(nspawn) == sorted(f"c{i}" for i in range(1, 11))
