@@ -40,7 +40,8 @@ def _parse(path: Path) -> object:
 
 
 def _render(path: Path) -> object:
-    return render_scenario(load_scenario(path))
+    """As ``python -m harness render`` does for a file of the catalogue's top directory."""
+    return render_scenario(load_scenario(path), f"scenarios/{path.name}")
 
 
 def _cpu_seconds(phase: Callable[[Path], object], files: Sequence[Path]) -> float:
