@@ -17,7 +17,6 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,9 +30,9 @@ FORCED = ("failedAssertions", "reference", "warnings")
 failed."""
 
 
-@cache
 def eval_tier() -> ModuleType:
-    """``tests/eval/nspawn_eval.py`` (the tests directory is no package)."""
+    """``tests/eval/nspawn_eval.py`` (the tests directory is no package), loaded afresh: it
+    caches where it found nixpkgs' lib, which depends on the environment at the time."""
     spec = importlib.util.spec_from_file_location(
         "nspawn_eval", ROOT / "tests" / "eval" / "nspawn_eval.py"
     )
