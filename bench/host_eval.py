@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from harness.catalogue import find_root
 
 ROOT = find_root(Path(__file__))
 CASES = Path(__file__).with_name("host-eval-cases.nix")
+TIER_MODULE = "bench_nspawn_eval"
 FORCED = ("failedAssertions", "reference", "warnings")
 """Printed in this order, without separators: the output starts with ``[]`` when no assertion
 failed."""
@@ -34,11 +36,12 @@ def eval_tier() -> ModuleType:
     """``tests/eval/nspawn_eval.py`` (the tests directory is no package), loaded afresh: it
     caches where it found nixpkgs' lib, which depends on the environment at the time."""
     spec = importlib.util.spec_from_file_location(
-        "nspawn_eval", ROOT / "tests" / "eval" / "nspawn_eval.py"
+        TIER_MODULE, ROOT / "tests" / "eval" / "nspawn_eval.py"
     )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[TIER_MODULE] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
     return module
 
