@@ -41,7 +41,7 @@ def test_bench_runs_every_part_with_tiny_sizes(monkeypatch, tmp_path):
     assert status in (0, 1), text  # 1: a target missed, which tiny sizes may well do
     assert re.search(r"^ +3 +[0-9.]+ ms +[0-9.]+ ms +[0-9.]+x +[0-9.]+ ms +[0-9.]+x$", text, re.M)
     items = collected_items(generate(scenario_files(ROOT), 2, tmp_path))
-    assert re.search(rf"^ +2 +{items} +[0-9.]+ s +[0-9.]+ s$", text, re.M), text
+    assert re.search(rf"^ +2 +{items} +[0-9.]+ s +[0-9.]+ s +[0-9.]+ s$", text, re.M), text
     assert "skipped: NIXPKGS_LIB=/nonexistent/nixpkgs/lib has no default.nix" in text
     assert "skipped: qemu-system-x86_64 is not installed" in text
     assert re.search(r"load \+ validate \+ render <= 5x tomllib \(worst: [0-9.]+x\): (met|MISSED)",
