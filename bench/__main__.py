@@ -155,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="scenario counts for load/validate/render (default: 10 100 1000)")
     parser.add_argument("--collect-sizes", type=int, nargs="*", default=[100, 200, 1000],
                         help="scenario counts for collection (default: 100 200 1000)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (default: 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per figure (default: 7)")
     parser.add_argument("--vm", action="store_true",
                         help="also time the runtime VM (boots it --vm-runs times: minutes)")
     parser.add_argument("--vm-runs", type=int, default=5, help="VM boots and container "
