@@ -51,13 +51,14 @@ class ScenarioNames:
     one lookup, so checking a whole tree for clashes is linear in its size."""
 
     def __init__(self, files: Iterable[Path]) -> None:
+        self._real = {path: path.resolve() for path in files}
         self._by_stem: dict[str, dict[Path, Path]] = {}
-        for path in files:
-            self._by_stem.setdefault(path.stem, {})[path.resolve()] = path
+        for path, real in self._real.items():
+            self._by_stem.setdefault(path.stem, {})[real] = path
 
     def clash(self, path: Path) -> ValidationError | None:
         """An error naming the other files with ``path``'s name, None if there are none."""
-        real = path.resolve()
+        real = self._real.get(path) or path.resolve()
         same = sorted(str(other) for other_real, other in self._by_stem.get(path.stem, {}).items()
                       if other_real != real)
         if not same:
