@@ -14,11 +14,12 @@
       forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
       # One generated NixOS test module per scenario (`python -m harness render`).
+      testFiles = lib.filterAttrs (
+        file: type: type == "regular" && lib.hasSuffix ".nix" file
+      ) (builtins.readDir ./nix/tests);
+      scenarioNames = map (lib.removeSuffix ".nix") (lib.attrNames testFiles);
       scenarioTests =
-        pkgs:
-        lib.mapAttrs' (
-          file: _: lib.nameValuePair (lib.removeSuffix ".nix" file) (self.lib.scenarioTest pkgs (./nix/tests + "/${file}"))
-        ) (lib.filterAttrs (file: type: type == "regular" && lib.hasSuffix ".nix" file) (builtins.readDir ./nix/tests));
+        pkgs: lib.genAttrs scenarioNames (name: self.lib.scenarioTest pkgs (./nix/tests + "/${name}.nix"));
     in
     {
       nixosModules = {
@@ -39,6 +40,11 @@
         );
 
       checks = forAllSystems scenarioTests;
+
+      # Hydra's layout, job by system: one job per scenario (its VM test, as in `checks`).
+      hydraJobs = lib.genAttrs scenarioNames (
+        name: lib.genAttrs systems (system: self.checks.${system}.${name})
+      );
 
       packages = forAllSystems (pkgs: {
         # `nix build .#checks`: every scenario test in one aggregate.

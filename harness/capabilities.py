@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.runner import NIX_FEATURES
+from harness.runner import NIX_FEATURES, NixOptions, option_args
 
 KVM_DEVICE = Path("/dev/kvm")
 SYS_MODULES = Path("/sys/module")
@@ -58,14 +58,14 @@ def kvm_reason(device: Path, modules: Path) -> str | None:
     return None
 
 
-def nixpkgs_reason(flake_root: Path, system: str) -> str | None:
+def nixpkgs_reason(flake_root: Path, system: str, nix_options: NixOptions = ()) -> str | None:
     """Why the flake's nixpkgs input cannot be obtained, or None.
 
     Evaluating the names of ``checks.<system>`` forces the flake's lock and the nixpkgs source
     (``lib`` comes from it) and nothing else: offline without the source in the store, it fails.
     """
     argv = [
-        "nix", *NIX_FEATURES, "eval", "--json", f".#checks.{system}",
+        "nix", *NIX_FEATURES, *option_args(nix_options), "eval", "--json", f".#checks.{system}",
         "--apply", "builtins.attrNames",
     ]
     try:
@@ -88,7 +88,9 @@ def nixpkgs_reason(flake_root: Path, system: str) -> str | None:
     )
 
 
-def probe(flake_root: Path | None, system: str, allow_tcg: bool) -> Capabilities:
+def probe(
+    flake_root: Path | None, system: str, allow_tcg: bool, nix_options: NixOptions = ()
+) -> Capabilities:
     """All reasons this machine cannot run the VM tests of the flake at ``flake_root``."""
     reasons: list[str] = []
     missing_nix = nix_reason()
@@ -101,7 +103,7 @@ def probe(flake_root: Path | None, system: str, allow_tcg: bool) -> Capabilities
     if flake_root is None:
         reasons.append("no flake.nix found above the scenario files")
     elif missing_nix is None:
-        nixpkgs = nixpkgs_reason(flake_root, system)
+        nixpkgs = nixpkgs_reason(flake_root, system, nix_options)
         if nixpkgs is not None:
             reasons.append(nixpkgs)
     return Capabilities("; ".join(reasons) if reasons else None)

@@ -99,24 +99,38 @@ def scenario_files(root: Path) -> list[Path]:
     return walk(root / SCENARIOS_DIR)
 
 
+class ScenarioNames:
+    """Scenario files by name (file stem), each path resolved once: looking one file up costs
+    one lookup, so checking a whole tree for clashes is linear in its size."""
+
+    def __init__(self, files: Iterable[Path]) -> None:
+        # realpath, not Path.resolve(): that raises on a symlink loop (Python 3.11).
+        self._real = {path: os.path.realpath(path) for path in files}
+        self._by_stem: dict[str, dict[str, Path]] = {}
+        for path, real in self._real.items():
+            self._by_stem.setdefault(path.stem, {})[real] = path
+
+    def clash(self, path: Path) -> ValidationError | None:
+        """An error naming the other files with ``path``'s name, None if there are none."""
+        real = self._real.get(path) or os.path.realpath(path)
+        same = sorted(str(other) for other_real, other in self._by_stem.get(path.stem, {}).items()
+                      if other_real != real)
+        if not same:
+            return None
+        return ValidationError(
+            path, 1, "(file name)",
+            f"the scenario name {path.stem!r} is also the name of {', '.join(same)}: a "
+            "scenario's file stem names its flake check, generated test and logs, so it "
+            "must be unique",
+        )
+
+
 def name_clashes(files: Iterable[Path], others: Iterable[Path] = ()) -> list[ValidationError]:
     """An error for each of ``files`` whose name (file stem) another file of ``files`` or
     ``others`` has too, naming those files."""
     files = list(files)
-    # realpath, not Path.resolve(): that raises on a symlink loop (Python 3.11).
-    known = {os.path.realpath(path): path for path in (*others, *files)}
-    errors = []
-    for path in files:
-        same = sorted(str(other) for real, other in known.items()
-                      if other.stem == path.stem and real != os.path.realpath(path))
-        if same:
-            errors.append(ValidationError(
-                path, 1, "(file name)",
-                f"the scenario name {path.stem!r} is also the name of {', '.join(same)}: a "
-                "scenario's file stem names its flake check, generated test and logs, so it "
-                "must be unique",
-            ))
-    return errors
+    names = ScenarioNames((*others, *files))
+    return [error for path in files if (error := names.clash(path)) is not None]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``python -m harness list | validate [FILES] | render [--check] | show NAME``.
+"""``python -m harness list [--json] | validate [FILES] | render [--check] | show NAME``.
 
 Bad scenario files are user errors: they are printed as ``file:line: key: message`` (all of
 them, for every file) and the exit status is 1, never a traceback.
@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
 from harness import catalogue, check_reference
 from harness.catalogue import Loaded, RootNotFound
+from harness.escape import nix_attr_name
 from harness.render import generated_path
+from harness.runner import current_system
 from harness.scenario import ScenarioError
 
 
@@ -29,7 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         help="repository root (default: nearest directory with flake.nix and scenarios/)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the scenarios with their descriptions")
+    listing = commands.add_parser("list", help="list the scenarios with their descriptions")
+    listing.add_argument("--json", action="store_true",
+                         help="one line of JSON for a CI matrix: per scenario its name, file, "
+                              "system and flake attribute")
+    listing.add_argument("--system", default=None,
+                         help="the system of the flake attributes (default: this machine's)")
     validate = commands.add_parser("validate", help="validate scenario files, print all errors")
     validate.add_argument("files", nargs="*", type=Path,
                           help="scenario files (default: the whole catalogue)")
@@ -46,11 +55,37 @@ def _print_errors(loaded: Loaded, out: TextIO) -> None:
         print(error, file=out)
 
 
-def _cmd_list(root: Path, out: TextIO) -> int:
+@dataclass(frozen=True)
+class CiJob:
+    """One CI job: a scenario's VM test, as the flake attribute ``nix build .#ATTR`` takes."""
+
+    name: str
+    file: str
+    system: str
+    attr: str
+
+
+def _ci_jobs(root: Path, loaded: Loaded, system: str) -> list[CiJob]:
+    return [
+        CiJob(
+            name=scenario.name,
+            file=scenario.path.relative_to(root).as_posix(),
+            system=system,
+            attr=f"checks.{nix_attr_name(system)}.{nix_attr_name(scenario.name)}",
+        )
+        for scenario in loaded.scenarios
+    ]
+
+
+def _cmd_list(root: Path, out: TextIO, as_json: bool, system: str | None) -> int:
     loaded = catalogue.load_all(catalogue.scenario_files(root))
-    for scenario in loaded.scenarios:
-        first_line = scenario.description.strip().split("\n", 1)[0]
-        print(f"{scenario.name}\t{first_line}", file=out)
+    if as_json:
+        jobs = _ci_jobs(root, loaded, system or current_system())
+        print(json.dumps([asdict(job) for job in jobs]), file=out)
+    else:
+        for scenario in loaded.scenarios:
+            first_line = scenario.description.strip().split("\n", 1)[0]
+            print(f"{scenario.name}\t{first_line}", file=out)
     _print_errors(loaded, sys.stderr)
     return 1 if loaded.errors else 0
 
@@ -163,7 +198,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(error, file=stream)
         return 1
     if args.command == "list":
-        return _cmd_list(root, stream)
+        return _cmd_list(root, stream, args.json, args.system)
     if args.command == "validate":
         return _cmd_validate(root, args.files, stream)
     if args.command == "render":

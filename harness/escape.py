@@ -95,26 +95,16 @@ def _indented_string_safe(text: str) -> bool:
     return any(line and not line.startswith(" ") for line in lines if line.strip(" "))
 
 
+# What must be escaped in a line of a ``''`` string, matched left to right: ``$`` (no
+# interpolation), a pair of quotes (else it closes the string), and a lone quote at the end of
+# the line or before ``$`` (else it would join the closing ``''`` or the ``''$`` escape
+# emitted here); any other lone quote is literal.
+_INDENTED_SPECIAL = re.compile(r"''|'(?=\$|\Z)|\$")
+_INDENTED_ESCAPES = {"$": "''$", "''": "'''", "'": "''\\'"}
+
+
 def _escape_indented_line(line: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(line):
-        char = line[i]
-        if char == "$":
-            out.append("''$")
-        elif char == "'":
-            if line.startswith("''", i):
-                out.append("'''")
-                i += 2
-                continue
-            nxt = line[i + 1] if i + 1 < len(line) else ""
-            # A lone quote is literal unless the closing '' or an escape starting with a quote
-            # (''$, the only one emitted here) follows it.
-            out.append("'" if nxt not in ("", "$") else "''\\'")
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
+    return _INDENTED_SPECIAL.sub(lambda match: _INDENTED_ESCAPES[match.group()], line)
 
 
 def nix_multiline_string(text: str, indent: int = 0) -> str:
@@ -215,12 +205,18 @@ def nix_comment(text: str) -> str:
     return "\n".join(("# " + line).rstrip() for line in text.splitlines() or [""])
 
 
+_PY_PLAIN = re.compile(r"[^\x00-\x1f\x7f-\U0010ffff\\\"'${}]*\Z")
+"""Text that :func:`py_string` writes unchanged: printable ASCII but ``\\ " ' $ { }``."""
+
+
 def py_string(text: str) -> str:
     """A Python string literal for ``text``: double-quoted, ASCII only, on one line.
 
     Besides the usual escapes it spells ``'``, ``$`` and ``{`` as hex escapes, so the literal
     never contains anything special to the Nix ``''`` string that carries the testScript.
     """
+    if _PY_PLAIN.match(text):
+        return f'"{text}"'
     out = ['"']
     for char in text:
         code = ord(char)

@@ -41,6 +41,7 @@ from harness.render import generated_path
 from harness.results import results_from_file
 from harness.runner import (
     STATE_DIR,
+    NixOptions,
     build_driver_interactive,
     last_results_path,
     out_path,
@@ -261,6 +262,7 @@ def debug_scenario(
     requested: str | None,
     say: Callable[[str], None],
     interact: Callable[[pexpect.spawn[bytes]], None] = hand_over,
+    nix_options: NixOptions = (),
 ) -> int:
     """Build the driver, start it and hand it over; the exit status for pytest."""
     ids = tuple(expectation.id for expectation in scenario.expectations)
@@ -270,6 +272,7 @@ def debug_scenario(
     target = plan_target(
         flake_root, system, scenario.name, rendered(flake_root, scenario),
         generated_path(flake_root, scenario),
+        nix_options,
     )
     progress = Progress(say, scenario.name, ids)
     progress.say(f"nix build of the {target.describe()}'s driverInteractive")

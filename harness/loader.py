@@ -11,6 +11,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -32,6 +33,7 @@ from harness.scenario import (
     visible,
 )
 from harness.source import read_source
+from harness.tomlheaders import array_table_lines
 from harness.tomlpos import KeyLines, KeyPath, key_lines
 from harness.unit_values import (
     bind_option_problem,
@@ -87,13 +89,27 @@ def _suggest(key: str, known: Sequence[str]) -> str:
 class _Reader:
     """Accumulates the errors of one file while the loader walks its data."""
 
-    def __init__(self, path: Path, lines: KeyLines) -> None:
+    def __init__(self, path: Path, source: str) -> None:
         self.path = path
-        self.lines = lines
+        self.source = source
         self.errors: list[ValidationError] = []
         self.unrepresentable: set[KeyPath] = set()
         self.nix_code: list[tuple[KeyPath, str]] = []
         """Every Nix code field that passed the other checks, for :meth:`check_nix`."""
+
+    @cached_property
+    def lines(self) -> KeyLines:
+        """The line of every key: a full scan, so only made for an error (or see
+        :meth:`array_lines`)."""
+        return key_lines(self.source)
+
+    def array_lines(self, name: str, count: int) -> Sequence[int | None]:
+        """The line of each of the ``count`` entries of the top-level array ``name``: its
+        ``[[name]]`` headers when the quick search finds them all, else from the full scan."""
+        headers = array_table_lines(self.source, name)
+        if len(headers) == count:
+            return headers
+        return [self.lines.line((name, index)) for index in range(count)]
 
     def error(self, key: KeyPath, message: str) -> None:
         self.errors.append(
@@ -360,7 +376,7 @@ def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
 
 
 def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str]
+    reader: _Reader, index: int, value: object, containers: Sequence[str], line: int | None
 ) -> Expectation | None:
     key: KeyPath = ("expect", index)
     table = reader.table(value, key)
@@ -398,7 +414,7 @@ def _expectation(
         id=spec.expectation_id(params),
         check=spec.name,
         params=MappingProxyType(spec.with_defaults(params)),
-        line=reader.lines.line(key),
+        line=line,
     )
 
 
@@ -452,7 +468,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             path, None, "(syntax)",
             f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
         ),)) from None
-    reader = _Reader(path, key_lines(source))
+    reader = _Reader(path, source)
     deep = _too_deep(data)
     if deep is not None:  # stop here: every later step walks the data recursively
         reader.error(deep, f"nested too deeply: at most {MAX_DEPTH} levels of tables and arrays")
@@ -481,8 +497,9 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     elif not isinstance(raw, list):
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
     else:
+        lines = reader.array_lines("expect", len(raw))
         for index, value in enumerate(raw):
-            expectation = _expectation(reader, index, value, names)
+            expectation = _expectation(reader, index, value, names, lines[index])
             if expectation is not None:
                 expectations.append(expectation)
     reader.check_nix()

@@ -41,6 +41,7 @@ from harness.render import DEFAULT_TEST_TIMEOUT, generated_path
 from harness.runner import (
     BUILD_MARGIN,
     BuildOutcome,
+    NixOptions,
     current_system,
     plan_target,
 )
@@ -58,7 +59,7 @@ class _State:
 
     capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
     builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
-    trees: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
+    trees: dict[Path, catalogue.ScenarioNames] = field(default_factory=dict)
 
 
 STATE = pytest.StashKey[_State]()
@@ -85,6 +86,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SYSTEM",
         default=None,
         help="Nix system of the checks to build (default: this machine's, e.g. x86_64-linux)",
+    )
+    group.addoption(
+        "--nixos-nspawn-nix-option",
+        dest="nixos_nspawn_nix_options",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        default=[],
+        help="pass `--option NAME VALUE` to every nix call (repeatable), e.g. `builders` to "
+        "build on other machines; restricted settings need the user in nix.conf's "
+        "trusted-users",
     )
     group.addoption(
         "--interactive",
@@ -144,7 +156,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         say(f"{error}\n")
         return pytest.ExitCode.USAGE_ERROR
     root = find_flake_root(path.parent)
-    reason = probe(root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")))
+    reason = probe(root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")),
+                   _nix_options(config))
     if root is None or reason.skip_reason is not None:
         say(f"--interactive {name}: cannot run the VM here: {reason.skip_reason}\n")
         return pytest.ExitCode.USAGE_ERROR
@@ -156,7 +169,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     try:
         return debug_scenario(
             scenario, root, _system(config), timeout=build_timeout(config, scenario),
-            requested=expectation or None, say=say,
+            requested=expectation or None, say=say, nix_options=_nix_options(config),
         )
     except KeyboardInterrupt:  # the build's process tree is already gone (harness.processes)
         say("--interactive: interrupted\n")
@@ -224,8 +237,9 @@ def _name_clashes(path: Path, config: pytest.Config) -> list[str]:
     assert tree is not None, "only scenario files are collected"
     trees = config.stash[STATE].trees
     if tree not in trees:
-        trees[tree] = tuple(catalogue.walk(tree))
-    return [str(error) for error in catalogue.name_clashes([path], trees[tree])]
+        trees[tree] = catalogue.ScenarioNames(catalogue.walk(tree))
+    clash = trees[tree].clash(path)
+    return [] if clash is None else [str(clash)]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -399,13 +413,20 @@ def _system(config: pytest.Config) -> str:
     return chosen or current_system()
 
 
+def _nix_options(config: pytest.Config) -> NixOptions:
+    """``--nixos-nspawn-nix-option NAME VALUE`` pairs, in the order given."""
+    pairs: list[list[str]] = config.getoption("nixos_nspawn_nix_options")
+    return tuple((name, value) for name, value in pairs)
+
+
 def _capabilities(config: pytest.Config, scenario: Scenario) -> Capabilities:
     """Probed once per flake and pytest process (each xdist worker probes for itself)."""
     state = config.stash[STATE]
     root = find_flake_root(scenario.path.parent)
     if root not in state.capabilities:
         state.capabilities[root] = probe(
-            root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg"))
+            root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")),
+            _nix_options(config),
         )
     return state.capabilities[root]
 
@@ -441,7 +462,8 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
         state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
         return state.builds[scenario.path]
     target = plan_target(
-        root, _system(config), scenario.name, rendered, generated_path(root, scenario)
+        root, _system(config), scenario.name, rendered, generated_path(root, scenario),
+        _nix_options(config),
     )
     timeout = build_timeout(config, scenario)
     progress = Progress(

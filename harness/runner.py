@@ -12,7 +12,8 @@ Which derivation is built (see :func:`plan_target`):
   uncommitted edits of tracked files are honoured as in any dirty git flake.
 
 Every nix call passes ``--extra-experimental-features "nix-command flakes"`` so that it works
-with a stock Nix configuration, where both features are still off by default.
+with a stock Nix configuration, where both features are still off by default, and the user's
+``--option NAME VALUE`` pairs (e.g. ``builders``, to build on other machines).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ also evaluates and builds NixOS, the VM image and the checks package, which take
 cold store; the test itself is bounded by its ``globalTimeout``."""
 
 
+NixOptions = tuple[tuple[str, str], ...]
+"""Settings for every nix call, as ``--option NAME VALUE`` (see :func:`option_args`)."""
+
+
+def option_args(options: NixOptions) -> tuple[str, ...]:
+    """``--option NAME VALUE`` for each setting, in order (a later one wins in Nix)."""
+    return tuple(arg for name, value in options for arg in ("--option", name, value))
+
+
 def current_system() -> str:
     """The Nix system double of this machine (``x86_64-linux``, ``aarch64-linux``)."""
     machine = platform.machine().lower()
@@ -62,6 +72,7 @@ class NixTarget:
     name: str
     rendered: Path | None  # None: the flake's own checks.<system>.<name>
     flake_url: str = ""  # how --expr names the flake (see flake_url()); unused without it
+    nix_options: NixOptions = ()
 
     def installable(self, output_attr: str = "") -> tuple[str, ...]:
         """Installable arguments; ``output_attr`` selects an attribute such as driverInteractive."""
@@ -78,7 +89,10 @@ class NixTarget:
 
     def build_argv(self, output_attr: str = "") -> tuple[str, ...]:
         """The exact ``nix build`` command line (run in ``flake_root``)."""
-        return ("nix", *NIX_FEATURES, "build", *BUILD_FLAGS, *self.installable(output_attr))
+        return (
+            "nix", *NIX_FEATURES, *option_args(self.nix_options), "build", *BUILD_FLAGS,
+            *self.installable(output_attr),
+        )
 
     def describe(self) -> str:
         if self.rendered is None:
@@ -125,7 +139,8 @@ def _tracked_by_git(root: Path, path: Path) -> bool:
 
 
 def plan_target(
-    flake_root: Path, system: str, name: str, rendered: str, generated: Path
+    flake_root: Path, system: str, name: str, rendered: str, generated: Path,
+    nix_options: NixOptions = (),
 ) -> NixTarget:
     """Build the committed check when it is current, else the fresh rendering (module doc)."""
     try:
@@ -133,13 +148,13 @@ def plan_target(
     except OSError:
         committed = None
     if committed == rendered and _tracked_by_git(flake_root, generated):
-        return NixTarget(flake_root, system, name, None)
+        return NixTarget(flake_root, system, name, None, nix_options=nix_options)
     target = flake_root / STATE_DIR / "rendered" / f"{name}.nix"
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.{os.getpid()}")
     scratch.write_text(rendered, encoding="utf-8")
     scratch.replace(target)
-    return NixTarget(flake_root, system, name, target, flake_url(flake_root))
+    return NixTarget(flake_root, system, name, target, flake_url(flake_root), nix_options)
 
 
 def log_path(flake_root: Path, name: str, kind: str = "build") -> Path:

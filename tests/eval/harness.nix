@@ -2,16 +2,18 @@
 # module system and the stand-ins, and returns what the module produced as plain data:
 #   nix-instantiate --eval --strict --json tests/eval/harness.nix \
 #     --argstr libPath <nixpkgs lib> --argstr case seed-simple -A reference
-# (`-A cases` lists the cases).
+# (`-A cases` lists the cases; `--argstr casesFile FILE` takes them from another file, as
+# `python -m bench` does).
 {
   libPath,
   case ? null,
   entry ? "host",
+  casesFile ? ./cases.nix,
 }:
 let
   lib = import libPath;
   standIns = import ./stand-ins.nix { inherit lib; };
-  cases = import ./cases.nix { inherit lib; };
+  cases = import casesFile { inherit lib; };
   theCase = cases.${case};
   entryModule =
     {

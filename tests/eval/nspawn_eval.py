@@ -131,16 +131,28 @@ def missing_lib_reason() -> str:
     return locate_nixpkgs_lib().origin
 
 
-def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
-    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
+def harness_argv(
+    lib: Path, attrs: tuple[str, ...], case: str | None = None, entry: str = "host",
+    cases_file: Path | None = None,
+) -> list[str]:
+    """The ``nix-instantiate`` command that evaluates ``attrs`` of the harness (all of it
+    without), for ``case`` of ``cases_file`` (default: cases.nix)."""
     argv = [
         "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
         "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
     ]
     if case is not None:
         argv += ["--argstr", "case", case]
-    if attr is not None:
+    if cases_file is not None:
+        argv += ["--argstr", "casesFile", str(cases_file.resolve())]
+    for attr in attrs:
         argv += ["-A", attr]
+    return argv
+
+
+def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
+    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
+    argv = harness_argv(lib, () if attr is None else (attr,), case, entry)
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise NixEvalError(f"{' '.join(argv)} failed:\n{result.stderr}")

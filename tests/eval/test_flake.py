@@ -2,9 +2,11 @@
 
 The stand-in (tests/eval/nix/flake-eval.nix) records how the flake calls nixpkgs, so this
 proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
-exactly the scenario catalogue, each the NixOS test of its generated module with our host module.
+exactly the scenario catalogue, each the NixOS test of its generated module with our host module,
+and hydraJobs.<scenario>.<system> offers the same tests to CI systems.
 """
 
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.catalogue import find_root, scenario_files
+from harness.cli import main
 
 pytestmark = pytest.mark.eval
 
@@ -50,6 +53,23 @@ def test_checks_are_exactly_the_scenarios(flake: dict[str, Any]) -> None:
     assert flake["testNames"] == {
         system: {name: name for name in scenario_names()} for system in SYSTEMS
     }
+
+
+def test_hydra_jobs_are_each_scenario_for_each_system(flake: dict[str, Any]) -> None:
+    assert flake["hydraJobs"] == {
+        name: {system: {"test": name, "system": system} for system in SYSTEMS}
+        for name in scenario_names()
+    }
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_every_ci_job_of_list_json_is_a_check_of_the_flake(
+    flake: dict[str, Any], system: str
+) -> None:
+    out = io.StringIO()
+    assert main(["--root", str(ROOT), "list", "--json", "--system", system], out=out) == 0
+    attrs = {job["attr"] for job in json.loads(out.getvalue())}
+    assert attrs == {f"checks.{system}.{name}" for name in flake["checks"][system]}
 
 
 def test_checks_aggregate_is_exactly_the_scenarios(flake: dict[str, Any]) -> None:

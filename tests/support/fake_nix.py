@@ -120,6 +120,8 @@ def main() -> int:
     plan = json.loads(Path(os.environ["FAKE_NIX_PLAN"]).read_text())
     features = ("--extra-experimental-features", "nix-command flakes")
     args = [arg for arg in sys.argv[1:] if arg not in features]
+    while args[0] == "--option":  # `--option NAME VALUE` settings, before the subcommand
+        args = args[3:]
     if args[0] == "eval":
         if plan.get("eval", "ok") == "offline":
             sys.stderr.write(

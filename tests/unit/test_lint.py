@@ -1,4 +1,4 @@
-"""Lint gates: ruff, mypy --strict on the harness, and a parse of every tracked .nix file."""
+"""Lint gates: ruff, mypy --strict on the harness and the bench, a parse of every .nix file."""
 
 import shutil
 import subprocess
@@ -28,7 +28,7 @@ def test_ruff_clean() -> None:
 
 
 def test_mypy_strict_harness() -> None:
-    result = run([sys.executable, "-m", "mypy", "--strict", "harness/"])
+    result = run([sys.executable, "-m", "mypy", "--strict", "harness/", "bench/"])
     assert result.returncode == 0, result.stdout + result.stderr
 
 

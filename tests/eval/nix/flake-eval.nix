@@ -49,6 +49,16 @@ in
   packagesChecks = lib.mapAttrs (_: p: map (e: e.name) p.checks.entries) self.packages;
   # Each check is runNixOSTest of the generated module of the same name, with our host module.
   testNames = lib.mapAttrs (_: lib.mapAttrs (_: t: t.module.name)) self.checks;
+  # hydraJobs.<scenario>.<system>: the test of that scenario, built for that system.
+  hydraJobs = lib.mapAttrs (
+    _:
+    lib.mapAttrs (
+      _: t: {
+        test = t.module.name;
+        inherit (t) system;
+      }
+    )
+  ) self.hydraJobs;
   hostModules = lib.mapAttrs (
     _: lib.mapAttrs (_: t: toString (lib.head (t.module.nodes.host { inherit lib; }).imports))
   ) self.checks;

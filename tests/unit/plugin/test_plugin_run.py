@@ -212,6 +212,34 @@ def test_the_largest_command_line_timeout_reaches_the_build(project, kvm, fake_n
     assert "# timeout: 608400 s" in log.read_text()
 
 
+NIX_OPTIONS = ("--nixos-nspawn-nix-option", "builders", "ssh://b x86_64-linux - 4 1 kvm",
+               "--nixos-nspawn-nix-option", "max-jobs", "0")
+OPTION_ARGS = ["--option", "builders", "ssh://b x86_64-linux - 4 1 kvm",
+               "--option", "max-jobs", "0"]
+
+
+def test_nix_options_reach_every_nix_call(project, kvm, fake_nix):
+    fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
+    project.runpytest(*SYSTEM, *NIX_OPTIONS).assert_outcomes(passed=3)
+    probe, build = fake_nix.calls()
+    assert probe[:8] == build[:8] == [*FEATURES, *OPTION_ARGS]
+    assert probe[8] == "eval"
+    assert build[8:12] == BUILD
+    fake_nix.record.unlink()
+    fake_nix.plan(build="fail")
+    run = project.runpytest(*SYSTEM, *NIX_OPTIONS, "--interactive", "demo")
+    assert run.ret == 1
+    probe, driver = fake_nix.calls()
+    assert probe[:8] == driver[:8] == [*FEATURES, *OPTION_ARGS]
+    assert driver[-1].endswith(".driverInteractive")
+
+
+def test_a_nix_option_needs_a_name_and_a_value(project):
+    run = project.runpytest("--nixos-nspawn-nix-option", "builders")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*--nixos-nspawn-nix-option: expected 2 arguments*"])
+
+
 def test_progress_goes_to_stderr_while_output_is_captured(project, kvm, fake_nix):
     fake_nix.plan(results=[result("unit-active[web]"), result("reachable[host->web,ipv4]")])
     run = project.runpytest_subprocess(*SYSTEM, "--nixos-nspawn-allow-tcg")

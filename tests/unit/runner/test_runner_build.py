@@ -71,6 +71,24 @@ def test_edited_or_untracked_scenario_builds_the_fresh_rendering(flake, case):
     assert list(target.build_argv("driverInteractive"))[-1] == expr + ".driverInteractive"
 
 
+BUILDERS = "ssh://builder x86_64-linux - 4 1 kvm,nixos-test"
+OPTIONS = (("builders", BUILDERS), ("max-jobs", "0"))
+OPTION_ARGS = ["--option", "builders", BUILDERS, "--option", "max-jobs", "0"]
+
+
+@pytest.mark.parametrize("rendering", ["committed rendering\n", "edited rendering\n"])
+def test_nix_options_reach_the_build_as_option_flags(flake, fake_nix, rendering):
+    target = plan_target(flake, SYSTEM, "demo", rendering, flake / "nix/tests/demo.nix",
+                         OPTIONS)
+    fake_nix.plan(build="success", results=[result("unit-active[web]")])
+    outcome = build(target, timeout=30, on_line=lambda line: None)
+    (call,) = fake_nix.calls()
+    assert call == list(target.build_argv())[1:]
+    assert call[:12] == [*FEATURES, *OPTION_ARGS, *BUILD]
+    assert outcome.succeeded
+    assert sorted(outcome.results) == ["unit-active[web]"]
+
+
 @pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
 def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     """The real nix: the --expr route sees an untracked file that the git flake itself hides."""

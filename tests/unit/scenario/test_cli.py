@@ -1,6 +1,7 @@
 """``python -m harness``: the committed generated tests are fresh, and staleness is caught."""
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -132,6 +133,36 @@ def test_list_and_show() -> None:
     status, output = run("show", "nope")
     assert status == 1
     assert "known: " in output
+
+
+def test_list_json_is_one_ci_job_per_scenario_on_one_line(repo: Path) -> None:
+    (repo / SCENARIOS_DIR / "lab").mkdir()
+    shutil.move(repo / SCENARIOS_DIR / "zones.toml", repo / SCENARIOS_DIR / "lab" / "zones.toml")
+    status, output = run("list", "--json", "--system", "aarch64-linux", root=repo)
+    assert status == 0
+    assert output.count("\n") == 1  # fits a CI step output (`matrix=$(...)`)
+    jobs = json.loads(output)
+    names = sorted(p.stem for p in (repo / SCENARIOS_DIR).rglob("*.toml"))
+    assert sorted(job["name"] for job in jobs) == names
+    assert next(job for job in jobs if job["name"] == "zones") == {
+        "name": "zones",
+        "file": "scenarios/lab/zones.toml",
+        "system": "aarch64-linux",
+        "attr": "checks.aarch64-linux.zones",
+    }
+
+
+def test_list_json_lists_the_valid_scenarios_and_fails_on_the_others(repo: Path, capsys) -> None:
+    (repo / SCENARIOS_DIR / "9lives.toml").write_text(
+        (repo / SCENARIOS_DIR / "zones.toml").read_text()
+    )
+    (repo / SCENARIOS_DIR / "broken.toml").write_text("description = 1\n")
+    status, output = run("list", "--json", "--system", "x86_64-linux", root=repo)
+    assert status == 1
+    jobs = {job["name"]: job["attr"] for job in json.loads(output)}
+    assert jobs["9lives"] == 'checks.x86_64-linux."9lives"'  # not a bare Nix attribute name
+    assert "broken" not in jobs
+    assert "broken.toml:1: description: expected a string" in capsys.readouterr().err
 
 
 def test_root_is_found_from_a_subdirectory() -> None:
