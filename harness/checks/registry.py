@@ -3,7 +3,7 @@
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from . import command, isolation, lifecycle, network
+from . import command, isolation, lifecycle, network, steps
 from .nodes import Context
 from .spec import CheckSpec, Params
 
@@ -29,4 +29,20 @@ CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ 
 
 FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
     {spec.name: function for spec, function in _CATALOGUE}
+)
+
+_STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
+    (steps.RESTART, steps.step_restart),
+    (steps.STOP, steps.step_stop),
+    (steps.START, steps.step_start),
+    (steps.RUN, steps.step_run),
+    (steps.WAIT_UNIT, steps.step_wait_unit),
+    (steps.WAIT_PORT, steps.step_wait_port),
+)
+
+STEPS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _STEPS})
+"""Every step action by its TOML name (``[[step]] action = ...``)."""
+
+STEP_FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
+    {spec.name: function for spec, function in _STEPS}
 )

@@ -15,7 +15,7 @@ EXPECTED_PARAMS = {
     "userns": {"container"},
     "store-readonly": {"container"},
     "no-nix-daemon": {"container"},
-    "command": {"on", "run", "exit", "output"},
+    "command": {"on", "run", "exit", "output", "within"},
 }
 
 
