@@ -12,7 +12,6 @@ checks, so the same code runs under the NixOS test driver and in the runtime tie
 """
 
 import shlex
-from collections.abc import Mapping
 
 from .command import MAX_WITHIN, run_label
 from .nodes import ContainerNode, Context, Failure, Node
@@ -22,7 +21,6 @@ from .spec import (
     CheckSpec,
     Param,
     Params,
-    Problem,
     container_label,
     not_host,
 )
@@ -132,7 +130,7 @@ def step_wait_port(ctx: Context, p: Params) -> str:
     node = _booted(ctx, on)
     # A listening TCP socket on the port (any address), as the driver's wait_for_open_port
     # waits for one; `ss` (iproute2) is on every NixOS system and every Debian.
-    out, ok = node.run_until(f"ss -Hltn 'sport = :{port}'", lambda o: o.ok and bool(o.text.strip()))
+    _, ok = node.run_until(f"ss -Hltn 'sport = :{port}'", lambda o: o.ok and bool(o.text.strip()))
     if not ok:
         raise Failure(f"nothing listens on TCP port {port} on {on}")
     return f"TCP port {port} on {on} is open"
