@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from harness.checks import CHECKS
-from harness.checks.spec import HOST, describe, type_name
+from harness.checks.registry import STEPS
+from harness.checks.spec import HOST, CheckSpec, describe, type_name
 from harness.escape import NixCode
 from harness.nixparse import first_syntax_error
 from harness.scenario import (
@@ -27,6 +28,7 @@ from harness.scenario import (
     Host,
     Scenario,
     ScenarioError,
+    Step,
     ValidationError,
     Veth,
     visible,
@@ -222,7 +224,7 @@ class _Reader:
         return ok
 
 
-TOP_KEYS = ("description", "timeout", "host", "containers", "expect")
+TOP_KEYS = ("description", "timeout", "host", "containers", "expect", "step")
 HOST_KEYS = ("config",)
 CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
 BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
@@ -363,24 +365,27 @@ def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
                          "differ only in case: host names are case-insensitive")
 
 
-def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str]
-) -> Expectation | None:
-    key: KeyPath = ("expect", index)
+def _entry(
+    reader: _Reader, key: KeyPath, value: object, containers: Sequence[str],
+    kind: str, specs: Mapping[str, CheckSpec],
+) -> tuple[CheckSpec, dict[str, object]] | None:
+    """An ``[[expect]]`` (``kind`` "check") or ``[[step]]`` (``kind`` "action") table: the
+    spec it names and its parameters, or None after reporting what is wrong."""
     table = reader.table(value, key)
     if table is None:
         return None
-    check = reader.get(table, key, "check", str, required=True)
-    spec = CHECKS.get(check) if check is not None else None
-    if check is not None and spec is None:
-        reader.error((*key, "check"), f"unknown check {check!r}" + _suggest(check, list(CHECKS)))
+    name = reader.get(table, key, kind, str, required=True)
+    spec = specs.get(name) if name is not None else None
+    what = "check" if kind == "check" else "step"
+    if name is not None and spec is None:
+        reader.error((*key, kind), f"unknown {what} {name!r}" + _suggest(name, list(specs)))
     if spec is None:
-        # Without a check its parameters are unknown, but a key no check has is still wrong
+        # Without a spec its parameters are unknown, but a key none has is still wrong
         # (`chek = "userns"` next to the missing `check`).
-        any_key = sorted({"check", *(p.name for other in CHECKS.values() for p in other.params)})
+        any_key = sorted({kind, *(p.name for other in specs.values() for p in other.params)})
         reader.table(table, key, any_key)
         return None
-    params = {name: item for name, item in table.items() if name != "check"}
+    params = {param: item for param, item in table.items() if param != kind}
     known = [param.name for param in spec.params]
     errors_before = len(reader.errors)
     for problem in spec.validate(params):
@@ -388,22 +393,71 @@ def _expectation(
             continue
         if problem.key in params and problem.key not in known:
             reader.error((*key, problem.key),
-                         f"unknown parameter for check {check!r}" + _suggest(problem.key, known))
+                         f"unknown parameter for {what} {name!r}" + _suggest(problem.key, known))
         else:
             reader.error((*key, problem.key), problem.message)
     nodes = (HOST, *containers)
     for param in spec.params:
-        value = params.get(param.name)
-        if param.node and isinstance(value, str) and value not in nodes:
-            reader.error((*key, param.name), f"unknown node {value!r}" + _suggest(value, nodes))
+        node = params.get(param.name)
+        if param.node and isinstance(node, str) and node not in nodes:
+            reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
         return None
+    return spec, params
+
+
+def _expectation(
+    reader: _Reader, index: int, value: object, containers: Sequence[str]
+) -> Expectation | None:
+    key: KeyPath = ("expect", index)
+    found = _entry(reader, key, value, containers, "check", CHECKS)
+    if found is None:
+        return None
+    spec, params = found
     return Expectation(
         id=spec.expectation_id(params),
         check=spec.name,
         params=MappingProxyType(spec.with_defaults(params)),
         line=reader.lines.line(key),
     )
+
+
+def _steps(
+    reader: _Reader, raw: object, containers: Sequence[str], expect_lines: Sequence[int | None]
+) -> tuple[Step, ...]:
+    """The ``[[step]]`` entries, each placed before the first expectation below it."""
+    if not isinstance(raw, list):
+        reader.error(("step",), f"expected an array of tables ([[step]]), got {describe(raw)}")
+        return ()
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for index, value in enumerate(raw):
+        key: KeyPath = ("step", index)
+        found = _entry(reader, key, value, containers, "action", STEPS)
+        line = reader.lines.line(key)
+        if found is None or line is None or None in expect_lines:
+            continue  # without lines (the scan failed) the order is unknown: reported below
+        spec, params = found
+        # TOML ends every key/value pair with a line break, so no step shares a line with an
+        # expectation: the lines order them.
+        before = sum(1 for other in expect_lines if other is not None and other < line)
+        if before == len(expect_lines):
+            reader.error(key, "no expectation follows this step, so nothing would show its "
+                              "effect: add an [[expect]] after it")
+            continue
+        step_id = f"{spec.name}[{spec.label(spec.with_defaults(params))}]"
+        count = seen[step_id] = seen.get(step_id, 0) + 1
+        steps.append(Step(
+            id=step_id if count == 1 else f"{step_id}#{count}",
+            action=spec.name,
+            params=MappingProxyType(spec.with_defaults(params)),
+            line=line,
+            before=before,
+        ))
+    if raw and not reader.lines.scanned:
+        reader.error(("step",), "the order of steps and expectations is unknown: the file's "
+                                "lines could not be scanned")
+    return tuple(steps)
 
 
 def _unique_ids(expectations: list[Expectation]) -> tuple[Expectation, ...]:
@@ -489,6 +543,11 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             expectation = _expectation(reader, index, value, names)
             if expectation is not None:
                 expectations.append(expectation)
+    steps: tuple[Step, ...] = ()
+    if "step" in data:
+        lines = ([reader.lines.line(("expect", index)) for index in range(len(raw))]
+                 if isinstance(raw, list) else [])
+        steps = _steps(reader, data["step"], names, lines)
     reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).
@@ -502,6 +561,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         host=host,
         containers=tuple(containers),
         expectations=_unique_ids(expectations),
+        steps=steps,
     )
 
 

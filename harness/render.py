@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from harness import escape
-from harness.scenario import ContainerSpec, Scenario
+from harness.scenario import ContainerSpec, Scenario, Step
 
 GENERATED_DIR = Path("nix", "tests")
 """Where generated test modules live, relative to the repository root (flake.nix reads it)."""
@@ -121,8 +121,13 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
 
 def render_test_script(scenario: Scenario) -> str:
     """The Python testScript: build the topology, run every expectation, then fail if any did."""
+    program = [
+        ("step", entry.id, entry.action, entry.params) if isinstance(entry, Step)
+        else ("check", entry.id, entry.check, entry.params)
+        for entry in scenario.program
+    ]
     return _ENV.get_template("testscript.py.j2").render(
-        containers=_topology(scenario), expectations=scenario.expectations
+        containers=_topology(scenario), program=program
     )
 
 

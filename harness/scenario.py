@@ -117,6 +117,19 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One ``[[step]]`` entry: an action between expectations (``restart``, ``run``, ...), its
+    parameters (defaults filled in), ``id`` = ``action[label]``, and ``before``: the index of
+    the expectation it comes before in file order (every step has a later expectation)."""
+
+    id: str
+    action: str
+    params: Mapping[str, object]
+    line: int | None
+    before: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A whole scenario file; ``name`` is the file stem and names the generated test."""
 
@@ -127,3 +140,15 @@ class Scenario:
     host: Host
     containers: tuple[ContainerSpec, ...]
     expectations: tuple[Expectation, ...]
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def program(self) -> tuple[Step | Expectation, ...]:
+        """Steps and expectations in file order: what the testScript runs."""
+        out: list[Step | Expectation] = []
+        steps = list(self.steps)
+        for index, expectation in enumerate(self.expectations):
+            while steps and steps[0].before == index:
+                out.append(steps.pop(0))
+            out.append(expectation)
+        return tuple(out)

@@ -1,0 +1,128 @@
+"""[[step]] entries: placed between the expectations in file order, validated with located
+errors like expectations, rendered as session.step calls in that order."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.loader import load_scenario
+from harness.render import render_test_script
+from harness.scenario import ScenarioError, Step
+
+HEAD = '''\
+description = "steps"
+
+[containers.web]
+config = "{ }"
+'''
+
+TAIL = '[containers.web]\nconfig = "{ }"\n'
+
+STEPS = HEAD + '''
+[[step]]
+action = "run"
+run = "mkdir -p /srv/web"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+
+[[step]]
+action = "restart"
+container = "web"
+
+[[step]]
+action = "wait-port"
+on = "web"
+port = 80
+
+[[expect]]
+check = "http"
+to = "web"
+'''
+
+
+def load(tmp_path: Path, text: str):
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    return load_scenario(path)
+
+
+def errors(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        load(tmp_path, text)
+    return [f"{error.line}: {error.key}: {error.message}" for error in caught.value.errors]
+
+
+def test_steps_are_placed_between_expectations(tmp_path: Path) -> None:
+    scenario = load(tmp_path, STEPS)
+    assert scenario.steps == (
+        Step("run[host:mkdir -p /srv/web]", "run", {"on": "host", "run": "mkdir -p /srv/web"},
+             6, 0),
+        Step("restart[web]", "restart", {"container": "web"}, 14, 1),
+        Step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80}, 18, 1),
+    )
+    assert [entry.id for entry in scenario.program] == [
+        "run[host:mkdir -p /srv/web]", "unit-active[web]", "restart[web]", "wait-port[web:80]",
+        "http[host->web:80/]",
+    ]
+
+
+def test_test_script_runs_them_in_file_order(tmp_path: Path) -> None:
+    script = render_test_script(load(tmp_path, STEPS))
+    calls = [line for line in script.splitlines() if line.startswith("session.")]
+    assert calls == [
+        'session.step("run[host:mkdir -p /srv/web]", "run", {"on": "host", '
+        '"run": "mkdir -p /srv/web"})',
+        'session.check("unit-active[web]", "unit-active", {"container": "web"})',
+        'session.step("restart[web]", "restart", {"container": "web"})',
+        'session.step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80})',
+        'session.check("http[host->web:80/]", "http", {"from": "host", "port": 80, "path": "/", '
+        '"status": 200, "to": "web"})',
+        "session.finish()",
+    ]
+
+
+def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
+    text = HEAD + '[[step]]\naction = "stop"\ncontainer = "web"\n' \
+        '[[step]]\naction = "stop"\ncontainer = "web"\n[[expect]]\ncheck = "userns"\n' \
+        'container = "web"\n'
+    assert [s.id for s in load(tmp_path, text).steps] == ["stop[web]", "stop[web]#2"]
+
+
+@pytest.mark.parametrize(("step", "expected"), [
+    ('action = "reboot"', "6: step[0].action: unknown step 'reboot' (known: restart, stop, "
+                          "start, run, wait-unit, wait-port)"),
+    ("container = \"web\"", "5: step[0].action: required key is missing"),
+    ('action = "restart"', "5: step[0].container: required parameter is missing"),
+    ('action = "restart"\ncontainer = "wbe"',
+     "7: step[0].container: unknown node 'wbe'; did you mean 'web'?"),
+    ('action = "restart"\ncontainer = "host"',
+     "7: step[0].container: must name a container, not the host"),
+    ('action = "run"\nrun = "true"\nwithin = 0',
+     "8: step[0].within: must be within 1..3600, got 0"),
+    ('action = "run"\nrun = "true"\nwtihin = 3',
+     "8: step[0].wtihin: unknown parameter for step 'run'; did you mean 'within'?"),
+    ('action = "wait-port"\nport = 70000', "7: step[0].port: must be within 1..65535, got 70000"),
+    ('action = "wait-unit"\nunit = 3', "7: step[0].unit: expected a string, got integer 3"),
+])
+def test_step_errors_are_located(tmp_path: Path, step: str, expected: str) -> None:
+    text = HEAD + "[[step]]\n" + step + '\n[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    assert expected in errors(tmp_path, text)
+
+
+def test_a_step_needs_a_later_expectation(tmp_path: Path) -> None:
+    text = HEAD + '[[expect]]\ncheck = "userns"\ncontainer = "web"\n' \
+        '[[step]]\naction = "stop"\ncontainer = "web"\n'
+    assert errors(tmp_path, text) == [
+        "8: step[0]: no expectation follows this step, so nothing would show its effect: add "
+        "an [[expect]] after it"
+    ]
+
+
+def test_step_must_be_an_array_of_tables(tmp_path: Path) -> None:
+    text = 'description = "x"\nstep = "restart"\n' + TAIL + \
+        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    assert errors(tmp_path, text) == [
+        "2: step: expected an array of tables ([[step]]), got string 'restart'"
+    ]
