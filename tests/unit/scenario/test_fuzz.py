@@ -64,7 +64,8 @@ def check(text: str, path: Path = Path("fuzz.toml")) -> None:
 PIECES = ['"', "'", '"""', "'''", "\\", '\\"', "\n", "\r\n", "#", "[", "]", "[[", "]]", "{",
           "}", ",", ".", "=", " ", "\t", "0", "-1", "1e3", "true", "inf", "1979-05-27",
           "\u202e", "\u200b", "\x00", "\x7f", "é", "${", "''", "[[expect]]\n", "[host]\n",
-          "[containers.web]\n", 'check = "userns"\n', "[[step]]\n", 'action = "restart"\n', "x = 1\n", "expect = []\n",
+          "[containers.web]\n", 'check = "userns"\n', "[[step]]\n", 'action = "restart"\n',
+          "x = 1\n", "expect = []\n",
           "timeout = 2143885\n", '"a" = { b = [1, { c = 2 }] }\n', "[" * 40 + "]" * 40,
           '\\"""', '"""', "[" * 600 + "]" * 600, "{a=" * 400 + "1" + "}" * 400]
 

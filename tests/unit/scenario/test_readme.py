@@ -60,14 +60,15 @@ def test_every_step_and_parameter_is_documented() -> None:
             assert f"`{param.name}`" in sections[name], f"{name}: {param.name} not documented"
 
 
-@pytest.mark.parametrize("heading", ["## `[[step]]`", "### command"])
+@pytest.mark.parametrize("heading", ["## `[[step]]`", "### command", "### http"])
 def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     """The short example of a construct validates as part of a scenario and has the ids it
     documents."""
     section = TEXT.split(heading + "\n", 1)[1]
     (example,) = re.findall(r"```toml\n(.*?)^```", section, re.M | re.S)[:1]
     path = tmp_path / "example.toml"
-    path.write_text(f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n{example}')
+    path.write_text(f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+                    f'[containers.db]\nconfig = "{{ }}"\n{example}')
     scenario = load_scenario(path)
     ids = [entry.id for entry in scenario.program]
     documented = re.findall(r"# id: (.+\])", example)
