@@ -31,17 +31,15 @@
       virtualisation.memorySize = lib.mkDefault 1280;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
-        backend = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            {
-              networking.firewall.allowedTCPPorts = [ 80 ];
-              services.nginx = {
-                enable = true;
-                virtualHosts."backend".locations."/".return = '''200 "hack the planet"''';
-              };
-            }
-          ''));
-        };
+        backend.config = (import (builtins.toFile "scenario-config.nix" ''
+          {
+            networking.firewall.allowedTCPPorts = [ 80 ];
+            services.nginx = {
+              enable = true;
+              virtualHosts."backend".locations."/".return = '''200 "hack the planet"''';
+            };
+          }
+        ''));
       };
     };
   extraPythonPackages = p: [ (checksPackage p) ];
@@ -54,8 +52,7 @@
                 name="backend",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )
