@@ -18,6 +18,7 @@ from typing import TypeVar
 from harness.checks import CHECKS
 from harness.checks.registry import STEPS
 from harness.checks.spec import HOST, CheckSpec, describe, type_name
+from harness.checks.steps import BASE_SYSTEM
 from harness.escape import NixCode
 from harness.nixparse import first_syntax_error
 from harness.scenario import (
@@ -28,6 +29,7 @@ from harness.scenario import (
     Host,
     Scenario,
     ScenarioError,
+    Specialisation,
     Step,
     ValidationError,
     Veth,
@@ -225,7 +227,9 @@ class _Reader:
 
 
 TOP_KEYS = ("description", "timeout", "host", "containers", "expect", "step")
-HOST_KEYS = ("config",)
+HOST_KEYS = ("config", "specialisations")
+SPECIALISATION_KEYS = ("config", "containers")
+SPECIALISATION_CONTAINER_KEYS = ("config",)
 CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
 BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
@@ -249,7 +253,51 @@ def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> Nix
 
 def _host(reader: _Reader, value: object) -> Host:
     table = reader.table(value, ("host",), HOST_KEYS)
-    return Host(_nix_code(reader, table, ("host",))) if table is not None else Host()
+    if table is None:
+        return Host()
+    specialisations = []
+    if "specialisations" in table:
+        key: KeyPath = ("host", "specialisations")
+        for name, item in (reader.table(table["specialisations"], key) or {}).items():
+            found = _specialisation(reader, name, item, (*key, name))
+            if found is not None:
+                specialisations.append(found)
+    return Host(_nix_code(reader, table, ("host",)), tuple(specialisations))
+
+
+def _specialisation(
+    reader: _Reader, name: str, value: object, key: KeyPath
+) -> Specialisation | None:
+    """One specialisation; its container names are checked against the scenario's later."""
+    if not _NAME.match(name) or name == BASE_SYSTEM:
+        reader.error(key, f"invalid specialisation name {name!r}: use letters, digits and '-' "
+                          f"(not at either end), not {BASE_SYSTEM!r}")
+    table = reader.table(value, key, SPECIALISATION_KEYS)
+    if table is None:
+        return None
+    containers: dict[str, NixCode] = {}
+    if "containers" in table:
+        for container, item in (reader.table(table["containers"], (*key, "containers"))
+                                or {}).items():
+            item_key = (*key, "containers", container)
+            changes = reader.table(item, item_key, SPECIALISATION_CONTAINER_KEYS)
+            code = _nix_code(reader, changes, item_key) if changes is not None else None
+            if changes is not None and "config" not in changes:
+                reader.error(item_key, "give the container's `config` in this specialisation")
+            if code is not None:
+                containers[container] = code
+    if "config" not in table and "containers" not in table:
+        reader.error(key, "a specialisation changes something: give `config` or `containers`")
+    return Specialisation(name, _nix_code(reader, table, key), MappingProxyType(containers))
+
+
+def _specialised_containers(reader: _Reader, host: Host, names: Sequence[str]) -> None:
+    for specialisation in host.specialisations:
+        for container in specialisation.containers:
+            if container not in names:
+                reader.error(("host", "specialisations", specialisation.name, "containers",
+                              container),
+                             f"unknown container {container!r}" + _suggest(container, names))
 
 
 def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
@@ -423,7 +471,8 @@ def _expectation(
 
 
 def _steps(
-    reader: _Reader, raw: object, containers: Sequence[str], expect_lines: Sequence[int | None]
+    reader: _Reader, raw: object, containers: Sequence[str], expect_lines: Sequence[int | None],
+    specialisations: Sequence[str],
 ) -> tuple[Step, ...]:
     """The ``[[step]]`` entries, each placed before the first expectation below it."""
     if not isinstance(raw, list):
@@ -438,6 +487,12 @@ def _steps(
         if found is None or line is None or None in expect_lines:
             continue  # without lines (the scan failed) the order is unknown: reported below
         spec, params = found
+        target = params.get("to")
+        if spec.name == "switch" and target != BASE_SYSTEM and target not in specialisations:
+            known = [BASE_SYSTEM, *specialisations]
+            reader.error((*key, "to"), f"unknown specialisation {target!r}"
+                         + _suggest(str(target), known))
+            continue
         # TOML ends every key/value pair with a line break, so no step shares a line with an
         # expectation: the lines order them.
         before = sum(1 for other in expect_lines if other is not None and other < line)
@@ -532,6 +587,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
                        lambda name, value: _container(reader, name, value))
     names = [container.name for container in containers]
     _case_clashes(reader, names)
+    _specialised_containers(reader, host, names)
     expectations: list[Expectation] = []
     raw = data.get("expect")
     if raw is None or raw == []:  # `expect = []` would check nothing
@@ -547,7 +603,8 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     if "step" in data:
         lines = ([reader.lines.line(("expect", index)) for index in range(len(raw))]
                  if isinstance(raw, list) else [])
-        steps = _steps(reader, data["step"], names, lines)
+        steps = _steps(reader, data["step"], names, lines,
+                       [specialisation.name for specialisation in host.specialisations])
     reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).

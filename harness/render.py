@@ -100,6 +100,22 @@ def container_options(container: ContainerSpec) -> dict[str, object]:
     return options
 
 
+def specialisations(scenario: Scenario) -> dict[str, object]:
+    """The host's ``specialisation`` option: per specialisation an extra host module and the
+    containers' extra modules (merged with their ``config`` by the module's option type)."""
+    out: dict[str, object] = {}
+    for specialisation in scenario.host.specialisations:
+        configuration: dict[str, object] = {}
+        if specialisation.config is not None:
+            configuration["imports"] = [specialisation.config]
+        if specialisation.containers:
+            configuration["nixos-nspawn"] = {"containers": {
+                name: {"config": code} for name, code in specialisation.containers.items()
+            }}
+        out[specialisation.name] = {"configuration": configuration}
+    return out
+
+
 def _topology(scenario: Scenario) -> list[dict[str, object]]:
     """What the checks need to know of each container, with the module's defaults resolved."""
     return [
@@ -150,5 +166,6 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
+        specialisations=specialisations(scenario),
         test_script=render_test_script(scenario),
     )

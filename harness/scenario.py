@@ -7,8 +7,9 @@ rendered test leaves the module's own defaults (and their documentation) in char
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from harness.escape import NixCode
 
@@ -61,10 +62,22 @@ class ScenarioError(Exception):
 
 
 @dataclass(frozen=True)
+class Specialisation:
+    """``[host.specialisations.<name>]``: a NixOS specialisation of the host, which a
+    ``switch`` step activates. ``config`` is an extra host module; ``containers`` maps container
+    names to extra container modules, merged with their ``config`` (Nix code each)."""
+
+    name: str
+    config: NixCode | None = None
+    containers: Mapping[str, NixCode] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class Host:
     """The VM that runs the containers; ``config`` is an extra NixOS module (Nix code)."""
 
     config: NixCode | None = None
+    specialisations: tuple[Specialisation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ _STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (steps.RUN, steps.step_run),
     (steps.WAIT_UNIT, steps.step_wait_unit),
     (steps.WAIT_PORT, steps.step_wait_port),
+    (steps.SWITCH, steps.step_switch),
 )
 
 STEPS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _STEPS})

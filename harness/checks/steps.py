@@ -25,6 +25,9 @@ from .spec import (
     not_host,
 )
 
+BASE_SYSTEM = "base"
+"""``switch``'s name for the system the host booted, without a specialisation."""
+
 STOPPED_STATES = ("inactive", "failed")
 """``systemctl show -p ActiveState`` values of a container unit that has stopped."""
 
@@ -136,6 +139,16 @@ def step_wait_port(ctx: Context, p: Params) -> str:
     return f"TCP port {port} on {on} is open"
 
 
+def step_switch(ctx: Context, p: Params) -> str:
+    to = p.text("to")
+    system = "/run/booted-system" + ("" if to == BASE_SYSTEM else f"/specialisation/{to}")
+    command = f"{shlex.quote(system)}/bin/switch-to-configuration test"
+    out = ctx.host().run(command, timeout=ctx.timeout)
+    if not out.ok:
+        raise Failure(f"switching the host to {to} failed: `{command}` exited {out.status}")
+    return f"switched the host to {to}"
+
+
 ON = Param("on", str, default=HOST, node=True, doc="host or a container")
 WITHIN = Param("within", int, bounds=(1, MAX_WITHIN),
                doc="retry until it succeeds, for at most this many seconds")
@@ -159,4 +172,10 @@ WAIT_PORT = CheckSpec(
     "wait-port", "Wait until something listens on TCP port `port` on `on`.",
     (ON, Param("port", int, required=True, bounds=(1, 65535), doc="TCP port")),
     lambda p: f"{p['on']}:{p['port']}",
+)
+SWITCH = CheckSpec(
+    "switch", "Activate a specialisation of the host (`switch-to-configuration test`), or the "
+              f"booted system with `to = \"{BASE_SYSTEM}\"`.",
+    (Param("to", str, required=True, doc="a [host.specialisations] name, or base"),),
+    lambda p: str(p["to"]),
 )

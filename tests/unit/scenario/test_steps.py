@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.escape import NixCode
 from harness.loader import load_scenario
-from harness.render import render_test_script
+from harness.render import render_scenario, render_test_script
 from harness.scenario import ScenarioError, Step
 
 HEAD = '''\
@@ -78,7 +79,7 @@ def test_test_script_runs_them_in_file_order(tmp_path: Path) -> None:
         'session.step("restart[web]", "restart", {"container": "web"})',
         'session.step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80})',
         'session.check("http[host->web:80/]", "http", {"from": "host", "port": 80, "path": "/", '
-        '"status": 200, "to": "web"})',
+        '"status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "web"})',
         "session.finish()",
     ]
 
@@ -92,7 +93,7 @@ def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("step", "expected"), [
     ('action = "reboot"', "6: step[0].action: unknown step 'reboot' (known: restart, stop, "
-                          "start, run, wait-unit, wait-port)"),
+                          "start, run, wait-unit, wait-port, switch)"),
     ("container = \"web\"", "5: step[0].action: required key is missing"),
     ('action = "restart"', "5: step[0].container: required parameter is missing"),
     ('action = "restart"\ncontainer = "wbe"',
@@ -126,3 +127,57 @@ def test_step_must_be_an_array_of_tables(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == [
         "2: step: expected an array of tables ([[step]]), got string 'restart'"
     ]
+
+
+SPECIALISED = '''\
+description = "switch"
+
+[containers.web]
+config = "{ }"
+
+[host.specialisations.v2]
+config = "{ networking.firewall.enable = false; }"
+containers.web.config = "{ services.nginx.enable = true; }"
+
+[[step]]
+action = "switch"
+to = "v2"
+
+[[expect]]
+check = "userns"
+container = "web"
+'''
+
+
+def test_specialisations_render_as_the_host_option(tmp_path: Path) -> None:
+    scenario = load(tmp_path, SPECIALISED)
+    (specialisation,) = scenario.host.specialisations
+    assert specialisation.name == "v2"
+    assert dict(specialisation.containers) == {"web": NixCode("{ services.nginx.enable = true; }")}
+    text = render_scenario(scenario, "case.toml")
+    assert "      specialisation = {\n        v2.configuration = {\n          imports = [\n" in text
+    assert "        nixos-nspawn.containers.web.config = (import (builtins.toFile" in text
+    assert 'session.step("switch[v2]", "switch", {"to": "v2"})' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('to = "v2"', 'to = "v3"'), "12: step[0].to: unknown specialisation 'v3' (known: base, v2)"),
+    (('to = "v2"', 'to = "base"'), None),
+    (("containers.web.config", "containers.wbe.config"),
+     "8: host.specialisations.v2.containers.wbe: unknown container 'wbe'; did you mean 'web'?"),
+    (("[host.specialisations.v2]", "[host.specialisations.base]"),
+     "6: host.specialisations.base: invalid specialisation name 'base': use letters, digits "
+     "and '-' (not at either end), not 'base'"),
+    (("containers.web.config =", "containers.web.conf ="),
+     "8: host.specialisations.v2.containers.web.conf: unknown key; did you mean 'config'?"),
+    (('config = "{ networking', 'confgi = "{ networking'),
+     "7: host.specialisations.v2.confgi: unknown key; did you mean 'config'?"),
+])
+def test_specialisation_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str | None
+) -> None:
+    text = SPECIALISED.replace(*change)
+    if expected is None:
+        load(tmp_path, text)
+    else:
+        assert expected in errors(tmp_path, text)
