@@ -24,12 +24,18 @@ _CATALOGUE: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (command.COMMAND, command.check_command),
 )
 
-CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _CATALOGUE})
-"""Every check by its TOML name (contract (1))."""
 
-FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
-    {spec.name: function for spec, function in _CATALOGUE}
-)
+
+def _by_name(
+    catalogue: tuple[tuple[CheckSpec, CheckFunction], ...],
+) -> tuple[Mapping[str, CheckSpec], Mapping[str, CheckFunction]]:
+    """The specs and the functions of ``catalogue``, each by TOML name."""
+    return (MappingProxyType({spec.name: spec for spec, _ in catalogue}),
+            MappingProxyType({spec.name: function for spec, function in catalogue}))
+
+
+CHECKS, FUNCTIONS = _by_name(_CATALOGUE)
+"""Every check by its TOML name (contract (1)), and the functions that run them."""
 
 _STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (steps.RESTART, steps.step_restart),
@@ -41,9 +47,5 @@ _STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (steps.SWITCH, steps.step_switch),
 )
 
-STEPS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _STEPS})
-"""Every step action by its TOML name (``[[step]] action = ...``)."""
-
-STEP_FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
-    {spec.name: function for spec, function in _STEPS}
-)
+STEPS, STEP_FUNCTIONS = _by_name(_STEPS)
+"""Every step by its TOML name (``[[step]] action = ...``), and the functions that run them."""

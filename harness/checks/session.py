@@ -19,7 +19,7 @@ from typing import TextIO
 from .errors import assertion_failure
 from .machine import Clock, Machine, SystemClock
 from .nodes import Context, Failure
-from .registry import CHECKS, FUNCTIONS, STEP_FUNCTIONS, STEPS
+from .registry import CHECKS, FUNCTIONS, STEP_FUNCTIONS, STEPS, CheckFunction
 from .result import Evidence, Result
 from .spec import HOST, CheckSpec, Params
 from .topology import Topology
@@ -105,18 +105,20 @@ class Session:
         return Result.failed(id, check, message, evidence.as_dict(), seconds)
 
     def _run(self, check: str, params: Mapping[str, object], evidence: Evidence) -> str:
-        spec = CHECKS.get(check)
-        if spec is None:
-            raise Failure(f"unknown check {check!r} (known: {', '.join(sorted(CHECKS))})")
-        return FUNCTIONS[check](self._context(spec, params, evidence), Params(
-            spec.with_defaults(params)))
+        return self._call("check", CHECKS, FUNCTIONS, check, params, evidence)
 
     def _step(self, action: str, params: Mapping[str, object], evidence: Evidence) -> str:
-        spec = STEPS.get(action)
+        return self._call("step", STEPS, STEP_FUNCTIONS, action, params, evidence)
+
+    def _call(
+        self, kind: str, specs: Mapping[str, CheckSpec], functions: Mapping[str, CheckFunction],
+        name: str, params: Mapping[str, object], evidence: Evidence,
+    ) -> str:
+        spec = specs.get(name)
         if spec is None:
-            raise Failure(f"unknown step {action!r} (known: {', '.join(sorted(STEPS))})")
-        return STEP_FUNCTIONS[action](self._context(spec, params, evidence), Params(
-            spec.with_defaults(params)))
+            raise Failure(f"unknown {kind} {name!r} (known: {', '.join(sorted(specs))})")
+        context = self._context(spec, params, evidence)
+        return functions[name](context, Params(spec.with_defaults(params)))
 
     def _context(
         self, spec: CheckSpec, params: Mapping[str, object], evidence: Evidence
