@@ -24,7 +24,16 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .nodes import Context, Failure, IfAddr, Node, Output, parse_addresses, parse_gateway
+from .nodes import (
+    VM_INTERFACE,
+    Context,
+    Failure,
+    IfAddr,
+    Node,
+    Output,
+    parse_addresses,
+    parse_gateway,
+)
 from .spec import HOST, CheckSpec, Param, Params, Problem, address_problem, cidr_problem
 
 FAMILIES = ("ipv4", "ipv6", "link-local")
@@ -92,10 +101,32 @@ def host_address_from(ctx: Context, container: str, family: str) -> str:
     return address
 
 
+def vm_address(ctx: Context, name: str, family: str) -> str:
+    """A VM's (the host's or another node's) ``family`` address on the test network."""
+    node = ctx.node(name)
+    found = node.wait_addresses(VM_INTERFACE, family)
+    if not found:
+        raise Failure(f"{name} has no {family} address on {VM_INTERFACE} (the test network)")
+    ctx.evidence.fact(f"{name} {VM_INTERFACE} {family}", ", ".join(str(a.interface) for a in found))
+    return found[0].ip
+
+
 def resolve(ctx: Context, src: str, dst: str, family: str) -> str:
     """The address ``src`` should use to reach ``dst`` (with ``%scope`` for link-local)."""
     if src == dst:
         return LOOPBACK[family]
+    vms = (HOST, *ctx.machines)
+    if dst in ctx.machines or (dst == HOST and src in ctx.machines):
+        # The test network: a container reaches it through the host (routed, masqueraded).
+        address = vm_address(ctx, dst, family)
+        if family == "link-local":
+            if src not in vms:
+                raise Failure(f"{src} has no link to {dst}: link-local addresses stay on a link")
+            address = f"{address}%{VM_INTERFACE}"
+        ctx.evidence.fact("target address", address)
+        return address
+    if src in ctx.machines and family == "link-local":
+        raise Failure(f"{src} has no link to {dst}: link-local addresses stay on a link")
     if dst == HOST:
         address = host_address_from(ctx, src, family)
         scope = "host0"
@@ -138,8 +169,8 @@ def wait_settled(src: Node, family: str) -> None:
     """For ``unreachable`` from a container: wait until it has its ``family`` address on
     host0, so that silence means isolation and not a network still coming up. (The target's
     side is settled by looking up its address.)"""
-    if src.name != HOST:
-        src.wait_addresses("host0", family)
+    if src.link is not None:
+        src.wait_addresses(src.link, family)
 
 
 def check_reachable(ctx: Context, p: Params) -> str:

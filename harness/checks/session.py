@@ -46,8 +46,11 @@ class Session:
         timeout: int = DEFAULT_TIMEOUT,
         clock: Clock | None = None,
         stdout: TextIO | None = None,
+        nodes: Mapping[str, Machine] | None = None,
     ) -> None:
         self.machine = machine
+        self.nodes: Mapping[str, Machine] = nodes or {}
+        """The test's other NixOS VMs by node name (``outside``): ``from``, ``to``, ``on``."""
         self.topology = topology
         self.path = Path(out_dir) / RESULTS_FILE
         self.timeout = timeout
@@ -126,16 +129,17 @@ class Session:
         """The context to run ``spec`` in, once its parameters are valid."""
         problems = [str(p) for p in spec.validate(params)]
         resolved = spec.with_defaults(params)
-        known = {HOST, *self.topology.names}
-        problems += [
-            f"{param.name}: unknown node {resolved[param.name]!r} "
-            f"(known: {', '.join(sorted(known))})"
-            for param in spec.params
-            if param.node and param.name in resolved and resolved[param.name] not in known
-        ]
+        for param in spec.params:
+            if param.node and param.name in resolved:
+                known = {HOST, *self.topology.names}
+                known = known if param.name == "container" else {*known, *self.nodes}
+                if resolved[param.name] not in known:
+                    problems.append(f"{param.name}: unknown node {resolved[param.name]!r} "
+                                    f"(known: {', '.join(sorted(known))})")
         if problems:
             raise Failure("invalid parameters: " + "; ".join(problems))
-        return Context(self.machine, self.topology, self.clock, self.timeout, evidence)
+        return Context(self.machine, self.topology, self.clock, self.timeout, evidence,
+                       self.nodes)
 
     def _record(self, result: Result) -> None:
         self.results.append(result)
