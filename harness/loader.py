@@ -8,6 +8,7 @@ path and the line of that key (from :mod:`harness.tomlpos`), so one run of
 from __future__ import annotations
 
 import difflib
+import keyword
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from harness.scenario import (
     Step,
     ValidationError,
     Veth,
+    VmNode,
     visible,
 )
 from harness.source import read_source
@@ -226,7 +228,8 @@ class _Reader:
         return ok
 
 
-TOP_KEYS = ("description", "timeout", "host", "containers", "expect", "step")
+TOP_KEYS = ("description", "timeout", "host", "nodes", "containers", "expect", "step")
+NODE_KEYS = ("config",)
 HOST_KEYS = ("config", "specialisations")
 SPECIALISATION_KEYS = ("config", "containers")
 SPECIALISATION_CONTAINER_KEYS = ("config",)
@@ -402,20 +405,49 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
     )
 
 
-def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
+_NODE_NAME = re.compile(r"[a-z][a-z0-9]*\Z")
+DRIVER_NAMES = frozenset({
+    "machine", "driver", "log", "os", "t", "machines", "vlans", "subtest", "retry", "debug",
+    "session", "topology", "checks", "start_all", "join_all", "test_script", "run_tests",
+    "create_machine", "serial_stdout_off", "serial_stdout_on", "polling_condition",
+})
+"""Names a node cannot have: the testScript's own globals (the driver's symbols, and the
+generated script's ``session``, ``topology``, ``checks``), which a node's machine would shadow."""
+
+
+def _node(reader: _Reader, name: str, value: object) -> VmNode | None:
+    key: KeyPath = ("nodes", name)
+    if name == HOST:
+        reader.error(key, f"{HOST!r} is the VM that runs the containers; choose another name")
+    elif not _NODE_NAME.match(name) or keyword.iskeyword(name) or name in DRIVER_NAMES:
+        reader.error(key, f"invalid node name {name!r}: the testScript names the VM by it, so "
+                          "use lowercase letters and digits, starting with a letter, and none "
+                          "of the driver's names")
+    table = reader.table(value, key, NODE_KEYS)
+    if table is None:
+        return None
+    return VmNode(name, _nix_code(reader, table, key))
+
+
+def _case_clashes(reader: _Reader, names: Sequence[str], nodes: Sequence[str]) -> None:
     """Host names are case-insensitive (nss-mymachines, LLMNR): ``web`` and ``WEB`` would be
-    one name to every lookup, so a name may not differ from an earlier one only in case."""
+    one name to every lookup, so a name may not differ from an earlier one only in case; and a
+    node and a container cannot share a name."""
     first: dict[str, str] = {}
     for name in names:
         earlier = first.setdefault(name.casefold(), name)
         if earlier != name:
             reader.error(("containers", name), f"container names {earlier!r} and {name!r} "
                          "differ only in case: host names are case-insensitive")
+    for node in nodes:
+        if node.casefold() in first:
+            reader.error(("nodes", node), f"{first[node.casefold()]!r} names a container "
+                         "already: host names are case-insensitive and must be unique")
 
 
 def _entry(
     reader: _Reader, key: KeyPath, value: object, containers: Sequence[str],
-    kind: str, specs: Mapping[str, CheckSpec],
+    vms: Sequence[str], kind: str, specs: Mapping[str, CheckSpec],
 ) -> tuple[CheckSpec, dict[str, object]] | None:
     """An ``[[expect]]`` (``kind`` "check") or ``[[step]]`` (``kind`` "action") table: the
     spec it names and its parameters, or None after reporting what is wrong."""
@@ -444,9 +476,10 @@ def _entry(
                          f"unknown parameter for {what} {name!r}" + _suggest(problem.key, known))
         else:
             reader.error((*key, problem.key), problem.message)
-    nodes = (HOST, *containers)
     for param in spec.params:
         node = params.get(param.name)
+        # A `container` parameter names a container (or the host, which its check refuses).
+        nodes = (HOST, *containers) if param.name == "container" else (HOST, *containers, *vms)
         if param.node and isinstance(node, str) and node not in nodes:
             reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
@@ -455,10 +488,10 @@ def _entry(
 
 
 def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str]
+    reader: _Reader, index: int, value: object, containers: Sequence[str], vms: Sequence[str]
 ) -> Expectation | None:
     key: KeyPath = ("expect", index)
-    found = _entry(reader, key, value, containers, "check", CHECKS)
+    found = _entry(reader, key, value, containers, vms, "check", CHECKS)
     if found is None:
         return None
     spec, params = found
@@ -471,7 +504,8 @@ def _expectation(
 
 
 def _steps(
-    reader: _Reader, raw: object, containers: Sequence[str], expect_lines: Sequence[int | None],
+    reader: _Reader, raw: object, containers: Sequence[str], vms: Sequence[str],
+    expect_lines: Sequence[int | None],
     specialisations: Sequence[str],
 ) -> tuple[Step, ...]:
     """The ``[[step]]`` entries, each placed before the first expectation below it."""
@@ -482,7 +516,7 @@ def _steps(
     seen: dict[str, int] = {}
     for index, value in enumerate(raw):
         key: KeyPath = ("step", index)
-        found = _entry(reader, key, value, containers, "action", STEPS)
+        found = _entry(reader, key, value, containers, vms, "action", STEPS)
         line = reader.lines.line(key)
         if found is None or line is None or None in expect_lines:
             continue  # without lines (the scan failed) the order is unknown: reported below
@@ -586,7 +620,9 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     containers = _each(reader, data, "containers",
                        lambda name, value: _container(reader, name, value))
     names = [container.name for container in containers]
-    _case_clashes(reader, names)
+    nodes = _each(reader, data, "nodes", lambda name, value: _node(reader, name, value))
+    vm_names = [node.name for node in nodes]
+    _case_clashes(reader, names, vm_names)
     _specialised_containers(reader, host, names)
     expectations: list[Expectation] = []
     raw = data.get("expect")
@@ -596,14 +632,14 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
     else:
         for index, value in enumerate(raw):
-            expectation = _expectation(reader, index, value, names)
+            expectation = _expectation(reader, index, value, names, vm_names)
             if expectation is not None:
                 expectations.append(expectation)
     steps: tuple[Step, ...] = ()
     if "step" in data:
         lines = ([reader.lines.line(("expect", index)) for index in range(len(raw))]
                  if isinstance(raw, list) else [])
-        steps = _steps(reader, data["step"], names, lines,
+        steps = _steps(reader, data["step"], names, vm_names, lines,
                        [specialisation.name for specialisation in host.specialisations])
     reader.check_nix()
     if reader.errors:
@@ -619,6 +655,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         containers=tuple(containers),
         expectations=_unique_ids(expectations),
         steps=steps,
+        nodes=tuple(nodes),
     )
 
 

@@ -47,6 +47,7 @@ def _environment() -> jinja2.Environment:
         nix=escape.to_nix,
         nix_script=escape.nix_multiline_string,
         nix_comment=escape.nix_comment,
+        nix_attr=escape.nix_attr_name,
         py=escape.to_python,
     )
     return env
@@ -142,8 +143,10 @@ def render_test_script(scenario: Scenario) -> str:
         else ("check", entry.id, entry.check, entry.params)
         for entry in scenario.program
     ]
+    nodes = [node.name for node in scenario.nodes]
+    assert all(name.isidentifier() for name in nodes)  # the loader allows [a-z][a-z0-9]* only
     return _ENV.get_template("testscript.py.j2").render(
-        containers=_topology(scenario), program=program
+        containers=_topology(scenario), program=program, nodes=nodes
     )
 
 
@@ -167,5 +170,7 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
         specialisations=specialisations(scenario),
+        nodes={node.name: {"imports": [node.config] if node.config is not None else []}
+               for node in scenario.nodes},
         test_script=render_test_script(scenario),
     )

@@ -119,6 +119,15 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class VmNode:
+    """``[nodes.<name>]``: a plain NixOS VM of the test besides the host (a client on the test
+    network, say); ``config`` is its NixOS module (Nix code)."""
+
+    name: str
+    config: NixCode | None = None
+
+
+@dataclass(frozen=True)
 class Expectation:
     """One ``[[expect]]`` entry: the check's name, its parameters (defaults filled in), and
     ``id`` = ``check[label]`` (``#2``, ``#3`` appended to duplicates within a file)."""
@@ -154,6 +163,7 @@ class Scenario:
     containers: tuple[ContainerSpec, ...]
     expectations: tuple[Expectation, ...]
     steps: tuple[Step, ...] = ()
+    nodes: tuple[VmNode, ...] = ()
 
     @property
     def program(self) -> tuple[Step | Expectation, ...]:

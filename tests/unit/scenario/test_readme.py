@@ -60,7 +60,10 @@ def test_every_step_and_parameter_is_documented() -> None:
             assert f"`{param.name}`" in sections[name], f"{name}: {param.name} not documented"
 
 
-@pytest.mark.parametrize("heading", ["## `[[step]]`", "### command", "### http"])
+@pytest.mark.parametrize(
+    "heading",
+    ["## `[host]`", "## `[[step]]`", "### command", "### http", "## `[nodes.<name>]`"],
+)
 def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     """The short example of a construct validates as part of a scenario and has the ids it
     documents."""
@@ -68,9 +71,11 @@ def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     (example,) = re.findall(r"```toml\n(.*?)^```", section, re.M | re.S)[:1]
     path = tmp_path / "example.toml"
     path.write_text(f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
-                    f'[containers.db]\nconfig = "{{ }}"\n{example}')
+                    f'[containers.db]\nconfig = "{{ }}"\n{example}'
+                    + ('\n[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
+                       if "[[expect]]" not in example else ""))
     scenario = load_scenario(path)
     ids = [entry.id for entry in scenario.program]
     documented = re.findall(r"# id: (.+\])", example)
-    assert documented
+    assert documented or "# id:" not in example
     assert set(documented) <= set(ids)
