@@ -140,7 +140,14 @@ DOCUMENTS = st.fixed_dictionaries(
     {"description": st.one_of(TRICKY, VALUES)},
     optional={
         "timeout": st.one_of(SCALARS, VALUES),
-        "host": st.one_of(st.fixed_dictionaries({"config": NIX}), VALUES),
+        "host": st.one_of(st.fixed_dictionaries({"config": NIX}, optional={
+            "specialisations": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries(
+                {}, optional={"config": NIX, "containers": st.dictionaries(
+                    NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2)}),
+                max_size=2), VALUES),
+        }), VALUES),
+        "nodes": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries({"config": NIX}),
+                                           max_size=2), VALUES),
         "containers": st.one_of(st.dictionaries(NAMES, CONTAINER, max_size=3), VALUES),
         "expect": st.one_of(st.lists(EXPECT, max_size=3), VALUES),
         "step": st.one_of(st.lists(STEP, max_size=2), VALUES),
