@@ -86,16 +86,8 @@ GOOD: tuple[Expect, ...] = (
 )
 
 @dataclass(frozen=True)
-class Step:
-    """One ``session.step`` call."""
-
-    action: str
-    params: dict[str, object]
-    label: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.action}[{self.label}]"
+class Step(Expect):
+    """One ``session.step`` call; ``check`` is the step's action."""
 
 
 LIFECYCLE: tuple[Step | Expect, ...] = (
@@ -271,12 +263,12 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
         mark = lap("good checks", mark)
         for entry in LIFECYCLE:
             if isinstance(entry, Step):
-                record.steps[entry.id] = good.step(entry.id, entry.action, entry.params)
+                record.steps[entry.id] = good.step(entry.id, entry.check, entry.params)
             else:
                 record.results[entry.id] = asdict(good.check(entry.id, entry.check, entry.params))
         failing = Session(machine, plan.good, out_dir, stdout=_Lines(progress))
         record.steps[FAILED_STEP.id] = failing.step(
-            FAILED_STEP.id, FAILED_STEP.action, FAILED_STEP.params)
+            FAILED_STEP.id, FAILED_STEP.check, FAILED_STEP.params)
         record.results[AFTER_FAILED_STEP.id] = asdict(failing.check(
             AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params))
         mark = lap("steps", mark)

@@ -1,5 +1,6 @@
-"""[[step]] entries: placed between the expectations in file order, validated with located
-errors like expectations, rendered as session.step calls in that order."""
+"""The v2 constructs of the scenario format, each validated with located errors and rendered:
+[[step]] entries between the expectations (in file order), host specialisations for the
+switch step, and [nodes.<name>] VMs besides the host."""
 
 from pathlib import Path
 
@@ -181,3 +182,69 @@ def test_specialisation_errors_are_located(
         load(tmp_path, text)
     else:
         assert expected in errors(tmp_path, text)
+
+
+NODES = '''\
+description = "nodes"
+
+[nodes.outside]
+config = "{ services.nginx.enable = true; }"
+
+[containers.web]
+config = "{ }"
+
+[[expect]]
+check = "http"
+from = "web"
+to = "outside"
+
+[[step]]
+action = "run"
+on = "outside"
+run = "true"
+
+[[expect]]
+check = "command"
+on = "outside"
+run = "true"
+'''
+
+
+def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
+    scenario = load(tmp_path, NODES)
+    assert [node.name for node in scenario.nodes] == ["outside"]
+    text = render_scenario(scenario, "case.toml")
+    assert "  nodes.outside = {\n    imports = [\n      (import (builtins.toFile" in text
+    assert "    start_all()\n" in text
+    assert '    outside.wait_for_unit("multi-user.target")\n' in text
+    assert '            "outside": outside,\n' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("[nodes.outside]", "[nodes.host]"),
+     "3: nodes.host: 'host' is the VM that runs the containers; choose another name"),
+    (("[nodes.outside]", "[nodes.web]"),
+     "3: nodes.web: 'web' names a container already: host names are case-insensitive and must "
+     "be unique"),
+    (("[nodes.outside]", "[nodes.driver]"),
+     "3: nodes.driver: invalid node name 'driver': the testScript names the VM by it, so use "
+     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
+    (("[nodes.outside]", '[nodes."out-side"]'),
+     "3: nodes.out-side: invalid node name 'out-side': the testScript names the VM by it, so use "
+     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
+    (('to = "outside"', 'to = "outsde"'),
+     "12: expect[0].to: unknown node 'outsde'; did you mean 'outside'?"),
+    (('config = "{ services', 'conf = "{ services'),
+     "4: nodes.outside.conf: unknown key; did you mean 'config'?"),
+])
+def test_node_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    assert expected in errors(tmp_path, NODES.replace(*change))
+
+
+def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:
+    text = NODES + '[[expect]]\ncheck = "userns"\ncontainer = "outside"\n'
+    assert errors(tmp_path, text) == [
+        "25: expect[2].container: unknown node 'outside' (known: host, web)"
+    ]
