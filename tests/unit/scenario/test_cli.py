@@ -121,6 +121,20 @@ def test_list_and_show() -> None:
     assert "known: " in output
 
 
+def test_show_lists_nodes_specialisations_and_steps_in_order() -> None:
+    status, output = run("show", "restart-if-changed")
+    assert status == 0
+    assert "  specialisation v2: eager, steady\n" in output
+    program = [line.split(": ", 1) for line in output.splitlines() if "(line " in line]
+    assert [(kind.split()[0], entry) for kind, entry in program][2:5] == [
+        ("step", "run[host:machinectl show steady -p Leader --valu…]"),
+        ("step", "switch[v2]"),
+        ("expect", "http[host->eager:80/]#2"),
+    ]
+    status, output = run("show", "masquerade")
+    assert "  node outside\n" in output
+
+
 def test_root_is_found_from_a_subdirectory() -> None:
     assert find_root(ROOT / "harness" / "templates") == ROOT
 
