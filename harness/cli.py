@@ -20,7 +20,7 @@ from harness.catalogue import Loaded, RootNotFound
 from harness.escape import nix_attr_name
 from harness.render import generated_path
 from harness.runner import current_system
-from harness.scenario import ScenarioError
+from harness.scenario import ScenarioError, Step
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="write nix/tests/<name>.nix for every scenario")
     render.add_argument("--check", action="store_true",
                         help="write nothing; fail with a diff if a generated file is stale")
-    show = commands.add_parser("show", help="show a scenario's containers and expectations")
+    show = commands.add_parser(
+        "show", help="show a scenario's machines, and its steps and expectations in order"
+    )
     show.add_argument("name", help="scenario name (file stem)")
     return parser
 
@@ -182,9 +184,15 @@ def _cmd_show(root: Path, name: str, out: TextIO) -> int:
                    else "veth" if container.veth.enable is not False else "no network")
         binds = ", ".join(bind.path for bind in container.binds) or "no binds"
         print(f"  container {container.name}: {network}; {binds}", file=out)
-    for expectation in scenario.expectations:
-        where = f" (line {expectation.line})" if expectation.line is not None else ""
-        print(f"  expect{where}: {expectation.id}", file=out)
+    for node in scenario.nodes:
+        print(f"  node {node.name}", file=out)
+    for specialisation in scenario.host.specialisations:
+        changed = ", ".join(specialisation.containers) or "no containers"
+        print(f"  specialisation {specialisation.name}: {changed}", file=out)
+    for entry in scenario.program:
+        kind = "step" if isinstance(entry, Step) else "expect"
+        where = f" (line {entry.line})" if entry.line is not None else ""
+        print(f"  {kind}{where}: {entry.id}", file=out)
     return 0
 
 

@@ -182,9 +182,19 @@ def _nix_attrset(value: Mapping[object, object], indent: int) -> str:
     inner = _INDENT * (indent + 1)
     lines = ["{"]
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise NixEscapeError(f"attribute names must be strings, not {type(key).__name__}")
-        lines.append(f"{inner}{nix_attr_name(key)} = {to_nix(item, indent + 1)};")
+        path = [key]
+        # A set of one attribute is written as a dotted path, as by hand:
+        # `network.veth.zone = "lab";` rather than three nested sets (the same value in Nix).
+        while isinstance(item, Mapping) and len(item) == 1:
+            [(key, item)] = item.items()
+            path.append(key)
+        names = []
+        for name in path:
+            if not isinstance(name, str):
+                raise NixEscapeError(f"attribute names must be strings, not {type(name).__name__}")
+            names.append(nix_attr_name(name))
+        dotted = ".".join(names)
+        lines.append(f"{inner}{dotted} = {to_nix(item, indent + 1)};")
     lines.append(_INDENT * indent + "}")
     return "\n".join(lines)
 

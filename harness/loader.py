@@ -8,6 +8,7 @@ path and the line of that key (from :mod:`harness.tomlpos`), so one run of
 from __future__ import annotations
 
 import difflib
+import keyword
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,9 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from harness.checks import CHECKS
-from harness.checks.spec import HOST, describe, type_name
+from harness.checks.registry import STEPS
+from harness.checks.spec import HOST, CheckSpec, describe, type_name
+from harness.checks.steps import BASE_SYSTEM
 from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode
 from harness.nixparse import first_syntax_error
 from harness.scenario import (
@@ -28,8 +31,11 @@ from harness.scenario import (
     Host,
     Scenario,
     ScenarioError,
+    Specialisation,
+    Step,
     ValidationError,
     Veth,
+    VmNode,
     visible,
 )
 from harness.source import read_source
@@ -234,8 +240,11 @@ class _Reader:
         return ok
 
 
-TOP_KEYS = ("description", "timeout", "host", "containers", "expect")
-HOST_KEYS = ("config",)
+TOP_KEYS = ("description", "timeout", "host", "nodes", "containers", "expect", "step")
+NODE_KEYS = ("config",)
+HOST_KEYS = ("config", "specialisations")
+SPECIALISATION_KEYS = ("config", "containers")
+SPECIALISATION_CONTAINER_KEYS = ("config",)
 CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
 BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
@@ -259,7 +268,51 @@ def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> Nix
 
 def _host(reader: _Reader, value: object) -> Host:
     table = reader.table(value, ("host",), HOST_KEYS)
-    return Host(_nix_code(reader, table, ("host",))) if table is not None else Host()
+    if table is None:
+        return Host()
+    specialisations = []
+    if "specialisations" in table:
+        key: KeyPath = ("host", "specialisations")
+        for name, item in (reader.table(table["specialisations"], key) or {}).items():
+            found = _specialisation(reader, name, item, (*key, name))
+            if found is not None:
+                specialisations.append(found)
+    return Host(_nix_code(reader, table, ("host",)), tuple(specialisations))
+
+
+def _specialisation(
+    reader: _Reader, name: str, value: object, key: KeyPath
+) -> Specialisation | None:
+    """One specialisation; its container names are checked against the scenario's later."""
+    if not _NAME.match(name) or name == BASE_SYSTEM:
+        reader.error(key, f"invalid specialisation name {name!r}: use letters, digits and '-' "
+                          f"(not at either end), not {BASE_SYSTEM!r}")
+    table = reader.table(value, key, SPECIALISATION_KEYS)
+    if table is None:
+        return None
+    containers: dict[str, NixCode] = {}
+    if "containers" in table:
+        for container, item in (reader.table(table["containers"], (*key, "containers"))
+                                or {}).items():
+            item_key = (*key, "containers", container)
+            changes = reader.table(item, item_key, SPECIALISATION_CONTAINER_KEYS)
+            code = _nix_code(reader, changes, item_key) if changes is not None else None
+            if changes is not None and "config" not in changes:
+                reader.error(item_key, "give the container's `config` in this specialisation")
+            if code is not None:
+                containers[container] = code
+    if "config" not in table and "containers" not in table:
+        reader.error(key, "a specialisation changes something: give `config` or `containers`")
+    return Specialisation(name, _nix_code(reader, table, key), MappingProxyType(containers))
+
+
+def _specialised_containers(reader: _Reader, host: Host, names: Sequence[str]) -> None:
+    for specialisation in host.specialisations:
+        for container in specialisation.containers:
+            if container not in names:
+                reader.error(("host", "specialisations", specialisation.name, "containers",
+                              container),
+                             f"unknown container {container!r}" + _suggest(container, names))
 
 
 def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
@@ -364,35 +417,67 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
     )
 
 
-def _case_clashes(reader: _Reader, names: Sequence[str]) -> None:
+_NODE_NAME = re.compile(r"[a-z][a-z0-9]*\Z")
+DRIVER_NAMES = frozenset({
+    "machine", "driver", "log", "os", "t", "machines", "vlans", "subtest", "retry", "debug",
+    "session", "topology", "checks", "start_all", "join_all", "test_script", "run_tests",
+    "create_machine", "serial_stdout_off", "serial_stdout_on", "polling_condition",
+})
+"""Names a node cannot have: the testScript's own globals (the driver's symbols, and the
+generated script's ``session``, ``topology``, ``checks``), which a node's machine would shadow."""
+
+
+def _node(reader: _Reader, name: str, value: object) -> VmNode | None:
+    key: KeyPath = ("nodes", name)
+    if name == HOST:
+        reader.error(key, f"{HOST!r} is the VM that runs the containers; choose another name")
+    elif not _NODE_NAME.match(name) or keyword.iskeyword(name) or name in DRIVER_NAMES:
+        reader.error(key, f"invalid node name {name!r}: the testScript names the VM by it, so "
+                          "use lowercase letters and digits, starting with a letter, and none "
+                          "of the driver's names")
+    table = reader.table(value, key, NODE_KEYS)
+    if table is None:
+        return None
+    return VmNode(name, _nix_code(reader, table, key))
+
+
+def _case_clashes(reader: _Reader, names: Sequence[str], nodes: Sequence[str]) -> None:
     """Host names are case-insensitive (nss-mymachines, LLMNR): ``web`` and ``WEB`` would be
-    one name to every lookup, so a name may not differ from an earlier one only in case."""
+    one name to every lookup, so a name may not differ from an earlier one only in case; and a
+    node and a container cannot share a name."""
     first: dict[str, str] = {}
     for name in names:
         earlier = first.setdefault(name.casefold(), name)
         if earlier != name:
             reader.error(("containers", name), f"container names {earlier!r} and {name!r} "
                          "differ only in case: host names are case-insensitive")
+    for node in nodes:
+        if node.casefold() in first:
+            reader.error(("nodes", node), f"{first[node.casefold()]!r} names a container "
+                         "already: host names are case-insensitive and must be unique")
 
 
-def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str], line: int | None
-) -> Expectation | None:
-    key: KeyPath = ("expect", index)
+def _entry(
+    reader: _Reader, key: KeyPath, value: object, containers: Sequence[str],
+    vms: Sequence[str], kind: str, specs: Mapping[str, CheckSpec],
+) -> tuple[CheckSpec, dict[str, object]] | None:
+    """An ``[[expect]]`` (``kind`` "check") or ``[[step]]`` (``kind`` "action") table: the
+    spec it names and its parameters, or None after reporting what is wrong."""
     table = reader.table(value, key)
     if table is None:
         return None
-    check = reader.get(table, key, "check", str, required=True)
-    spec = CHECKS.get(check) if check is not None else None
-    if check is not None and spec is None:
-        reader.error((*key, "check"), f"unknown check {check!r}" + _suggest(check, list(CHECKS)))
+    name = reader.get(table, key, kind, str, required=True)
+    spec = specs.get(name) if name is not None else None
+    what = "check" if kind == "check" else "step"
+    if name is not None and spec is None:
+        reader.error((*key, kind), f"unknown {what} {name!r}" + _suggest(name, list(specs)))
     if spec is None:
-        # Without a check its parameters are unknown, but a key no check has is still wrong
+        # Without a spec its parameters are unknown, but a key none has is still wrong
         # (`chek = "userns"` next to the missing `check`).
-        any_key = sorted({"check", *(p.name for other in CHECKS.values() for p in other.params)})
+        any_key = sorted({kind, *(p.name for other in specs.values() for p in other.params)})
         reader.table(table, key, any_key)
         return None
-    params = {name: item for name, item in table.items() if name != "check"}
+    params = {param: item for param, item in table.items() if param != kind}
     known = [param.name for param in spec.params]
     errors_before = len(reader.errors)
     for problem in spec.validate(params):
@@ -400,22 +485,81 @@ def _expectation(
             continue
         if problem.key in params and problem.key not in known:
             reader.error((*key, problem.key),
-                         f"unknown parameter for check {check!r}" + _suggest(problem.key, known))
+                         f"unknown parameter for {what} {name!r}" + _suggest(problem.key, known))
         else:
             reader.error((*key, problem.key), problem.message)
-    nodes = (HOST, *containers)
     for param in spec.params:
-        value = params.get(param.name)
-        if param.node and isinstance(value, str) and value not in nodes:
-            reader.error((*key, param.name), f"unknown node {value!r}" + _suggest(value, nodes))
+        node = params.get(param.name)
+        # A `container` parameter names a container (or the host, which its check refuses).
+        nodes = (HOST, *containers) if param.name == "container" else (HOST, *containers, *vms)
+        if param.node and isinstance(node, str) and node not in nodes:
+            reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
         return None
+    return spec, params
+
+
+def _expectation(
+    reader: _Reader, index: int, value: object, containers: Sequence[str], vms: Sequence[str],
+    line: int | None,
+) -> Expectation | None:
+    key: KeyPath = ("expect", index)
+    found = _entry(reader, key, value, containers, vms, "check", CHECKS)
+    if found is None:
+        return None
+    spec, params = found
     return Expectation(
         id=spec.expectation_id(params),
         check=spec.name,
         params=MappingProxyType(spec.with_defaults(params)),
         line=line,
     )
+
+
+def _steps(
+    reader: _Reader, raw: object, containers: Sequence[str], vms: Sequence[str],
+    expect_lines: Sequence[int | None],
+    specialisations: Sequence[str],
+) -> tuple[Step, ...]:
+    """The ``[[step]]`` entries, each placed before the first expectation below it."""
+    if not isinstance(raw, list):
+        reader.error(("step",), f"expected an array of tables ([[step]]), got {describe(raw)}")
+        return ()
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for index, value in enumerate(raw):
+        key: KeyPath = ("step", index)
+        found = _entry(reader, key, value, containers, vms, "action", STEPS)
+        line = reader.lines.line(key)
+        if found is None or line is None or None in expect_lines:
+            continue  # without lines (the scan failed) the order is unknown: reported below
+        spec, params = found
+        target = params.get("to")
+        if spec.name == "switch" and target != BASE_SYSTEM and target not in specialisations:
+            known = [BASE_SYSTEM, *specialisations]
+            reader.error((*key, "to"), f"unknown specialisation {target!r}"
+                         + _suggest(str(target), known))
+            continue
+        # TOML ends every key/value pair with a line break, so no step shares a line with an
+        # expectation: the lines order them.
+        before = sum(1 for other in expect_lines if other is not None and other < line)
+        if before == len(expect_lines):
+            reader.error(key, "no expectation follows this step, so nothing would show its "
+                              "effect: add an [[expect]] after it")
+            continue
+        step_id = f"{spec.name}[{spec.label(spec.with_defaults(params))}]"
+        count = seen[step_id] = seen.get(step_id, 0) + 1
+        steps.append(Step(
+            id=step_id if count == 1 else f"{step_id}#{count}",
+            action=spec.name,
+            params=MappingProxyType(spec.with_defaults(params)),
+            line=line,
+            before=before,
+        ))
+    if raw and not reader.lines.scanned:
+        reader.error(("step",), "the order of steps and expectations is unknown: the file's "
+                                "lines could not be scanned")
+    return tuple(steps)
 
 
 def _unique_ids(expectations: list[Expectation]) -> tuple[Expectation, ...]:
@@ -489,7 +633,10 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     containers = _each(reader, data, "containers",
                        lambda name, value: _container(reader, name, value))
     names = [container.name for container in containers]
-    _case_clashes(reader, names)
+    nodes = _each(reader, data, "nodes", lambda name, value: _node(reader, name, value))
+    vm_names = [node.name for node in nodes]
+    _case_clashes(reader, names, vm_names)
+    _specialised_containers(reader, host, names)
     expectations: list[Expectation] = []
     raw = data.get("expect")
     if raw is None or raw == []:  # `expect = []` would check nothing
@@ -499,9 +646,15 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     else:
         lines = reader.array_lines("expect", len(raw))
         for index, value in enumerate(raw):
-            expectation = _expectation(reader, index, value, names, lines[index])
+            expectation = _expectation(reader, index, value, names, vm_names, lines[index])
             if expectation is not None:
                 expectations.append(expectation)
+    steps: tuple[Step, ...] = ()
+    if "step" in data:
+        lines = ([reader.lines.line(("expect", index)) for index in range(len(raw))]
+                 if isinstance(raw, list) else [])
+        steps = _steps(reader, data["step"], names, vm_names, lines,
+                       [specialisation.name for specialisation in host.specialisations])
     reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).
@@ -515,6 +668,8 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         host=host,
         containers=tuple(containers),
         expectations=_unique_ids(expectations),
+        steps=steps,
+        nodes=tuple(nodes),
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from harness import escape
-from harness.scenario import ContainerSpec, Scenario
+from harness.scenario import ContainerSpec, Scenario, Step
 
 GENERATED_DIR = Path("nix", "tests")
 """Where generated test modules live, relative to the repository root (flake.nix reads it)."""
@@ -47,6 +47,7 @@ def _environment() -> jinja2.Environment:
         nix=escape.to_nix,
         nix_script=escape.nix_multiline_string,
         nix_comment=escape.nix_comment,
+        nix_attr=escape.nix_attr_name,
         py=escape.to_python,
     )
     return env
@@ -100,6 +101,22 @@ def container_options(container: ContainerSpec) -> dict[str, object]:
     return options
 
 
+def specialisations(scenario: Scenario) -> dict[str, object]:
+    """The host's ``specialisation`` option: per specialisation an extra host module and the
+    containers' extra modules (merged with their ``config`` by the module's option type)."""
+    out: dict[str, object] = {}
+    for specialisation in scenario.host.specialisations:
+        configuration: dict[str, object] = {}
+        if specialisation.config is not None:
+            configuration["imports"] = [specialisation.config]
+        if specialisation.containers:
+            configuration["nixos-nspawn"] = {"containers": {
+                name: {"config": code} for name, code in specialisation.containers.items()
+            }}
+        out[specialisation.name] = {"configuration": configuration}
+    return out
+
+
 def _topology(scenario: Scenario) -> list[dict[str, object]]:
     """What the checks need to know of each container, with the module's defaults resolved."""
     return [
@@ -121,8 +138,15 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
 
 def render_test_script(scenario: Scenario) -> str:
     """The Python testScript: build the topology, run every expectation, then fail if any did."""
+    program = [
+        ("step", entry.id, entry.action, entry.params) if isinstance(entry, Step)
+        else ("check", entry.id, entry.check, entry.params)
+        for entry in scenario.program
+    ]
+    nodes = [node.name for node in scenario.nodes]
+    assert all(name.isidentifier() for name in nodes)  # the loader allows [a-z][a-z0-9]* only
     return _ENV.get_template("testscript.py.j2").render(
-        containers=_topology(scenario), expectations=scenario.expectations
+        containers=_topology(scenario), program=program, nodes=nodes
     )
 
 
@@ -145,5 +169,8 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
+        specialisations=specialisations(scenario),
+        nodes={node.name: {"imports": [node.config] if node.config is not None else []}
+               for node in scenario.nodes},
         test_script=render_test_script(scenario),
     )

@@ -7,8 +7,9 @@ rendered test leaves the module's own defaults (and their documentation) in char
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from harness.escape import NixCode
 
@@ -61,10 +62,22 @@ class ScenarioError(Exception):
 
 
 @dataclass(frozen=True)
+class Specialisation:
+    """``[host.specialisations.<name>]``: a NixOS specialisation of the host, which a
+    ``switch`` step activates. ``config`` is an extra host module; ``containers`` maps container
+    names to extra container modules, merged with their ``config`` (Nix code each)."""
+
+    name: str
+    config: NixCode | None = None
+    containers: Mapping[str, NixCode] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class Host:
     """The VM that runs the containers; ``config`` is an extra NixOS module (Nix code)."""
 
     config: NixCode | None = None
+    specialisations: tuple[Specialisation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,15 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class VmNode:
+    """``[nodes.<name>]``: a plain NixOS VM of the test besides the host (a client on the test
+    network, say); ``config`` is its NixOS module (Nix code)."""
+
+    name: str
+    config: NixCode | None = None
+
+
+@dataclass(frozen=True)
 class Expectation:
     """One ``[[expect]]`` entry: the check's name, its parameters (defaults filled in), and
     ``id`` = ``check[label]`` (``#2``, ``#3`` appended to duplicates within a file)."""
@@ -114,6 +136,19 @@ class Expectation:
     check: str
     params: Mapping[str, object]
     line: int | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``[[step]]`` entry: an action between expectations (``restart``, ``run``, ...), its
+    parameters (defaults filled in), ``id`` = ``action[label]``, and ``before``: the index of
+    the expectation it comes before in file order (every step has a later expectation)."""
+
+    id: str
+    action: str
+    params: Mapping[str, object]
+    line: int | None
+    before: int
 
 
 @dataclass(frozen=True)
@@ -127,3 +162,16 @@ class Scenario:
     host: Host
     containers: tuple[ContainerSpec, ...]
     expectations: tuple[Expectation, ...]
+    steps: tuple[Step, ...] = ()
+    nodes: tuple[VmNode, ...] = ()
+
+    @property
+    def program(self) -> tuple[Step | Expectation, ...]:
+        """Steps and expectations in file order: what the testScript runs."""
+        out: list[Step | Expectation] = []
+        steps = list(self.steps)
+        for index, expectation in enumerate(self.expectations):
+            while steps and steps[0].before == index:
+                out.append(steps.pop(0))
+            out.append(expectation)
+        return tuple(out)

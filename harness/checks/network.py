@@ -24,7 +24,16 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .nodes import Context, Failure, IfAddr, Node, Output, parse_addresses, parse_gateway
+from .nodes import (
+    VM_INTERFACE,
+    Context,
+    Failure,
+    IfAddr,
+    Node,
+    Output,
+    parse_addresses,
+    parse_gateway,
+)
 from .result import clip
 from .spec import HOST, CheckSpec, Param, Params, Problem, address_problem, cidr_problem
 
@@ -93,10 +102,32 @@ def host_address_from(ctx: Context, container: str, family: str) -> str:
     return address
 
 
+def vm_address(ctx: Context, name: str, family: str) -> str:
+    """A VM's (the host's or another node's) ``family`` address on the test network."""
+    node = ctx.node(name)
+    found = node.wait_addresses(VM_INTERFACE, family)
+    if not found:
+        raise Failure(f"{name} has no {family} address on {VM_INTERFACE} (the test network)")
+    ctx.evidence.fact(f"{name} {VM_INTERFACE} {family}", ", ".join(str(a.interface) for a in found))
+    return found[0].ip
+
+
 def resolve(ctx: Context, src: str, dst: str, family: str) -> str:
     """The address ``src`` should use to reach ``dst`` (with ``%scope`` for link-local)."""
     if src == dst:
         return LOOPBACK[family]
+    vms = (HOST, *ctx.machines)
+    if dst in ctx.machines or (dst == HOST and src in ctx.machines):
+        # The test network: a container reaches it through the host (routed, masqueraded).
+        address = vm_address(ctx, dst, family)
+        if family == "link-local":
+            if src not in vms:
+                raise Failure(f"{src} has no link to {dst}: link-local addresses stay on a link")
+            address = f"{address}%{VM_INTERFACE}"
+        ctx.evidence.fact("target address", address)
+        return address
+    if src in ctx.machines and family == "link-local":
+        raise Failure(f"{src} has no link to {dst}: link-local addresses stay on a link")
     if dst == HOST:
         address = host_address_from(ctx, src, family)
         scope = "host0"
@@ -139,8 +170,8 @@ def wait_settled(src: Node, family: str) -> None:
     """For ``unreachable`` from a container: wait until it has its ``family`` address on
     host0, so that silence means isolation and not a network still coming up. (The target's
     side is settled by looking up its address.)"""
-    if src.name != HOST:
-        src.wait_addresses("host0", family)
+    if src.link is not None:
+        src.wait_addresses(src.link, family)
 
 
 def check_reachable(ctx: Context, p: Params) -> str:
@@ -212,7 +243,7 @@ def _addresses_seen(out: Output) -> str:
 TCP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2"'
 HTTP_SCRIPT = (
     'exec 3<>"/dev/tcp/$1/$2" && '
-    'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" "$3" "$1" >&3 && '
+    'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" "$3" "$4" >&3 && '
     "cat <&3"
 )
 """Bash's ``/dev/tcp`` instead of curl: bash and coreutils' ``timeout`` are on every NixOS
@@ -255,15 +286,31 @@ class Response:
 
 def check_http(ctx: Context, p: Params) -> str:
     src, dst, port, path = p.text("from"), p.text("to"), p.integer("port"), p.text("path")
-    status, body = p.integer("status"), p.opt_text("body")
-    address = resolve(ctx, src, dst, "ipv4")
-    url = f"http://{address}:{port}{path}"
+    status, body, family = p.integer("status"), p.opt_text("body"), p.text("family")
+    if p.text("by") == "name":
+        address = _node_name(ctx, dst)
+        authority = address
+    else:
+        address = resolve(ctx, src, dst, family)
+        authority = f"[{address}]" if ":" in address else address
+    host = p.opt_text("host") or authority.replace("%", "%25")
+    url = f"http://{authority}:{port}{path}" + (f" (Host: {host})" if p.opt_text("host") else "")
+    request = bash(HTTP_SCRIPT, address, port, path, host)
+    node = ctx.node(src)
+    if not p.boolean("answer"):
+        wait_settled(node, family)
+        out = node.run(request)
+        response = Response.parse(out.text)
+        if response.status is not None:
+            raise Failure(f"expected GET {url} from {src} to get no HTTP response; it answered "
+                          f"status {response.status}, body {clip(response.body)!r}")
+        return f"GET {url} from {src} got no HTTP response (exit {out.status})"
 
     def wanted(o: Output) -> bool:
         response = Response.parse(o.text)
         return response.status == status and (body is None or body in response.body)
 
-    out, ok = ctx.node(src).run_until(bash(HTTP_SCRIPT, address, port, path), wanted)
+    out, ok = node.run_until(request, wanted)
     if not ok:
         response = Response.parse(out.text)
         expected = f"status {status}" + (f" and a body containing {body!r}" if body else "")
@@ -358,6 +405,32 @@ ADDRESS = CheckSpec(
     rules=(_one_of_prefix_dhcp,),
 )
 
+def _http_rules(params: Mapping[str, object]) -> list[Problem]:
+    problems = _path_rule(params)
+    host = params.get("host")
+    if isinstance(host, str) and (not host or any(c.isspace() or not c.isprintable()
+                                                  for c in host)):
+        problems.append(Problem("host", "must be a non-empty header value without whitespace "
+                                        "or control characters"))
+    if params.get("answer") is False and params.get("body") is not None:
+        problems.append(Problem("body", "`answer = false` expects no response: no `body`"))
+    if params.get("by") == "name" and params.get("family") == "link-local":
+        problems.append(Problem("by", "link-local addresses have no names; use by = \"address\""))
+    return problems
+
+
+def _http_label(params: Mapping[str, object]) -> str:
+    label = f"{params['from']}->{params['to']}:{params['port']}{params['path']}"
+    extras = [str(params["family"])] if params.get("family") != "ipv4" else []
+    if params.get("by") == "name":
+        extras.append("name")
+    if params.get("host") is not None:
+        extras.append(f"Host={params['host']}")
+    if params.get("answer") is False:
+        extras.append("no answer")
+    return ",".join([label, *extras])
+
+
 def _path_rule(params: Mapping[str, object]) -> list[Problem]:
     path = str(params.get("path", "/"))
     if not path.startswith("/"):
@@ -376,9 +449,11 @@ _TO = Param("to", str, required=True, node=True,
 
 HTTP = CheckSpec(
     name="http",
-    doc="`GET http://<to's ipv4 address>:<port><path>` from `from` answers `status` (and a body "
-        "containing `body`), retried until the timeout. Sent as HTTP/1.0 through bash's "
-        "`/dev/tcp`, so the sender needs bash and coreutils only, not curl; no TLS, no redirects.",
+    doc="`GET http://<to's address or name>:<port><path>` from `from` answers `status` (and a "
+        "body containing `body`), retried until the timeout; with `answer = false`, one request "
+        "once both ends have their addresses gets no HTTP response at all. Sent as HTTP/1.0 "
+        "through bash's `/dev/tcp`, so the sender needs bash and coreutils only, not curl; no "
+        "TLS, no redirects.",
     params=(
         _FROM,
         _TO,
@@ -386,9 +461,16 @@ HTTP = CheckSpec(
         Param("path", str, default="/", doc="request path, starting with /"),
         Param("status", int, default=200, bounds=(100, 599), doc="expected HTTP status code"),
         Param("body", str, doc="a substring the response body must contain"),
+        Param("family", str, default="ipv4", choices=FAMILIES,
+              doc="address family of `to`'s looked-up address, as for `reachable`"),
+        Param("by", str, default="address", choices=("address", "name"),
+              doc="connect to the looked-up address, or to `to`'s host name via the resolver"),
+        Param("host", str, doc="the Host header (default: the address or name connected to)"),
+        Param("answer", bool, default=True,
+              doc="false: expect no HTTP response at all (refused, reset or silent)"),
     ),
-    label=lambda p: f"{p['from']}->{p['to']}:{p['port']}{p['path']}",
-    rules=(_path_rule,),
+    label=_http_label,
+    rules=(_http_rules,),
 )
 
 TCP = CheckSpec(

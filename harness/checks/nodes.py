@@ -15,7 +15,7 @@ stdout only, and the error text is the most useful evidence.
 import ipaddress
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -98,8 +98,15 @@ def parse_gateway(text: str) -> str | None:
     return match[1] if match else None
 
 
+VM_INTERFACE = "eth1"
+"""The interface of a NixOS test VM on the test network (vlan 1), which every node has."""
+
+
 class Context:
-    """What a check works with: the machine, the topology, a clock, a timeout, the evidence."""
+    """What a check works with: the machine, the topology, a clock, a timeout, the evidence.
+
+    ``machines``: the test's other NixOS VMs by node name (``outside``), besides ``machine``,
+    the host that runs the containers."""
 
     def __init__(
         self,
@@ -108,12 +115,14 @@ class Context:
         clock: Clock,
         timeout: int,
         evidence: Evidence,
+        machines: Mapping[str, Machine] | None = None,
     ) -> None:
         self.machine = machine
         self.topology = topology
         self.clock = clock
         self.timeout = timeout
         self.evidence = evidence
+        self.machines: Mapping[str, Machine] = machines or {}
 
     def host(self) -> "HostNode":
         return HostNode(self)
@@ -123,11 +132,18 @@ class Context:
         return ContainerNode(self, self.topology.container(name))
 
     def node(self, name: str) -> "Node":
-        return self.host() if name == HOST else self.container(name)
+        if name == HOST:
+            return self.host()
+        if name in self.machines:
+            return VmNode(self, name, self.machines[name])
+        return self.container(name)
 
-    def execute(self, label: str, shown: str, command: str, timeout: int) -> Output:
-        """Run ``command`` on the machine; record it as ``<label>$ <shown>``."""
-        status, text = self.machine.execute(command, timeout=timeout)
+    def execute(
+        self, label: str, shown: str, command: str, timeout: int, machine: Machine | None = None
+    ) -> Output:
+        """Run ``command`` on ``machine`` (default: the host); record it as
+        ``<label>$ <shown>``."""
+        status, text = (machine or self.machine).execute(command, timeout=timeout)
         self.evidence.command(label, shown, status, text)
         return Output(status, text)
 
@@ -153,6 +169,8 @@ class Node:
     """A place to run commands: the host, or a container entered with ``nsenter``."""
 
     name: str
+    link: str | None = None
+    """The node's interface towards the others (None: the host, which has one per container)."""
 
     def __init__(self, ctx: Context, name: str) -> None:
         self.ctx = ctx
@@ -160,10 +178,15 @@ class Node:
 
     def wrap(self, command: str) -> str:
         """The full command line the machine runs for ``command``."""
-        raise NotImplementedError
+        return f"sh -c {shlex.quote(command)} 2>&1"
+
+    @property
+    def machine(self) -> Machine:
+        """The VM that runs this node's commands: the host, for the host and the containers."""
+        return self.ctx.machine
 
     def run(self, command: str, timeout: int = COMMAND_TIMEOUT) -> Output:
-        return self.ctx.execute(self.name, command, self.wrap(command), timeout)
+        return self.ctx.execute(self.name, command, self.wrap(command), timeout, self.machine)
 
     def run_until(
         self, command: str, until: Callable[[Output], bool], timeout: int | None = None
@@ -203,12 +226,25 @@ class HostNode(Node):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx, HOST)
 
-    def wrap(self, command: str) -> str:
-        return f"sh -c {shlex.quote(command)} 2>&1"
+
+class VmNode(Node):
+    """Another NixOS VM of the test (``outside``), on the test network through ``eth1``."""
+
+    link = VM_INTERFACE
+
+    def __init__(self, ctx: Context, name: str, machine: Machine) -> None:
+        super().__init__(ctx, name)
+        self._machine = machine
+
+    @property
+    def machine(self) -> Machine:
+        return self._machine
 
 
 class ContainerNode(Node):
     """A running container, entered through the namespaces of its leader (its init)."""
+
+    link = "host0"
 
     def __init__(self, ctx: Context, container: Container) -> None:
         super().__init__(ctx, container.name)

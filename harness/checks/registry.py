@@ -3,7 +3,7 @@
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from . import command, isolation, lifecycle, network
+from . import command, isolation, lifecycle, network, steps
 from .nodes import Context
 from .spec import CheckSpec, Params
 
@@ -24,9 +24,29 @@ _REGISTRY: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (command.COMMAND, command.check_command),
 )
 
-CHECKS: Mapping[str, CheckSpec] = MappingProxyType({spec.name: spec for spec, _ in _REGISTRY})
-"""Every check by its TOML name (the ``check`` key of an ``[[expect]]`` table)."""
 
-FUNCTIONS: Mapping[str, CheckFunction] = MappingProxyType(
-    {spec.name: function for spec, function in _REGISTRY}
+
+def _by_name(
+    registry: tuple[tuple[CheckSpec, CheckFunction], ...],
+) -> tuple[Mapping[str, CheckSpec], Mapping[str, CheckFunction]]:
+    """The specs and the functions of ``registry``, each by TOML name."""
+    return (MappingProxyType({spec.name: spec for spec, _ in registry}),
+            MappingProxyType({spec.name: function for spec, function in registry}))
+
+
+CHECKS, FUNCTIONS = _by_name(_REGISTRY)
+"""Every check by its TOML name (the ``check`` key of an ``[[expect]]`` table), and the
+functions that run them."""
+
+_STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
+    (steps.RESTART, steps.step_restart),
+    (steps.STOP, steps.step_stop),
+    (steps.START, steps.step_start),
+    (steps.RUN, steps.step_run),
+    (steps.WAIT_UNIT, steps.step_wait_unit),
+    (steps.WAIT_PORT, steps.step_wait_port),
+    (steps.SWITCH, steps.step_switch),
 )
+
+STEPS, STEP_FUNCTIONS = _by_name(_STEPS)
+"""Every step by its TOML name (``[[step]] action = ...``), and the functions that run them."""

@@ -140,6 +140,16 @@ class Params:
         assert value is None or isinstance(value, str), f"{key} is not a string"
         return value
 
+    def opt_integer(self, key: str) -> int | None:
+        value = self._values.get(key)
+        assert value is None or isinstance(value, int), f"{key} is not an integer"
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self._values[key]
+        assert isinstance(value, bool), f"{key} is not a boolean"
+        return value
+
     def integer(self, key: str) -> int:
         value = self._values[key]
         assert isinstance(value, int), f"{key} is not an integer"

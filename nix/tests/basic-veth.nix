@@ -14,11 +14,9 @@
       virtualisation.memorySize = lib.mkDefault 1536;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
-        web = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            { }
-          ''));
-        };
+        web.config = (import (builtins.toFile "scenario-config.nix" ''
+          { }
+        ''));
         idle = {
           config = (import (builtins.toFile "scenario-config.nix" ''
             { }
@@ -37,15 +35,13 @@
                 name="web",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
             checks.Container(
                 name="idle",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )

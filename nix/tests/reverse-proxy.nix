@@ -31,17 +31,15 @@
       virtualisation.memorySize = lib.mkDefault 1280;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
-        backend = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            {
-              networking.firewall.allowedTCPPorts = [ 80 ];
-              services.nginx = {
-                enable = true;
-                virtualHosts."backend".locations."/".return = '''200 "hack the planet"''';
-              };
-            }
-          ''));
-        };
+        backend.config = (import (builtins.toFile "scenario-config.nix" ''
+          {
+            networking.firewall.allowedTCPPorts = [ 80 ];
+            services.nginx = {
+              enable = true;
+              virtualHosts."backend".locations."/".return = '''200 "hack the planet"''';
+            };
+          }
+        ''));
       };
     };
   extraPythonPackages = p: [ (checksPackage p) ];
@@ -54,8 +52,7 @@
                 name="backend",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )
@@ -66,8 +63,8 @@
     session.check("unit-active[backend]", "unit-active", {"container": "backend"})
     session.check("reachable[host->backend,ipv4,name]", "reachable", {"from": "host", "family": "ipv4", "by": "name", "to": "backend"})
     session.check("tcp[host->backend:80]", "tcp", {"from": "host", "to": "backend", "port": 80})
-    session.check("http[host->backend:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "to": "backend", "body": "hack the planet"})
-    session.check("http[host->host:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "to": "host", "body": "hack the planet"})
+    session.check("http[host->backend:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "backend", "body": "hack the planet"})
+    session.check("http[host->host:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "host", "body": "hack the planet"})
     session.finish()
   '';
 }

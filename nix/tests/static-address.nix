@@ -18,23 +18,15 @@
           config = (import (builtins.toFile "scenario-config.nix" ''
             { }
           ''));
-          network = {
-            veth = {
-              config = {
-                host = {
-                  networkConfig = {
-                    DHCPServer = false;
-                    Address = [ "fc42::1/64" "192.168.42.1/24" ];
-                  };
-                };
-                container = {
-                  networkConfig = {
-                    DHCP = false;
-                    Address = [ "fc42::2/64" "192.168.42.2/24" ];
-                    Gateway = [ "fc42::1" "192.168.42.1" ];
-                  };
-                };
-              };
+          network.veth.config = {
+            host.networkConfig = {
+              DHCPServer = false;
+              Address = [ "fc42::1/64" "192.168.42.1/24" ];
+            };
+            container.networkConfig = {
+              DHCP = false;
+              Address = [ "fc42::2/64" "192.168.42.2/24" ];
+              Gateway = [ "fc42::1" "192.168.42.1" ];
             };
           };
         };
@@ -50,8 +42,7 @@
                 name="static",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )

@@ -14,21 +14,15 @@
       virtualisation.memorySize = lib.mkDefault 1792;
       virtualisation.diskSize = lib.mkDefault 2048;
       nixos-nspawn.containers = {
-        one = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            { }
-          ''));
-        };
-        two = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            { }
-          ''));
-        };
-        three = {
-          config = (import (builtins.toFile "scenario-config.nix" ''
-            { }
-          ''));
-        };
+        one.config = (import (builtins.toFile "scenario-config.nix" ''
+          { }
+        ''));
+        two.config = (import (builtins.toFile "scenario-config.nix" ''
+          { }
+        ''));
+        three.config = (import (builtins.toFile "scenario-config.nix" ''
+          { }
+        ''));
       };
     };
   extraPythonPackages = p: [ (checksPackage p) ];
@@ -41,22 +35,19 @@
                 name="one",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
             checks.Container(
                 name="two",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
             checks.Container(
                 name="three",
                 zone=None,
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )

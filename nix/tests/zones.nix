@@ -21,31 +21,19 @@
           config = (import (builtins.toFile "scenario-config.nix" ''
             { }
           ''));
-          network = {
-            veth = {
-              zone = "lab";
-            };
-          };
+          network.veth.zone = "lab";
         };
         beta = {
           config = (import (builtins.toFile "scenario-config.nix" ''
             { }
           ''));
-          network = {
-            veth = {
-              zone = "lab";
-            };
-          };
+          network.veth.zone = "lab";
         };
         gamma = {
           config = (import (builtins.toFile "scenario-config.nix" ''
             { }
           ''));
-          network = {
-            veth = {
-              zone = "dmz";
-            };
-          };
+          network.veth.zone = "dmz";
         };
       };
     };
@@ -59,22 +47,19 @@
                 name="alpha",
                 zone="lab",
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
             checks.Container(
                 name="beta",
                 zone="lab",
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
             checks.Container(
                 name="gamma",
                 zone="dmz",
                 veth=True,
-                binds=(
-                ),
+                binds=(),
             ),
         ),
     )

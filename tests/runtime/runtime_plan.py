@@ -86,6 +86,41 @@ GOOD: tuple[Expect, ...] = (
 )
 
 @dataclass(frozen=True)
+class Step(Expect):
+    """One ``session.step`` call; ``check`` is the step's action."""
+
+
+LIFECYCLE: tuple[Step | Expect, ...] = (
+    Step("stop", {"container": "beta"}, "beta"),
+    Expect("command", {"on": "host", "run": "machinectl show beta", "exit": 1},
+           "host,beta is gone after stop"),
+    Expect("command", {"on": "host", "run": "systemctl is-active systemd-nspawn@beta.service",
+                       "exit": 3}, "host,beta's unit is inactive after stop"),
+    Step("start", {"container": "beta"}, "beta"),
+    Expect("reachable", {"from": "host", "to": "beta"}, "host->beta,ipv4,after start"),
+    Step("run", {"on": "alpha", "run": "touch /run/before-restart"}, "alpha,marker"),
+    Step("restart", {"container": "alpha"}, "alpha"),
+    Step("wait-unit", {"on": "alpha", "unit": "multi-user.target"}, "alpha,multi-user"),
+    Expect("command", {"on": "alpha", "run": "test ! -e /run/before-restart"},
+           "alpha,a new instance after restart"),
+    Expect("reachable", {"from": "host", "to": "alpha"}, "host->alpha,ipv4,after restart"),
+    Step("run", {"on": "alpha", "run": WEB}, "alpha,web server again"),
+    Step("wait-port", {"on": "alpha", "port": 80}, "alpha,80"),
+    Expect("command", {"on": "alpha", "run": "echo later > /run/www/index.html"},
+           "alpha,page changed"),
+    Expect("http", {"from": "host", "to": "alpha", "body": "later"}, "host->alpha,after restart"),
+)
+"""Steps between expectations (``[[step]]`` in scenarios): stop, start and restart through
+machinectl, setup commands and waits, each followed by expectations that see the new state."""
+
+FAILED_STEP = Step("run", {"on": "host", "run": "echo no such setup >&2; exit 3"},
+                   "host,failing setup")
+AFTER_FAILED_STEP = Expect("unit-active", {"container": "alpha"}, "alpha,after a failed step")
+"""A negative control of steps: the step fails, so the expectation after it must fail with the
+step's message and evidence, although it would hold."""
+
+
+@dataclass(frozen=True)
 class Broken:
     """A negative control: alpha's settings with one thing broken, and the check that must
     notice it. ``peers`` are other broken containers in the same topology."""
@@ -195,6 +230,7 @@ class RunRecord:
     """What the VM run leaves for the tests (JSON-serialisable, shared between workers)."""
 
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, bool] = field(default_factory=dict)
     negative_finish: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -225,6 +261,17 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
         for expect in GOOD:
             record.results[expect.id] = asdict(good.check(expect.id, expect.check, expect.params))
         mark = lap("good checks", mark)
+        for entry in LIFECYCLE:
+            if isinstance(entry, Step):
+                record.steps[entry.id] = good.step(entry.id, entry.check, entry.params)
+            else:
+                record.results[entry.id] = asdict(good.check(entry.id, entry.check, entry.params))
+        failing = Session(machine, plan.good, out_dir, stdout=_Lines(progress))
+        record.steps[FAILED_STEP.id] = failing.step(
+            FAILED_STEP.id, FAILED_STEP.check, FAILED_STEP.params)
+        record.results[AFTER_FAILED_STEP.id] = asdict(failing.check(
+            AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params))
+        mark = lap("steps", mark)
         for broken in NEGATIVE:
             session = Session(machine, plan.negative[broken.name], out_dir,
                               timeout=NEGATIVE_TIMEOUT, stdout=_Lines(progress))

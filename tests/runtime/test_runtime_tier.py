@@ -5,7 +5,17 @@ fail, and its failure message must name the broken setting's symptom.
 """
 
 import pytest
-from runtime_plan import GOOD, NEGATIVE, Broken, Expect, RunRecord
+from runtime_plan import (
+    AFTER_FAILED_STEP,
+    FAILED_STEP,
+    GOOD,
+    LIFECYCLE,
+    NEGATIVE,
+    Broken,
+    Expect,
+    RunRecord,
+    Step,
+)
 
 pytestmark = pytest.mark.runtime
 
@@ -28,3 +38,25 @@ def test_session_finish_names_each_failed_negative_control(
     runtime_run: RunRecord, broken: Broken
 ) -> None:
     assert f"{broken.expect.id}: " in runtime_run.negative_finish
+
+
+@pytest.mark.parametrize("entry", LIFECYCLE, ids=lambda e: e.id)
+def test_steps_run_and_later_expectations_see_their_effect(
+    runtime_run: RunRecord, entry: Step | Expect
+) -> None:
+    if isinstance(entry, Step):
+        assert runtime_run.steps[entry.id], f"step {entry.id} failed (see the progress log)"
+    else:
+        result = runtime_run.results[entry.id]
+        assert result["ok"], result["message"]
+
+
+def test_a_failed_step_fails_the_expectations_after_it(runtime_run: RunRecord) -> None:
+    assert runtime_run.steps[FAILED_STEP.id] is False
+    result = runtime_run.results[AFTER_FAILED_STEP.id]
+    assert not result["ok"]
+    assert result["message"].startswith(
+        f"not checked: step {FAILED_STEP.id} failed: `echo no such setup >&2; exit 3` on host "
+        "exited 3"
+    ), result["message"]
+    assert "no such setup" in result["message"]  # the step's evidence

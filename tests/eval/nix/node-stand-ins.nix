@@ -23,6 +23,23 @@ in
       type = types.bool;
       default = false;
     };
+    # nixos/modules/system/activation/specialisation.nix; the configuration is a module the
+    # real option evaluates as a system of its own (inheriting the parent's definitions).
+    specialisation = mkOption {
+      type = types.attrsOf (
+        types.submodule {
+          options.configuration = mkOption {
+            type = types.deferredModule;
+            default = { };
+          };
+          options.inheritParentConfig = mkOption {
+            type = types.bool;
+            default = true;
+          };
+        }
+      );
+      default = { };
+    };
     networking.firewall.allowedTCPPorts = mkOption {
       type = types.listOf types.port;
       default = [ ];

@@ -31,3 +31,19 @@ def test_command_wrong_exit_and_output(rig):
     )
     assert "  host$ hostname" in result.message
     assert "    | oops" in result.message
+
+
+def test_command_within_retries_until_it_holds(rig):
+    rig.machine.on("host", r"^curl -s localhost$", (7, ""), (0, "starting"), (0, "ready"))
+    result = rig.session.check("c", "command", {"run": "curl -s localhost", "output": "ready",
+                                                "within": 60})
+    assert result.ok, result.message
+    assert len(rig.machine.ran("host", "curl")) == 3
+
+
+def test_command_within_reports_the_last_attempt(rig):
+    rig.machine.on("host", r"^curl -s localhost$", (7, "refused"))
+    result = rig.session.check("c", "command", {"run": "curl -s localhost", "within": 4})
+    assert result.message.splitlines()[0] == (
+        "`curl -s localhost` on host (for 4s): exit status 7, expected 0"
+    )

@@ -225,13 +225,14 @@ def test_static_address_is_no_dhcp_lease(net):
 HTTP_OK = (0, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 15\r\n\r\nhack the planet")
 
 
-def http_command(address, port, path):
+def http_command(address, port, path, host=None):
     script = (
         'exec 3<>"/dev/tcp/$1/$2" && '
-        'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" "$3" "$1" >&3 '
-        "&& cat <&3"
+        'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" '
+        '"$3" "$4" >&3 && cat <&3'
     )
-    return f"timeout 10 bash -c {shlex.quote(script)} bash {address} {port} {shlex.quote(path)}"
+    args = " ".join(shlex.quote(str(a)) for a in (address, port, path, host or address))
+    return f"timeout 10 bash -c {shlex.quote(script)} bash {args}"
 
 
 def test_http_status_and_body(net):
@@ -259,6 +260,53 @@ def test_http_without_a_response(net):
     assert result.message.startswith(
         "expected GET http://127.0.0.1:8080/ from web to answer status 200; saw no HTTP "
         "response (exit 1)"
+    )
+
+
+def test_http_with_a_host_header_and_a_status(net):
+    net.machine.on("host", r"^timeout 10 bash", (0, "HTTP/1.1 404 Not Found\r\n\r\nnope"))
+    result = net.session.check("h", "http", {"to": "web", "host": "other.example",
+                                             "status": 404})
+    assert result.ok, result.message
+    assert result.message == ("GET http://10.0.0.2:80/ (Host: other.example) from host "
+                              "answered 404")
+    assert net.machine.ran("host", "^timeout") == [
+        http_command("10.0.0.2", 80, "/", "other.example")
+    ]
+
+
+def test_http_over_ipv6_and_link_local(net):
+    net.machine.on("host", r"^timeout 10 bash", HTTP_OK)
+    result = net.session.check("h", "http", {"to": "web", "family": "ipv6"})
+    assert result.message == "GET http://[fc42::2]:80/ from host answered 200"
+    result = net.session.check("h", "http", {"to": "web", "family": "link-local"})
+    assert result.message == "GET http://[fe80::2%ve-web]:80/ from host answered 200"
+    assert net.machine.ran("host", "^timeout") == [
+        http_command("fc42::2", 80, "/", "[fc42::2]"),
+        http_command("fe80::2%ve-web", 80, "/", "[fe80::2%25ve-web]"),
+    ]
+
+
+def test_http_by_name_container_to_container(net):
+    net.machine.on("db", r"^timeout 10 bash", HTTP_OK)
+    result = net.session.check("h", "http", {"from": "db", "to": "web", "by": "name"})
+    assert result.ok, result.message
+    assert net.machine.ran("db", "^timeout") == [http_command("web", 80, "/")]
+
+
+def test_http_negative_form(net):
+    net.machine.on("db", r"^ip -4 -o addr show dev host0 scope global$",
+                   (0, ip4("host0", "10.0.1.2/24", True)))
+    net.machine.on("db", r"^timeout 10 bash", (1, "bash: connect: Connection refused\n"))
+    result = net.session.check("h", "http", {"from": "db", "to": "web", "answer": False})
+    assert result.ok, result.message
+    assert result.message == "GET http://10.0.0.2:80/ from db got no HTTP response (exit 1)"
+    assert len(net.machine.ran("db", "^timeout")) == 1  # one request, no retries
+    net.machine.on("db", r"^timeout 10 bash", HTTP_OK)
+    result = net.session.check("h", "http", {"from": "db", "to": "web", "answer": False})
+    assert result.message.startswith(
+        "expected GET http://10.0.0.2:80/ from db to get no HTTP response; it answered "
+        "status 200, body 'hack the planet'"
     )
 
 

@@ -21,7 +21,8 @@ def test_node_params_and_defaults():
     assert reachable.param("to").node
     assert reachable.param("family").choices == ("ipv4", "ipv6", "link-local")
     assert CHECKS["http"].with_defaults({"to": "web"}) == {
-        "from": "host", "to": "web", "port": 80, "path": "/", "status": 200,
+        "from": "host", "to": "web", "port": 80, "path": "/", "status": 200, "family": "ipv4",
+        "by": "address", "answer": True,
     }
     assert CHECKS["tcp"].param("port").required
     assert CHECKS["command"].with_defaults({"run": "true"}) == {"on": "host", "run": "true",
@@ -73,6 +74,16 @@ def test_node_params_and_defaults():
         ("http", {"to": "web", "status": 600},
          [Problem("status", "must be within 100..599, got 600")]),
         ("http", {"to": "web", "status": 100}, []),
+        ("http", {"to": "web", "host": "a b"},
+         [Problem("host", "must be a non-empty header value without whitespace or control "
+                          "characters")]),
+        ("http", {"to": "web", "host": "x\r\nX-Evil: 1"},
+         [Problem("host", "must be a non-empty header value without whitespace or control "
+                          "characters")]),
+        ("http", {"to": "web", "answer": False, "body": "x"},
+         [Problem("body", "`answer = false` expects no response: no `body`")]),
+        ("http", {"to": "web", "by": "name", "family": "link-local"},
+         [Problem("by", 'link-local addresses have no names; use by = "address"')]),
         # Every problem at once: the rules still run when another parameter is wrong, on the
         # parameters that are right (a wrong one is not replaced by its default)...
         ("reachable", {"to": "host", "family": 5},
@@ -109,6 +120,8 @@ def test_bad_cidr_names_the_error():
          "unreachable[web->db,ipv4,10.0.0.9]"),
         ("address", {"node": "host", "interface": "ve-web", "dhcp": True}, "address[host:ve-web]"),
         ("http", {"to": "web", "path": "/health"}, "http[host->web:80/health]"),
+        ("http", {"from": "db", "to": "web", "family": "ipv6", "by": "name", "host": "a.b",
+                  "answer": False}, "http[db->web:80/,ipv6,name,Host=a.b,no answer]"),
         ("tcp", {"from": "db", "to": "web", "port": 22}, "tcp[db->web:22]"),
         ("ephemeral", {"container": "web"}, "ephemeral[web]"),
         ("command", {"on": "web", "run": "systemctl  is-active nginx.service && curl -fsS x"},

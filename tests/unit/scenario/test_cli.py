@@ -58,7 +58,8 @@ def test_check_fails_with_a_diff_on_a_stale_file(repo: Path) -> None:
 def test_render_refreshes_a_stale_check_reference(repo: Path) -> None:
     readme = repo / SCENARIOS_DIR / "README.md"
     fresh = readme.read_text()
-    readme.write_text(fresh.replace("| `run` | string | required |", "| `run` | text | required |"))
+    # The first occurrence is the generated `command` check (the [[step]] docs have one too).
+    readme.write_text(fresh.replace("| `run` | string | required |", "| `run` | text | required |", 1))
     status, output = run("render", "--check", root=repo)
     assert status == 1
     assert "-| `run` | text | required |" in output
@@ -163,6 +164,20 @@ def test_list_json_lists_the_valid_scenarios_and_fails_on_the_others(repo: Path,
     assert jobs["9lives"] == 'checks.x86_64-linux."9lives"'  # not a bare Nix attribute name
     assert "broken" not in jobs
     assert "broken.toml:1: description: expected a string" in capsys.readouterr().err
+
+
+def test_show_lists_nodes_specialisations_and_steps_in_order() -> None:
+    status, output = run("show", "restart-if-changed")
+    assert status == 0
+    assert "  specialisation v2: eager, steady\n" in output
+    program = [line.split(": ", 1) for line in output.splitlines() if "(line " in line]
+    assert [(kind.split()[0], entry) for kind, entry in program][2:5] == [
+        ("step", "run[host:machinectl show steady -p Leader --valu…]"),
+        ("step", "switch[v2]"),
+        ("expect", "http[host->eager:80/]#2"),
+    ]
+    status, output = run("show", "masquerade")
+    assert "  node outside\n" in output
 
 
 def test_root_is_found_from_a_subdirectory() -> None:

@@ -224,3 +224,15 @@ def test_nix_code_cannot_reach_the_surrounding_expression(code: str) -> None:
     assert "syntax error" in result.stderr
     assert "scenario-config.nix" in result.stderr
 
+
+
+def test_single_attribute_sets_are_dotted_paths() -> None:
+    assert to_nix({"network": {"veth": {"zone": "lab"}}}) == '{\n  network.veth.zone = "lab";\n}'
+    assert to_nix({"a": {"b": {"c": 1, "d": 2}}, "e": {}}) == (
+        "{\n  a.b = {\n    c = 1;\n    d = 2;\n  };\n  e = { };\n}"
+    )
+    assert to_nix({"binds": {"/var/lib/x": {"readOnly": True}}}) == (
+        '{\n  binds."/var/lib/x".readOnly = true;\n}'
+    )
+    with pytest.raises(NixEscapeError):
+        to_nix({"a": {1: "x"}})

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.checks import CHECKS
+from harness.checks.registry import STEPS
 from harness.loader import load_scenario, parse_scenario
 from harness.render import render_scenario
 from harness.scenario import ScenarioError
@@ -63,7 +64,8 @@ def check(text: str, path: Path = Path("fuzz.toml")) -> None:
 PIECES = ['"', "'", '"""', "'''", "\\", '\\"', "\n", "\r\n", "#", "[", "]", "[[", "]]", "{",
           "}", ",", ".", "=", " ", "\t", "0", "-1", "1e3", "true", "inf", "1979-05-27",
           "\u202e", "\u200b", "\x00", "\x7f", "é", "${", "''", "[[expect]]\n", "[host]\n",
-          "[containers.web]\n", 'check = "userns"\n', "x = 1\n", "expect = []\n",
+          "[containers.web]\n", 'check = "userns"\n', "[[step]]\n", 'action = "restart"\n',
+          "x = 1\n", "expect = []\n",
           "timeout = 2143885\n", '"a" = { b = [1, { c = 2 }] }\n', "[" * 40 + "]" * 40,
           '\\"""', '"""', "[" * 600 + "]" * 600, "{a=" * 400 + "1" + "}" * 400]
 
@@ -128,13 +130,27 @@ EXPECT = st.builds(
     keyed(sorted({param.name for spec in CHECKS.values() for param in spec.params}),
           st.one_of(NAMES, VALUES)),
 )
+STEP = st.builds(
+    lambda action, params: {"action": action, **params},
+    st.one_of(st.sampled_from(sorted(STEPS)), TRICKY),
+    keyed(sorted({param.name for spec in STEPS.values() for param in spec.params}),
+          st.one_of(NAMES, VALUES)),
+)
 DOCUMENTS = st.fixed_dictionaries(
     {"description": st.one_of(TRICKY, VALUES)},
     optional={
         "timeout": st.one_of(SCALARS, VALUES),
-        "host": st.one_of(st.fixed_dictionaries({"config": NIX}), VALUES),
+        "host": st.one_of(st.fixed_dictionaries({"config": NIX}, optional={
+            "specialisations": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries(
+                {}, optional={"config": NIX, "containers": st.dictionaries(
+                    NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2)}),
+                max_size=2), VALUES),
+        }), VALUES),
+        "nodes": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries({"config": NIX}),
+                                           max_size=2), VALUES),
         "containers": st.one_of(st.dictionaries(NAMES, CONTAINER, max_size=3), VALUES),
         "expect": st.one_of(st.lists(EXPECT, max_size=3), VALUES),
+        "step": st.one_of(st.lists(STEP, max_size=2), VALUES),
         "extra": VALUES,
     },
 )

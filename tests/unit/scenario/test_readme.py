@@ -9,6 +9,7 @@ import pytest
 from harness import check_reference
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.checks import CHECKS, CheckSpec, Param
+from harness.checks.registry import STEPS
 from harness.loader import CONTAINER_KEYS, TOP_KEYS, load_scenario
 
 README = find_root(Path(__file__)) / SCENARIOS_DIR / "README.md"
@@ -68,3 +69,37 @@ def test_broken_markers_are_an_error() -> None:
 def test_every_key_is_documented() -> None:
     for key in (*TOP_KEYS, *CONTAINER_KEYS):
         assert f"`{key}" in TEXT or f"[{key}" in TEXT, key
+
+
+def step_sections() -> dict[str, str]:
+    parts = re.split(r"^#### (\S+)\n", TEXT, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_step_and_parameter_is_documented() -> None:
+    sections = step_sections()
+    assert set(sections) == set(STEPS)
+    for name, spec in STEPS.items():
+        for param in spec.params:
+            assert f"`{param.name}`" in sections[name], f"{name}: {param.name} not documented"
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["## `[host]`", "## `[[step]]`", "### command", "### http", "## `[nodes.<name>]`"],
+)
+def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
+    """The short example of a construct validates as part of a scenario and has the ids it
+    documents."""
+    section = TEXT.split(heading + "\n", 1)[1]
+    (example,) = re.findall(r"```toml\n(.*?)^```", section, re.M | re.S)[:1]
+    path = tmp_path / "example.toml"
+    path.write_text(f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+                    f'[containers.db]\nconfig = "{{ }}"\n{example}'
+                    + ('\n[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
+                       if "[[expect]]" not in example else ""))
+    scenario = load_scenario(path)
+    ids = [entry.id for entry in scenario.program]
+    documented = re.findall(r"# id: (.+\])", example)
+    assert documented or "# id:" not in example
+    assert set(documented) <= set(ids)

@@ -23,8 +23,10 @@ from harness.render import render_test_script
 ROOT = find_root(Path(__file__))
 STUBS = Path(__file__).with_name("driver_stubs")
 PRELUDE = (
+    "from typing import Callable\n"
     "from test_driver.driver import Driver\n"
     "from test_driver.machine import QemuMachine\n"
+    "start_all: Callable[[], None]\n"
     "driver: Driver\n"
     "host: QemuMachine;\n"
 )
@@ -34,7 +36,9 @@ def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess
     files = []
     for name, script in scripts.items():
         path = tmp_path / f"{name.replace('-', '_')}.py"
-        path.write_text(PRELUDE + script)
+        # The driver declares every node as a QemuMachine (test-script-prepend.py).
+        nodes = "".join(f"{node}: QemuMachine;\n" for node in NODES.get(name, ()))
+        path.write_text(PRELUDE + nodes + script)
         files.append(str(path))
     env = {**os.environ, "MYPYPATH": f"{STUBS}{os.pathsep}{ROOT}"}
     return subprocess.run(
@@ -42,6 +46,9 @@ def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess
          "--cache-dir", os.devnull, *files],
         capture_output=True, text=True, check=False, env=env, cwd=tmp_path,
     )
+
+
+NODES = {p.stem: [node.name for node in load_scenario(p).nodes] for p in scenario_files(ROOT)}
 
 
 def test_generated_test_scripts_type_check(tmp_path: Path) -> None:

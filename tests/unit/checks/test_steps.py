@@ -1,0 +1,133 @@
+"""Steps between expectations: container lifecycle via machinectl, setup commands, waits, and
+a failed step failing every later expectation with its evidence."""
+
+import json
+
+from harness.checks.session import RESULTS_FILE, STEP_PREFIX
+
+
+def lifecycle(rig, new_leader=303):
+    """machinectl stop/start on the fake: stop unregisters web, start registers a new leader."""
+    def stop(_):
+        rig.machine.set_leader("web", None)
+        return 0, ""
+
+    def start(_):
+        rig.machine.set_leader("web", None, new_leader)
+        return 0, ""
+
+    rig.machine.on("host", r"^machinectl stop web$", stop)
+    rig.machine.on("host", r"^machinectl start web$", start)
+    rig.machine.on("host", r"^systemctl show -p ActiveState --value systemd-nspawn@web\.service$",
+                   (0, "deactivating\n"), (0, "inactive\n"))
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
+
+
+def test_restart_stops_and_starts_with_machinectl(rig, capsys):
+    lifecycle(rig)
+    assert rig.session.step("restart[web]", "restart", {"container": "web"})
+    host = [inner for node, inner in rig.machine.calls if node == "host"
+            and not inner.startswith("machinectl show")]
+    assert host[0] == "machinectl stop web"
+    assert host[-1] == "machinectl start web"
+    assert rig.machine.ran("web", "is-system-running")  # waited for the new instance to boot
+    assert capsys.readouterr().out == (
+        f"{STEP_PREFIX}restart[web]: ok: restarted web (leader 101 -> 303)\n"
+    )
+    assert rig.session.results == []  # a step is no expectation
+
+
+def test_restart_of_a_stopped_container_fails(rig):
+    rig.machine.set_leader("web", None)
+    assert not rig.session.step("restart[web]", "restart", {"container": "web"})
+    assert rig.session.failed_step is not None
+    assert rig.session.failed_step.message == (
+        "cannot restart web: it is not running (not registered with machined)"
+    )
+
+
+def test_stop_waits_until_the_unit_is_inactive(rig):
+    lifecycle(rig)
+    rig.machine.on("host", r"^systemctl show -p ActiveState", (0, "active\n"))
+    assert not rig.session.step("stop[web]", "stop", {"container": "web"})
+    assert rig.session.failed_step.message == (
+        "systemd-nspawn@web.service is still 'active' after `machinectl stop web`"
+    )
+
+
+def test_start_waits_for_registration_and_boot(rig):
+    lifecycle(rig)
+    rig.machine.set_leader("web", None)
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "starting\n"), (0, "running\n"))
+    assert rig.session.step("start[web]", "start", {"container": "web"})
+    assert len(rig.machine.ran("web", "is-system-running")) == 2
+
+
+def test_failed_step_fails_every_later_expectation_with_its_evidence(rig, tmp_path, capsys):
+    rig.machine.on("host", r"^mkdir /srv/x$", (1, "mkdir: cannot create directory\n"))
+    assert not rig.session.step("run[host:mkdir /srv/x]", "run", {"run": "mkdir /srv/x"})
+    assert not rig.session.step("restart[web]", "restart", {"container": "web"})  # skipped
+    assert rig.machine.ran("host", "machinectl") == []
+    first = rig.session.check("unit-active[web]", "unit-active", {"container": "web"})
+    second = rig.session.check("c", "command", {"run": "true"})
+    for result in (first, second):
+        assert not result.ok
+        assert result.message.splitlines()[0] == (
+            "not checked: step run[host:mkdir /srv/x] failed: `mkdir /srv/x` on host exited 1"
+        )
+        assert "mkdir: cannot create directory" in result.message
+        assert result.evidence == {"host$ mkdir /srv/x": "exit 1\nmkdir: cannot create directory"}
+    assert [call for call in rig.machine.calls if call[1] != "mkdir /srv/x"] == []
+    records = [json.loads(line) for line in (tmp_path / RESULTS_FILE).read_text().splitlines()]
+    assert [record["id"] for record in records] == ["unit-active[web]", "c"]
+    out = capsys.readouterr().out
+    assert f"{STEP_PREFIX}restart[web]: skipped, step run[host:mkdir /srv/x] failed" in out
+
+
+def test_run_with_within_retries_until_it_succeeds(rig):
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
+    rig.machine.on("web", r"^test -e /run/ready$", (1, ""), (1, ""), (0, ""))
+    assert rig.session.step("s", "run", {"on": "web", "run": "test -e /run/ready", "within": 30})
+    assert len(rig.machine.ran("web", "test -e")) == 3
+
+
+def test_run_with_within_gives_up(rig):
+    rig.machine.on("host", r"^false$", (1, ""))
+    assert not rig.session.step("s", "run", {"run": "false", "within": 3})
+    assert rig.session.failed_step.message == "`false` on host exited 1 for 3s"
+
+
+def test_wait_unit(rig):
+    rig.machine.on("host", r"^systemctl show -p ActiveState --value nginx\.service$",
+                   (0, "activating\n"), (0, "active\n"))
+    assert rig.session.step("s", "wait-unit", {"unit": "nginx.service"})
+    rig.machine.on("host", r"^systemctl show -p ActiveState --value nginx\.service$",
+                   (0, "failed\n"))
+    rig.machine.on("host", r"^systemctl status", (3, "nginx.service: failed\n"))
+    assert not rig.session.step("s2", "wait-unit", {"unit": "nginx.service"})
+    assert rig.session.failed_step.message == (
+        "nginx.service on host did not become active; it is 'failed'"
+    )
+
+
+def test_wait_port(rig):
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
+    rig.machine.on("web", r"^ss -Hltn 'sport = :80'$", (0, ""),
+                   (0, "LISTEN 0 511 0.0.0.0:80 0.0.0.0:*\n"))
+    assert rig.session.step("s", "wait-port", {"on": "web", "port": 80})
+    rig.machine.on("web", r"^ss ", (0, ""))
+    assert not rig.session.step("s2", "wait-port", {"on": "web", "port": 81})
+    assert rig.session.failed_step.message == "nothing listens on TCP port 81 on web"
+
+
+def test_invalid_step_parameters_fail_the_step(rig):
+    assert not rig.session.step("s", "restart", {"container": "host"})
+    assert rig.session.failed_step.message == (
+        "invalid parameters: container: must name a container, not the host"
+    )
+    assert not rig.session.step("s", "reboot", {})  # skipped: one failed step is kept
+
+
+def test_unknown_step(rig):
+    assert not rig.session.step("s", "dance", {})
+    assert rig.session.failed_step.message.startswith("unknown step 'dance' (known: restart")

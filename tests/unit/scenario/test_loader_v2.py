@@ -1,0 +1,250 @@
+"""The v2 constructs of the scenario format, each validated with located errors and rendered:
+[[step]] entries between the expectations (in file order), host specialisations for the
+switch step, and [nodes.<name>] VMs besides the host."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.escape import NixCode
+from harness.loader import load_scenario
+from harness.render import render_scenario, render_test_script
+from harness.scenario import ScenarioError, Step
+
+HEAD = '''\
+description = "steps"
+
+[containers.web]
+config = "{ }"
+'''
+
+TAIL = '[containers.web]\nconfig = "{ }"\n'
+
+STEPS = HEAD + '''
+[[step]]
+action = "run"
+run = "mkdir -p /srv/web"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+
+[[step]]
+action = "restart"
+container = "web"
+
+[[step]]
+action = "wait-port"
+on = "web"
+port = 80
+
+[[expect]]
+check = "http"
+to = "web"
+'''
+
+
+def load(tmp_path: Path, text: str):
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    return load_scenario(path)
+
+
+def errors(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        load(tmp_path, text)
+    return [f"{error.line}: {error.key}: {error.message}" for error in caught.value.errors]
+
+
+def test_steps_are_placed_between_expectations(tmp_path: Path) -> None:
+    scenario = load(tmp_path, STEPS)
+    assert scenario.steps == (
+        Step("run[host:mkdir -p /srv/web]", "run", {"on": "host", "run": "mkdir -p /srv/web"},
+             6, 0),
+        Step("restart[web]", "restart", {"container": "web"}, 14, 1),
+        Step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80}, 18, 1),
+    )
+    assert [entry.id for entry in scenario.program] == [
+        "run[host:mkdir -p /srv/web]", "unit-active[web]", "restart[web]", "wait-port[web:80]",
+        "http[host->web:80/]",
+    ]
+
+
+def test_test_script_runs_them_in_file_order(tmp_path: Path) -> None:
+    script = render_test_script(load(tmp_path, STEPS))
+    calls = [line for line in script.splitlines() if line.startswith("session.")]
+    assert calls == [
+        'session.step("run[host:mkdir -p /srv/web]", "run", {"on": "host", '
+        '"run": "mkdir -p /srv/web"})',
+        'session.check("unit-active[web]", "unit-active", {"container": "web"})',
+        'session.step("restart[web]", "restart", {"container": "web"})',
+        'session.step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80})',
+        'session.check("http[host->web:80/]", "http", {"from": "host", "port": 80, "path": "/", '
+        '"status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "web"})',
+        "session.finish()",
+    ]
+
+
+def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
+    text = HEAD + '[[step]]\naction = "stop"\ncontainer = "web"\n' \
+        '[[step]]\naction = "stop"\ncontainer = "web"\n[[expect]]\ncheck = "userns"\n' \
+        'container = "web"\n'
+    assert [s.id for s in load(tmp_path, text).steps] == ["stop[web]", "stop[web]#2"]
+
+
+@pytest.mark.parametrize(("step", "expected"), [
+    ('action = "reboot"', "6: step[0].action: unknown step 'reboot' (known: restart, stop, "
+                          "start, run, wait-unit, wait-port, switch)"),
+    ("container = \"web\"", "5: step[0].action: required key is missing"),
+    ('action = "restart"', "5: step[0].container: required parameter is missing"),
+    ('action = "restart"\ncontainer = "wbe"',
+     "7: step[0].container: unknown node 'wbe'; did you mean 'web'?"),
+    ('action = "restart"\ncontainer = "host"',
+     "7: step[0].container: must name a container, not the host"),
+    ('action = "run"\nrun = "true"\nwithin = 0',
+     "8: step[0].within: must be within 1..3600, got 0"),
+    ('action = "run"\nrun = "true"\nwtihin = 3',
+     "8: step[0].wtihin: unknown parameter for step 'run'; did you mean 'within'?"),
+    ('action = "wait-port"\nport = 70000', "7: step[0].port: must be within 1..65535, got 70000"),
+    ('action = "wait-unit"\nunit = 3', "7: step[0].unit: expected a string, got integer 3"),
+])
+def test_step_errors_are_located(tmp_path: Path, step: str, expected: str) -> None:
+    text = HEAD + "[[step]]\n" + step + '\n[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    assert expected in errors(tmp_path, text)
+
+
+def test_a_step_needs_a_later_expectation(tmp_path: Path) -> None:
+    text = HEAD + '[[expect]]\ncheck = "userns"\ncontainer = "web"\n' \
+        '[[step]]\naction = "stop"\ncontainer = "web"\n'
+    assert errors(tmp_path, text) == [
+        "8: step[0]: no expectation follows this step, so nothing would show its effect: add "
+        "an [[expect]] after it"
+    ]
+
+
+def test_step_must_be_an_array_of_tables(tmp_path: Path) -> None:
+    text = 'description = "x"\nstep = "restart"\n' + TAIL + \
+        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    assert errors(tmp_path, text) == [
+        "2: step: expected an array of tables ([[step]]), got string 'restart'"
+    ]
+
+
+SPECIALISED = '''\
+description = "switch"
+
+[containers.web]
+config = "{ }"
+
+[host.specialisations.v2]
+config = "{ networking.firewall.enable = false; }"
+containers.web.config = "{ services.nginx.enable = true; }"
+
+[[step]]
+action = "switch"
+to = "v2"
+
+[[expect]]
+check = "userns"
+container = "web"
+'''
+
+
+def test_specialisations_render_as_the_host_option(tmp_path: Path) -> None:
+    scenario = load(tmp_path, SPECIALISED)
+    (specialisation,) = scenario.host.specialisations
+    assert specialisation.name == "v2"
+    assert dict(specialisation.containers) == {"web": NixCode("{ services.nginx.enable = true; }")}
+    text = render_scenario(scenario, "case.toml")
+    assert "      specialisation = {\n        v2.configuration = {\n          imports = [\n" in text
+    assert "        nixos-nspawn.containers.web.config = (import (builtins.toFile" in text
+    assert 'session.step("switch[v2]", "switch", {"to": "v2"})' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('to = "v2"', 'to = "v3"'), "12: step[0].to: unknown specialisation 'v3' (known: base, v2)"),
+    (('to = "v2"', 'to = "base"'), None),
+    (("containers.web.config", "containers.wbe.config"),
+     "8: host.specialisations.v2.containers.wbe: unknown container 'wbe'; did you mean 'web'?"),
+    (("[host.specialisations.v2]", "[host.specialisations.base]"),
+     "6: host.specialisations.base: invalid specialisation name 'base': use letters, digits "
+     "and '-' (not at either end), not 'base'"),
+    (("containers.web.config =", "containers.web.conf ="),
+     "8: host.specialisations.v2.containers.web.conf: unknown key; did you mean 'config'?"),
+    (('config = "{ networking', 'confgi = "{ networking'),
+     "7: host.specialisations.v2.confgi: unknown key; did you mean 'config'?"),
+])
+def test_specialisation_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str | None
+) -> None:
+    text = SPECIALISED.replace(*change)
+    if expected is None:
+        load(tmp_path, text)
+    else:
+        assert expected in errors(tmp_path, text)
+
+
+NODES = '''\
+description = "nodes"
+
+[nodes.outside]
+config = "{ services.nginx.enable = true; }"
+
+[containers.web]
+config = "{ }"
+
+[[expect]]
+check = "http"
+from = "web"
+to = "outside"
+
+[[step]]
+action = "run"
+on = "outside"
+run = "true"
+
+[[expect]]
+check = "command"
+on = "outside"
+run = "true"
+'''
+
+
+def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
+    scenario = load(tmp_path, NODES)
+    assert [node.name for node in scenario.nodes] == ["outside"]
+    text = render_scenario(scenario, "case.toml")
+    assert "  nodes.outside = {\n    imports = [\n      (import (builtins.toFile" in text
+    assert "    start_all()\n" in text
+    assert '    outside.wait_for_unit("multi-user.target")\n' in text
+    assert '            "outside": outside,\n' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("[nodes.outside]", "[nodes.host]"),
+     "3: nodes.host: 'host' is the VM that runs the containers; choose another name"),
+    (("[nodes.outside]", "[nodes.web]"),
+     "3: nodes.web: 'web' names a container already: host names are case-insensitive and must "
+     "be unique"),
+    (("[nodes.outside]", "[nodes.driver]"),
+     "3: nodes.driver: invalid node name 'driver': the testScript names the VM by it, so use "
+     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
+    (("[nodes.outside]", '[nodes."out-side"]'),
+     "3: nodes.out-side: invalid node name 'out-side': the testScript names the VM by it, so use "
+     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
+    (('to = "outside"', 'to = "outsde"'),
+     "12: expect[0].to: unknown node 'outsde'; did you mean 'outside'?"),
+    (('config = "{ services', 'conf = "{ services'),
+     "4: nodes.outside.conf: unknown key; did you mean 'config'?"),
+])
+def test_node_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    assert expected in errors(tmp_path, NODES.replace(*change))
+
+
+def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:
+    text = NODES + '[[expect]]\ncheck = "userns"\ncontainer = "outside"\n'
+    assert errors(tmp_path, text) == [
+        "25: expect[2].container: unknown node 'outside' (known: host, web)"
+    ]

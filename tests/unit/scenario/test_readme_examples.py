@@ -1,0 +1,64 @@
+"""README.md's examples are the catalogue's scenarios: each example, evaluated by Nix, defines
+exactly the containers (options and container config) of its scenario's generated test, and
+the host settings it shows are the scenario's host config. An edit to one side without the
+other fails here, so the README cannot drift from what the VM tests prove."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.catalogue import find_root, rendered
+from harness.loader import load_scenario
+
+ROOT = find_root(Path(__file__))
+README = (ROOT / "README.md").read_text()
+
+EXAMPLES = {
+    "Example: reverse proxy on the host for a container": "reverse-proxy",
+    "Example: static addresses on the veth link": "static-address",
+}
+
+pytestmark = pytest.mark.skipif(shutil.which("nix-instantiate") is None,
+                                reason="nix-instantiate not installed")
+
+COMPARE = """
+let
+  readme = import ./readme.nix;
+  test = import ./test.nix { hostModule = { }; checksPackage = p: p; };
+  host = test.nodes.host { lib = { mkDefault = v: v; }; };
+  hostConfig = if builtins.length host.imports > 1 then builtins.elemAt host.imports 1 else { };
+  plain = c: c // { config = if builtins.isFunction c.config then "<function>" else c.config; };
+  containers = cs: builtins.mapAttrs (_: plain) cs;
+  shown = removeAttrs readme [ "nixos-nspawn" ];
+in {
+  readme = { containers = containers readme.nixos-nspawn.containers; host = shown; };
+  scenario = {
+    containers = containers host.nixos-nspawn.containers;
+    host = builtins.intersectAttrs shown hostConfig;
+  };
+}
+"""
+
+
+def example(heading: str) -> str:
+    match = re.search(rf"^### {re.escape(heading)}\n.*?```nix\n(.*?)^```", README, re.M | re.S)
+    assert match, f"README.md has no example {heading!r}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(("heading", "scenario"), EXAMPLES.items())
+def test_readme_example_equals_its_scenario(heading: str, scenario: str, tmp_path: Path) -> None:
+    (tmp_path / "readme.nix").write_text(example(heading))
+    loaded = load_scenario(ROOT / "scenarios" / f"{scenario}.toml")
+    (tmp_path / "test.nix").write_text(rendered(ROOT, loaded))
+    result = subprocess.run(
+        ["nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", "-E", COMPARE],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    both = json.loads(result.stdout)
+    assert both["readme"] == both["scenario"]
