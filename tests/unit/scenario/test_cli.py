@@ -59,7 +59,8 @@ def test_render_refreshes_a_stale_check_reference(repo: Path) -> None:
     readme = repo / SCENARIOS_DIR / "README.md"
     fresh = readme.read_text()
     # The first occurrence is the generated `command` check (the [[step]] docs have one too).
-    readme.write_text(fresh.replace("| `run` | string | required |", "| `run` | text | required |", 1))
+    stale = fresh.replace("| `run` | string | required |", "| `run` | text | required |", 1)
+    readme.write_text(stale)
     status, output = run("render", "--check", root=repo)
     assert status == 1
     assert "-| `run` | text | required |" in output
