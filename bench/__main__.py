@@ -1,4 +1,4 @@
-"""``python -m bench [--vm]``: every figure of README.md's "Performance" section, and its targets.
+"""``python -m bench [--vm]``: the harness's performance figures, each checked against its target.
 
 Exit status 1 when a measured target is missed. The VM part boots the runtime VM several times
 (minutes under TCG), so it runs only with ``--vm``.
