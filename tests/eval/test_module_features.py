@@ -18,7 +18,8 @@ from expected import (
     nspawn_unit,
     toplevel,
 )
-from nspawn_eval import evaluate
+from nspawn_eval import ROOT, evaluate
+from test_generated import evaluated
 
 pytestmark = pytest.mark.eval
 
@@ -266,3 +267,20 @@ def test_configurations_that_cannot_work_fail_one_clear_assertion(
     nixpkgs_lib: Path, case: str, message: str
 ) -> None:
     assert evaluate(nixpkgs_lib, "failedAssertions", case) == [message]
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+
+def test_the_classic_features_scenario_sets_what_it_checks(nixpkgs_lib: Path) -> None:
+    # Its host configuration sets the options the scenario format has no keys for yet.
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "classic-features.nix")
+    assert data["failedAssertions"] == []
+    web = data["nspawn"]["web"]
+    assert web["networkConfig"]["Port"] == ["tcp:8080:80"]
+    assert web["filesConfig"]["TemporaryFileSystem"] == ["/var/tmp"]
+    assert web["filesConfig"]["Bind"] == ["/dev/fuse"]
+    assert web["filesConfig"]["BindReadOnly"] == [
+        "/nix/store", "/srv/late/data:/var/lib/late:idmap",
+    ]
+    assert web["execConfig"]["Capability"] == ["CAP_IPC_LOCK", "CAP_NET_ADMIN"]
