@@ -70,6 +70,15 @@ let
   hostInterfaces =
     c: lib.optional (c.network.veth.bridge != null) c.network.veth.bridge ++ c.network.macvlans ++ c.network.interfaces;
 
+  # Host interfaces that belong to containers: the host ends of extra veths, and interfaces
+  # moved into a container (which come back when it stops). No other network manager of the
+  # host may configure them.
+  containerOwned = lib.unique (
+    lib.concatLists (
+      lib.mapAttrsToList (_: c: lib.attrNames c.network.extraVeths ++ c.network.interfaces) cfg.containers
+    )
+  );
+
   attached = lib.filterAttrs (
     _: c:
     c.network.veth.bridge != null
@@ -164,7 +173,8 @@ in
                 ends up: the host end in `10-extra-<hostName>` (joining `hostBridge` if set),
                 the container's end in `10-extra-<containerName>` in the container. Give them
                 addresses there (`systemd.network.networks.<unit>`, host or container
-                configuration). Names: at most 15 letters, digits, `_`, `-` and `.`.
+                configuration). dhcpcd and NetworkManager are kept off the host ends. Names:
+                at most 15 letters, digits, `_`, `-` and `.`.
               '';
             };
 
@@ -192,7 +202,8 @@ in
                 virtual one is deleted with it. The unit wants and is ordered after each
                 interface's device (`sys-subsystem-net-devices-<interface>.device`). By
                 default networkd in the container takes DHCP on it (`10-moved-<interface>`).
-                Keep the host's own network configuration off these interfaces.
+                dhcpcd and NetworkManager are kept off them on the host; networkd units of
+                the host's own must not match them either.
               '';
             };
           };
@@ -242,6 +253,11 @@ in
         after = devices;
       }
     ) (lib.filterAttrs (_: c: hostInterfaces c != [ ]) (common.runnable attached));
+
+    networking.dhcpcd.denyInterfaces = lib.mkIf config.networking.dhcpcd.enable containerOwned;
+    networking.networkmanager.unmanaged = lib.mkIf config.networking.networkmanager.enable (
+      map (ifname: "interface-name:${ifname}") containerOwned
+    );
 
     systemd.network.networks = lib.concatMapAttrs (
       _: c:

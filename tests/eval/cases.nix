@@ -343,6 +343,18 @@ in
     }
   ];
 
+  attachments-networkmanager = case "NetworkManager leaves alone what the containers own" [
+    {
+      networking.networkmanager.enable = true;
+      networking.dhcpcd.enable = false;
+      nixos-nspawn.containers.attached = {
+        config = { };
+        network.extraVeths.vx-attached = { };
+        network.interfaces = [ "eth2" ];
+      };
+    }
+  ];
+
   devices = case "a tmpfs, an extra capability, /dev/fuse and TUN" [
     {
       nixos-nspawn.containers.vpn = {

@@ -26,7 +26,8 @@ REFERENCE_CASES = [
     "binds", "autostart-off", "restart-off", "veth-disabled", "host-dhcpcd",
     "host-networkmanager", "host-networkd", "path-only", "imports", "mymachines-removed",
     "network-override", "runtime-pair", "unit-escaped", "ports", "ports-in-zone", "mount-order",
-    "attachments", "devices", "evaluation", "long-name", "runtime-features",
+    "attachments", "attachments-networkmanager", "devices", "evaluation", "long-name",
+    "runtime-features",
 ]
 
 

@@ -142,6 +142,19 @@ def test_extra_veths_macvlans_and_moved_interfaces(run) -> None:
     assert reference["unitOverrides"]["attached"] == {"Wants": devices, "After": devices}
 
 
+def test_other_network_managers_leave_what_the_containers_own(run) -> None:
+    # The host ends of extra veths, and interfaces while they are not in their container.
+    assert run("attachments")["host"]["dhcpcdDenyInterfaces"] == [
+        "vx-bridged", "vx-plain", "eth-2.100", "ve-*", "vb-*", "vz-*",
+    ]
+    host = run("attachments-networkmanager")["host"]
+    assert host["dhcpcdDenyInterfaces"] == []
+    assert host["networkmanagerUnmanaged"] == [
+        "interface-name:vx-attached", "interface-name:eth2",
+        "interface-name:ve-*", "interface-name:vb-*", "interface-name:vz-*",
+    ]
+
+
 @pytest.mark.skipif(shutil.which("systemd-escape") is None,
                     reason="systemd-escape is not installed")
 @pytest.mark.parametrize("ifname", ["eth1", "eth-2.100", "dm-moved", "br_0", "a.b-c_d"])
