@@ -79,8 +79,8 @@
     session.check("command[host:curl -s --max-time 5 http://127.0.0.1:8\u2026]", "command", {"on": "host", "exit": 7, "run": "curl -s --max-time 5 http://127.0.0.1:8080/"})
     session.check("command[web:stat -f -c %T /var/tmp]", "command", {"on": "web", "exit": 0, "run": "stat -f -c %T /var/tmp", "output": "tmpfs"})
     session.check("command[host:pid=\x24(machinectl show web -p Leader --v\u2026]", "command", {"on": "host", "exit": 0, "run": "pid=\x24(machinectl show web -p Leader --value) && cap=\x24(awk \x27/^CapEff:/ \x7bprint \x242\x7d\x27 /proc/\x24pid/status) && echo CAP_IPC_LOCK=\x24(( (0x\x24cap >> 14) & 1 ))", "output": "CAP_IPC_LOCK=1"})
-    session.check("command[web:systemd-run --wait --pipe --quiet sh -c\u2026]", "command", {"on": "web", "exit": 0, "run": "systemd-run --wait --pipe --quiet sh -c \x27exec 3<>/dev/fuse && echo opened /dev/fuse\x27", "output": "opened /dev/fuse"})
-    session.check("command[web:systemd-run --wait --pipe --quiet sh -c\u2026]#2", "command", {"on": "web", "exit": 0, "run": "systemd-run --wait --pipe --quiet sh -c \x27ip tuntap add dev tun9 mode tun && ip -o link show tun9\x27", "output": "tun9"})
+    session.check("command[web:systemd-run --wait --pipe --quiet </dev\u2026]", "command", {"on": "web", "exit": 0, "run": "systemd-run --wait --pipe --quiet </dev/null sh -c \x27exec 3<>/dev/fuse && echo opened /dev/fuse\x27", "output": "opened /dev/fuse"})
+    session.check("command[web:systemd-run --wait --pipe --quiet </dev\u2026]#2", "command", {"on": "web", "exit": 0, "run": "systemd-run --wait --pipe --quiet </dev/null sh -c \x27ip tuntap add dev tun9 mode tun && ip -o link show tun9\x27", "output": "tun9"})
     session.check("command[web:cat /var/lib/late/marker]", "command", {"on": "web", "exit": 0, "run": "cat /var/lib/late/marker", "output": "from-the-late-mount"})
     session.finish()
   '';
