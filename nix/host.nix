@@ -239,6 +239,14 @@ let
       options,
       ...
     }:
+    let
+      # The container's own nixpkgs's eval-config.nix (host/evaluation.nix), or the host's.
+      evalConfig =
+        if config.nixpkgs == null then
+          cfg.evalConfig
+        else
+          import "${toString config.nixpkgs}/nixos/lib/eval-config.nix";
+    in
     {
       options = {
         config = lib.mkOption {
@@ -258,8 +266,7 @@ let
             name = "Toplevel NixOS config";
             merge =
               _loc: defs:
-              # Another nixpkgs's own eval-config.nix, or the host's (host/evaluation.nix).
-              ((if config.nixpkgs == null then cfg.evalConfig else import "${toString config.nixpkgs}/nixos/lib/eval-config.nix") {
+              (evalConfig {
                 # The platform comes from the host's pkgs (nixpkgs.hostPlatform above).
                 system = null;
                 inherit (config) specialArgs;

@@ -68,7 +68,8 @@ rec {
   # A path as one word of a unit's path list (`RequiresMountsFor=`): systemd splits the value at
   # whitespace, takes quotes and backslashes as quoting (`\x` is `x`), then expands `%`
   # specifiers. So a backslash, a space and each quote get a backslash, and `%` is doubled.
-  escapeUnitPathWord = lib.replaceStrings [ "\\" " " "\"" "'" "%" ] [ "\\\\" "\\ " "\\\"" "\\'" "%%" ];
+  escapeUnitPathWord =
+    lib.replaceStrings [ "\\" " " "\"" "'" "%" ] [ "\\\\" "\\ " "\\\"" "\\'" "%%" ];
 
   # The failed assertions of a tree of networkd settings at option path `where`: keys and values
   # at any depth, list elements too. Store paths and other string-like values are checked as the

@@ -29,7 +29,8 @@ let
       };
     };
 
-  containerEnd = hostName: veth: if veth.containerName == null then hostName else veth.containerName;
+  containerEnd =
+    hostName: veth: if veth.containerName == null then hostName else veth.containerName;
 
   # The links of a container and their default networkd settings in it (only for containers
   # evaluated from `config`).
@@ -68,14 +69,19 @@ let
 
   # The host interfaces a container needs when it starts (its unit waits for their devices).
   hostInterfaces =
-    c: lib.optional (c.network.veth.bridge != null) c.network.veth.bridge ++ c.network.macvlans ++ c.network.interfaces;
+    c:
+    lib.optional (c.network.veth.bridge != null) c.network.veth.bridge
+    ++ c.network.macvlans
+    ++ c.network.interfaces;
 
   # Host interfaces that belong to containers: the host ends of extra veths, and interfaces
   # moved into a container (which come back when it stops). No other network manager of the
   # host may configure them.
   containerOwned = lib.unique (
     lib.concatLists (
-      lib.mapAttrsToList (_: c: lib.attrNames c.network.extraVeths ++ c.network.interfaces) cfg.containers
+      lib.mapAttrsToList (
+        _: c: lib.attrNames c.network.extraVeths ++ c.network.interfaces
+      ) cfg.containers
     )
   );
 
@@ -93,7 +99,9 @@ let
     lib.filterAttrs (_: claimants: lib.length claimants > 1) (
       lib.zipAttrs (
         lib.concatLists (
-          lib.mapAttrsToList (container: c: map (ifname: { ${ifname} = container; }) (names c)) cfg.containers
+          lib.mapAttrsToList (
+            container: c: map (ifname: { ${ifname} = container; }) (names c)
+          ) cfg.containers
         )
       )
     );
@@ -209,7 +217,11 @@ in
           };
 
           config.containerModules = [
-            { systemd.network.networks = lib.mapAttrs (_: lib.mapAttrsRecursive (_: lib.mkDefault)) (containerNetworks config); }
+            {
+              systemd.network.networks = lib.mapAttrs (_: lib.mapAttrsRecursive (_: lib.mkDefault)) (
+                containerNetworks config
+              );
+            }
           ];
         }
       )
@@ -273,7 +285,9 @@ in
               # The link appears only when the container starts: never wait for it at boot.
               linkConfig.RequiredForOnline = "no";
             }
-            // lib.optionalAttrs (veth.hostBridge != null) { networkConfig.Bridge = veth.hostBridge; }
+            // lib.optionalAttrs (veth.hostBridge != null) {
+              networkConfig.Bridge = veth.hostBridge;
+            }
           )
         )
       ) c.network.extraVeths

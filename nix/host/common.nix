@@ -48,5 +48,6 @@ rec {
   # The device unit of a network interface, `sys-subsystem-net-devices-<name>.device`: the
   # name escaped as systemd escapes a path component (utils.escapeSystemdPath in nixpkgs). For
   # the names `checkInterfaceName` accepts, that only writes `-` as `\x2d`.
-  interfaceDevice = ifname: "sys-subsystem-net-devices-${lib.replaceStrings [ "-" ] [ "\\x2d" ] ifname}.device";
+  interfaceDevice =
+    ifname: "sys-subsystem-net-devices-${lib.replaceStrings [ "-" ] [ "\\x2d" ] ifname}.device";
 }

@@ -63,7 +63,9 @@ in
             };
           };
 
-          config.containerModules = lib.optional (config.pkgs != null) { nixpkgs.pkgs = config.pkgs; };
+          config.containerModules = lib.optional (config.pkgs != null) {
+            nixpkgs.pkgs = config.pkgs;
+          };
         }
       )
     );

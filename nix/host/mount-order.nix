@@ -7,7 +7,11 @@ let
   common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; }) escapeUnitPathWord;
 
-  hostPaths = c: lib.mapAttrsToList (containerPath: bind: if bind.hostPath == null then containerPath else bind.hostPath) c.binds;
+  hostPaths =
+    c:
+    lib.mapAttrsToList (
+      containerPath: bind: if bind.hostPath == null then containerPath else bind.hostPath
+    ) c.binds;
 in
 {
   config = lib.mkIf (cfg.containers != { }) {
@@ -15,7 +19,10 @@ in
     # whitespace at either end; escaping adds backslashes and `%` only, so the escaped value is
     # as safe, and never ends in an odd number of backslashes.
     systemd.services = lib.mapAttrs' (
-      name: c: lib.nameValuePair (common.service name) { unitConfig.RequiresMountsFor = map escapeUnitPathWord (hostPaths c); }
+      name: c:
+      lib.nameValuePair (common.service name) {
+        unitConfig.RequiresMountsFor = map escapeUnitPathWord (hostPaths c);
+      }
     ) (lib.filterAttrs (_: c: c.binds != { }) (common.runnable cfg.containers));
   };
 }
