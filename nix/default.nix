@@ -1,4 +1,10 @@
-# nixos-nspawn for a NixOS host: `imports = [ ./nix ];` (the flake's nixosModules.default).
+# nixos-nspawn for any NixOS system: `imports = [ ./nix ];` (the flake's nixosModules.default).
+# Both sides, each inert until used: the host module does nothing without
+# `nixos-nspawn.containers`, the container module nothing without `nixos-nspawn.isContainer`
+# (which a prebuilt system for `nixos-nspawn.containers.<name>.path` sets itself).
 {
-  imports = [ ./host.nix ];
+  imports = [
+    ./host.nix
+    ./container.nix
+  ];
 }

@@ -17,6 +17,8 @@ let
     checkSettings
     showValue
     ;
+  common = import ./host/common.nix { inherit lib; };
+  inherit (common) maxInterfaceName;
 
   # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
   # this every start would get a random ID, a new DHCP client identity (a new address) and a new
@@ -25,8 +27,10 @@ let
 
   isValidName = name: builtins.match "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?" name != null;
 
-  # Interface names are limited to 15 characters (IFNAMSIZ - 1).
-  maxInterfaceName = 15;
+  # A machine name is a host name label: at most 63 characters. systemd-nspawn shortens a
+  # longer `ve-<name>` / `vb-<name>` to 15 characters with a hash and gives the link the full
+  # name as an alternative name, which networkd's `Name=` matches.
+  maxNameLength = 63;
 
   # An interface-name prefix as the host's firewall backend spells a wildcard.
   # (`networking.firewall.backend` exists since NixOS 25.11; before, nftables.enable decided.)
@@ -43,10 +47,11 @@ let
   zoneOf = c: if c.network.veth.enable then c.network.veth.zone else null;
   zones = lib.unique (lib.filter (z: z != null) (lib.mapAttrsToList (_: zoneOf) cfg.containers));
   zoneMembers = zone: lib.filterAttrs (_: c: zoneOf c == zone) cfg.containers;
+  # Containers whose veth is a link of its own, `ve-<name>` (not a port of a zone's or the
+  # host's bridge, see host/attachments.nix).
+  ownVeth = lib.filterAttrs (_: c: zoneOf c == null && c.network.veth.bridge == null) vethEnabled;
 
-  # Containers that can be run: a toplevel is known (from `config` or `path`). The others only
-  # produce the assertion that explains what is missing.
-  runnable = lib.filterAttrs (_: c: c.path != null) cfg.containers;
+  runnable = common.runnable cfg.containers;
 
   # networkd settings of the host side of a container link: the veth `ve-<name>` or the zone
   # bridge `vz-<zone>` (which systemd-nspawn creates itself). Like systemd's own
@@ -234,6 +239,14 @@ let
       options,
       ...
     }:
+    let
+      # The container's own nixpkgs's eval-config.nix (host/evaluation.nix), or the host's.
+      evalConfig =
+        if config.nixpkgs == null then
+          cfg.evalConfig
+        else
+          import "${toString config.nixpkgs}/nixos/lib/eval-config.nix";
+    in
     {
       options = {
         config = lib.mkOption {
@@ -253,13 +266,15 @@ let
             name = "Toplevel NixOS config";
             merge =
               _loc: defs:
-              (cfg.evalConfig {
+              (evalConfig {
                 # The platform comes from the host's pkgs (nixpkgs.hostPlatform above).
                 system = null;
+                inherit (config) specialArgs;
                 modules = [
                   ./container.nix
                   (containerBaseModule name config)
                 ]
+                ++ config.containerModules
                 ++ cfg.imports
                 ++ map (def: {
                   _file = def.file;
@@ -399,6 +414,16 @@ let
             '';
           };
         };
+
+        containerModules = lib.mkOption {
+          type = lib.types.listOf lib.types.deferredModule;
+          internal = true;
+          default = [ ];
+          description = ''
+            NixOS modules that the host's feature modules (nix/host/*.nix) add to this
+            container's evaluation, such as networkd settings for the links they attach.
+          '';
+        };
       };
 
       config.path = lib.mkIf options.config.isDefined config.config.system.build.toplevel;
@@ -409,7 +434,6 @@ let
     let
       where = "nixos-nspawn.containers.${name}";
       zone = c.network.veth.zone;
-      hostIf = "ve-${name}";
       zoneIf = "vz-${zone}";
     in
     [
@@ -418,8 +442,8 @@ let
         message = "${where}: the container name `${name}` is not a valid host name: use letters, digits and `-` (not at the start or end).";
       }
       {
-        assertion = !c.network.veth.enable || lib.stringLength hostIf <= maxInterfaceName;
-        message = "${where}: the host interface name `${hostIf}` (or `vb-${name}` in a zone) has ${toString (lib.stringLength hostIf)} characters, but Linux allows at most ${toString maxInterfaceName}: use a container name of at most ${toString (maxInterfaceName - 3)} characters.";
+        assertion = lib.stringLength name <= maxNameLength;
+        message = "${where}: the container name has ${toString (lib.stringLength name)} characters, but a host name label (and so a machine name) has at most ${toString maxNameLength}.";
       }
       {
         assertion = c.path != null;
@@ -489,6 +513,15 @@ let
 
 in
 {
+  # Each feature adds its options to the container submodule and its own settings.
+  imports = [
+    ./host/attachments.nix
+    ./host/devices.nix
+    ./host/evaluation.nix
+    ./host/mount-order.nix
+    ./host/ports.nix
+  ];
+
   options.nixos-nspawn = {
     containers = lib.mkOption {
       type = lib.types.attrsOf (lib.types.submodule containerModule);
@@ -503,8 +536,11 @@ in
       '';
       description = ''
         Ephemeral NixOS containers, each run by `systemd-nspawn@<name>.service`. The name is the
-        machine name (`machinectl`), the default host name, and part of the host interface
-        name `ve-<name>`, so it has at most 12 characters.
+        machine name (`machinectl`) and the default host name: letters, digits and `-` (not at
+        either end), at most 63 characters. The host side of its link is `ve-<name>` (`vb-<name>`
+        on a bridge); systemd-nspawn shortens a name longer than Linux's 15 characters with a
+        hash (`ve-<prefix>-<hash>`) and gives the link the full name as an alternative name,
+        which networkd's `Name=` and `ip link show dev ve-<name>` match (Linux 5.5 or newer).
       '';
     };
 
@@ -602,7 +638,7 @@ in
             c.network.veth.config.host
           ]
         )
-      ) (lib.filterAttrs (_: c: zoneOf c == null) vethEnabled)
+      ) ownVeth
       // lib.listToAttrs (
         map (
           zone:

@@ -5,8 +5,9 @@
 # ends in an odd number of backslashes, and strips whitespace around the value. A value that does
 # any of that would add directives or lose characters, so every value the module writes from the
 # user's options goes through `checkWritten` (or `checkUnitValue`, `checkSettings`). `%` is no
-# specifier in .nspawn and .network files, and no user value reaches a line of the service
-# drop-in, so `%` is written as it is.
+# specifier in .nspawn and .network files, so `%` is written as it is there; in the service
+# drop-in it is one, and the one user value written there (a bind's host path in
+# `RequiresMountsFor=`) goes through `escapeUnitPathWord`.
 { lib }:
 let
   # U+0001..U+001F and U+007F (a Nix string cannot hold U+0000).
@@ -63,6 +64,12 @@ rec {
     };
 
   checkUnitValue = where: value: checkWritten where value value;
+
+  # A path as one word of a unit's path list (`RequiresMountsFor=`): systemd splits the value at
+  # whitespace, takes quotes and backslashes as quoting (`\x` is `x`), then expands `%`
+  # specifiers. So a backslash, a space and each quote get a backslash, and `%` is doubled.
+  escapeUnitPathWord =
+    lib.replaceStrings [ "\\" " " "\"" "'" "%" ] [ "\\\\" "\\ " "\\\"" "\\'" "%%" ];
 
   # The failed assertions of a tree of networkd settings at option path `where`: keys and values
   # at any depth, list elements too. Store paths and other string-like values are checked as the

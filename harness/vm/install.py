@@ -26,6 +26,10 @@ from harness.vm.units import (
 STORE_PATH = "/usr"
 """What the Debian containers bind read-only in place of /nix/store (see units.py)."""
 
+DEVICES = "/dev/"
+"""Binds below this are device nodes (the module's ``devices``): they exist on the host already
+and hold no state of the container."""
+
 
 def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
     """Install a whole exported case: container roots, tmpfiles, bind sources, units.
@@ -92,13 +96,14 @@ def template_entries(machine: ConsoleMachine) -> tuple[str, ...]:
 
 
 def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
-    """Host paths that ``Bind=``/``BindReadOnly=`` need to exist before the container starts."""
+    """Host directories that ``Bind=``/``BindReadOnly=`` need to exist before the container
+    starts (device nodes exist already)."""
     files = _section(nspawn, "filesConfig")
     sources = []
     for key in ("Bind", "BindReadOnly"):
         for spec in _as_list(files.get(key)):
             source = split_bind(spec)[0].removeprefix("+")
-            if source:
+            if source and not source.startswith(DEVICES):
                 sources.append(source)
     return tuple(sources)
 
@@ -118,7 +123,7 @@ def container_of(name: str, nspawn: Mapping[str, object], store_path: str) -> Co
         Bind(path=_inside(spec), read_only=read_only)
         for key, read_only in (("Bind", False), ("BindReadOnly", True))
         for spec in _as_list(files.get(key))
-        if _inside(spec) != store_path
+        if _inside(spec) != store_path and not _inside(spec).startswith(DEVICES)
     ]
     return Container(
         name=name,

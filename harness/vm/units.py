@@ -341,7 +341,7 @@ class UnitFile:
 
 CASE_KEYS = {
     "case", "description", "nspawn", "hostNetworks", "hostNetdevs", "containerNetworks",
-    "tmpfiles", "serviceOverrides",
+    "tmpfiles", "serviceOverrides", "unitOverrides",
 }
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
@@ -370,11 +370,16 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
             f"/etc/systemd/network/{_unit_stem(unit, '.netdev')}.netdev",
             netdev_unit(_mapping(settings, unit)),
         ))
-    for name, settings in sorted(_attrs(case, "serviceOverrides").items()):
+    services = _attrs(case, "serviceOverrides")
+    unit_sections = _attrs(case, "unitOverrides")
+    _only_keys(unit_sections, set(services), "unitOverrides (a [Unit] section without a drop-in)")
+    for name, settings in sorted(services.items()):
         # NixOS' drop-in for an upstream template instance (overrideStrategy = "asDropin").
+        section = _mapping(unit_sections.get(name, {}), name)
         files.append(UnitFile(
             f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
-            "[Service]\n" + attrs_to_section(_mapping(settings, name)),
+            (f"[Unit]\n{attrs_to_section(section)}\n" if section else "")
+            + "[Service]\n" + attrs_to_section(_mapping(settings, name)),
         ))
     for container, units in sorted(_attrs(case, "containerNetworks").items()):
         for unit, settings in sorted(_mapping(units, container).items()):

@@ -24,7 +24,7 @@
               Address = [ "fc42::1/64" "192.168.42.1/24" ];
             };
             container.networkConfig = {
-              DHCP = false;
+              DHCP = "no";
               Address = [ "fc42::2/64" "192.168.42.2/24" ];
               Gateway = [ "fc42::1" "192.168.42.1" ];
             };

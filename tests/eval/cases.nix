@@ -5,7 +5,8 @@ let
   case = description: modules: { inherit description modules; };
   prebuilt = "/nix/store/11111111111111111111111111111111-nixos-system-prebuilt";
 
-  # The seed README's static network settings for both ends of the veth link.
+  # The seed README's static network settings for both ends of the veth link. (The seed writes
+  # `DHCP = false`, which nixpkgs' networkd module refuses: DHCP takes yes, no, ipv4 or ipv6.)
   seedStaticLink = {
     host.networkConfig = {
       DHCPServer = false;
@@ -15,7 +16,7 @@ let
       ];
     };
     container.networkConfig = {
-      DHCP = false;
+      DHCP = "no";
       Address = [
         "fc42::2/64"
         "192.168.42.2/24"
@@ -63,8 +64,8 @@ in
     }
   ];
 
-  # Verbatim, this example cannot work: `ve-testcontainer` has 16 characters (see the
-  # eval test); `seed-static-short` is the same configuration under the name of the seed
+  # The example's own container name: `ve-testcontainer` has 16 characters, which nspawn
+  # shortens; `seed-static-short` is the same configuration under the name of the seed
   # project's own static-networking check.
   seed-static = case "seed README: static addresses on both ends of the veth link" [
     {
@@ -275,9 +276,210 @@ in
     }
   ];
 
+  # What users of NixOS' classic containers rely on (nix/host/*.nix).
+  ports = case "ports forwarded from the host: tcp 8080 to 80, udp 5000 to 5000" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        forwardPorts = [
+          {
+            hostPort = 8080;
+            containerPort = 80;
+          }
+          {
+            protocol = "udp";
+            hostPort = 5000;
+          }
+        ];
+      };
+    }
+  ];
+
+  ports-in-zone = case "a port forwarded to a container in a zone" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.zone = "lab";
+        forwardPorts = [ { hostPort = 443; } ];
+      };
+    }
+  ];
+
+  mount-order = case "the unit requires the mounts of every bind's host path, escaped for the list" [
+    {
+      nixos-nspawn.containers.files = {
+        config = { };
+        binds = {
+          "/var/lib/data".hostPath = "/srv/late mount/data";
+          "/srv/same" = { };
+          "/var/lib/odd".hostPath = ''/srv/it's "50%" \x'';
+        };
+      };
+    }
+  ];
+
+  attachments = case "a container on the host's bridge, one with extra veths, a MACVLAN and a moved interface" [
+    {
+      nixos-nspawn.containers = {
+        bridged = {
+          config = { };
+          network.veth.bridge = "br0";
+        };
+        attached = {
+          config = { };
+          network = {
+            extraVeths = {
+              vx-plain = { };
+              vx-bridged = {
+                containerName = "eth9";
+                hostBridge = "br1";
+              };
+            };
+            macvlans = [ "eth1" ];
+            interfaces = [ "eth-2.100" ];
+          };
+        };
+      };
+    }
+  ];
+
+  attachments-networkmanager = case "NetworkManager leaves alone what the containers own" [
+    {
+      networking.networkmanager.enable = true;
+      networking.dhcpcd.enable = false;
+      nixos-nspawn.containers.attached = {
+        config = { };
+        network.extraVeths.vx-attached = { };
+        network.interfaces = [ "eth2" ];
+      };
+    }
+  ];
+
+  devices = case "a tmpfs, an extra capability, /dev/fuse and TUN" [
+    {
+      nixos-nspawn.containers.vpn = {
+        config = { };
+        tmpfs = [
+          "/var/tmp"
+          "/var/cache/app:mode=0700"
+        ];
+        capabilities = [ "CAP_IPC_LOCK" ];
+        devices = [ { node = "/dev/fuse"; } ];
+        enableTun = true;
+      };
+    }
+  ];
+
+  evaluation = case "specialArgs, another nixpkgs, and a package set with an overlay" [
+    {
+      nixos-nspawn.containers = {
+        args = {
+          specialArgs.site = {
+            name = "from-special-args";
+          };
+          config =
+            { site, ... }:
+            {
+              networking.hostName = site.name;
+            };
+        };
+        other = {
+          nixpkgs = ./other-nixpkgs;
+          config = { };
+        };
+        custom = {
+          pkgs = {
+            _type = "pkgs";
+            stdenv.hostPlatform.system = "x86_64-linux";
+            hello = "/nix/store/22222222222222222222222222222222-custom-hello";
+          };
+          config =
+            { pkgs, ... }:
+            {
+              environment.systemPackages = [ pkgs.hello ];
+            };
+        };
+      };
+    }
+  ];
+
+  long-name = case "a 28-character container name: nspawn shortens ve-<name>, networkd matches the full name" [
+    { nixos-nspawn.containers.a-container-with-a-long-name.config = { }; }
+  ];
+
+  # The runtime tier's second case (tests/runtime): every feature above that Debian's systemd
+  # can show, on a host with a bridge and two dummy interfaces of its own.
+  runtime-features = case "features: ports, tmpfs, capability, fuse, TUN, a late bind; attached: extra veth, MACVLAN, moved interface; bridged; a long name" [
+    {
+      systemd.network = {
+        netdevs = {
+          "20-br0".netdevConfig = {
+            Name = "br0";
+            Kind = "bridge";
+          };
+          "20-dm-parent".netdevConfig = {
+            Name = "dm-parent";
+            Kind = "dummy";
+          };
+          "20-dm-moved".netdevConfig = {
+            Name = "dm-moved";
+            Kind = "dummy";
+          };
+        };
+        networks = {
+          "20-br0" = {
+            matchConfig.Name = "br0";
+            networkConfig = {
+              Address = [ "10.77.0.1/24" ];
+              DHCPServer = true;
+              ConfigureWithoutCarrier = true;
+            };
+            linkConfig.RequiredForOnline = "no";
+          };
+          "20-dm-parent" = {
+            matchConfig.Name = "dm-parent";
+            linkConfig.RequiredForOnline = "no";
+          };
+        };
+      };
+      nixos-nspawn.containers = {
+        features = {
+          config = { };
+          forwardPorts = [
+            {
+              hostPort = 8080;
+              containerPort = 80;
+            }
+          ];
+          tmpfs = [ "/var/tmp" ];
+          capabilities = [ "CAP_IPC_LOCK" ];
+          devices = [ { node = "/dev/fuse"; } ];
+          enableTun = true;
+          binds = {
+            "/var/lib/late".hostPath = "/srv/late mount/data";
+            "/var/lib/percent".hostPath = "/srv/50%";
+          };
+        };
+        attached = {
+          config = { };
+          network = {
+            extraVeths.vx-attached.containerName = "extra0";
+            macvlans = [ "dm-parent" ];
+            interfaces = [ "dm-moved" ];
+          };
+        };
+        bridged = {
+          config = { };
+          network.veth.bridge = "br0";
+        };
+        a-container-with-a-long-name.config = { };
+      };
+    }
+  ];
+
   # Configurations that cannot work: each fails exactly one assertion.
-  bad-name-long = case "ve-averylongname has 16 characters" [
-    { nixos-nspawn.containers.averylongname.config = { }; }
+  bad-name-long = case "a 64-character container name: a host name label has at most 63" [
+    { nixos-nspawn.containers.${lib.concatStrings (lib.replicate 8 "abcdefgh")}.config = { }; }
   ];
 
   bad-name-chars = case "an underscore is not valid in a host name" [
@@ -422,6 +624,154 @@ in
 
   path-with-space = case "a prebuilt system path with a space: Parameters= splits it" [
     { nixos-nspawn.containers.prebuilt.path = "/srv/my system"; }
+  ];
+
+  ports-without-veth = case "a port forwarded to a container without a link" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth.enable = false;
+        forwardPorts = [ { hostPort = 8080; } ];
+      };
+    }
+  ];
+
+  ports-twice = case "two containers forward the same host port" [
+    {
+      nixos-nspawn.containers = {
+        web.config = { };
+        web.forwardPorts = [ { hostPort = 8080; } ];
+        api.config = { };
+        api.forwardPorts = [
+          {
+            hostPort = 8080;
+            containerPort = 80;
+          }
+          {
+            protocol = "udp";
+            hostPort = 8080;
+          }
+        ];
+      };
+    }
+  ];
+
+  bridge-and-zone = case "a veth link joins a zone or a bridge, not both" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth = {
+          zone = "lab";
+          bridge = "br0";
+        };
+      };
+    }
+  ];
+
+  bridge-without-veth = case "joining a bridge needs the veth link" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.veth = {
+          enable = false;
+          bridge = "br0";
+        };
+      };
+    }
+  ];
+
+  interface-name-space = case "a moved interface name with a space (nspawn's list separator)" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.interfaces = [ "eth 2" ];
+      };
+    }
+  ];
+
+  interface-name-long = case "a MACVLAN parent name of 16 characters" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.macvlans = [ "enp0s20f0u1u2c2" "enp0s20f0u1u2c23" ];
+      };
+    }
+  ];
+
+  interface-name-digits = case "an extra veth called by a number" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.extraVeths."42" = { };
+      };
+    }
+  ];
+
+  interface-moved-twice = case "one host interface moved into two containers" [
+    {
+      nixos-nspawn.containers = {
+        one.config = { };
+        one.network.interfaces = [ "eth2" ];
+        two.config = { };
+        two.network.interfaces = [ "eth2" ];
+      };
+    }
+  ];
+
+  extra-veth-twice = case "two containers name the host end of an extra veth the same" [
+    {
+      nixos-nspawn.containers = {
+        one.config = { };
+        one.network.extraVeths.vx-shared = { };
+        two.config = { };
+        two.network.extraVeths.vx-shared.containerName = "eth1";
+      };
+    }
+  ];
+
+  capability-name = case "a capability without its CAP_ prefix" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        capabilities = [ "NET_ADMIN" ];
+      };
+    }
+  ];
+
+  device-outside-dev = case "a device node path outside /dev" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        devices = [ { node = "/srv/fuse"; } ];
+      };
+    }
+  ];
+
+  tmpfs-relative = case "a tmpfs at a relative path" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        tmpfs = [ "var/tmp" ];
+      };
+    }
+  ];
+
+  tmpfs-newline = case "a tmpfs entry that would add a directive" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        tmpfs = [ "/var/tmp\nBind=/:/host" ];
+      };
+    }
+  ];
+
+  evaluation-for-path = case "specialArgs for a prebuilt system, which is not evaluated" [
+    {
+      nixos-nspawn.containers.prebuilt = {
+        path = prebuilt;
+        specialArgs.site = "x";
+      };
+    }
   ];
 
   # What is written as it is: backslashes and colons in bind paths escaped for nspawn, `%`

@@ -1,9 +1,11 @@
 """Fixtures of the eval tier: nixpkgs' lib, or a skip that says why it is missing."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from nspawn_eval import locate_nixpkgs_lib
+from nspawn_eval import locate_nixpkgs_lib, report
 
 from tests.tiers import LIB_PROPERTY
 
@@ -25,3 +27,13 @@ def _report_lib_origin(request: pytest.FixtureRequest) -> None:
     source = locate_nixpkgs_lib()
     if source.path is not None:
         request.node.user_properties.append((LIB_PROPERTY, source.origin))
+
+
+@pytest.fixture
+def run(nixpkgs_lib: Path) -> Callable[[str], dict[str, Any]]:
+    """run(case) -> the harness report of a case that passes its assertions."""
+    def get(case: str) -> dict[str, Any]:
+        data = report(nixpkgs_lib, case)
+        assert data["failedAssertions"] == [], data["failedAssertions"]
+        return data
+    return get

@@ -15,17 +15,23 @@ let
   standIns = import ./stand-ins.nix { inherit lib; };
   cases = import casesFile { inherit lib; };
   theCase = cases.${case};
-  entryModule =
+  # The module under test, with stand-ins for the NixOS options it sets: nix/default.nix also
+  # imports the container module, so it gets a guest's options too.
+  entryModules =
     {
-      host = ../../nix/host.nix;
-      default = ../../nix/default.nix;
+      host = [
+        ../../nix/host.nix
+        standIns.host
+      ];
+      default = [
+        ../../nix/default.nix
+        standIns.nixos
+      ];
     }
     .${entry};
 
   eval = lib.evalModules {
-    modules = [
-      entryModule
-      standIns.host
+    modules = entryModules ++ [
       { nixos-nspawn.evalConfig = standIns.evalConfig; }
     ]
     ++ theCase.modules;
@@ -41,6 +47,20 @@ let
     in
     if attempt.success then attempt.value else null;
   guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
+
+  # The systemd-nspawn@<name> drop-ins, by container name.
+  containerServices = lib.mapAttrs' (
+    unit: service: lib.nameValuePair (lib.removePrefix "systemd-nspawn@" unit) service
+  ) (lib.filterAttrs (unit: _: lib.hasPrefix "systemd-nspawn@" unit) cfg.systemd.services);
+
+  # A service's [Unit] section as nixpkgs writes it (`unitConfig` in nixos/lib/systemd-lib.nix:
+  # the dependency lists joined by spaces, over `unitConfig`). Restart triggers (X-Restart-
+  # Triggers) are left out: they only matter to switch-to-configuration.
+  unitSection =
+    service:
+    service.unitConfig
+    // lib.optionalAttrs (service.wants != [ ]) { Wants = toString service.wants; }
+    // lib.optionalAttrs (service.after != [ ]) { After = toString service.after; };
 
   # The user-visible options of both modules, as NixOS' manual sees them (needs no `case`).
   documented =
@@ -78,11 +98,12 @@ in
     hostNetdevs = cfg.systemd.network.netdevs;
     containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
     tmpfiles = cfg.systemd.tmpfiles.settings."10-nixos-nspawn" or { };
-    # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in (its
-    # restart triggers only matter to switch-to-configuration).
-    serviceOverrides = lib.mapAttrs' (
-      unit: service: lib.nameValuePair (lib.removePrefix "systemd-nspawn@" unit) (service.serviceConfig or { })
-    ) (lib.filterAttrs (unit: _: lib.hasPrefix "systemd-nspawn@" unit) cfg.systemd.services);
+    # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in, and its
+    # [Unit] settings where it has any.
+    serviceOverrides = lib.mapAttrs (_: service: service.serviceConfig) containerServices;
+    unitOverrides = lib.filterAttrs (_: section: section != { }) (
+      lib.mapAttrs (_: unitSection) containerServices
+    );
   };
 
   host = {

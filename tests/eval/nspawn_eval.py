@@ -140,6 +140,8 @@ def harness_argv(
     argv = [
         "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
         "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
+        # For the stand-in nixpkgs tree tests/eval/other-nixpkgs (its lib/default.nix).
+        "-I", f"nixos-nspawn-eval-lib={lib}",
     ]
     if case is not None:
         argv += ["--argstr", "case", case]

@@ -39,9 +39,13 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-# The one option without a default: like NixOS' `containers.<name>.config`, its being defined is
-# what sets `path`.
-NO_DEFAULT = {"nixos-nspawn.containers.<name>.config": "none: set this or `path`"}
+# The options without a default: like NixOS' `containers.<name>.config`, `config`'s being defined
+# is what sets `path`; the others are required parts of a list entry.
+NO_DEFAULT = {
+    "nixos-nspawn.containers.<name>.config": "none: set this or `path`",
+    "nixos-nspawn.containers.<name>.forwardPorts.*.hostPort": "none: required",
+    "nixos-nspawn.containers.<name>.devices.*.node": "none: required",
+}
 
 
 def _field(label: str, rendered: str) -> str:
@@ -130,10 +134,13 @@ def render(lib: Path) -> str:
     parts = [
         "# Option reference",
         "",
-        f"<!-- generated from nix/host.nix and nix/container.nix by `{REGENERATE}`;"
+        f"<!-- generated from nix/host.nix, nix/host/*.nix and nix/container.nix by `{REGENERATE}`;"
         " do not edit -->",
         "",
-        "## Host options (`nix/host.nix`, `nixosModules.host`)",
+        "`nixosModules.default` (`nix/default.nix`) imports both modules; each does nothing until",
+        "used.",
+        "",
+        "## Host options (`nix/host.nix` and `nix/host/*.nix`, `nixosModules.host`)",
         "",
         *(_option(doc) for doc in docs["host"]),
         "## Container options (`nix/container.nix`, `nixosModules.container`)",

@@ -25,6 +25,45 @@ let
     default = [ ];
   };
   text = mkOption { type = types.str; };
+
+  # A unit setting, merged as nixpkgs' `unitOption` merges it (nixos/lib/systemd-unit-options.nix):
+  # the definitions of a list setting are concatenated; any other value must be the same in
+  # every definition.
+  unitValue = types.mkOptionType {
+    name = "unit setting";
+    merge =
+      loc: defs:
+      if lib.any (def: lib.isList def.value) defs then
+        lib.concatMap (def: lib.toList def.value) defs
+      else
+        lib.mergeEqualOption loc defs;
+  };
+  section = mkOption {
+    type = types.attrsOf unitValue;
+    default = { };
+  };
+
+  # `systemd.services.<name>`: the settings the host module writes, with nixpkgs' types; the
+  # rest as it is given.
+  service = types.submodule {
+    freeformType = types.attrsOf types.anything;
+    options = {
+      unitConfig = section;
+      serviceConfig = section;
+      wants = strings;
+      after = strings;
+    };
+  };
+
+  # NixOS options that a host and a container both have, with the same defaults.
+  shared = {
+    options = {
+      systemd.network.networks = settings;
+      networking.useNetworkd = flag false;
+      networking.firewall.interfaces = settings;
+      services.nginx = settings;
+    };
+  };
 in
 rec {
   # The few attributes of nixpkgs that the modules and the test configurations use.
@@ -37,6 +76,7 @@ rec {
   host =
     { config, ... }:
     {
+    imports = [ shared ];
     options = {
       assertions = mkOption {
         type = types.listOf types.raw;
@@ -56,21 +96,32 @@ rec {
         ];
       };
       systemd = {
-        nspawn = settings;
+        nspawn = mkOption {
+          type = types.attrsOf (
+            types.submodule {
+              options = {
+                execConfig = section;
+                filesConfig = section;
+                networkConfig = section;
+              };
+            }
+          );
+          default = { };
+        };
         network = {
           enable = flag false;
           wait-online.enable = flag true;
           config.networkConfig = settings;
-          networks = settings;
           netdevs = settings;
         };
-        services = settings;
+        services = mkOption {
+          type = types.attrsOf service;
+          default = { };
+        };
         targets = settings;
         tmpfiles.settings = settings;
       };
       networking = {
-        useNetworkd = flag false;
-        firewall.interfaces = settings;
         # As NixOS: the nftables firewall backend follows networking.nftables.enable.
         firewall.backend = mkOption {
           type = types.enum [
@@ -89,7 +140,6 @@ rec {
           unmanaged = strings;
         };
       };
-      services.nginx = settings;
     };
     config._module.args.pkgs = pkgs;
   };
@@ -97,7 +147,24 @@ rec {
   # A NixOS guest, as far as the container module, the host's per-container module and the test
   # configurations are concerned. Its toplevel is a store-path-shaped string that changes with
   # the container's configuration.
-  container =
+  container = {
+    imports = [
+      shared
+      guest
+    ];
+  };
+
+  # A NixOS system with both the host's and a guest's options (for nix/default.nix, which
+  # imports both modules).
+  nixos = {
+    imports = [
+      host
+      guest
+    ];
+  };
+
+  # The guest's options that a host does not have.
+  guest =
     { config, ... }:
     {
       options = {
@@ -107,23 +174,24 @@ rec {
         users.users = settings;
         networking = {
           hostName = text;
-          useNetworkd = flag false;
           useDHCP = flag true;
           useHostResolvConf = flag true;
-          firewall = {
-            interfaces = settings;
-            allowedTCPPorts = values;
-          };
+          firewall.allowedTCPPorts = values;
         };
-        systemd.network.networks = settings;
         nix.enable = flag true;
         services.logrotate.enable = flag true;
-        services.nginx = settings;
         environment.systemPackages = values;
         nixpkgs.hostPlatform = mkOption { type = types.raw; };
+        # No default: the host module gives each container the host's.
         system.stateVersion = text;
+        # As NixOS' nixpkgs module: a package set given here is the modules' `pkgs`.
+        nixpkgs.pkgs = mkOption {
+          type = types.nullOr types.pkgs;
+          default = null;
+        };
         system.build.toplevel = text;
       };
+      config._module.args.pkgs = lib.mkIf (config.nixpkgs.pkgs != null) config.nixpkgs.pkgs;
       # What nixpkgs' nixos/modules/virtualisation/container-config.nix sets for every container,
       # at its priorities: our container module has to win over these.
       config.console.enable = lib.mkIf config.boot.isContainer (lib.mkDefault false);
@@ -150,7 +218,7 @@ rec {
       inherit prefix specialArgs;
       modules = modules ++ [
         container
-        { config._module.args.pkgs = pkgs; }
+        { config._module.args.pkgs = lib.mkDefault pkgs; }
       ];
     };
 }

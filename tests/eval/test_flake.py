@@ -3,7 +3,8 @@
 The stand-in (tests/eval/nix/flake-eval.nix) records how the flake calls nixpkgs, so this
 proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
 exactly the scenario catalogue, each the NixOS test of its generated module with our host module,
-and hydraJobs.<scenario>.<system> offers the same tests to CI systems.
+and hydraJobs.<scenario>.<system> offers the same tests to CI systems. nixosModules.default is
+evaluated itself (tests/eval/default-module.nix): both sides, each inert until used.
 """
 
 import io
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nspawn_eval import report
 
 from harness.catalogue import find_root, scenario_files
 from harness.cli import main
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.eval
 
 ROOT = find_root(Path(__file__))
 FLAKE_EVAL = ROOT / "tests" / "eval" / "nix" / "flake-eval.nix"
+DEFAULT_MODULE = ROOT / "tests" / "eval" / "default-module.nix"
 SYSTEMS = {"x86_64-linux", "aarch64-linux"}
 
 
@@ -93,3 +96,59 @@ def test_dev_shell_and_formatter(flake: dict[str, Any]) -> None:
     for system in SYSTEMS:
         assert flake["devShellPackages"][system] == ["python3-env", "ruff", "nixfmt"]
         assert flake["formatter"][system] == "nixfmt"
+
+
+@pytest.fixture(scope="module")
+def default_module(flake: dict[str, Any], nixpkgs_lib: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["nix-instantiate", "--eval", "--strict", "--json", str(DEFAULT_MODULE),
+         "--argstr", "libPath", str(nixpkgs_lib),
+         "--arg", "module", flake["nixosModules"]["default"]],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+INERT_HOST = {
+    "failedAssertions": [],
+    "warnings": [],
+    "nspawn": {},
+    "services": {},
+    "networkd": False,
+    "networks": {},
+    "firewall": {},
+    "dhcpcdDenyInterfaces": [],
+}
+
+
+def test_default_module_is_inert_when_unused(default_module: dict[str, Any]) -> None:
+    assert default_module["unused"] == INERT_HOST | {
+        "isContainer": False,
+        "bootIsContainer": False,
+        "useNetworkd": False,
+        "useHostResolvConf": True,
+        "nixEnable": True,
+    }
+
+
+def test_default_module_builds_a_prebuilt_container_system(
+    default_module: dict[str, Any],
+) -> None:
+    # What a system for `nixos-nspawn.containers.<name>.path` needs: the container side, and
+    # nothing of the host side.
+    assert default_module["container"] == INERT_HOST | {
+        "isContainer": True,
+        "bootIsContainer": True,
+        "useNetworkd": True,
+        "useHostResolvConf": False,
+        "nixEnable": False,
+    }
+
+
+def test_default_module_runs_containers_as_the_host_module_does(nixpkgs_lib: Path) -> None:
+    assert report(nixpkgs_lib, "runtime-features", "default") == report(
+        nixpkgs_lib, "runtime-features"
+    )

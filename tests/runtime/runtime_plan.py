@@ -1,9 +1,13 @@
 """The runtime tier's plan: what is installed in the one VM, and which checks run against it.
 
 The module's exported ``runtime-pair`` settings (alpha: own veth and two writable binds, one
-with ``:`` and ``\\`` in its paths; beta: zone ``lab``) are installed next to broken variants of
-alpha, all are started side by side, and every expectation runs through
-``harness.checks.Session`` -- the code the generated testScripts call.
+with ``:`` and ``\\`` in its paths; beta: zone ``lab``) and ``runtime-features`` settings (what
+users of classic containers rely on: ``features`` with a forwarded port, a tmpfs, an extra
+capability, /dev/fuse, TUN and a bind on a late mount; ``attached`` with an extra veth, a MACVLAN
+and a moved interface; ``bridged`` on the host's bridge ``br0``; a container with a 28-character
+name) are installed next to broken variants of alpha, started side by side in two waves (see
+:class:`Plan`), and every expectation runs through ``harness.checks.Session`` -- the code the
+generated testScripts call.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from harness.checks import Session, Topology
 from harness.checks.errors import assertion_failures
 from harness.vm.console import ConsoleMachine, VmConfig
 from harness.vm.image import ensure_image
-from harness.vm.install import install_case, template_entries, topology_of
-from harness.vm.units import translate_nspawn
+from harness.vm.install import install_case, install_files, template_entries, topology_of
+from harness.vm.units import UnitFile, translate_nspawn
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference" / "runtime-pair.json"
+FEATURES = ROOT / "tests" / "reference" / "runtime-features.json"
 NEGATIVE_TIMEOUT = 30
 """Seconds a negative control's check waits for what will never come (the good containers are
 up by then, so waiting longer would only prove the same thing later)."""
@@ -53,7 +58,7 @@ WEB = "mkdir -p /run/www && echo hello-from-alpha > /run/www/index.html && " \
 ODD_HOST, ODD_INSIDE = shlex.quote("/srv/odd:dir\\x/from-host"), shlex.quote(
     "/var/lib/odd:dir\\x/from-host")
 
-GOOD: tuple[Expect, ...] = (
+PAIR: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "alpha"}, "alpha"),
     Expect("unit-active", {"container": "beta"}, "beta"),
     Expect("address", {"node": "alpha", "interface": "host0", "dhcp": True}, "alpha:host0,dhcp"),
@@ -84,6 +89,123 @@ GOOD: tuple[Expect, ...] = (
     Expect("userns", {"container": "alpha"}, "alpha"),
     Expect("userns", {"container": "beta"}, "beta"),
 )
+
+# --- runtime-features ---------------------------------------------------------------------
+
+LONG = "a-container-with-a-long-name"
+HOST_ADDRESS = "10.77.0.1"
+"""An address of the host that is not loopback: br0's, from the case's own host networks."""
+
+WEB_FEATURES = WEB.replace("alpha", "features")
+FORWARDED = (f"for i in $(seq 60); do curl -sf --max-time 3 http://{HOST_ADDRESS}:8080/ && exit 0; "
+             "sleep 1; done; exit 1")
+
+
+def cap_ipc_lock(container: str) -> str:
+    """Prints ``CAP_IPC_LOCK=1`` if the container's init has CAP_IPC_LOCK (bit 14) effective."""
+    return (f"pid=$(machinectl show {container} -p Leader --value) && "
+            "cap=$(awk '/^CapEff:/ {print $2}' /proc/$pid/status) && "
+            "echo CAP_IPC_LOCK=$(( (0x$cap >> 14) & 1 ))")
+
+
+IN_UNIT = "systemd-run --wait --pipe --quiet </dev/null "
+"""Runs a command as a unit of the container's systemd, so in the container's cgroup, where the
+unit's device policy (DeviceAllow=) applies; a command entered with nsenter stays in the host's
+cgroup and would open any device node it can see. (Its stdin is not the console's: `--pipe`
+would hand the command channel to the unit.)"""
+FUSE_OPEN = IN_UNIT + "sh -c 'exec 3<>/dev/fuse && echo opened /dev/fuse'"
+
+
+def wait_up(interface: str) -> str:
+    """Succeeds once ``interface`` is up with a carrier (networkd brings it up)."""
+    return (f"for i in $(seq 60); do ip -o link show {interface} | grep -q LOWER_UP && exit 0; "
+            f"sleep 1; done; ip -o link show {interface}; exit 1")
+
+
+# The unit wants and is ordered after the device of the interface it takes, by the name
+# systemd-escape gives it. Once the device appears, systemd merges that name into the device's
+# own unit (sys-devices-virtual-net-...), and the dependency lists show the merged unit: any of
+# the unit's names counts.
+MOVED_DEVICE = (
+    "unit=$(systemd-escape --path --suffix=device /sys/subsystem/net/devices/dm-moved) && "
+    "names=$(systemctl show -p Names --value \"$unit\" | tr ' ' '\\n') && "
+    "printf 'names: %s\\n' $names && for dep in Wants After; do "
+    "systemctl show -p $dep --value systemd-nspawn@attached | tr ' ' '\\n' | "
+    "grep -xF \"$names\" || exit 1; done"
+)
+
+# A file system that is not mounted at boot (as `noauto` in fstab): the bind source of
+# features' /var/lib/late is on it, so only the unit's RequiresMountsFor= mounts it in time.
+LATE_MOUNT = UnitFile(
+    "/etc/systemd/system/srv-late\\x20mount.mount",
+    "[Mount]\nWhat=/srv/late-backing\nWhere=/srv/late mount\nType=none\nOptions=bind\n",
+)
+LATE_BACKING = ("mkdir -p /srv/late-backing/data && "
+                "echo from-the-late-mount > /srv/late-backing/data/marker")
+
+FEATURE_CHECKS: tuple[Expect, ...] = (
+    Expect("unit-active", {"container": "features"}, "features"),
+    Expect("unit-active", {"container": "attached"}, "attached"),
+    Expect("unit-active", {"container": "bridged"}, "bridged"),
+    Expect("unit-active", {"container": LONG}, LONG),
+    # forwardPorts: from the host's own non-loopback address; never from localhost.
+    Expect("command", {"on": "features", "run": WEB_FEATURES}, "features,web server"),
+    Expect("command", {"on": "host", "run": FORWARDED, "output": "hello-from-features"},
+           "host,forwarded port"),
+    Expect("command", {"on": "host", "run": "curl -s --max-time 5 http://127.0.0.1:8080/",
+                       "exit": 7}, "host,localhost not forwarded"),
+    # tmpfs, capabilities, devices, enableTun (alpha has none of them).
+    Expect("command", {"on": "features", "run": "stat -f -c %T /var/tmp", "output": "tmpfs"},
+           "features,tmpfs"),
+    Expect("command", {"on": "alpha", "run": "test \"$(stat -f -c %T /var/tmp)\" != tmpfs"},
+           "alpha,no tmpfs"),
+    Expect("command", {"on": "host", "run": cap_ipc_lock("features"), "output": "CAP_IPC_LOCK=1"},
+           "host,features capability"),
+    Expect("command", {"on": "host", "run": cap_ipc_lock("alpha"), "output": "CAP_IPC_LOCK=0"},
+           "host,alpha capability"),
+    Expect("command", {"on": "features", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
+           "features,fuse"),
+    Expect("command", {"on": "alpha", "run": "test -e /dev/fuse", "exit": 1}, "alpha,no fuse"),
+    Expect("command", {"on": "features", "run": IN_UNIT + "ip tuntap add dev tun9 mode tun && "
+                       "ip -o link show tun9", "output": "tun9"}, "features,tun"),
+    # Binds wait for their source: the late mount is mounted before the container binds it.
+    Expect("command", {"on": "features", "run": "cat /var/lib/late/marker",
+                       "output": "from-the-late-mount"}, "features,late bind"),
+    Expect("command", {"on": "host", "run": "systemctl show -p RequiresMountsFor --value "
+                       "systemd-nspawn@features", "output": "/srv/late mount/data"},
+           "host,mounts for a space"),
+    Expect("command", {"on": "host", "run": "systemctl show -p RequiresMountsFor --value "
+                       "systemd-nspawn@features | tr ' ' '\\n' | grep -x /srv/50%"},
+           "host,mounts for a percent"),
+    # network.veth.bridge: a port of the host's bridge, DHCP from the bridge's network.
+    Expect("command", {"on": "host", "run": "ip -o link show master br0", "output": "vb-bridged"},
+           "host,bridge member"),
+    Expect("address", {"node": "bridged", "interface": "host0", "dhcp": True},
+           "bridged:host0,dhcp"),
+    Expect("reachable", {"from": "host", "to": "bridged"}, "host->bridged,ipv4"),
+    # extraVeths, macvlans, interfaces.
+    Expect("command", {"on": "host", "run": wait_up("vx-attached")}, "host,extra veth up"),
+    Expect("command", {"on": "attached", "run": wait_up("extra0")}, "attached,extra veth up"),
+    Expect("command", {"on": "attached", "run": "ip -o -d link show mv-dm-parent",
+                       "output": "macvlan"}, "attached,macvlan"),
+    Expect("command", {"on": "attached", "run": "ip -o link show dm-moved", "output": "dm-moved"},
+           "attached,moved interface"),
+    Expect("command", {"on": "host", "run": "ip link show dm-moved", "exit": 1},
+           "host,interface moved away"),
+    Expect("command", {"on": "host", "run": MOVED_DEVICE}, "host,device unit"),
+    # A long name: nspawn shortens ve-<name>; networkd configures it by its full altname.
+    Expect("command", {"on": "host", "run": f"ip -o link show dev ve-{LONG}",
+                       "output": f"altname ve-{LONG}"}, "host,long name altname"),
+    Expect("command", {"on": "host", "run": f"networkctl status ve-{LONG}",
+                       "output": f"/etc/systemd/network/10-ve-{LONG}.network"},
+           "host,long name network"),
+    Expect("address", {"node": LONG, "interface": "host0", "dhcp": True}, f"{LONG}:host0,dhcp"),
+    Expect("reachable", {"from": "host", "to": LONG}, f"host->{LONG},ipv4"),
+)
+
+GOOD: tuple[Expect, ...] = PAIR + FEATURE_CHECKS
+"""Every expectation on the good containers: PAIR once the first wave is up, FEATURE_CHECKS
+once the second is (see :class:`Plan`)."""
 
 @dataclass(frozen=True)
 class Step(Expect):
@@ -153,6 +275,10 @@ NEGATIVE: tuple[Broken, ...] = (
     Broken("overlap-a", "PrivateUsers=268435456:65536, the same range as overlap-b",
            Expect("userns", {"container": "overlap-a"}, "overlap-a"),
            "ranges overlap", peers=("overlap-b",)),
+    Broken("nodevice", "/dev/fuse bound in without DeviceAllow=",
+           Expect("command", {"on": "nodevice", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
+                  "nodevice,fuse"),
+           "lacks 'opened /dev/fuse'"),
 )
 
 FIXED_RANGE = "268435456:65536"
@@ -176,6 +302,8 @@ def _break(name: str, settings: dict[str, Any], networks: dict[str, Any]) -> Non
             files["Bind"], files["BindReadOnly"] = ["/usr"], []
         case "overlap-a" | "overlap-b":
             exec_["PrivateUsers"] = FIXED_RANGE
+        case "nodevice":
+            files["Bind"] = ["/dev/fuse"]
         case _:
             raise KeyError(name)
 
@@ -202,11 +330,28 @@ class Plan:
     good: Topology
     negative: dict[str, Topology]
     """Per negative control: the topology the scenario *declared* (the unbroken twin)."""
-    containers: tuple[str, ...]
+    waves: tuple[tuple[str, ...], tuple[str, ...]]
+    """The containers started together: runtime-pair's and the negative controls first, then,
+    once PAIR has been checked, runtime-features'. Fourteen NixOS-less containers booting at
+    once on the two emulated CPUs can outlast the units' five-minute start timeout."""
 
 
-def make_plan(reference: dict[str, Any], skeleton: tuple[str, ...]) -> Plan:
-    case = copy.deepcopy(reference)
+def merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two exported cases as one (the first's name and description): their containers,
+    networks and drop-ins side by side. A unit both define is an error."""
+    case = copy.deepcopy(first)
+    for key, value in second.items():
+        if isinstance(value, dict):
+            clash = sorted(set(case.setdefault(key, {})) & set(value))
+            if clash:
+                raise ValueError(f"both cases define {key} {clash}")
+            case[key].update(copy.deepcopy(value))
+    return case
+
+
+def make_plan(reference: dict[str, Any], features: dict[str, Any],
+              skeleton: tuple[str, ...]) -> Plan:
+    case = merged(reference, features)
     twins: dict[str, dict[str, Any]] = {}
     names = [b.name for b in NEGATIVE] + [p for b in NEGATIVE for p in b.peers]
     for name in names:
@@ -217,12 +362,12 @@ def make_plan(reference: dict[str, Any], skeleton: tuple[str, ...]) -> Plan:
         case["hostNetworks"].update(networks)
         case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"]["alpha"])
         case["serviceOverrides"][name] = copy.deepcopy(reference["serviceOverrides"]["alpha"])
-    good = topology_of(reference["nspawn"], skeleton)
+    good = topology_of(reference["nspawn"] | features["nspawn"], skeleton)
     negative = {
         b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton)
         for b in NEGATIVE
     }
-    return Plan(case, good, negative, (*reference["nspawn"], *names))
+    return Plan(case, good, negative, ((*reference["nspawn"], *names), tuple(features["nspawn"])))
 
 
 @dataclass
@@ -250,16 +395,21 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
     image = ensure_image(progress=progress)
     mark = lap("image", started)
     reference = json.loads(REFERENCE.read_text())
+    features = json.loads(FEATURES.read_text())
     with ConsoleMachine(VmConfig(image, log_dir=out_dir / "vm")) as machine:
         mark = lap("boot", mark)
-        plan = make_plan(reference, template_entries(machine))
+        plan = make_plan(reference, features, template_entries(machine))
+        machine.succeed(LATE_BACKING)
+        install_files(machine, [LATE_MOUNT])
         install_case(machine, plan.case)
-        units = " ".join(f"systemd-nspawn@{n}.service" for n in plan.containers)
-        machine.succeed(f"systemctl start --no-block {units}")
-        mark = lap("install+start", mark)
+        mark = lap("install", mark)
         good = Session(machine, plan.good, out_dir, stdout=_Lines(progress))
-        for expect in GOOD:
-            record.results[expect.id] = asdict(good.check(expect.id, expect.check, expect.params))
+        for wave, expects in zip(plan.waves, (PAIR, FEATURE_CHECKS), strict=True):
+            units = " ".join(f"systemd-nspawn@{n}.service" for n in wave)
+            machine.succeed(f"systemctl start --no-block {units}")
+            for expect in expects:
+                result = good.check(expect.id, expect.check, expect.params)
+                record.results[expect.id] = asdict(result)
         mark = lap("good checks", mark)
         for entry in LIFECYCLE:
             if isinstance(entry, Step):

@@ -44,5 +44,13 @@ in
       type = types.listOf types.port;
       default = [ ];
     };
+    environment.systemPackages = mkOption {
+      type = types.listOf types.anything;
+      default = [ ];
+    };
+    fileSystems = mkOption {
+      type = types.attrsOf (types.attrsOf types.anything);
+      default = { };
+    };
   };
 }

@@ -9,14 +9,14 @@ from harness.vm.units import UnitRenderError
 ALPHA = {
     "execConfig": {"Parameters": "/nix/store/abc-nixos-system-alpha/init"},
     "filesConfig": {
-        "Bind": ["/srv/alpha:/var/lib/alpha", "/srv/same"],
+        "Bind": ["/srv/alpha:/var/lib/alpha", "/srv/same", "/dev/fuse"],
         "BindReadOnly": ["/nix/store", "/etc/ro:/ro:norbind"],
     },
     "networkConfig": {"VirtualEthernet": True},
 }
 
 
-def test_container_of_reads_binds_without_the_store():
+def test_container_of_reads_binds_without_the_store_and_device_nodes():
     assert container_of("alpha", ALPHA, "/usr") == Container(
         name="alpha",
         zone=None,
@@ -38,7 +38,7 @@ def test_no_virtual_ethernet_means_no_host_interface():
     assert container_of("c", {"networkConfig": {"VirtualEthernet": False}}, "/usr").veth is False
 
 
-def test_bind_sources_are_the_host_side_paths():
+def test_bind_sources_are_the_host_side_directories():
     assert bind_sources(ALPHA) == ("/srv/alpha", "/srv/same", "/nix/store", "/etc/ro")
 
 

@@ -159,6 +159,25 @@ def test_render_case_places_every_file():
     )
 
 
+def test_a_drop_in_gets_its_unit_section_first():
+    case = {
+        "serviceOverrides": {"web": {"TimeoutStartSec": "5min", "DeviceAllow": ["/dev/fuse rw"]}},
+        "unitOverrides": {"web": {"RequiresMountsFor": ["/srv/a\\ b", "/srv/50%%"],
+                                  "Wants": "x.device y.device"}},
+    }
+    (dropin,) = render_case(case)
+    assert dropin.text == (
+        "[Unit]\nRequiresMountsFor=/srv/a\\ b\nRequiresMountsFor=/srv/50%%\n"
+        "Wants=x.device y.device\n\n"
+        "[Service]\nDeviceAllow=/dev/fuse rw\nTimeoutStartSec=5min\n"
+    )
+
+
+def test_a_unit_section_without_its_drop_in_is_refused():
+    with pytest.raises(UnitRenderError, match="unitOverrides"):
+        render_case({"serviceOverrides": {}, "unitOverrides": {"web": {"Wants": "x.device"}}})
+
+
 @pytest.mark.skipif(not (REFERENCE / "runtime-pair.json").exists(), reason="no reference yet")
 def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     case = json.loads((REFERENCE / "runtime-pair.json").read_text())

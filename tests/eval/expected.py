@@ -1,0 +1,82 @@
+"""What the module produces for a container with default settings, written out by hand from its
+documented behaviour: the expected values that the eval tier's tests share."""
+
+import hashlib
+from typing import Any
+
+
+def machine_id(name: str) -> str:
+    return hashlib.sha256(f"nixos-nspawn:{name}".encode()).hexdigest()[:32]
+
+
+def nspawn_unit(toplevel: str, name: str, *, bind: list[str] | None = None,
+                bind_ro: list[str] | None = None, network: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """The unit the module produces for a container with default settings."""
+    return {
+        "execConfig": {
+            "Boot": False,
+            "Parameters": f"{toplevel}/init",
+            "Ephemeral": True,
+            "PrivateUsers": "pick",
+            "NotifyReady": True,
+            "KillSignal": "SIGRTMIN+3",
+            "MachineID": machine_id(name),
+            "LinkJournal": "try-host",
+            "ResolvConf": "off",
+            "Timezone": "off",
+        },
+        "filesConfig": {
+            "PrivateUsersOwnership": "chown",
+            "BindReadOnly": ["/nix/store", *(bind_ro or [])],
+            "Bind": bind or [],
+        },
+        "networkConfig": network or {"Private": True, "VirtualEthernet": True},
+    }
+
+
+def host_network(ifname: str, kind: str, pool: str) -> dict[str, Any]:
+    return {
+        "matchConfig": {"Name": ifname, "Kind": kind},
+        "networkConfig": {
+            "Address": [f"0.0.0.0/{pool}", "::/64"],
+            "DHCPServer": True,
+            "IPMasquerade": "both",
+            "LinkLocalAddressing": "yes",
+            "IPv6AcceptRA": False,
+            "IPv6SendRA": True,
+            "MulticastDNS": True,
+            "LLDP": True,
+            "EmitLLDP": "customer-bridge",
+        },
+        "linkConfig": {"RequiredForOnline": "no"},
+    }
+
+
+CONTAINER_NETWORK = {
+    "matchConfig": {"Name": "host0", "Kind": "veth", "Virtualization": "container"},
+    "networkConfig": {
+        "DHCP": "yes",
+        "LinkLocalAddressing": "yes",
+        "IPv6AcceptRA": True,
+        "MulticastDNS": True,
+        "LLDP": True,
+        "EmitLLDP": "customer-bridge",
+    },
+}
+
+VETH_AND_ZONE_FIREWALL = {
+    "ve-+": {"allowedUDPPorts": [67, 5353]},
+    "vz-+": {"allowedUDPPorts": [67, 5353]},
+}
+
+
+def machine_dir(name: str) -> dict[str, Any]:
+    return {f"/var/lib/machines/{name}": {"d": {"user": "root", "group": "root", "mode": "0755"}}}
+
+
+def toplevel(data: dict[str, Any], name: str) -> str:
+    path = data["containers"][name]["path"]
+    assert isinstance(path, str)
+    assert path.startswith("/nix/store/")
+    return path
