@@ -151,8 +151,8 @@ let
       # idmapped by default (see `binds.<path>.idmap`), so their ownership does not depend on
       # the base at all.
       PrivateUsersOwnership = lib.mkDefault "chown";
-      # Only the Nix store is shared, read-only. Not /nix/var, not the nix-daemon socket.
-      BindReadOnly = [ "/nix/store" ] ++ bindValues true c;
+      # What the container sees of /nix/store is ./host/store.nix's.
+      BindReadOnly = bindValues true c;
       Bind = bindValues false c;
     };
     networkConfig = {
@@ -261,6 +261,7 @@ let
                   (containerBaseModule name config)
                 ]
                 ++ cfg.imports
+                ++ config.guestModules
                 ++ map (def: {
                   _file = def.file;
                   imports = [ def.value ];
@@ -284,6 +285,16 @@ let
             {option}`nixos-nspawn.containers.<name>.config`. Set automatically when `config`
             is used; set exactly one of the two. It becomes `Parameters=<path>/init`, so it
             holds no whitespace, quotes or control characters.
+          '';
+        };
+
+        guestModules = lib.mkOption {
+          type = lib.types.listOf lib.types.deferredModule;
+          default = [ ];
+          internal = true;
+          description = ''
+            NixOS modules that the module's own features (./host/*.nix) add to this container's
+            configuration.
           '';
         };
 
@@ -489,6 +500,13 @@ let
 
 in
 {
+  # Features that extend every container (each module adds options to the container submodule).
+  imports = [
+    ./host/credentials.nix
+    ./host/service.nix
+    ./host/store.nix
+  ];
+
   options.nixos-nspawn = {
     containers = lib.mkOption {
       type = lib.types.attrsOf (lib.types.submodule containerModule);

@@ -5,8 +5,10 @@
 # ends in an odd number of backslashes, and strips whitespace around the value. A value that does
 # any of that would add directives or lose characters, so every value the module writes from the
 # user's options goes through `checkWritten` (or `checkUnitValue`, `checkSettings`). `%` is no
-# specifier in .nspawn and .network files, and no user value reaches a line of the service
-# drop-in, so `%` is written as it is.
+# specifier in .nspawn and .network files, so it is written there as it is. In the service drop-in
+# (systemd-nspawn@<name>.service) `%` starts a specifier: what the module writes there from user
+# values is escaped (`escapeExecArg`, `escapeSpecifiers`, `escapeCredentialText`); `serviceConfig`
+# is the user's own systemd settings, where specifiers mean what they mean in any unit.
 { lib }:
 let
   # U+0001..U+001F and U+007F (a Nix string cannot hold U+0000).
@@ -64,11 +66,35 @@ rec {
 
   checkUnitValue = where: value: checkWritten where value value;
 
-  # The failed assertions of a tree of networkd settings at option path `where`: keys and values
-  # at any depth, list elements too. Store paths and other string-like values are checked as the
-  # string they become.
-  checkSettings =
-    where: value:
+  # One argument of an `Exec*=` line, quoted as systemd.service(5) reads it: a double-quoted word
+  # with C escapes (JSON's string escapes are a subset), `%%` for a literal `%` (no specifier) and
+  # `$$` for a literal `$` (no variable substitution). The same rule as nixpkgs'
+  # `utils.escapeSystemdExecArg`; written here so that the eval tier, which evaluates the module
+  # without NixOS (and its `utils` argument), checks exactly what users get.
+  escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON arg);
+
+  # A path in a setting that expands specifiers (`LoadCredential=ID:PATH`).
+  escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
+
+  # The data of `SetCredential=ID:DATA`: systemd expands specifiers in it and then reads C escapes,
+  # and strips whitespace from the end of the line. So `%` becomes `%%`, a backslash `\\`, and
+  # every control character and every space a `\xNN` escape.
+  escapeCredentialText =
+    let
+      escapes = map (c: {
+        inherit (c) char;
+        escaped = "\\x${lib.toLower (lib.substring 4 2 c.name)}";
+      }) controlCharacters;
+    in
+    lib.replaceStrings ([ "%" "\\" " " ] ++ map (e: e.char) escapes) (
+      [ "%%" "\\\\" "\\x20" ] ++ map (e: e.escaped) escapes
+    );
+
+  # The failed assertions of a tree of `kind` settings (e.g. "networkd") at option path `where`:
+  # keys and values at any depth, list elements too. Store paths and other string-like values are
+  # checked as the string they become.
+  checkSettingsOf =
+    kind: where: value:
     if lib.isStringLike value then
       checkUnitValue where (toString value)
     else if lib.isAttrs value then
@@ -79,18 +105,20 @@ rec {
             at = "${where}.${lib.strings.escapeNixIdentifier key}";
           in
           if isSettingName key then
-            checkSettings at item
+            checkSettingsOf kind at item
           else
             [
               {
                 assertion = false;
-                message = "${at}: the key ${showValue key} is not a networkd setting name (it is written into the unit file as it is): use letters, digits and `-`, starting with a letter.";
+                message = "${at}: the key ${showValue key} is not a ${kind} setting name (it is written into the unit file as it is): use letters, digits and `-`, starting with a letter.";
               }
             ]
         ) value
       )
     else if lib.isList value then
-      lib.concatLists (lib.imap0 (index: checkSettings "${where}[${toString index}]") value)
+      lib.concatLists (lib.imap0 (index: checkSettingsOf kind "${where}[${toString index}]") value)
     else
       [ ];
+
+  checkSettings = checkSettingsOf "networkd";
 }

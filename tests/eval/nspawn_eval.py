@@ -131,14 +131,26 @@ def missing_lib_reason() -> str:
     return locate_nixpkgs_lib().origin
 
 
-def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
-    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
+def evaluate(
+    lib: Path, attr: str | None, case: str | None = None, entry: str = "host",
+    credential_file: Path | None = None, read_write: bool = False,
+) -> Any:
+    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data.
+
+    ``credential_file`` replaces the host file of the cases' file credentials; ``read_write``
+    lets Nix really copy the Nix paths it meets into the store (as a build would), instead of
+    only computing their store paths.
+    """
     argv = [
         "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
         "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
     ]
     if case is not None:
         argv += ["--argstr", "case", case]
+    if credential_file is not None:
+        argv += ["--argstr", "credentialFile", str(credential_file)]
+    if read_write:
+        argv.append("--read-write-mode")
     if attr is not None:
         argv += ["-A", attr]
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -155,8 +167,9 @@ def report(lib: Path, case: str, entry: str = "host") -> dict[str, Any]:
     return data
 
 
-def case_names(lib: Path) -> list[str]:
-    names = evaluate(lib, "cases")
+def exportable_cases(lib: Path) -> list[str]:
+    """The cases that may become references: all but the probes that only their test evaluates."""
+    names = evaluate(lib, "exportable")
     assert isinstance(names, list)
     return [str(name) for name in names]
 
@@ -171,8 +184,9 @@ def reference_text(data: dict[str, Any]) -> str:
 
 
 def reference_cases(lib: Path) -> list[str]:
-    """The cases whose unit settings are exported: every case that passes its assertions."""
+    """The cases whose unit settings are exported: every exportable case (not a probe that only
+    its test evaluates) that passes its assertions."""
     return [
-        case for case in case_names(lib)
+        case for case in exportable_cases(lib)
         if not evaluate(lib, "failedAssertions", case)
     ]

@@ -25,12 +25,47 @@ let
     default = [ ];
   };
   text = mkOption { type = types.str; };
+
+  # NixOS' unit settings (systemd-lib's `unitOption`): a list repeats the key, and list values
+  # from several definitions are concatenated.
+  unitOption = types.mkOptionType {
+    name = "systemd option";
+    merge =
+      loc: defs:
+      if lib.any (def: lib.isList def.value) defs then
+        lib.concatMap (def: lib.toList def.value) defs
+      else
+        lib.mergeEqualOption loc defs;
+  };
+  unitSection = mkOption {
+    type = types.attrsOf unitOption;
+    default = { };
+  };
+
+  # A derivation as a store-path-shaped string named after what it is built from, with an
+  # attribute per further output.
+  derivation =
+    name: inputs: outputs:
+    let
+      path =
+        output:
+        "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON [ inputs output ]))}-${name}${lib.optionalString (output != "out") "-${output}"}";
+    in
+    {
+      type = "derivation";
+      outPath = path "out";
+    }
+    // lib.genAttrs outputs path;
 in
 rec {
   # The few attributes of nixpkgs that the modules and the test configurations use.
   pkgs = {
     stdenv.hostPlatform.system = "x86_64-linux";
     htop = "/nix/store/00000000000000000000000000000000-htop-3.4.1";
+    closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
+    runCommand =
+      name: env: script:
+      derivation name [ env script ] (env.outputs or [ ]);
   };
 
   # A NixOS host, as far as the host module is concerned.
@@ -56,7 +91,27 @@ rec {
         ];
       };
       systemd = {
-        nspawn = settings;
+        package = mkOption {
+          type = types.str;
+          default = "/nix/store/22222222222222222222222222222222-systemd-258";
+        };
+        # nixpkgs' nixos/modules/system/boot/systemd/nspawn.nix
+        nspawn = mkOption {
+          type = types.attrsOf (
+            types.submodule {
+              options = {
+                execConfig = unitSection;
+                filesConfig = unitSection;
+                networkConfig = unitSection;
+                extraDrvConfig = mkOption {
+                  type = types.nullOr types.package;
+                  default = null;
+                };
+              };
+            }
+          );
+          default = { };
+        };
         network = {
           enable = flag false;
           wait-online.enable = flag true;
@@ -117,6 +172,14 @@ rec {
         };
         systemd.network.networks = settings;
         nix.enable = flag true;
+        nix.package = mkOption {
+          type = types.raw;
+          default.out = "/nix/store/33333333333333333333333333333333-nix-2.31.2";
+        };
+        boot.postBootCommands = mkOption {
+          type = types.lines;
+          default = "";
+        };
         services.logrotate.enable = flag true;
         services.nginx = settings;
         environment.systemPackages = values;
