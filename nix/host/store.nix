@@ -46,6 +46,7 @@ let
       nix.enable = lib.mkOverride 900 true;
       boot.postBootCommands = ''
         ${config.nix.package.out}/bin/nix-store --load-db < ${registration}
+        mkdir -p /nix/var/nix/gcroots
         ln -sfn /run/current-system /nix/var/nix/gcroots/nixos-nspawn-system
       '';
     };
@@ -73,13 +74,14 @@ in
               default = "host";
               example = "closure";
               description = ''
-                What the container sees under `/nix/store`, always read-only: `host`, the host's
-                whole store (one bind mount); or `closure`, only the closure of the container's
-                system, so that nothing else on the host (other containers' systems, the host's
-                own packages and configuration files) is visible. `closure` binds every store path
-                of the closure on its own, onto a read-only skeleton directory: a few hundred to a
-                few thousand mounts, each a `.mount` unit for the container's systemd, which adds
-                to the start and stop time (measured in docs/store.md).
+                What the container sees under `/nix/store`, read-only (unless {option}`nix` is
+                `overlay`): `host`, the host's whole store (one bind mount); or `closure`, only
+                the closure of the container's system, so that nothing else on the host (other
+                containers' systems, the host's own packages and configuration files) is
+                visible. `closure` binds every store path of the closure on its own, onto a
+                read-only skeleton directory: a few hundred to a few thousand mounts, each a
+                `.mount` unit for the container's systemd, which adds to the start and stop time
+                (measured in docs/store.md).
               '';
             };
 

@@ -613,4 +613,36 @@ in
       };
     }
   ];
+
+  # What the runtime tier runs next to runtime-pair (tests/runtime/runtime_plan.py writes the
+  # expected values out again, independently).
+  runtime-beyond = case "gamma: credentials, limits and a flag; delta: closure-only store; epsilon: Nix over an overlay store" [
+    {
+      nixos-nspawn.containers = {
+        gamma = {
+          config = { };
+          network.veth.enable = false;
+          credentials = {
+            db-password.file = "/run/secrets/50%/gamma-db";
+            "app.conf".text = "line one\n\tindented 50% of $HOME \\ \"quoted\" é\n ";
+          };
+          serviceConfig = {
+            MemoryMax = "192M";
+            TasksMax = 256;
+          };
+          extraFlags = [ "--setenv=GREETING=50% of $HOME \"quoted\" \\ back" ];
+        };
+        delta = {
+          config = { };
+          network.veth.enable = false;
+          nixStore = "closure";
+        };
+        epsilon = {
+          config = { };
+          network.veth.enable = false;
+          nix = "overlay";
+        };
+      };
+    }
+  ];
 }

@@ -62,6 +62,7 @@ rec {
   pkgs = {
     stdenv.hostPlatform.system = "x86_64-linux";
     htop = "/nix/store/00000000000000000000000000000000-htop-3.4.1";
+    hello = "/nix/store/00000000000000000000000000000000-hello-2.12.2";
     closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
     runCommand =
       name: env: script:
@@ -171,6 +172,7 @@ rec {
           };
         };
         systemd.network.networks = settings;
+        systemd.services = settings;
         nix.enable = flag true;
         nix.package = mkOption {
           type = types.raw;

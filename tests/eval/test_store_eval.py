@@ -59,6 +59,7 @@ def test_overlay_gives_the_container_a_store_of_its_own(run) -> None:
     assert guest["postBootCommands"] == (
         "/nix/store/33333333333333333333333333333333-nix-2.31.2/bin/nix-store --load-db "
         "< /nix/.nixos-nspawn/registration\n"
+        "mkdir -p /nix/var/nix/gcroots\n"
         "ln -sfn /run/current-system /nix/var/nix/gcroots/nixos-nspawn-system\n"
     )
 

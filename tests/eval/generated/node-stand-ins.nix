@@ -27,5 +27,9 @@ in
       type = types.listOf types.port;
       default = [ ];
     };
+    environment.systemPackages = mkOption {
+      type = types.listOf types.raw;
+      default = [ ];
+    };
   };
 }
