@@ -6,9 +6,10 @@
 # any of that would add directives or lose characters, so every value the module writes from the
 # user's options goes through `checkWritten` (or `checkUnitValue`, `checkSettings`). `%` is no
 # specifier in .nspawn and .network files, so it is written there as it is. In the service drop-in
-# (systemd-nspawn@<name>.service) `%` starts a specifier: what the module writes there from user
-# values is escaped (`escapeExecArg`, `escapeSpecifiers`, `escapeCredentialText`); `serviceConfig`
-# is the user's own systemd settings, where specifiers mean what they mean in any unit.
+# (systemd-nspawn@<name>.service) `%` starts a specifier in most settings: what the module writes
+# there from user values is escaped for its setting (`escapeExecArg`, `escapeSpecifiers`,
+# `escapeCredentialText`); `serviceConfig` is the user's own systemd settings, where specifiers
+# mean what they mean in any unit.
 { lib }:
 let
   # U+0001..U+001F and U+007F (a Nix string cannot hold U+0000).
@@ -76,9 +77,9 @@ rec {
   # A path in a setting that expands specifiers (`LoadCredential=ID:PATH`).
   escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
 
-  # The data of `SetCredential=ID:DATA`: systemd expands specifiers in it and then reads C escapes,
-  # and strips whitespace from the end of the line. So `%` becomes `%%`, a backslash `\\`, and
-  # every control character and every space a `\xNN` escape.
+  # The data of `SetCredential=ID:DATA`: systemd reads C escapes in it (specifiers only in the
+  # ID) and strips whitespace from the end of the line. So a backslash becomes `\\`, and every
+  # control character and every space a `\xNN` escape.
   escapeCredentialText =
     let
       escapes = map (c: {
@@ -86,8 +87,8 @@ rec {
         escaped = "\\x${lib.toLower (lib.substring 4 2 c.name)}";
       }) controlCharacters;
     in
-    lib.replaceStrings ([ "%" "\\" " " ] ++ map (e: e.char) escapes) (
-      [ "%%" "\\\\" "\\x20" ] ++ map (e: e.escaped) escapes
+    lib.replaceStrings ([ "\\" " " ] ++ map (e: e.char) escapes) (
+      [ "\\\\" "\\x20" ] ++ map (e: e.escaped) escapes
     );
 
   # The failed assertions of a tree of `kind` settings (e.g. "networkd") at option path `where`:

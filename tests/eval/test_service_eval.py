@@ -42,9 +42,9 @@ def test_credentials_limits_and_flags_reach_the_unit(run) -> None:
             ' "--setenv=GREETING=50%% of $$HOME \\"quoted\\" \\\\ back"',
         ],
         "LoadCredential": ["db-password:/run/secrets/db-password"],
-        # C escapes (spaces too: systemd strips them at the end of a line), %% for a %
+        # C escapes (spaces too: systemd strips them at the end of a line); no specifiers here
         "SetCredential": [
-            "app.conf:line\\x20one\\x0a\\x09indented\\x2050%%\\x20of\\x20$HOME\\x20\\\\\\x20"
+            "app.conf:line\\x20one\\x0a\\x09indented\\x2050%\\x20of\\x20$HOME\\x20\\\\\\x20"
             '"quoted"\\x20\\x0a'
         ],
         "MemoryMax": "256M",
