@@ -1,9 +1,10 @@
 """Fixtures of the eval tier: nixpkgs' lib, or a skip that says why it is missing."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from nspawn_eval import locate_nixpkgs_lib
+from nspawn_eval import locate_nixpkgs_lib, report
 
 from tests.tiers import LIB_PROPERTY
 
@@ -15,6 +16,16 @@ def nixpkgs_lib() -> Path:
     if source.path is None:
         pytest.skip(source.origin)
     return source.path
+
+
+@pytest.fixture
+def run(nixpkgs_lib: Path):
+    """run(case) -> the harness report of a case that passes its assertions."""
+    def get(case: str) -> dict[str, Any]:
+        data = report(nixpkgs_lib, case)
+        assert data["failedAssertions"] == [], data["failedAssertions"]
+        return data
+    return get
 
 
 @pytest.fixture(autouse=True)

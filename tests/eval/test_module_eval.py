@@ -140,15 +140,6 @@ def machine_dir(name: str) -> dict[str, Any]:
     return {f"/var/lib/machines/{name}": {"d": {"user": "root", "group": "root", "mode": "0755"}}}
 
 
-@pytest.fixture
-def run(nixpkgs_lib: Path):
-    """run(case) -> the harness report of a case that passes its assertions."""
-    def get(case: str) -> dict[str, Any]:
-        data = report(nixpkgs_lib, case)
-        assert data["failedAssertions"] == [], data["failedAssertions"]
-        return data
-    return get
-
 
 def toplevel(data: dict[str, Any], name: str) -> str:
     path = data["containers"][name]["path"]

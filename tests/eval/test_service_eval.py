@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nspawn_eval import NixEvalError, evaluate, report
+from nspawn_eval import NixEvalError, evaluate
 
 pytestmark = pytest.mark.eval
 
@@ -21,14 +21,6 @@ UPSTREAM = (f"{SYSTEMD}/bin/systemd-nspawn --quiet --keep-unit --boot --link-jou
 # No character that an escape would change: found verbatim wherever it is written.
 SECRET = "correct-horse-battery-staple-7f3a"
 
-
-@pytest.fixture
-def run(nixpkgs_lib: Path):
-    def get(case: str) -> dict[str, Any]:
-        data = report(nixpkgs_lib, case)
-        assert data["failedAssertions"] == [], data["failedAssertions"]
-        return data
-    return get
 
 
 def test_credentials_limits_and_flags_reach_the_unit(run) -> None:

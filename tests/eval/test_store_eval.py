@@ -6,21 +6,12 @@ builder does is tested on its own (tests/unit/test_store_view.py) and on the run
 """
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from nspawn_eval import evaluate, report
+from nspawn_eval import evaluate
 
 pytestmark = pytest.mark.eval
 
-
-@pytest.fixture
-def run(nixpkgs_lib: Path):
-    def get(case: str) -> dict[str, Any]:
-        data = report(nixpkgs_lib, case)
-        assert data["failedAssertions"] == [], data["failedAssertions"]
-        return data
-    return get
 
 
 def test_the_host_store_is_one_read_only_bind_by_default(run) -> None:
