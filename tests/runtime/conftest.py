@@ -20,7 +20,7 @@ from contextlib import nullcontext
 from dataclasses import asdict
 
 import pytest
-from runtime_plan import REFERENCE, ROOT, RunRecord, run_vm
+from runtime_plan import BEYOND, REFERENCE, ROOT, RunRecord, run_vm
 
 
 def _missing_requirement() -> str | None:
@@ -29,8 +29,9 @@ def _missing_requirement() -> str | None:
     for tool in ("qemu-system-x86_64", "debootstrap", "mke2fs"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (the runtime tier boots a Debian VM under QEMU)"
-    if not REFERENCE.exists():
-        return f"{REFERENCE.relative_to(ROOT)} is missing (exported by the module's eval tier)"
+    for reference in (REFERENCE, BEYOND):
+        if not reference.exists():
+            return f"{reference.relative_to(ROOT)} is missing (exported by the module's eval tier)"
     return None
 
 

@@ -5,12 +5,12 @@ fail, and its failure message must name the broken setting's symptom.
 """
 
 import pytest
-from runtime_plan import GOOD, NEGATIVE, Broken, Expect, RunRecord
+from runtime_plan import BEYOND_GOOD, GOOD, NEGATIVE, Broken, Expect, RunRecord
 
 pytestmark = pytest.mark.runtime
 
 
-@pytest.mark.parametrize("expect", GOOD, ids=lambda e: e.id)
+@pytest.mark.parametrize("expect", GOOD + BEYOND_GOOD, ids=lambda e: e.id)
 def test_good_setup_passes(runtime_run: RunRecord, expect: Expect) -> None:
     result = runtime_run.results[expect.id]
     assert result["ok"], result["message"]
