@@ -156,8 +156,8 @@ let
       # idmapped by default (see `binds.<path>.idmap`), so their ownership does not depend on
       # the base at all.
       PrivateUsersOwnership = lib.mkDefault "chown";
-      # Only the Nix store is shared, read-only. Not /nix/var, not the nix-daemon socket.
-      BindReadOnly = [ "/nix/store" ] ++ bindValues true c;
+      # What the container sees of /nix/store is ./host/store.nix's.
+      BindReadOnly = bindValues true c;
       Bind = bindValues false c;
     };
     networkConfig = {
@@ -516,10 +516,13 @@ in
   # Each feature adds its options to the container submodule and its own settings.
   imports = [
     ./host/attachments.nix
+    ./host/credentials.nix
     ./host/devices.nix
     ./host/evaluation.nix
     ./host/mount-order.nix
     ./host/ports.nix
+    ./host/service.nix
+    ./host/store.nix
   ];
 
   options.nixos-nspawn = {

@@ -5,9 +5,11 @@
 # ends in an odd number of backslashes, and strips whitespace around the value. A value that does
 # any of that would add directives or lose characters, so every value the module writes from the
 # user's options goes through `checkWritten` (or `checkUnitValue`, `checkSettings`). `%` is no
-# specifier in .nspawn and .network files, so `%` is written as it is there; in the service
-# drop-in it is one, and the one user value written there (a bind's host path in
-# `RequiresMountsFor=`) goes through `escapeUnitPathWord`.
+# specifier in .nspawn and .network files, so it is written there as it is. In the service drop-in
+# (systemd-nspawn@<name>.service) `%` starts a specifier in most settings: what the module writes
+# there from user values is escaped for its setting (`escapeUnitPathWord`, `escapeExecArg`,
+# `escapeSpecifiers`, `escapeCredentialText`); `serviceConfig` is the user's own systemd
+# settings, where specifiers mean what they mean in any unit.
 { lib }:
 let
   # U+0001..U+001F and U+007F (a Nix string cannot hold U+0000).
@@ -71,11 +73,35 @@ rec {
   escapeUnitPathWord =
     lib.replaceStrings [ "\\" " " "\"" "'" "%" ] [ "\\\\" "\\ " "\\\"" "\\'" "%%" ];
 
-  # The failed assertions of a tree of networkd settings at option path `where`: keys and values
-  # at any depth, list elements too. Store paths and other string-like values are checked as the
-  # string they become.
-  checkSettings =
-    where: value:
+  # One argument of an `Exec*=` line, quoted as systemd.service(5) reads it: a double-quoted word
+  # with C escapes (JSON's string escapes are a subset), `%%` for a literal `%` (no specifier) and
+  # `$$` for a literal `$` (no variable substitution). The same rule as nixpkgs'
+  # `utils.escapeSystemdExecArg`; written here so that the eval tier, which evaluates the module
+  # without NixOS (and its `utils` argument), checks exactly what users get.
+  escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON arg);
+
+  # A path in a setting that expands specifiers (`LoadCredential=ID:PATH`).
+  escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
+
+  # The data of `SetCredential=ID:DATA`: systemd reads C escapes in it (specifiers only in the
+  # ID) and strips whitespace from the end of the line. So a backslash becomes `\\`, and every
+  # control character and every space a `\xNN` escape.
+  escapeCredentialText =
+    let
+      escapes = map (c: {
+        inherit (c) char;
+        escaped = "\\x${lib.toLower (lib.substring 4 2 c.name)}";
+      }) controlCharacters;
+    in
+    lib.replaceStrings ([ "\\" " " ] ++ map (e: e.char) escapes) (
+      [ "\\\\" "\\x20" ] ++ map (e: e.escaped) escapes
+    );
+
+  # The failed assertions of a tree of `kind` settings (e.g. "networkd") at option path `where`:
+  # keys and values at any depth, list elements too. Store paths and other string-like values are
+  # checked as the string they become.
+  checkSettingsOf =
+    kind: where: value:
     if lib.isStringLike value then
       checkUnitValue where (toString value)
     else if lib.isAttrs value then
@@ -86,18 +112,20 @@ rec {
             at = "${where}.${lib.strings.escapeNixIdentifier key}";
           in
           if isSettingName key then
-            checkSettings at item
+            checkSettingsOf kind at item
           else
             [
               {
                 assertion = false;
-                message = "${at}: the key ${showValue key} is not a networkd setting name (it is written into the unit file as it is): use letters, digits and `-`, starting with a letter.";
+                message = "${at}: the key ${showValue key} is not a ${kind} setting name (it is written into the unit file as it is): use letters, digits and `-`, starting with a letter.";
               }
             ]
         ) value
       )
     else if lib.isList value then
-      lib.concatLists (lib.imap0 (index: checkSettings "${where}[${toString index}]") value)
+      lib.concatLists (lib.imap0 (index: checkSettingsOf kind "${where}[${toString index}]") value)
     else
       [ ];
+
+  checkSettings = checkSettingsOf "networkd";
 }

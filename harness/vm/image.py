@@ -48,6 +48,13 @@ HOST_PACKAGES: tuple[str, ...] = (
     "busybox", "libnss-mymachines",
 )
 
+APT_PACKAGES: tuple[str, ...] = (
+    # Installed with apt-get after debootstrap, whose own dependency ordering fails on nix-bin's
+    # Perl dependencies: Nix 2.8 for a Nix store overlay in a container, erofs-utils for the
+    # closure store image that the store-view measurement compares with per-path binds.
+    "nix-bin", "erofs-utils",
+)
+
 AUTOLOGIN_DROPIN = """\
 [Service]
 ExecStart=
@@ -67,6 +74,7 @@ class Recipe:
 
     suite: str = "bookworm"
     packages: tuple[str, ...] = HOST_PACKAGES
+    apt_packages: tuple[str, ...] = APT_PACKAGES
     size: str = "4G"
     hostname: str = HOSTNAME
     masked_units: tuple[str, ...] = MASKED_HOST_UNITS
@@ -148,6 +156,9 @@ def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Repor
             ],
             progress, timeout=1800,
         )
+    if recipe.apt_packages:
+        with _phase("apt-get install", progress):
+            _apt_install(rootfs, recipe.apt_packages)
     with _phase("configure", progress):
         _chroot(rootfs, "systemctl", "enable", "systemd-networkd")
         _chroot(rootfs, "passwd", "-d", "root")
@@ -225,8 +236,26 @@ def _single(directory: Path, pattern: str) -> Path:
     return found[0]
 
 
-def _chroot(rootfs: Path, *argv: str) -> None:
-    _run(["chroot", str(rootfs), *argv], timeout=120)
+def _chroot(rootfs: Path, *argv: str, timeout: float = 120) -> None:
+    _run(["chroot", str(rootfs), *argv], timeout=timeout)
+
+
+def _apt_install(rootfs: Path, packages: Sequence[str]) -> None:
+    """apt-get in the new root, with the build machine's name resolution for the download (the
+    root's own resolv.conf, if debootstrap left one, is put back afterwards)."""
+    resolv = rootfs / "etc/resolv.conf"
+    kept = resolv.read_bytes() if resolv.is_file() and not resolv.is_symlink() else None
+    resolv.unlink(missing_ok=True)
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    try:
+        _chroot(rootfs, "apt-get", "update", "-q", timeout=600)
+        _chroot(rootfs, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
+                "--no-install-recommends", *packages, timeout=1200)
+        _chroot(rootfs, "apt-get", "clean")
+    finally:
+        resolv.unlink()
+        if kept is not None:
+            resolv.write_bytes(kept)
 
 
 def _run(argv: Sequence[str], *, timeout: float) -> None:

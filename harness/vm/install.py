@@ -10,25 +10,38 @@ from __future__ import annotations
 import base64
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from harness.checks import Bind, Container, Topology
 from harness.checks.topology import MACHINES_DIR
 from harness.vm.console import ConsoleMachine
 from harness.vm.image import TEMPLATE_DIR
 from harness.vm.units import (
+    DEBIAN_SYSTEM,
+    STAND_IN_DIR,
     UnitFile,
     UnitRenderError,
     render_case,
     translate_nspawn,
 )
 
-STORE_PATH = "/usr"
+STORE_PATH = DEBIAN_SYSTEM
 """What the Debian containers bind read-only in place of /nix/store (see units.py)."""
 
 DEVICES = "/dev/"
 """Binds below this are device nodes (the module's ``devices``): they exist on the host already
 and hold no state of the container."""
+
+CLOSURE_PATHS = f"{STAND_IN_DIR}/store-paths"
+REGISTRATION = f"{STAND_IN_DIR}/registration"
+"""The stand-in closure's ``store-paths`` and ``registration`` (what ``pkgs.closureInfo`` builds
+on NixOS), made by :func:`install_stand_in_closure`."""
+
+STORE_VIEW_SCRIPT = Path(__file__).resolve().parents[2] / "nix" / "host" / "store-view.sh"
+"""The module's own builder of the closure-only store view, run unchanged in the VM."""
+
+NIX = "NIX_CONFIG='build-users-group =' "
+"""Debian's nix-bin runs as root without build users (the VM has no nixbld group)."""
 
 
 def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
@@ -47,8 +60,46 @@ def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
         prepare_bind_sources(machine, bind_sources(translated))
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
-    install_files(machine, render_case(case))
+    files = render_case(case)
+    install_store_views(machine, [f.append for f in files if f.append is not None])
+    install_files(machine, files)
     machine.succeed("systemctl daemon-reload && networkctl reload")
+
+
+def add_to_store(machine: ConsoleMachine, source: str) -> str:
+    """``nix-store --add`` of a path in the VM; its store path."""
+    path = machine.succeed(f"{NIX}nix-store --add {shlex.quote(source)}").strip()
+    if not path.startswith("/nix/store/"):
+        raise ValueError(f"nix-store --add {source} printed {path!r}")
+    return path
+
+
+def install_stand_in_closure(machine: ConsoleMachine, paths: Sequence[str]) -> None:
+    """Make *paths* (in the VM's Nix store) the stand-in for a container's closure: write their
+    :data:`CLOSURE_PATHS` and :data:`REGISTRATION`."""
+    quoted = " ".join(shlex.quote(path) for path in paths)
+    machine.succeed(
+        f"mkdir -p {STAND_IN_DIR} && printf '%s\\n' {quoted} > {CLOSURE_PATHS} && "
+        f"{NIX}nix-store --dump-db {quoted} > {REGISTRATION}"
+    )
+
+
+def install_store_views(machine: ConsoleMachine, views: Sequence[str]) -> None:
+    """Build each closure-only store view (``<name>.store-view``, a translated
+    ``extraDrvConfig``, see units.py) with the module's store-view.sh over the stand-in closure:
+    the [Files] lines at *view*, the skeleton at *view*.skeleton. Other appended files are the
+    caller's, made beforehand."""
+    views = [view for view in views if view.endswith(".store-view")]
+    if not views:
+        return
+    script = f"{STAND_IN_DIR}/store-view.sh"
+    install_files(machine, [UnitFile(script, STORE_VIEW_SCRIPT.read_text())])
+    for view in views:
+        machine.succeed(
+            f"test -s {CLOSURE_PATHS} && rm -rf {shlex.quote(view + '.skeleton')} && "
+            f"sh {script} {CLOSURE_PATHS} {shlex.quote(view + '.skeleton')} "
+            f"> {shlex.quote(view)}"
+        )
 
 
 def apply_tmpfiles_dir(machine: ConsoleMachine, path: str, entries: Mapping[str, object]) -> None:
@@ -72,12 +123,14 @@ def apply_tmpfiles_dir(machine: ConsoleMachine, path: str, entries: Mapping[str,
 
 
 def install_files(machine: ConsoleMachine, files: Iterable[UnitFile]) -> None:
-    """Write each file (parents created); content travels base64-encoded, byte for byte."""
+    """Write each file (parents created), then what it appends; content travels
+    base64-encoded, byte for byte."""
     for unit in files:
         payload = base64.b64encode(unit.text.encode()).decode()
         path = shlex.quote(unit.path)
         parent = shlex.quote(str(PurePosixPath(unit.path).parent))
-        machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}")
+        append = "" if unit.append is None else f" && cat {shlex.quote(unit.append)} >> {path}"
+        machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}{append}")
 
 
 def install_container_root(machine: ConsoleMachine, name: str) -> None:
@@ -109,8 +162,10 @@ def bind_sources(nspawn: Mapping[str, object]) -> tuple[str, ...]:
 
 
 def prepare_bind_sources(machine: ConsoleMachine, paths: Sequence[str]) -> None:
-    if paths:
-        machine.succeed("mkdir -p " + " ".join(shlex.quote(p) for p in paths))
+    """Missing bind sources become directories (a stand-in file that exists stays)."""
+    for path in paths:
+        quoted = shlex.quote(path)
+        machine.succeed(f"test -e {quoted} || mkdir -p {quoted}")
 
 
 def container_of(name: str, nspawn: Mapping[str, object], store_path: str) -> Container:

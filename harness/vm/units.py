@@ -12,8 +12,11 @@ what a NixOS host would:
 - ``networkToUnit`` / ``netdevToUnit`` from ``nixos/lib/systemd-network-units.nix``.
 
 The only changes are the Debian translations in :data:`DEBIAN_TRANSLATIONS` (a NixOS system's
-``init`` and store have Debian counterparts); every other value passes through unchanged, and a
-``/nix/`` path that no translation covers is an error rather than a silent mismatch.
+``init`` and store, the systemd package and what the module builds have Debian counterparts) and
+the Debian system (:data:`DEBIAN_SYSTEM`) in every container; every other value passes through
+unchanged, and a ``/nix/`` path that no translation covers is an error rather than a silent
+mismatch. Service drop-ins are rendered as NixOS writes them too (``[Service]`` and
+``attrsToSection``).
 """
 
 from __future__ import annotations
@@ -273,13 +276,22 @@ class Translation:
     pattern: str
     """Regular expression that must match the whole value (one list element)."""
     replacement: str
+    """The value instead (``\\1`` for a group of the pattern)."""
     why: str
 
     def apply(self, section: str, key: str, value: str) -> str | None:
-        if (section, key) == (self.section, self.key) and re.fullmatch(self.pattern, value):
-            return self.replacement
-        return None
+        if (section, key) != (self.section, self.key):
+            return None
+        match = re.fullmatch(self.pattern, value)
+        return None if match is None else match.expand(self.replacement)
 
+
+DEBIAN_SYSTEM = "/usr"
+"""The Debian system a container runs (what ``Parameters=`` points into): bound read-only into
+every container, also where NixOS binds no store (a closure-only store, an overlay store)."""
+
+STAND_IN_DIR = "/srv/nixos-nspawn"
+"""Where the VM keeps the Debian stand-ins for what NixOS builds (see :mod:`harness.vm.install`)."""
 
 DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
     Translation(
@@ -287,9 +299,30 @@ DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
         "the container's NixOS system init script; on Debian, systemd itself is the init",
     ),
     Translation(
-        "filesConfig", "BindReadOnly", r"/nix/store", "/usr",
+        "filesConfig", "BindReadOnly", r"/nix/store", DEBIAN_SYSTEM,
         "the shared read-only software tree: NixOS' store, Debian's /usr (the container root "
         "is otherwise nearly empty, as on NixOS)",
+    ),
+    Translation(
+        "filesConfig", "Overlay", r"/nix/store:\+/nix/[^:]+:/nix/store", r"\g<0>",
+        "the container's overlay store (nix = overlay): Debian's Nix keeps its store at "
+        "/nix/store too, so the overlay is made over the VM's own Nix store",
+    ),
+    Translation(
+        "filesConfig", "BindReadOnly", r"/nix/store/[^/]+-closure-info/registration(:.+)",
+        STAND_IN_DIR + r"/registration\1",
+        "the registration of the container's closure (closureInfo); on Debian, nix-store "
+        "--dump-db of the VM's stand-in closure",
+    ),
+    Translation(
+        "nspawn", "extraDrvConfig", r"/nix/store/[^/]+-nixos-nspawn-([^/]+)-store-view",
+        STAND_IN_DIR + r"/\1.store-view",
+        "the closure-only store view, appended to the .nspawn file; on Debian, the same "
+        "store-view.sh run in the VM over the stand-in closure",
+    ),
+    Translation(
+        "service", "ExecStart", r"/nix/store/[^/ ]+/bin/(systemd-nspawn .*)", r"\1",
+        "NixOS' systemd package; Debian's own template calls systemd-nspawn by name",
     ),
 )
 
@@ -298,16 +331,45 @@ def translate_nspawn(
     settings: Mapping[str, object],
     translations: Sequence[Translation] = DEBIAN_TRANSLATIONS,
 ) -> dict[str, object]:
-    """Apply *translations* to an nspawn settings attrset; refuse leftover ``/nix/`` values."""
+    """Apply *translations* to an nspawn settings attrset; refuse leftover ``/nix/`` values.
+
+    Every container gets :data:`DEBIAN_SYSTEM` read-only, first (NixOS' store bind becomes it;
+    where NixOS binds no whole store, it is added).
+    """
     out: dict[str, object] = {}
     for section, attrs in settings.items():
+        if section == "extraDrvConfig":
+            out[section] = _translate_value("nspawn", section, attrs, translations)
+            continue
         if not isinstance(attrs, Mapping):
             raise UnitRenderError(f"{section}: expected an attrset, got {attrs!r}")
         out[section] = {
             key: _translate_value(section, key, value, translations)
             for key, value in attrs.items()
         }
+    files = out.setdefault("filesConfig", {})
+    assert isinstance(files, dict)
+    read_only = [str(v) for v in _as_list(files.get("BindReadOnly"))]
+    if DEBIAN_SYSTEM not in read_only:
+        files["BindReadOnly"] = [DEBIAN_SYSTEM, *read_only]
     return out
+
+
+def translate_service(
+    settings: Mapping[str, object],
+    translations: Sequence[Translation] = DEBIAN_TRANSLATIONS,
+) -> dict[str, object]:
+    """The service drop-in's settings with *translations* (section ``service``) applied."""
+    return {
+        key: _translate_value("service", key, value, translations)
+        for key, value in settings.items()
+    }
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _translate_value(
@@ -337,6 +399,8 @@ class UnitFile:
 
     path: str
     text: str
+    append: str | None = None
+    """A file in the VM whose content is appended (a translated ``extraDrvConfig``)."""
 
 
 CASE_KEYS = {
@@ -356,9 +420,12 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     _only_keys(case, CASE_KEYS, "reference case")
     files: list[UnitFile] = []
     for name, settings in sorted(_attrs(case, "nspawn").items()):
+        translated = translate_nspawn(_mapping(settings, name))
+        extra = translated.pop("extraDrvConfig", None)
         files.append(UnitFile(
             f"/etc/systemd/nspawn/{name}.nspawn",
-            nspawn_unit(translate_nspawn(_mapping(settings, name))),
+            nspawn_unit(translated),
+            None if extra is None else str(extra),
         ))
     for unit, settings in sorted(_attrs(case, "hostNetworks").items()):
         files.append(UnitFile(
@@ -379,7 +446,7 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
         files.append(UnitFile(
             f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
             (f"[Unit]\n{attrs_to_section(section)}\n" if section else "")
-            + "[Service]\n" + attrs_to_section(_mapping(settings, name)),
+            + "[Service]\n" + attrs_to_section(translate_service(_mapping(settings, name))),
         ))
     for container, units in sorted(_attrs(case, "containerNetworks").items()):
         for unit, settings in sorted(_mapping(units, container).items()):

@@ -1,8 +1,17 @@
 # The host configurations the eval tier evaluates (see harness.nix). Each case: a description
-# and the NixOS modules of the host, written as a user would write them.
-{ lib }:
+# and the NixOS modules of the host, written as a user would write them. `credentialFile` is the
+# host file of the file credentials below (a test passes a real file with a known secret).
+{
+  lib,
+  credentialFile ? "/run/secrets/db-password",
+}:
 let
   case = description: modules: { inherit description modules; };
+  # A case that only its test evaluates (with its own inputs): never exported as a reference.
+  probe = description: modules: {
+    inherit description modules;
+    export = false;
+  };
   prebuilt = "/nix/store/11111111111111111111111111111111-nixos-system-prebuilt";
 
   # The seed README's static network settings for both ends of the veth link. (The seed writes
@@ -796,6 +805,192 @@ in
             [Link]
             MTUBytes=1400
           '';
+        };
+      };
+    }
+  ];
+
+  # --- beyond the seed: credentials, service settings, extra flags ------------------------------
+
+  credentials = case "a file and a text credential, memory and task limits, an extra flag" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials = {
+          db-password.file = credentialFile;
+          "app.conf".text = "line one\n\tindented 50% of $HOME \\ \"quoted\" \n";
+        };
+        serviceConfig = {
+          MemoryMax = "256M";
+          TasksMax = 512;
+        };
+        extraFlags = [ "--setenv=GREETING=50% of $HOME \"quoted\" \\ back" ];
+      };
+    }
+  ];
+
+  service-override = case "serviceConfig wins over the module's start timeout; a % in a file path" [
+    {
+      nixos-nspawn.containers.slow = {
+        config = { };
+        serviceConfig.TimeoutStartSec = "15min";
+        credentials.token.file = "/run/keys/50%/token";
+      };
+    }
+  ];
+
+  # The mistake the test of file credentials must catch: a secret read into a text credential
+  # lands in the store (the unit file).
+  credential-read-into-text = probe "a secret read at evaluation into a text credential" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials.db-password.text = builtins.readFile credentialFile;
+      };
+    }
+  ];
+
+  credential-copied-into-store = probe "a Nix path interpolated into a setting: Nix copies the file" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        serviceConfig.LoadCredential = [ "db-password:${/. + credentialFile}" ];
+      };
+    }
+  ];
+
+  credential-nix-path = probe "a Nix path as a file credential would be copied into the store" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials.db-password.file = /. + credentialFile;
+      };
+    }
+  ];
+
+  credential-both = case "a credential with both a file and a text" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials.db-password = {
+          file = "/run/secrets/db-password";
+          text = "hunter2";
+        };
+      };
+    }
+  ];
+
+  credential-bad-id = case "a credential ID with a colon, which separates ID and path" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials."db:password".file = "/run/secrets/db-password";
+      };
+    }
+  ];
+
+  credential-path-newline = case "a credential file path that would end the unit line" [
+    {
+      nixos-nspawn.containers.vault = {
+        config = { };
+        credentials.db-password.file = "/run/secrets/x\nExecStartPre=/bin/evil";
+      };
+    }
+  ];
+
+  service-exec-start = case "ExecStart in serviceConfig" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        serviceConfig.ExecStart = "/bin/true";
+      };
+    }
+  ];
+
+  service-bad-key = case "a serviceConfig key that would add a directive" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        serviceConfig."MemoryMax=1G\nExecStartPre" = "/bin/evil";
+      };
+    }
+  ];
+
+  service-bad-value = case "a serviceConfig value that would add a directive" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        serviceConfig.MemoryMax = "1G\nExecStartPre=/bin/evil";
+      };
+    }
+  ];
+
+  flag-control-character = case "an extra flag with DEL, which JSON quoting leaves as it is" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        extraFlags = [ "--setenv=X=${builtins.fromJSON ''"\u007f"''}" ];
+      };
+    }
+  ];
+
+  # --- beyond the seed: the container's view of the Nix store -----------------------------------
+
+  store-closure = case "a container that sees only its own system's closure under /nix/store" [
+    {
+      nixos-nspawn.containers.sealed = {
+        config = { };
+        nixStore = "closure";
+      };
+    }
+  ];
+
+  nix-overlay = case "a container with its own nix-daemon over an overlay of the host's store" [
+    {
+      nixos-nspawn.containers.builder = {
+        config = { };
+        nix = "overlay";
+      };
+    }
+  ];
+
+  nix-overlay-closure = case "an overlay store cannot stack on the closure-only store" [
+    {
+      nixos-nspawn.containers.builder = {
+        config = { };
+        nixStore = "closure";
+        nix = "overlay";
+      };
+    }
+  ];
+
+  # What the runtime tier runs next to runtime-pair (tests/runtime/runtime_plan.py writes the
+  # expected values out again, independently).
+  runtime-beyond = case "gamma: credentials, limits and a flag; delta: closure-only store; epsilon: Nix over an overlay store" [
+    {
+      nixos-nspawn.containers = {
+        gamma = {
+          config = { };
+          network.veth.enable = false;
+          credentials = {
+            db-password.file = "/run/secrets/50%/gamma-db";
+            "app.conf".text = "line one\n\tindented 50% of $HOME \\ \"quoted\" é\n ";
+          };
+          serviceConfig = {
+            MemoryMax = "192M";
+            TasksMax = 256;
+          };
+          extraFlags = [ "--setenv=GREETING=50% of $HOME \"quoted\" \\ back" ];
+        };
+        delta = {
+          config = { };
+          network.veth.enable = false;
+          nixStore = "closure";
+        };
+        epsilon = {
+          config = { };
+          network.veth.enable = false;
+          nix = "overlay";
         };
       };
     }

@@ -9,11 +9,15 @@
   case ? null,
   entry ? "host",
   casesFile ? ./cases.nix,
+  # The host file of the cases' file credentials (cases.nix has a default).
+  credentialFile ? null,
 }:
 let
   lib = import libPath;
   standIns = import ./stand-ins.nix { inherit lib; };
-  cases = import casesFile { inherit lib; };
+  cases = import casesFile (
+    { inherit lib; } // lib.optionalAttrs (credentialFile != null) { inherit credentialFile; }
+  );
   theCase = cases.${case};
   # The module under test, with stand-ins for the NixOS options it sets: nix/default.nix also
   # imports the container module, so it gets a guest's options too.
@@ -70,8 +74,9 @@ let
     );
 in
 {
-  # The names of all cases (needs no `case`).
+  # The names of all cases, and of those that may be exported as references (need no `case`).
   cases = lib.attrNames cases;
+  exportable = lib.attrNames (lib.filterAttrs (_: c: c.export or true) cases);
 
   optionDocs = lib.mapAttrs (_: map (o: removeAttrs o [ "declarations" ])) {
     host = documented [
@@ -91,9 +96,14 @@ in
   reference = {
     inherit case;
     inherit (theCase) description;
-    nspawn = lib.mapAttrs (_: unit: {
-      inherit (unit) execConfig filesConfig networkConfig;
-    }) cfg.systemd.nspawn;
+    # `extraDrvConfig` (a derivation whose output is appended to the .nspawn file) only where set.
+    nspawn = lib.mapAttrs (
+      _: unit:
+      {
+        inherit (unit) execConfig filesConfig networkConfig;
+      }
+      // lib.optionalAttrs (unit.extraDrvConfig != null) { extraDrvConfig = "${unit.extraDrvConfig}"; }
+    ) cfg.systemd.nspawn;
     hostNetworks = cfg.systemd.network.networks;
     hostNetdevs = cfg.systemd.network.netdevs;
     containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
@@ -135,6 +145,7 @@ in
     consoleEnable = g.console.enable;
     rootPassword = g.users.users.root.initialHashedPassword;
     nixEnable = g.nix.enable;
+    inherit (g.boot) postBootCommands;
     logrotate = g.services.logrotate.enable;
     nginx = g.services.nginx;
     systemPackages = g.environment.systemPackages;

@@ -46,6 +46,10 @@ NSPAWN_KEYS: dict[str, frozenset[str]] = {
     }),
 }
 
+# The other options of a `systemd.nspawn.<name>` instance: no unit section, so no keys to check
+# (`extraDrvConfig` is a file nixpkgs appends to the unit as it is).
+NSPAWN_OTHER_OPTIONS = frozenset({"enable", "extraDrvConfig"})
+
 # assertValueOneOf of the same checks.
 NSPAWN_VALUES: dict[str, dict[str, frozenset[object]]] = {
     "execConfig": {"Boot": BOOL_VALUES, "ProcessTwo": BOOL_VALUES, "NotifyReady": BOOL_VALUES},

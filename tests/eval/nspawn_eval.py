@@ -133,10 +133,16 @@ def missing_lib_reason() -> str:
 
 def harness_argv(
     lib: Path, attrs: tuple[str, ...], case: str | None = None, entry: str = "host",
-    cases_file: Path | None = None,
+    cases_file: Path | None = None, credential_file: Path | None = None,
+    read_write: bool = False,
 ) -> list[str]:
     """The ``nix-instantiate`` command that evaluates ``attrs`` of the harness (all of it
-    without), for ``case`` of ``cases_file`` (default: cases.nix)."""
+    without), for ``case`` of ``cases_file`` (default: cases.nix).
+
+    ``credential_file`` replaces the host file of the cases' file credentials; ``read_write``
+    lets Nix really copy the Nix paths it meets into the store (as a build would), instead of
+    only computing their store paths.
+    """
     argv = [
         "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
         "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
@@ -147,14 +153,23 @@ def harness_argv(
         argv += ["--argstr", "case", case]
     if cases_file is not None:
         argv += ["--argstr", "casesFile", str(cases_file.resolve())]
+    if credential_file is not None:
+        argv += ["--argstr", "credentialFile", str(credential_file)]
+    if read_write:
+        argv.append("--read-write-mode")
     for attr in attrs:
         argv += ["-A", attr]
     return argv
 
 
-def evaluate(lib: Path, attr: str | None, case: str | None = None, entry: str = "host") -> Any:
-    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data."""
-    argv = harness_argv(lib, () if attr is None else (attr,), case, entry)
+def evaluate(
+    lib: Path, attr: str | None, case: str | None = None, entry: str = "host",
+    credential_file: Path | None = None, read_write: bool = False,
+) -> Any:
+    """Evaluate the harness (one attribute of it, for one case) and return it as JSON data
+    (``credential_file`` and ``read_write`` as for :func:`harness_argv`)."""
+    argv = harness_argv(lib, () if attr is None else (attr,), case, entry,
+                        credential_file=credential_file, read_write=read_write)
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise NixEvalError(f"{' '.join(argv)} failed:\n{result.stderr}")
@@ -169,8 +184,9 @@ def report(lib: Path, case: str, entry: str = "host") -> dict[str, Any]:
     return data
 
 
-def case_names(lib: Path) -> list[str]:
-    names = evaluate(lib, "cases")
+def exportable_cases(lib: Path) -> list[str]:
+    """The cases that may become references: all but the probes that only their test evaluates."""
+    names = evaluate(lib, "exportable")
     assert isinstance(names, list)
     return [str(name) for name in names]
 
@@ -185,8 +201,9 @@ def reference_text(data: dict[str, Any]) -> str:
 
 
 def reference_cases(lib: Path) -> list[str]:
-    """The cases whose unit settings are exported: every case that passes its assertions."""
+    """The cases whose unit settings are exported: every exportable case (not a probe that only
+    its test evaluates) that passes its assertions."""
     return [
-        case for case in case_names(lib)
+        case for case in exportable_cases(lib)
         if not evaluate(lib, "failedAssertions", case)
     ]

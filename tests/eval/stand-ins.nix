@@ -55,9 +55,28 @@ let
     };
   };
 
+  # A derivation as a store-path-shaped string named after what it is built from, with an
+  # attribute per further output.
+  derivation =
+    name: inputs: outputs:
+    let
+      path =
+        output:
+        "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON [ inputs output ]))}-${name}${lib.optionalString (output != "out") "-${output}"}";
+    in
+    {
+      type = "derivation";
+      outPath = path "out";
+    }
+    // lib.genAttrs outputs path;
+
   # NixOS options that a host and a container both have, with the same defaults.
   shared = {
     options = {
+      systemd.services = mkOption {
+        type = types.attrsOf service;
+        default = { };
+      };
       systemd.network.networks = settings;
       networking.useNetworkd = flag false;
       networking.firewall.interfaces = settings;
@@ -70,6 +89,11 @@ rec {
   pkgs = {
     stdenv.hostPlatform.system = "x86_64-linux";
     htop = "/nix/store/00000000000000000000000000000000-htop-3.4.1";
+    hello = "/nix/store/00000000000000000000000000000000-hello-2.12.2";
+    closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
+    runCommand =
+      name: env: script:
+      derivation name [ env script ] (env.outputs or [ ]);
   };
 
   # A NixOS host, as far as the host module is concerned.
@@ -96,6 +120,11 @@ rec {
         ];
       };
       systemd = {
+        package = mkOption {
+          type = types.str;
+          default = "/nix/store/22222222222222222222222222222222-systemd-258";
+        };
+        # nixpkgs' nixos/modules/system/boot/systemd/nspawn.nix
         nspawn = mkOption {
           type = types.attrsOf (
             types.submodule {
@@ -103,6 +132,10 @@ rec {
                 execConfig = section;
                 filesConfig = section;
                 networkConfig = section;
+                extraDrvConfig = mkOption {
+                  type = types.nullOr types.package;
+                  default = null;
+                };
               };
             }
           );
@@ -113,10 +146,6 @@ rec {
           wait-online.enable = flag true;
           config.networkConfig = settings;
           netdevs = settings;
-        };
-        services = mkOption {
-          type = types.attrsOf service;
-          default = { };
         };
         targets = settings;
         tmpfiles.settings = settings;
@@ -179,6 +208,14 @@ rec {
           firewall.allowedTCPPorts = values;
         };
         nix.enable = flag true;
+        nix.package = mkOption {
+          type = types.raw;
+          default.out = "/nix/store/33333333333333333333333333333333-nix-2.31.2";
+        };
+        boot.postBootCommands = mkOption {
+          type = types.lines;
+          default = "";
+        };
         services.logrotate.enable = flag true;
         environment.systemPackages = values;
         nixpkgs.hostPlatform = mkOption { type = types.raw; };

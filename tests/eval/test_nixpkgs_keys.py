@@ -21,6 +21,7 @@ from nixpkgs_keys import (
     NETWORK_VALUES,
     NETWORKD_SOURCE,
     NSPAWN_KEYS,
+    NSPAWN_OTHER_OPTIONS,
     NSPAWN_SOURCE,
     NSPAWN_VALUES,
 )
@@ -51,6 +52,8 @@ def section_problems(
 
 def nspawn_problems(name: str, unit: Mapping[str, Any]) -> Iterator[Problem]:
     for section, settings in unit.items():
+        if section in NSPAWN_OTHER_OPTIONS:
+            continue
         if section not in NSPAWN_KEYS:
             yield f"nspawn {name}: section {section!r} is not an option of systemd.nspawn"
             continue
@@ -135,3 +138,10 @@ def test_every_scenario_produces_only_keys_nixpkgs_accepts(nixpkgs_lib: Path, pa
     assert reference_problems(reference) == [], (
         f"checked against {NSPAWN_SOURCE} and {NETWORKD_SOURCE}"
     )
+
+
+def test_the_instance_options_besides_the_sections_are_accepted() -> None:
+    unit = {"enable": True, "extraDrvConfig": "/nix/store/00000000000000000000000000000000-view",
+            "execConfig": {"Boot": False}}
+    empty = {"hostNetworks": {}, "containerNetworks": {}, "hostNetdevs": {}}
+    assert reference_problems(empty | {"nspawn": {"web": unit}}) == []

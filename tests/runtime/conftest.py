@@ -20,7 +20,7 @@ from contextlib import nullcontext
 from dataclasses import asdict
 
 import pytest
-from runtime_plan import FEATURES, REFERENCE, ROOT, RunRecord, run_vm
+from runtime_plan import BEYOND, FEATURES, REFERENCE, ROOT, RunRecord, run_vm
 
 
 def _missing_requirement() -> str | None:
@@ -29,7 +29,7 @@ def _missing_requirement() -> str | None:
     for tool in ("qemu-system-x86_64", "debootstrap", "mke2fs"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (the runtime tier boots a Debian VM under QEMU)"
-    for reference in (REFERENCE, FEATURES):
+    for reference in (REFERENCE, FEATURES, BEYOND):
         if not reference.exists():
             return f"{reference.relative_to(ROOT)} is missing (exported by the module's eval tier)"
     return None

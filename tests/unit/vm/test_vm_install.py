@@ -1,10 +1,27 @@
-"""The runtime tier's reading of nspawn settings into the checks' Topology."""
+"""The runtime tier's reading of nspawn settings into the checks' Topology, and the commands
+that install what NixOS would build (store views, the stand-in closure) in the VM."""
+
+import base64
 
 import pytest
 
 from harness.checks import Bind, Container
-from harness.vm.install import bind_sources, container_of, split_bind, topology_of
-from harness.vm.units import UnitRenderError
+from harness.vm.install import (
+    CLOSURE_PATHS,
+    NIX,
+    REGISTRATION,
+    STORE_VIEW_SCRIPT,
+    add_to_store,
+    bind_sources,
+    container_of,
+    install_files,
+    install_stand_in_closure,
+    install_store_views,
+    prepare_bind_sources,
+    split_bind,
+    topology_of,
+)
+from harness.vm.units import UnitFile, UnitRenderError
 
 ALPHA = {
     "execConfig": {"Parameters": "/nix/store/abc-nixos-system-alpha/init"},
@@ -75,3 +92,65 @@ def test_escaped_binds_name_the_right_directories_on_both_sides():
     odd = {"filesConfig": {"Bind": ["/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap"]}}
     assert bind_sources(odd) == ("/srv/odd:dir\\x",)
     assert container_of("odd", odd, "/usr").binds == (Bind("/var/lib/odd:dir\\x", False),)
+
+
+class Recorder:
+    """Stands in for the VM: records each command, answers with the queued outputs."""
+
+    def __init__(self, *outputs: str) -> None:
+        self.commands: list[str] = []
+        self.outputs = list(outputs)
+
+    def succeed(self, command: str, timeout: int | None = None) -> str:
+        self.commands.append(command)
+        return self.outputs.pop(0) if self.outputs else ""
+
+
+def test_an_appended_file_follows_the_written_one():
+    vm = Recorder()
+    install_files(vm, [UnitFile("/etc/systemd/nspawn/d.nspawn", "[Exec]\n",
+                                "/srv/nixos-nspawn/d.store-view")])
+    [command] = vm.commands
+    assert command.endswith(
+        "base64 -d > /etc/systemd/nspawn/d.nspawn && "
+        "cat /srv/nixos-nspawn/d.store-view >> /etc/systemd/nspawn/d.nspawn"
+    )
+
+
+def test_store_views_are_built_by_the_module_script_over_the_stand_in_closure():
+    vm = Recorder()
+    install_store_views(vm, ["/srv/nixos-nspawn/d.store-view", "/srv/nixos-nspawn/x.host-store"])
+    upload, build = vm.commands
+    assert base64.b64encode(STORE_VIEW_SCRIPT.read_bytes()).decode() in upload
+    assert upload.endswith("> /srv/nixos-nspawn/store-view.sh")
+    assert build == (
+        f"test -s {CLOSURE_PATHS} && rm -rf /srv/nixos-nspawn/d.store-view.skeleton && "
+        f"sh /srv/nixos-nspawn/store-view.sh {CLOSURE_PATHS} "
+        "/srv/nixos-nspawn/d.store-view.skeleton > /srv/nixos-nspawn/d.store-view"
+    )
+
+
+def test_no_store_view_means_no_command():
+    vm = Recorder()
+    install_store_views(vm, ["/srv/nixos-nspawn/x.host-store"])
+    assert vm.commands == []
+
+
+def test_the_stand_in_closure_is_listed_and_registered():
+    vm = Recorder("/nix/store/aaa-pkg\n")
+    assert add_to_store(vm, "/srv/x/pkg") == "/nix/store/aaa-pkg"
+    install_stand_in_closure(vm, ["/nix/store/aaa-pkg", "/nix/store/bbb-conf"])
+    assert vm.commands[1] == (
+        f"mkdir -p /srv/nixos-nspawn && printf '%s\\n' /nix/store/aaa-pkg /nix/store/bbb-conf "
+        f"> {CLOSURE_PATHS} && {NIX}nix-store --dump-db /nix/store/aaa-pkg /nix/store/bbb-conf "
+        f"> {REGISTRATION}"
+    )
+
+
+def test_existing_bind_sources_are_left_alone():
+    vm = Recorder()
+    prepare_bind_sources(vm, ["/srv/nixos-nspawn/registration"])
+    assert vm.commands == [
+        "test -e /srv/nixos-nspawn/registration || mkdir -p /srv/nixos-nspawn/registration"
+    ]
+
