@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from expected import (
     CONTAINER_NETWORK,
+    CONTROL,
     VETH_AND_ZONE_FIREWALL,
+    WEB,
     host_network,
     machine_dir,
     nspawn_unit,
@@ -383,9 +385,6 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
 
 
 # --- assertions ---------------------------------------------------------------------------
-
-CONTROL = "which would end or break the line in the unit file."
-WEB = "nixos-nspawn.containers.web"
 
 
 @pytest.mark.parametrize(
