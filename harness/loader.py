@@ -547,7 +547,7 @@ def _steps(
             reader.error(key, "no expectation follows this step, so nothing would show its "
                               "effect: add an [[expect]] after it")
             continue
-        step_id = f"{spec.name}[{spec.label(spec.with_defaults(params))}]"
+        step_id = spec.expectation_id(params)
         count = seen[step_id] = seen.get(step_id, 0) + 1
         steps.append(Step(
             id=step_id if count == 1 else f"{step_id}#{count}",

@@ -1,6 +1,23 @@
 # The host side of nixos-nspawn: declarative, ephemeral NixOS containers run by systemd's own
 # `systemd-nspawn@<name>.service`. This module only produces data (`systemd.nspawn.<name>`,
 # networkd units, firewall rules, tmpfiles, a unit drop-in); NixOS renders it to files.
+#
+# The file, top to bottom:
+# - let:
+#   machineId .. runnable: container names, the firewall's interface wildcards, and which
+#     containers have a veth of their own (`ownVeth`) or share a zone (`zones`);
+#   hostLinkNetwork, containerLinkNetwork: networkd's defaults for both ends of a link;
+#   vethNetworks, zoneNetworks: the host side's networkd units built from them;
+#   escapeBindPath .. bindValues: the `Bind=` / `BindReadOnly=` values;
+#   nspawnUnit: a container's .nspawn settings;
+#   containerBaseModule: what the host adds to every container's NixOS evaluation;
+#   bindModule, containerModule: the options of a bind and of a container;
+#   assertionsFor, bindAssertions: what is checked before anything is written.
+# - imports: the feature modules ./host/*.nix; each adds options to the container submodule
+#   and settings of its own (./host/common.nix holds what they share with this file).
+# - options.nixos-nspawn: `containers`, `imports` and the internal `evalConfig`.
+# - config: assertions, .nspawn units, tmpfiles, the service drop-in, networkd, firewall, and
+#   other network managers kept off the container links.
 {
   config,
   lib,
@@ -103,6 +120,39 @@ let
     };
   };
 
+  # The host side's networkd units: one per container with a veth of its own, and one per zone
+  # (its bridge), merged from the defaults and the `network.veth.config.host` of every member.
+  vethNetworks = lib.mapAttrs' (
+    name: c:
+    lib.nameValuePair "10-ve-${name}" (
+      lib.mkMerge [
+        (hostLinkNetwork {
+          ifname = "ve-${name}";
+          kind = "veth";
+          pool = "28";
+        })
+        c.network.veth.config.host
+      ]
+    )
+  ) ownVeth;
+  zoneNetworks = lib.listToAttrs (
+    map (
+      zone:
+      lib.nameValuePair "10-vz-${zone}" (
+        lib.mkMerge (
+          [
+            (hostLinkNetwork {
+              ifname = "vz-${zone}";
+              kind = "bridge";
+              pool = "24";
+            })
+          ]
+          ++ lib.mapAttrsToList (_: c: c.network.veth.config.host) (zoneMembers zone)
+        )
+      )
+    ) zones
+  );
+
   # nspawn splits `Bind=` on `:` and takes `\x` as `x` (extract_many_words without unescaping):
   # a backslash is escaped before, and with, every colon (one pass, so no escape is escaped again).
   escapeBindPath = lib.replaceStrings [ "\\" ":" ] [ "\\\\" "\\:" ];
@@ -116,7 +166,7 @@ let
       containerPath: bind:
       lib.concatStringsSep ":" (
         [
-          (escapeBindPath (if bind.hostPath == null then containerPath else bind.hostPath))
+          (escapeBindPath bind.hostPath)
           (escapeBindPath containerPath)
         ]
         ++ lib.optional (bindOptions bind != [ ]) (lib.concatStringsSep "," (bindOptions bind))
@@ -189,48 +239,52 @@ let
       );
     };
 
-  bindModule = {
-    options = {
-      hostPath = lib.mkOption {
-        type = lib.types.nullOr lib.types.str;
-        default = null;
-        example = "/srv/postgresql";
-        description = ''
-          Path on the host. `null` means the same path as in the container.
-          The path must exist when the container starts.
-        '';
-      };
-      readOnly = lib.mkOption {
-        type = lib.types.bool;
-        default = false;
-        example = true;
-        description = "Whether the container sees the bind mount read-only (`BindReadOnly=`).";
-      };
-      idmap = lib.mkOption {
-        type = lib.types.bool;
-        default = true;
-        example = false;
-        description = ''
-          Whether to idmap the bind mount (the `idmap` bind option): IDs in the container are the
-          same IDs on the host, so files that container root writes belong to host root, and a
-          service's files keep its UID, whatever user namespace range the container gets.
-          Needs a file system with idmapped mounts (ext4, btrfs, xfs, tmpfs, ZFS 2.2, ...).
-          Without it, the container sees host files through its shifted range: files owned by
-          host root appear owned by `nobody`, and a writable bind must be owned by the
-          container's range on the host.
-        '';
-      };
-      options = lib.mkOption {
-        type = lib.types.listOf lib.types.str;
-        default = [ ];
-        example = [ "norbind" ];
-        description = ''
-          Further bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`, for example
-          `norbind` or `rootidmap`: one option per entry (no `,` or `:`).
-        '';
+  # `name` is the bind's attribute name, the path in the container (as in nixpkgs'
+  # `bindMountOpts` of classic containers).
+  bindModule =
+    { name, ... }:
+    {
+      options = {
+        hostPath = lib.mkOption {
+          type = lib.types.str;
+          default = name;
+          defaultText = lib.literalMD "the attribute name: the same path as in the container";
+          example = "/srv/postgresql";
+          description = ''
+            Path on the host. The path must exist when the container starts.
+          '';
+        };
+        readOnly = lib.mkOption {
+          type = lib.types.bool;
+          default = false;
+          example = true;
+          description = "Whether the container sees the bind mount read-only (`BindReadOnly=`).";
+        };
+        idmap = lib.mkOption {
+          type = lib.types.bool;
+          default = true;
+          example = false;
+          description = ''
+            Whether to idmap the bind mount (the `idmap` bind option): IDs in the container are the
+            same IDs on the host, so files that container root writes belong to host root, and a
+            service's files keep its UID, whatever user namespace range the container gets.
+            Needs a file system with idmapped mounts (ext4, btrfs, xfs, tmpfs, ZFS 2.2, ...).
+            Without it, the container sees host files through its shifted range: files owned by
+            host root appear owned by `nobody`, and a writable bind must be owned by the
+            container's range on the host.
+          '';
+        };
+        options = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          example = [ "norbind" ];
+          description = ''
+            Further bind mount options, see `--bind=` in {manpage}`systemd-nspawn(1)`, for example
+            `norbind` or `rootidmap`: one option per entry (no `,` or `:`).
+          '';
+        };
       };
     };
-  };
 
   containerModule =
     {
@@ -486,13 +540,13 @@ let
     in
     [
       {
-        assertion =
-          lib.hasPrefix "/" containerPath && (bind.hostPath == null || lib.hasPrefix "/" bind.hostPath);
+        assertion = lib.hasPrefix "/" containerPath && lib.hasPrefix "/" bind.hostPath;
         message = "${at}: bind mount paths must be absolute.";
       }
     ]
     ++ checkWritten at containerPath (escapeBindPath containerPath)
-    ++ lib.optionals (bind.hostPath != null) (
+    # A host path that is the container path (the default) is checked once, as the latter.
+    ++ lib.optionals (bind.hostPath != containerPath) (
       checkWritten "${at}.hostPath" bind.hostPath (escapeBindPath bind.hostPath)
     )
     ++ lib.concatLists (
@@ -628,37 +682,7 @@ in
       lib.mkDefault false
     );
 
-    systemd.network.networks =
-      lib.mapAttrs' (
-        name: c:
-        lib.nameValuePair "10-ve-${name}" (
-          lib.mkMerge [
-            (hostLinkNetwork {
-              ifname = "ve-${name}";
-              kind = "veth";
-              pool = "28";
-            })
-            c.network.veth.config.host
-          ]
-        )
-      ) ownVeth
-      // lib.listToAttrs (
-        map (
-          zone:
-          lib.nameValuePair "10-vz-${zone}" (
-            lib.mkMerge (
-              [
-                (hostLinkNetwork {
-                  ifname = "vz-${zone}";
-                  kind = "bridge";
-                  pool = "24";
-                })
-              ]
-              ++ lib.mapAttrsToList (_: c: c.network.veth.config.host) (zoneMembers zone)
-            )
-          )
-        ) zones
-      );
+    systemd.network.networks = vethNetworks // zoneNetworks;
 
     # The firewall inserts these names verbatim into its rules, and the backends spell an
     # interface-name prefix differently: iptables `-i ve-+`, nftables `iifname "ve-*"`.

@@ -40,19 +40,27 @@ TEMPLATE_DIR = "/var/lib/nixos-nspawn/template"
 """Where the container template lives inside the image (outside /var/lib/machines on purpose:
 machined would list it as an image there)."""
 
+# What the VM runs and who needs it (the checks, tests/runtime and harness/vm).
 HOST_PACKAGES: tuple[str, ...] = (
-    "systemd", "systemd-sysv", "systemd-container", "udev", "dbus", "kmod", "procps",
-    "iproute2", "iputils-ping", "linux-image-amd64", "initramfs-tools",
-    # busybox for the runtime tier's tiny web server, nss-mymachines so the host resolves
-    # container names through machined (`by = "name"`). The checks need no curl or nc.
-    "busybox", "libnss-mymachines",
+    "systemd", "systemd-sysv",  # init, networkd, systemd-run, networkctl, systemd-escape
+    "systemd-container",  # systemd-nspawn, machined, machinectl: what is tested
+    "udev",  # networkd waits for udev to set links up; .device units (runtime_plan: moved link)
+    "dbus",  # the system bus: machined (machinectl, nss-mymachines), networkd (networkctl)
+    "kmod",  # modprobe, for the kernel's module autoloading: veth, bridge, macvlan, tun, overlay
+    "iproute2",  # `ip` (checks: address, runtime_plan: links), `ss` (step wait-port)
+    "iputils-ping",  # `ping` (checks: reachable, unreachable)
+    "linux-image-amd64", "initramfs-tools",  # the kernel and initrd QEMU boots
+    "busybox",  # `busybox httpd`: runtime_plan's web server in the containers
+    "libnss-mymachines",  # container names resolve on the host (check reachable, by = "name")
+    "curl",  # runtime_plan: the forwarded port, from the host (exit 7: nothing listens)
 )
 
 APT_PACKAGES: tuple[str, ...] = (
     # Installed with apt-get after debootstrap, whose own dependency ordering fails on nix-bin's
-    # Perl dependencies: Nix 2.8 for a Nix store overlay in a container, erofs-utils for the
-    # closure store image that the store-view measurement compares with per-path binds.
-    "nix-bin", "erofs-utils",
+    # Perl dependencies.
+    "nix-bin",  # Nix 2.8: runtime_plan's `nix = "overlay"` container (epsilon), nix-store --add
+    # (harness/vm/install.py), tests/runtime/measure_store_view.py
+    "erofs-utils",  # mkfs.erofs: measure_store_view.py's closure store image
 )
 
 AUTOLOGIN_DROPIN = """\

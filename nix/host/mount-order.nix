@@ -7,11 +7,7 @@ let
   common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; }) escapeUnitPathWord;
 
-  hostPaths =
-    c:
-    lib.mapAttrsToList (
-      containerPath: bind: if bind.hostPath == null then containerPath else bind.hostPath
-    ) c.binds;
+  hostPaths = c: lib.mapAttrsToList (_: bind: bind.hostPath) c.binds;
 in
 {
   config = lib.mkIf (cfg.containers != { }) {

@@ -540,6 +540,15 @@ in
 
   # Values that would reach a unit file unsafely: nixpkgs writes `Key=value` lines verbatim.
   # Each fails exactly one assertion.
+  unit-default-host-path = case "a bind whose defaulted host path (its own path) ends in a newline" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data\n" = { };
+      };
+    }
+  ];
+
   unit-newline = case "a bind host path that would add directives to the .nspawn file" [
     {
       nixos-nspawn.containers.web = {

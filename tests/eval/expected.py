@@ -80,3 +80,10 @@ def toplevel(data: dict[str, Any], name: str) -> str:
     assert isinstance(path, str)
     assert path.startswith("/nix/store/")
     return path
+
+
+# The assertion messages' common parts.
+WEB = "nixos-nspawn.containers.web"
+"""Where the assertions of the cases' container `web` point."""
+CONTROL = "which would end or break the line in the unit file."
+"""How a message about a control character in a unit file value ends."""

@@ -129,6 +129,8 @@ in
   };
 
   containers = lib.mapAttrs (_: c: { inherit (c) path; }) containers;
+  # Every bind's host path (defaulted or set), by container and container path.
+  hostPaths = lib.mapAttrs (_: c: lib.mapAttrs (_: bind: bind.hostPath) c.binds) containers;
 
   guests = lib.mapAttrs (_: g: {
     inherit (g.nixos-nspawn) isContainer;

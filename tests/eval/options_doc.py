@@ -26,10 +26,13 @@ def _prose(text: str) -> str:
 
 
 def _value(rendered: Mapping[str, Any] | None) -> str:
-    """A default or example as the manual shows it: inline when short, else a nix block."""
+    """A default or example as the manual shows it: Markdown (`literalMD`) as prose, Nix inline
+    when short, else a nix block."""
     if rendered is None:
         return "none"
     text = str(rendered["text"]).strip()
+    if rendered.get("_type") == "literalMD":
+        return _prose(text)
     if "\n" in text:
         return f"\n\n  ```nix\n{_indent(text, '  ')}\n  ```"
     return f"`{text}`"

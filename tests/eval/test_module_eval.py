@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from expected import (
     CONTAINER_NETWORK,
+    CONTROL,
     VETH_AND_ZONE_FIREWALL,
+    WEB,
     host_network,
     machine_dir,
     nspawn_unit,
@@ -287,6 +289,27 @@ def test_binds_read_write_read_only_and_idmapped(run) -> None:
     }
 
 
+def test_a_binds_host_path_defaults_to_its_container_path(run, nixpkgs_lib: Path) -> None:
+    # As `bindMountOpts` of classic containers defaults `mountPoint` from the attribute name.
+    assert run("binds")["hostPaths"] == {
+        "files": {
+            "/var/lib/data": "/srv/data",
+            "/etc/ssl/certs": "/etc/ssl/certs",
+            "/var/lib/postgresql": "/srv/postgresql",
+            "/mnt/a:b": "/srv/a:b",
+        },
+    }
+    [doc] = [
+        doc for doc in evaluate(nixpkgs_lib, "optionDocs")["host"]
+        if doc["name"] == "nixos-nspawn.containers.<name>.binds.<containerPath>.hostPath"
+    ]
+    assert doc["type"] == "string"
+    assert doc["default"] == {
+        "_type": "literalMD",
+        "text": "the attribute name: the same path as in the container",
+    }
+
+
 def test_autostart_off_is_not_wanted_by_machines_target(run) -> None:
     data = run("autostart-off")
     assert data["host"]["machinesWants"] == ["systemd-nspawn@always.service"]
@@ -363,9 +386,6 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
 
 # --- assertions ---------------------------------------------------------------------------
 
-CONTROL = "which would end or break the line in the unit file."
-WEB = "nixos-nspawn.containers.web"
-
 
 @pytest.mark.parametrize(
     ("case", "message"),
@@ -395,6 +415,9 @@ WEB = "nixos-nspawn.containers.web"
         ("unit-newline",
          f'{WEB}.binds."/data".hostPath: "/data\\nPrivateUsers=no\\nBind=/:/host" contains the '
          f"control character U+000A, {CONTROL}"),
+        # A defaulted host path is the container path: one message, about the latter.
+        ("unit-default-host-path",
+         f'{WEB}.binds."/data\\n": "/data\\n" contains the control character U+000A, {CONTROL}'),
         ("unit-carriage-return",
          f"{WEB}.network.veth.config.container.networkConfig.Domains[0]: "
          f'"lab\\rDNS=192.0.2.1" contains the control character U+000D, {CONTROL}'),

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from expected import (
     CONTAINER_NETWORK,
+    WEB,
     host_network,
     nspawn_unit,
     toplevel,
@@ -226,8 +227,6 @@ def test_a_long_name_keeps_its_full_interface_name_for_networkd(run) -> None:
 
 
 # --- configurations that cannot work --------------------------------------------------------
-
-WEB = "nixos-nspawn.containers.web"
 
 
 @pytest.mark.parametrize(

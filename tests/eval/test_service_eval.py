@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from expected import CONTROL
 from nspawn_eval import NixEvalError, evaluate
 
 pytestmark = pytest.mark.eval
@@ -144,7 +145,6 @@ def test_a_nix_path_is_refused_as_a_file_credential(nixpkgs_lib: Path, tmp_path:
 
 
 VAULT = "nixos-nspawn.containers.vault"
-CONTROL = "which would end or break the line in the unit file."
 
 
 @pytest.mark.parametrize(

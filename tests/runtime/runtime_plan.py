@@ -18,13 +18,16 @@ import hashlib
 import json
 import shlex
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.checks import Session, Topology
 from harness.checks.errors import assertion_failures
+from harness.checks.registry import CHECKS, STEPS
+from harness.checks.spec import CheckSpec
 from harness.vm.console import ConsoleMachine, VmConfig
 from harness.vm.image import ensure_image
 from harness.vm.install import (
@@ -49,15 +52,39 @@ up by then, so waiting longer would only prove the same thing later)."""
 
 @dataclass(frozen=True)
 class Expect:
-    """One ``session.check`` call."""
+    """One ``session.check`` call. Its id is the one a scenario's ``[[expect]]`` gets: the
+    registry's :meth:`~harness.checks.spec.CheckSpec.expectation_id`, ``#n`` appended to the
+    n-th use of an id (see :func:`numbered`). ``label`` replaces the registry's label where that
+    is not unique: a command's label is its command line, clipped."""
 
     check: str
     params: dict[str, object]
-    label: str
+    label: str | None = None
+    repeat: int = 1
+
+    registry: ClassVar[Mapping[str, CheckSpec]] = CHECKS
+
+    @property
+    def base_id(self) -> str:
+        """The id without the ``#n`` of a repeat."""
+        if self.label is not None:
+            return f"{self.check}[{self.label}]"
+        return self.registry[self.check].expectation_id(self.params)
 
     @property
     def id(self) -> str:
-        return f"{self.check}[{self.label}]"
+        return self.base_id if self.repeat == 1 else f"{self.base_id}#{self.repeat}"
+
+
+def numbered(entries: tuple[Expect, ...], before: tuple[Expect, ...] = ()) -> tuple[Expect, ...]:
+    """``entries`` with ``#2``, ``#3`` appended to ids already used in the same session (in
+    ``before`` or earlier in ``entries``), as the scenario loader numbers a file's repeats."""
+    seen = Counter(entry.base_id for entry in before)
+    out = []
+    for entry in entries:
+        seen[entry.base_id] += 1
+        out.append(replace(entry, repeat=seen[entry.base_id]))
+    return tuple(out)
 
 
 WEB = "mkdir -p /run/www && echo hello-from-alpha > /run/www/index.html && " \
@@ -69,35 +96,33 @@ ODD_HOST, ODD_INSIDE = shlex.quote("/srv/odd:dir\\x/from-host"), shlex.quote(
     "/var/lib/odd:dir\\x/from-host")
 
 PAIR: tuple[Expect, ...] = (
-    Expect("unit-active", {"container": "alpha"}, "alpha"),
-    Expect("unit-active", {"container": "beta"}, "beta"),
-    Expect("address", {"node": "alpha", "interface": "host0", "dhcp": True}, "alpha:host0,dhcp"),
-    Expect("address", {"node": "beta", "interface": "host0", "dhcp": True}, "beta:host0,dhcp"),
-    Expect("address", {"node": "host", "interface": "ve-alpha", "prefix": "fe80::/10"},
-           "host:ve-alpha,fe80::/10"),
-    Expect("reachable", {"from": "host", "to": "alpha"}, "host->alpha,ipv4"),
-    Expect("reachable", {"from": "alpha", "to": "host"}, "alpha->host,ipv4"),
-    Expect("reachable", {"from": "host", "to": "beta"}, "host->beta,ipv4"),
-    Expect("reachable", {"from": "beta", "to": "host"}, "beta->host,ipv4"),
-    Expect("reachable", {"from": "host", "to": "alpha", "family": "link-local"},
-           "host->alpha,link-local"),
-    Expect("reachable", {"from": "host", "to": "alpha", "by": "name"}, "host->alpha,name"),
+    Expect("unit-active", {"container": "alpha"}),
+    Expect("unit-active", {"container": "beta"}),
+    Expect("address", {"node": "alpha", "interface": "host0", "dhcp": True}),
+    Expect("address", {"node": "beta", "interface": "host0", "dhcp": True}),
+    Expect("address", {"node": "host", "interface": "ve-alpha", "prefix": "fe80::/10"}),
+    Expect("reachable", {"from": "host", "to": "alpha"}),
+    Expect("reachable", {"from": "alpha", "to": "host"}),
+    Expect("reachable", {"from": "host", "to": "beta"}),
+    Expect("reachable", {"from": "beta", "to": "host"}),
+    Expect("reachable", {"from": "host", "to": "alpha", "family": "link-local"}),
+    Expect("reachable", {"from": "host", "to": "alpha", "by": "name"}),
     Expect("command", {"on": "alpha", "run": WEB}, "alpha,web server"),
-    Expect("http", {"from": "host", "to": "alpha", "body": "hello-from-alpha"}, "host->alpha"),
+    Expect("http", {"from": "host", "to": "alpha", "body": "hello-from-alpha"}),
     Expect("command", {"on": "host", "run": f"echo odd-bind > {ODD_HOST}"}, "host,odd bind"),
     Expect("command", {"on": "alpha", "run": f"cat {ODD_INSIDE}", "output": "odd-bind"},
            "alpha,odd bind"),
-    Expect("tcp", {"from": "host", "to": "alpha", "port": 80}, "host->alpha:80"),
-    Expect("store-readonly", {"container": "alpha"}, "alpha"),
-    Expect("store-readonly", {"container": "beta"}, "beta"),
-    Expect("no-nix-daemon", {"container": "alpha"}, "alpha"),
-    Expect("no-nix-daemon", {"container": "beta"}, "beta"),
+    Expect("tcp", {"from": "host", "to": "alpha", "port": 80}),
+    Expect("store-readonly", {"container": "alpha"}),
+    Expect("store-readonly", {"container": "beta"}),
+    Expect("no-nix-daemon", {"container": "alpha"}),
+    Expect("no-nix-daemon", {"container": "beta"}),
     Expect("command", {"on": "host", "run": "machinectl list --no-legend", "output": "beta"},
            "host,machinectl"),
-    Expect("ephemeral", {"container": "alpha"}, "alpha"),
-    Expect("ephemeral", {"container": "beta"}, "beta"),
-    Expect("userns", {"container": "alpha"}, "alpha"),
-    Expect("userns", {"container": "beta"}, "beta"),
+    Expect("ephemeral", {"container": "alpha"}),
+    Expect("ephemeral", {"container": "beta"}),
+    Expect("userns", {"container": "alpha"}),
+    Expect("userns", {"container": "beta"}),
 )
 
 # --- runtime-features ---------------------------------------------------------------------
@@ -156,10 +181,10 @@ LATE_BACKING = ("mkdir -p /srv/late-backing/data && "
                 "echo from-the-late-mount > /srv/late-backing/data/marker")
 
 FEATURE_CHECKS: tuple[Expect, ...] = (
-    Expect("unit-active", {"container": "features"}, "features"),
-    Expect("unit-active", {"container": "attached"}, "attached"),
-    Expect("unit-active", {"container": "bridged"}, "bridged"),
-    Expect("unit-active", {"container": LONG}, LONG),
+    Expect("unit-active", {"container": "features"}),
+    Expect("unit-active", {"container": "attached"}),
+    Expect("unit-active", {"container": "bridged"}),
+    Expect("unit-active", {"container": LONG}),
     # forwardPorts: from the host's own non-loopback address; never from localhost.
     Expect("command", {"on": "features", "run": WEB_FEATURES}, "features,web server"),
     Expect("command", {"on": "host", "run": FORWARDED, "output": "hello-from-features"},
@@ -192,9 +217,8 @@ FEATURE_CHECKS: tuple[Expect, ...] = (
     # network.veth.bridge: a port of the host's bridge, DHCP from the bridge's network.
     Expect("command", {"on": "host", "run": "ip -o link show master br0", "output": "vb-bridged"},
            "host,bridge member"),
-    Expect("address", {"node": "bridged", "interface": "host0", "dhcp": True},
-           "bridged:host0,dhcp"),
-    Expect("reachable", {"from": "host", "to": "bridged"}, "host->bridged,ipv4"),
+    Expect("address", {"node": "bridged", "interface": "host0", "dhcp": True}),
+    Expect("reachable", {"from": "host", "to": "bridged"}),
     # extraVeths, macvlans, interfaces.
     Expect("command", {"on": "host", "run": wait_up("vx-attached")}, "host,extra veth up"),
     Expect("command", {"on": "attached", "run": wait_up("extra0")}, "attached,extra veth up"),
@@ -211,8 +235,8 @@ FEATURE_CHECKS: tuple[Expect, ...] = (
     Expect("command", {"on": "host", "run": f"networkctl status ve-{LONG}",
                        "output": f"/etc/systemd/network/10-ve-{LONG}.network"},
            "host,long name network"),
-    Expect("address", {"node": LONG, "interface": "host0", "dhcp": True}, f"{LONG}:host0,dhcp"),
-    Expect("reachable", {"from": "host", "to": LONG}, f"host->{LONG},ipv4"),
+    Expect("address", {"node": LONG, "interface": "host0", "dhcp": True}),
+    Expect("reachable", {"from": "host", "to": LONG}),
 )
 
 # --- runtime-beyond: the values tests/eval/cases.nix gives, written out again independently
@@ -273,9 +297,9 @@ def _only_the_closure(name: str) -> Expect:
 
 
 BEYOND_GOOD: tuple[Expect, ...] = (
-    Expect("unit-active", {"container": "gamma"}, "gamma"),
-    Expect("unit-active", {"container": "delta"}, "delta"),
-    Expect("unit-active", {"container": "epsilon"}, "epsilon"),
+    Expect("unit-active", {"container": "gamma"}),
+    Expect("unit-active", {"container": "delta"}),
+    Expect("unit-active", {"container": "epsilon"}),
     # credentials: read by a service in the container, root-only, never in a unit file
     _file_credential("gamma"),
     Expect("command", {"on": "gamma", "output": hashlib.sha256(APP_CONF.encode()).hexdigest(),
@@ -352,35 +376,38 @@ GOOD: tuple[Expect, ...] = PAIR + FEATURE_CHECKS + BEYOND_GOOD
 class Step(Expect):
     """One ``session.step`` call; ``check`` is the step's action."""
 
+    registry: ClassVar[Mapping[str, CheckSpec]] = STEPS
 
-LIFECYCLE: tuple[Step | Expect, ...] = (
-    Step("stop", {"container": "beta"}, "beta"),
+
+LIFECYCLE: tuple[Expect, ...] = numbered((
+    Step("stop", {"container": "beta"}),
     Expect("command", {"on": "host", "run": "machinectl show beta", "exit": 1},
            "host,beta is gone after stop"),
     Expect("command", {"on": "host", "run": "systemctl is-active systemd-nspawn@beta.service",
                        "exit": 3}, "host,beta's unit is inactive after stop"),
-    Step("start", {"container": "beta"}, "beta"),
-    Expect("reachable", {"from": "host", "to": "beta"}, "host->beta,ipv4,after start"),
-    Step("run", {"on": "alpha", "run": "touch /run/before-restart"}, "alpha,marker"),
-    Step("restart", {"container": "alpha"}, "alpha"),
-    Step("wait-unit", {"on": "alpha", "unit": "multi-user.target"}, "alpha,multi-user"),
+    Step("start", {"container": "beta"}),
+    Expect("reachable", {"from": "host", "to": "beta"}),  # again, after the start
+    Step("run", {"on": "alpha", "run": "touch /run/before-restart"}),
+    Step("restart", {"container": "alpha"}),
+    Step("wait-unit", {"on": "alpha", "unit": "multi-user.target"}),
     Expect("command", {"on": "alpha", "run": "test ! -e /run/before-restart"},
            "alpha,a new instance after restart"),
-    Expect("reachable", {"from": "host", "to": "alpha"}, "host->alpha,ipv4,after restart"),
-    Step("run", {"on": "alpha", "run": WEB}, "alpha,web server again"),
-    Step("wait-port", {"on": "alpha", "port": 80}, "alpha,80"),
+    Expect("reachable", {"from": "host", "to": "alpha"}),  # again, after the restart
+    Step("run", {"on": "alpha", "run": WEB}),
+    Step("wait-port", {"on": "alpha", "port": 80}),
     Expect("command", {"on": "alpha", "run": "echo later > /run/www/index.html"},
            "alpha,page changed"),
-    Expect("http", {"from": "host", "to": "alpha", "body": "later"}, "host->alpha,after restart"),
-)
+    Expect("http", {"from": "host", "to": "alpha", "body": "later"}),
+), before=GOOD)
 """Steps between expectations (``[[step]]`` in scenarios): stop, start and restart through
 machinectl, setup commands and waits, each followed by expectations that see the new state."""
 
-FAILED_STEP = Step("run", {"on": "host", "run": "echo no such setup >&2; exit 3"},
-                   "host,failing setup")
+FAILED_STEP = Step("run", {"on": "host", "run": "echo no such setup >&2; exit 3"})
 AFTER_FAILED_STEP = Expect("unit-active", {"container": "alpha"}, "alpha,after a failed step")
 """A negative control of steps: the step fails, so the expectation after it must fail with the
-step's message and evidence, although it would hold."""
+step's message and evidence, although it would hold. (It runs in a session of its own, so the
+registry's id, ``unit-active[alpha]``, would be unique there; the run's record holds every
+session's results, where it is not: hence a label.)"""
 
 
 @dataclass(frozen=True)
@@ -400,23 +427,22 @@ class Broken:
 
 NEGATIVE: tuple[Broken, ...] = (
     Broken("nouserns", "PrivateUsers=no",
-           Expect("userns", {"container": "nouserns"}, "nouserns"),
+           Expect("userns", {"container": "nouserns"}),
            "container root is host root"),
     Broken("persist", "Ephemeral=no",
-           Expect("ephemeral", {"container": "persist"}, "persist"),
+           Expect("ephemeral", {"container": "persist"}),
            "marker survived the restart"),
     Broken("nonet", "VirtualEthernet=no",
-           Expect("reachable", {"from": "host", "to": "nonet"}, "host->nonet,ipv4"),
+           Expect("reachable", {"from": "host", "to": "nonet"}),
            "has no ipv4 address on host0"),
     Broken("nodhcp", "host network without DHCPServer",
-           Expect("address", {"node": "nodhcp", "interface": "host0", "dhcp": True},
-                  "nodhcp:host0,dhcp"),
+           Expect("address", {"node": "nodhcp", "interface": "host0", "dhcp": True}),
            "expected a DHCP lease"),
     Broken("rwstore", "store bound read-write (Bind=/usr)",
-           Expect("store-readonly", {"container": "rwstore"}, "rwstore"),
+           Expect("store-readonly", {"container": "rwstore"}),
            "mounted read-write"),
     Broken("overlap-a", "PrivateUsers=268435456:65536, the same range as overlap-b",
-           Expect("userns", {"container": "overlap-a"}, "overlap-a"),
+           Expect("userns", {"container": "overlap-a"}),
            "ranges overlap", peers=("overlap-b",)),
     Broken("nodevice", "/dev/fuse bound in without DeviceAllow=",
            Expect("command", {"on": "nodevice", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
