@@ -50,9 +50,8 @@ HOST_PACKAGES: tuple[str, ...] = (
     "iproute2",  # `ip` (checks: address, runtime_plan: links), `ss` (step wait-port)
     "iputils-ping",  # `ping` (checks: reachable, unreachable)
     "linux-image-amd64", "initramfs-tools",  # the kernel and initrd QEMU boots
-    "busybox",  # `busybox httpd`: runtime_plan's web server in the containers
+    "busybox",  # runtime_plan: `busybox httpd` in the containers, `busybox wget` on the host
     "libnss-mymachines",  # container names resolve on the host (check reachable, by = "name")
-    "curl",  # runtime_plan: the forwarded port, from the host (exit 7: nothing listens)
 )
 
 APT_PACKAGES: tuple[str, ...] = (

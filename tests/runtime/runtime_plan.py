@@ -133,7 +133,7 @@ HOST_ADDRESS = "10.77.0.1"
 
 WEB_FEATURES = WEB.replace("alpha", "features")
 FETCH = "busybox wget -q -T 5 -O - "
-"""An HTTP GET with the image's busybox (it has no curl)."""
+"""An HTTP GET with the image's busybox (curl is only there as a dependency of nix-bin)."""
 FORWARDED = (f"for i in $(seq 60); do {FETCH}http://{HOST_ADDRESS}:8080/ && exit 0; "
              "sleep 1; done; exit 1")
 
