@@ -490,10 +490,17 @@ def _entry(
             reader.error((*key, problem.key), problem.message)
     for param in spec.params:
         node = params.get(param.name)
-        # A `container` parameter names a container (or the host, which its check refuses).
-        nodes = (HOST, *containers) if param.name == "container" else (HOST, *containers, *vms)
+        # A `container` parameter names a container (or the host, which its check refuses);
+        # a `vm` one the host or a [nodes] VM.
+        nodes = ((HOST, *containers) if param.name == "container"
+                 else (HOST, *vms) if param.vm else (HOST, *containers, *vms))
         if param.node and isinstance(node, str) and node not in nodes:
-            reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
+            if param.vm and node in containers:
+                reader.error((*key, param.name),
+                             f"{node!r} is a container; {what} {name!r} takes the host or a "
+                             "[nodes] VM")
+            else:
+                reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
         return None
     return spec, params

@@ -33,6 +33,9 @@ VETH_ENABLE_DEFAULT = True
 BIND_READ_ONLY_DEFAULT = False
 """The module's default for ``binds.<path>.readOnly`` (nix/host.nix)."""
 
+AUTO_START_DEFAULT = True
+"""The module's default for ``autoStart`` (nix/host.nix); a host reboot waits for those."""
+
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -131,6 +134,8 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
                  else bind.read_only}
                 for bind in container.binds
             ],
+            "auto_start": AUTO_START_DEFAULT if container.auto_start is None
+            else container.auto_start,
         }
         for container in scenario.containers
     ]

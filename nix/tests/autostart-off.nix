@@ -33,6 +33,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=False,
             ),
         ),
     )

@@ -36,12 +36,14 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="idle",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=False,
             ),
         ),
     )

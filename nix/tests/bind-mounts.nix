@@ -57,6 +57,7 @@
                     checks.Bind(path="/var/lib/rw", read_only=False),
                     checks.Bind(path="/var/lib/raw", read_only=False),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -65,6 +65,7 @@
                 binds=(
                     checks.Bind(path="/var/lib/late", read_only=True),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -37,6 +37,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -55,6 +55,7 @@
                     checks.Bind(path="/var/lib/state", read_only=False),
                     checks.Bind(path="/mnt/shared", read_only=True),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -42,6 +42,7 @@
                 binds=(
                     checks.Bind(path="/var/lib/web", read_only=False),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -41,6 +41,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -42,6 +42,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -54,12 +54,14 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="steady",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -53,6 +53,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -48,18 +48,21 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="green",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="red",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

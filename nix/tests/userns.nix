@@ -36,18 +36,21 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="two",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="three",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

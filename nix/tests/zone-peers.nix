@@ -43,12 +43,14 @@
                 zone="app",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="app",
                 zone="app",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -48,18 +48,21 @@
                 zone="lab",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="beta",
                 zone="lab",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="gamma",
                 zone="dmz",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -93,8 +93,12 @@ def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("step", "expected"), [
-    ('action = "reboot"', "6: step[0].action: unknown step 'reboot' (known: restart, stop, "
-                          "start, run, wait-unit, wait-port, switch)"),
+    ('action = "dance"', "6: step[0].action: unknown step 'dance' (known: restart, stop, "
+                         "start, run, wait-unit, wait-port, switch, reboot)"),
+    ('action = "rebot"', "6: step[0].action: unknown step 'rebot'; did you mean 'reboot'?"),
+    ('action = "reboot"\non = "web"',
+     "7: step[0].on: 'web' is a container; step 'reboot' takes the host or a [nodes] VM"),
+    ('action = "reboot"\non = "hots"', "7: step[0].on: unknown node 'hots'; did you mean 'host'?"),
     ("container = \"web\"", "5: step[0].action: required key is missing"),
     ('action = "restart"', "5: step[0].container: required parameter is missing"),
     ('action = "restart"\ncontainer = "wbe"',
@@ -248,3 +252,29 @@ def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == [
         "25: expect[2].container: unknown node 'outside' (known: host, web)"
     ]
+
+
+REBOOT = NODES + '''
+[[step]]
+action = "reboot"
+
+[[step]]
+action = "reboot"
+on = "outside"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+'''
+
+
+def test_reboot_renders_as_a_step_and_the_topology_knows_autostart(tmp_path: Path) -> None:
+    scenario = load(tmp_path, REBOOT.replace('[containers.web]\nconfig = "{ }"\n',
+                                             '[containers.web]\nconfig = "{ }"\n'
+                                             'autoStart = false\n'))
+    assert [step.id for step in scenario.steps[1:]] == ["reboot[host]", "reboot[outside]"]
+    script = render_test_script(scenario)
+    assert 'session.step("reboot[host]", "reboot", {"on": "host"})\n' in script
+    assert 'session.step("reboot[outside]", "reboot", {"on": "outside"})\n' in script
+    assert "            auto_start=False,\n" in script
+    assert "auto_start=True" in render_test_script(load(tmp_path, REBOOT))  # the default
