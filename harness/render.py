@@ -174,6 +174,8 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
+        # A prebuilt system is built with the host's `pkgs` (escape.PrebuiltSystem).
+        needs_pkgs=any(isinstance(c.path, escape.PrebuiltSystem) for c in scenario.containers),
         specialisations=specialisations(scenario),
         nodes={node.name: {"imports": [node.config] if node.config is not None else []}
                for node in scenario.nodes},

@@ -1,6 +1,6 @@
 # Generated from scenarios/reboot.toml by `python -m harness render`; do not edit.
 # Rebooting the host brings back the containers with autoStart (fresh roots, binds kept) and not the others; a rebooted test-network node is reached through the host again
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "reboot";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { systemd.tmpfiles.rules = [ "d /srv/web 0755 root root -" ]; }
         ''))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.escape import NixCode
+from harness.escape import NixCode, PrebuiltSystem
 from harness.loader import load_scenario
 from harness.render import render_scenario, render_test_script
 from harness.scenario import ScenarioError, Step
@@ -278,3 +278,58 @@ def test_reboot_renders_as_a_step_and_the_topology_knows_autostart(tmp_path: Pat
     assert 'session.step("reboot[outside]", "reboot", {"on": "outside"})\n' in script
     assert "            auto_start=False,\n" in script
     assert "auto_start=True" in render_test_script(load(tmp_path, REBOOT))  # the default
+
+
+PREBUILT = '''\
+description = "prebuilt"
+
+[containers.web.path]
+config = "{ nixos-nspawn.isContainer = true; }"
+
+[containers.db]
+path = "/nix/store/aaaa-nixos-system-db"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+'''
+
+
+def test_a_path_table_is_a_system_built_from_nix_code(tmp_path: Path) -> None:
+    web, db = load(tmp_path, PREBUILT).containers
+    assert web.config is None
+    assert web.path == PrebuiltSystem(NixCode("{ nixos-nspawn.isContainer = true; }"))
+    assert db.path == "/nix/store/aaaa-nixos-system-db"  # a string stays data
+    text = render_scenario(load(tmp_path, PREBUILT), "case.toml")
+    assert ("        web.path = (pkgs.nixos [ nixosModules.default (import (builtins.toFile "
+            "\"scenario-config.nix\" ''\n") in text
+    assert '        db.path = "/nix/store/aaaa-nixos-system-db";\n' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('[containers.web.path]\nconfig = "{ nixos-nspawn.isContainer = true; }"',
+      "[containers.web]\npath = 3"),
+     "4: containers.web.path: expected an absolute path (a string) or a table with `config`, "
+     "got integer 3"),
+    (("config = \"{ nixos", "confg = \"{ nixos"),
+     "4: containers.web.path.confg: unknown key; did you mean 'config'?"),
+    (("config = \"{ nixos", "confg = \"{ nixos"),
+     "3: containers.web.path: give the prebuilt system's `config` (a NixOS module)"),
+    (('config = "{ nixos-nspawn.isContainer = true; }"', 'config = " "'),
+     "4: containers.web.path.config: empty Nix code: write a module such as \"{ }\""),
+    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "nix/store/a"'),
+     "7: containers.db.path: expected an absolute path, got 'nix/store/a'"),
+    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "/nix/store/a b"'),
+     "7: containers.db.path: "),
+    (("[containers.web.path]", '[containers.web]\nconfig = "{ }"\n[containers.web.path]'),
+     "3: containers.web: set exactly one of `config` (the container's NixOS module) and "
+     "`path` (a prebuilt system): both are set"),
+    (('[[expect]]', '[host.specialisations.v2]\ncontainers.web.config = "{ }"\n[[expect]]'),
+     "10: host.specialisations.v2.containers.web: container 'web' runs a prebuilt `path`: a "
+     "specialisation can change only a container's `config`"),
+])
+def test_path_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    found = errors(tmp_path, PREBUILT.replace(*change))
+    assert any(error.startswith(expected) for error in found), found

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("nix-instantiate") is None,
 COMPARE = """
 let
   readme = import ./readme.nix;
-  test = import ./test.nix { hostModule = { }; checksPackage = p: p; };
+  test = import ./test.nix { nixosModules.host = { }; checksPackage = p: p; };
   host = test.nodes.host { lib = { mkDefault = v: v; }; };
   hostConfig = if builtins.length host.imports > 1 then builtins.elemAt host.imports 1 else { };
   plain = c: c // { config = if builtins.isFunction c.config then "<function>" else c.config; };
