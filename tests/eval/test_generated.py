@@ -92,6 +92,19 @@ def test_zones_and_binds_reach_the_nspawn_units(nixpkgs_lib: Path) -> None:
     assert "/srv/shared:/mnt/shared:idmap" in files["BindReadOnly"]
 
 
+def test_mdns_is_on_at_both_ends_of_the_zone(nixpkgs_lib: Path) -> None:
+    """What scenarios/mdns.toml relies on without configuring anything."""
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "mdns.nix")
+    assert data["hostNetworks"]["10-vz-lan"]["networkConfig"]["MulticastDNS"] is True
+    for guest in ("alpha", "beta"):
+        assert data["guestNetworks"][guest]["10-host0"]["networkConfig"]["MulticastDNS"] is True
+
+
+def test_the_forwarded_port_reaches_the_unit(nixpkgs_lib: Path) -> None:
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "port-forward.nix")
+    assert data["nspawn"]["web"]["networkConfig"]["Port"] == ["tcp:8080:80"]
+
+
 def test_host_config_is_part_of_the_node(nixpkgs_lib: Path) -> None:
     data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "reverse-proxy.nix")
     assert data["hostNginx"]["enable"] is True
