@@ -3,11 +3,15 @@ a failed step failing every later expectation with its evidence."""
 
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from checks_fakes import DB, WEB, FakeClock, FakeMachine, Rig
 
 from harness.checks import Session, Topology
+from harness.checks.machine import PowerCycled
 from harness.checks.session import RESULTS_FILE, STEP_PREFIX
+from harness.vm.console import ConsoleMachine, VmConfig
+from harness.vm.image import Image
 
 
 def lifecycle(rig, new_leader=303):
@@ -234,6 +238,14 @@ def test_a_machine_without_shutdown_and_start_cannot_reboot(rig):
         "cannot reboot host: its machine has no shutdown() and start()"
     )
     assert rig.machine.calls == []
+
+
+def test_the_runtime_tiers_console_vm_cannot_be_power_cycled():
+    """It runs from a throw-away snapshot (`-snapshot`): a power cycle would lose the installed
+    units and container roots, so it offers no shutdown() and the step refuses it."""
+    assert issubclass(PoweredMachine, PowerCycled)
+    assert not issubclass(ConsoleMachine, PowerCycled)
+    assert "-snapshot" in VmConfig(Image(Path("/nonexistent"))).argv()
 
 
 def test_reboot_of_a_node_power_cycles_that_vm_only(tmp_path):
