@@ -386,9 +386,9 @@ def _ping_params() -> tuple[Param, ...]:
 
 NAME_RESOLUTION = (
     "By name, the host resolves container names with nss-mymachines and containers resolve "
-    "the host and their zone peers with systemd-resolved's LLMNR; by mDNS, `<name>.local` is "
-    "resolved by systemd-resolved's multicast DNS, which the module enables on both ends of "
-    "every container link."
+    "the host and their zone peers with systemd-resolved's LLMNR; by mDNS, systemd-resolved's "
+    "multicast DNS resolves `<name>.local` on the container links (the module enables it on "
+    "both ends)."
 )
 
 REACHABLE = CheckSpec(
