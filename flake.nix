@@ -34,7 +34,7 @@
         pkgs: file:
         pkgs.testers.runNixOSTest (
           import file {
-            hostModule = self.nixosModules.host;
+            inherit (self) nixosModules;
             checksPackage = pkgs.callPackage ./nix/checks-package.nix { };
           }
         );

@@ -4,9 +4,10 @@ Scenario files are user input, and the rendered NixOS tests contain both Nix (th
 and Python (its testScript). Every value that reaches generated text goes through a function of
 this module, so that no value can end a string early, interpolate (``${...}``), or otherwise
 become code. The only exception is by design: :class:`NixCode` wraps the fields that *are* Nix
-code (a container's or the host's ``config``): it travels as an escaped string into a file of
-its own that the generated module imports, so it is exactly one expression and cannot reach the
-text around it; the scenario format documents it as code.
+code (the ``config`` keys): it travels as an escaped string into a file of its own that the
+generated module imports, so it is exactly one expression and cannot reach the text around it;
+the scenario format documents it as code. :class:`PrebuiltSystem` is such code used as the
+module of a NixOS system that the generated test builds.
 
 The property tests in ``tests/unit/scenario/test_escape.py`` prove the round trip
 Python → Nix text → ``nix-instantiate --eval --strict --json`` → Python for arbitrary values.
@@ -40,11 +41,27 @@ CODE_FILE_NAME = "scenario-config.nix"
 class NixCode:
     """A Nix expression written by the scenario author, evaluated as a file of its own.
 
-    Only fields documented as Nix code (``[host].config``, ``[containers.<n>].config``) become
-    NixCode; the loader never wraps anything else.
+    Only fields documented as Nix code (the ``config`` keys: ``[host].config``,
+    ``[containers.<n>].config``, ...) become NixCode; the loader never wraps anything else.
     """
 
     code: str
+
+
+PREBUILT_MODULES = "nixosModules.default"
+"""What a :class:`PrebuiltSystem` is built with besides its own module: both sides of
+nixos-nspawn, as a user builds a system for ``path`` (``nixosModules`` is the generated test's
+argument)."""
+
+
+@dataclass(frozen=True)
+class PrebuiltSystem:
+    """The toplevel of a NixOS system built from ``module`` (a ``[containers.<n>.path]``
+    ``config``), as ``(pkgs.nixos [ nixosModules.default <module> ]).toplevel``: nixpkgs'
+    ``pkgs.nixos`` evaluates a system of its own with the host's packages. The expression
+    needs ``pkgs`` and ``nixosModules`` in scope; the generated module binds both."""
+
+    module: NixCode
 
 
 class NixEscapeError(ValueError):
@@ -156,13 +173,15 @@ def nix_code(code: NixCode, indent: int = 0) -> str:
 def to_nix(value: object, indent: int = 0) -> str:
     """A Nix expression denoting ``value``.
 
-    Supports str, bool, int, NixCode, sequences (lists/tuples) and mappings with str keys; the
-    result is pretty-printed for ``indent`` levels of two spaces. Anything else (floats, dates,
-    None) raises :class:`NixEscapeError`: the loader rejects such values with a clear message
-    before rendering.
+    Supports str, bool, int, NixCode, PrebuiltSystem, sequences (lists/tuples) and mappings with
+    str keys; the result is pretty-printed for ``indent`` levels of two spaces. Anything else
+    (floats, dates, None) raises :class:`NixEscapeError`: the loader rejects such values with a
+    clear message before rendering.
     """
     if isinstance(value, NixCode):
         return nix_code(value, indent)
+    if isinstance(value, PrebuiltSystem):
+        return f"(pkgs.nixos [ {PREBUILT_MODULES} {nix_code(value.module, indent)} ]).toplevel"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

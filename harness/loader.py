@@ -21,7 +21,7 @@ from harness.checks import CHECKS
 from harness.checks.registry import STEPS
 from harness.checks.spec import HOST, CheckSpec, describe, type_name
 from harness.checks.steps import BASE_SYSTEM
-from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode
+from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode, PrebuiltSystem
 from harness.nixparse import first_syntax_error
 from harness.scenario import (
     MAX_TIMEOUT,
@@ -246,6 +246,7 @@ HOST_KEYS = ("config", "specialisations")
 SPECIALISATION_KEYS = ("config", "containers")
 SPECIALISATION_CONTAINER_KEYS = ("config",)
 CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
+PATH_KEYS = ("config",)
 BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
 VETH_KEYS = ("enable", "zone", "config")
@@ -306,13 +307,19 @@ def _specialisation(
     return Specialisation(name, _nix_code(reader, table, key), MappingProxyType(containers))
 
 
-def _specialised_containers(reader: _Reader, host: Host, names: Sequence[str]) -> None:
+def _specialised_containers(
+    reader: _Reader, host: Host, containers: Sequence[ContainerSpec]
+) -> None:
+    names = [container.name for container in containers]
+    prebuilt = {container.name for container in containers if container.path is not None}
     for specialisation in host.specialisations:
         for container in specialisation.containers:
+            key = ("host", "specialisations", specialisation.name, "containers", container)
             if container not in names:
-                reader.error(("host", "specialisations", specialisation.name, "containers",
-                              container),
-                             f"unknown container {container!r}" + _suggest(container, names))
+                reader.error(key, f"unknown container {container!r}" + _suggest(container, names))
+            elif container in prebuilt:
+                reader.error(key, f"container {container!r} runs a prebuilt `path`: a "
+                                  "specialisation can change only a container's `config`")
 
 
 def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
@@ -380,6 +387,24 @@ def _veth(reader: _Reader, value: object, key: KeyPath) -> Veth:
     )
 
 
+def _path(reader: _Reader, value: object, key: KeyPath) -> str | PrebuiltSystem | None:
+    """``path``: a prebuilt toplevel's absolute path (data), or a table whose ``config`` (Nix
+    code) is the module of a system that the test builds with ``nixosModules.default``."""
+    if isinstance(value, str):
+        _absolute(reader, value, key)
+        reader.unit_value(key, parameters_problem(value))
+        return value
+    if not isinstance(value, dict):
+        reader.error(key, f"expected an absolute path (a string) or a table with `config`, got "
+                          f"{describe(value)}")
+        return None
+    table = reader.table(value, key, PATH_KEYS)
+    if table is not None and "config" not in table:
+        reader.error(key, "give the prebuilt system's `config` (a NixOS module)")
+    code = _nix_code(reader, table, key) if table is not None else None
+    return PrebuiltSystem(code) if code is not None else None
+
+
 def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | None:
     key: KeyPath = ("containers", name)
     if name == HOST:
@@ -398,10 +423,7 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
             bind = _bind(reader, mount_point, bind_value, (*key, "binds", mount_point))
             if bind is not None:
                 binds.append(bind)
-    path = reader.get(table, key, "path", str)
-    _absolute(reader, path, (*key, "path"))
-    if path is not None:
-        reader.unit_value((*key, "path"), parameters_problem(path))
+    path = _path(reader, table["path"], (*key, "path")) if "path" in table else None
     if ("config" in table) == ("path" in table):
         reader.error(key, "set exactly one of `config` (the container's NixOS module) and "
                           "`path` (a prebuilt system)"
@@ -490,10 +512,17 @@ def _entry(
             reader.error((*key, problem.key), problem.message)
     for param in spec.params:
         node = params.get(param.name)
-        # A `container` parameter names a container (or the host, which its check refuses).
-        nodes = (HOST, *containers) if param.name == "container" else (HOST, *containers, *vms)
+        # A `container` parameter names a container (or the host, which its check refuses);
+        # a `vm` one the host or a [nodes] VM.
+        nodes = ((HOST, *containers) if param.name == "container"
+                 else (HOST, *vms) if param.vm else (HOST, *containers, *vms))
         if param.node and isinstance(node, str) and node not in nodes:
-            reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
+            if param.vm and node in containers:
+                reader.error((*key, param.name),
+                             f"{node!r} is a container; {what} {name!r} takes the host or a "
+                             "[nodes] VM")
+            else:
+                reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
         return None
     return spec, params
@@ -636,7 +665,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     nodes = _each(reader, data, "nodes", lambda name, value: _node(reader, name, value))
     vm_names = [node.name for node in nodes]
     _case_clashes(reader, names, vm_names)
-    _specialised_containers(reader, host, names)
+    _specialised_containers(reader, host, containers)
     expectations: list[Expectation] = []
     raw = data.get("expect")
     if raw is None or raw == []:  # `expect = []` would check nothing

@@ -33,6 +33,9 @@ VETH_ENABLE_DEFAULT = True
 BIND_READ_ONLY_DEFAULT = False
 """The module's default for ``binds.<path>.readOnly`` (nix/host.nix)."""
 
+AUTO_START_DEFAULT = True
+"""The module's default for ``autoStart`` (nix/host.nix); a host reboot waits for those."""
+
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -131,6 +134,8 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
                  else bind.read_only}
                 for bind in container.binds
             ],
+            "auto_start": AUTO_START_DEFAULT if container.auto_start is None
+            else container.auto_start,
         }
         for container in scenario.containers
     ]
@@ -169,6 +174,8 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
+        # A prebuilt system is built with the host's `pkgs` (escape.PrebuiltSystem).
+        needs_pkgs=any(isinstance(c.path, escape.PrebuiltSystem) for c in scenario.containers),
         specialisations=specialisations(scenario),
         nodes={node.name: {"imports": [node.config] if node.config is not None else []}
                for node in scenario.nodes},

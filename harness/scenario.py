@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from harness.escape import NixCode
+from harness.escape import NixCode, PrebuiltSystem
 
 MAX_TIMEOUT = 7 * 24 * 60 * 60
 """Largest ``timeout`` (the test's ``globalTimeout``): one week, the NixOS test driver's own
@@ -107,11 +107,13 @@ class Veth:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """``[containers.<name>]``: one ``nixos-nspawn.containers.<name>`` definition."""
+    """``[containers.<name>]``: one ``nixos-nspawn.containers.<name>`` definition. ``path`` is a
+    prebuilt toplevel: a store path (data), or a system the test builds from Nix code
+    (``[containers.<name>.path] config``)."""
 
     name: str
     config: NixCode | None = None
-    path: str | None = None
+    path: str | PrebuiltSystem | None = None
     auto_start: bool | None = None
     restart_if_changed: bool | None = None
     binds: tuple[BindMount, ...] = ()

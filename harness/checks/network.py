@@ -15,7 +15,9 @@ By name (``by = "name"``) the checks ping the target's host name and let the sen
 do its job: the host resolves container names through ``nss-mymachines`` (NixOS enables it by
 default; Debian needs ``libnss-mymachines``); a container resolves single-label names of the
 host and of its zone peers through systemd-resolved's LLMNR, which networkd enables on every link
-by default (mDNS answers only ``.local`` names).
+by default. By mDNS (``by = "mdns"``) they ask for ``<host name>.local``, which only
+systemd-resolved's multicast DNS answers: the module enables it on both ends of every container
+link, so the host and a container, and the containers of one zone, find each other so.
 """
 
 import ipaddress
@@ -140,24 +142,33 @@ def resolve(ctx: Context, src: str, dst: str, family: str) -> str:
     return address
 
 
+MDNS_DOMAIN = ".local"
+"""The domain that multicast DNS answers (RFC 6762); ``by = "mdns"`` asks for ``<name>.local``."""
+
+BY = ("address", "name", "mdns")
+"""How a check finds its target: the looked-up address, the host name, or the mDNS name."""
+
+
 def target(ctx: Context, p: Params) -> str:
     """What to ping: the literal ``address``, the target's name, or its looked-up address."""
     literal = p.opt_text("address")
     if literal is not None:
         return literal
-    if p.text("by") == "name":
-        return _node_name(ctx, p.text("to"))
+    if p.text("by") != "address":
+        return _node_name(ctx, p.text("to"), p.text("by"))
     return resolve(ctx, p.text("from"), p.text("to"), p.text("family"))
 
 
-def _node_name(ctx: Context, name: str) -> str:
-    """The host name to resolve: a container's machine name, or the host's own host name."""
+def _node_name(ctx: Context, name: str, by: str) -> str:
+    """The name to resolve (``by`` "name" or "mdns"): a container's machine name, or the host's
+    own host name; with ``.local`` for mDNS."""
+    suffix = MDNS_DOMAIN if by == "mdns" else ""
     if name != HOST:
-        return name
+        return name + suffix
     out = ctx.host().run("uname -n")
     if not out.ok or not out.text.strip():
         raise Failure("cannot read the host's name with `uname -n`")
-    return out.text.strip()
+    return out.text.strip() + suffix
 
 
 def ping(family: str, address: str, count: int = 1) -> str:
@@ -287,8 +298,8 @@ class Response:
 def check_http(ctx: Context, p: Params) -> str:
     src, dst, port, path = p.text("from"), p.text("to"), p.integer("port"), p.text("path")
     status, body, family = p.integer("status"), p.opt_text("body"), p.text("family")
-    if p.text("by") == "name":
-        address = _node_name(ctx, dst)
+    if p.text("by") != "address":
+        address = _node_name(ctx, dst, p.text("by"))
         authority = address
     else:
         address = resolve(ctx, src, dst, family)
@@ -336,17 +347,23 @@ def _ping_rules(params: Mapping[str, object]) -> list[Problem]:
     problems = address_problem("address", params.get("address"))
     if params.get("from") == params.get("to"):
         problems.append(Problem("to", "`from` and `to` name the same node"))
-    if params.get("by") == "name" and params.get("family") == "link-local":
-        problems.append(Problem("by", "link-local addresses have no names; use by = \"address\""))
-    if params.get("by") == "name" and params.get("address") is not None:
-        problems.append(Problem("address", "`address` and by = \"name\" exclude each other"))
+    problems.extend(_by_rule(params))
+    if params.get("by") in ("name", "mdns") and params.get("address") is not None:
+        problems.append(Problem("address",
+                                f"`address` and by = \"{params['by']}\" exclude each other"))
     return problems
+
+
+def _by_rule(params: Mapping[str, object]) -> list[Problem]:
+    if params.get("by") in ("name", "mdns") and params.get("family") == "link-local":
+        return [Problem("by", "link-local addresses have no names; use by = \"address\"")]
+    return []
 
 
 def _ping_label(params: Mapping[str, object]) -> str:
     label = f"{params['from']}->{params['to']},{params['family']}"
-    if params.get("by") == "name":
-        label += ",name"
+    if params.get("by") in ("name", "mdns"):
+        label += f",{params['by']}"
     if params.get("address") is not None:
         label += f",{params['address']}"
     return label
@@ -358,8 +375,9 @@ def _ping_params() -> tuple[Param, ...]:
         Param("to", str, required=True, node=True, doc="node that should (not) answer"),
         Param("family", str, default="ipv4", choices=FAMILIES,
               doc="ipv4, ipv6 (global addresses) or link-local (fe80::, scoped to the link)"),
-        Param("by", str, default="address", choices=("address", "name"),
-              doc="ping the looked-up address, or the target's host name via the resolver"),
+        Param("by", str, default="address", choices=BY,
+              doc="ping the looked-up address, the target's host name via the resolver, or "
+                  "`<host name>.local` via multicast DNS"),
         Param("address", str,
               doc="a literal address to ping instead of looking one up (fe80::1%host0 style "
                   "scopes allowed)"),
@@ -368,7 +386,9 @@ def _ping_params() -> tuple[Param, ...]:
 
 NAME_RESOLUTION = (
     "By name, the host resolves container names with nss-mymachines and containers resolve "
-    "the host and their zone peers with systemd-resolved's LLMNR."
+    "the host and their zone peers with systemd-resolved's LLMNR; by mDNS, systemd-resolved's "
+    "multicast DNS resolves `<name>.local` on the container links (the module enables it on "
+    "both ends)."
 )
 
 REACHABLE = CheckSpec(
@@ -414,16 +434,15 @@ def _http_rules(params: Mapping[str, object]) -> list[Problem]:
                                         "or control characters"))
     if params.get("answer") is False and params.get("body") is not None:
         problems.append(Problem("body", "`answer = false` expects no response: no `body`"))
-    if params.get("by") == "name" and params.get("family") == "link-local":
-        problems.append(Problem("by", "link-local addresses have no names; use by = \"address\""))
+    problems.extend(_by_rule(params))
     return problems
 
 
 def _http_label(params: Mapping[str, object]) -> str:
     label = f"{params['from']}->{params['to']}:{params['port']}{params['path']}"
     extras = [str(params["family"])] if params.get("family") != "ipv4" else []
-    if params.get("by") == "name":
-        extras.append("name")
+    if params.get("by") in ("name", "mdns"):
+        extras.append(str(params["by"]))
     if params.get("host") is not None:
         extras.append(f"Host={params['host']}")
     if params.get("answer") is False:
@@ -463,8 +482,9 @@ HTTP = CheckSpec(
         Param("body", str, doc="a substring the response body must contain"),
         Param("family", str, default="ipv4", choices=FAMILIES,
               doc="address family of `to`'s looked-up address, as for `reachable`"),
-        Param("by", str, default="address", choices=("address", "name"),
-              doc="connect to the looked-up address, or to `to`'s host name via the resolver"),
+        Param("by", str, default="address", choices=BY,
+              doc="connect to the looked-up address, to `to`'s host name via the resolver, or "
+                  "to `<host name>.local` via multicast DNS"),
         Param("host", str, doc="the Host header (default: the address or name connected to)"),
         Param("answer", bool, default=True,
               doc="false: expect no HTTP response at all (refused, reset or silent)"),

@@ -138,6 +138,10 @@ class Context:
             return VmNode(self, name, self.machines[name])
         return self.container(name)
 
+    def vm(self, name: str) -> Machine:
+        """The machine of the host or of a ``[nodes]`` VM; KeyError for anything else."""
+        return self.machine if name == HOST else self.machines[name]
+
     def execute(
         self, label: str, shown: str, command: str, timeout: int, machine: Machine | None = None
     ) -> Output:

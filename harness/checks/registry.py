@@ -25,7 +25,6 @@ _REGISTRY: tuple[tuple[CheckSpec, CheckFunction], ...] = (
 )
 
 
-
 def _by_name(
     registry: tuple[tuple[CheckSpec, CheckFunction], ...],
 ) -> tuple[Mapping[str, CheckSpec], Mapping[str, CheckFunction]]:
@@ -46,6 +45,7 @@ _STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (steps.WAIT_UNIT, steps.step_wait_unit),
     (steps.WAIT_PORT, steps.step_wait_port),
     (steps.SWITCH, steps.step_switch),
+    (steps.REBOOT, steps.step_reboot),
 )
 
 STEPS, STEP_FUNCTIONS = _by_name(_STEPS)

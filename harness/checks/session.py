@@ -131,8 +131,9 @@ class Session:
         resolved = spec.with_defaults(params)
         for param in spec.params:
             if param.node and param.name in resolved:
-                known = {HOST, *self.topology.names}
-                known = known if param.name == "container" else {*known, *self.nodes}
+                known = ({HOST, *self.topology.names} if param.name == "container"
+                         else {HOST, *self.nodes} if param.vm
+                         else {HOST, *self.topology.names, *self.nodes})
                 if resolved[param.name] not in known:
                     problems.append(f"{param.name}: unknown node {resolved[param.name]!r} "
                                     f"(known: {', '.join(sorted(known))})")

@@ -28,8 +28,9 @@ class Problem:
 class Param:
     """One TOML parameter of a check.
 
-    ``node``: the value names a node, i.e. ``"host"`` or a container name (the loader knows the
-    scenario's containers; this module does not). ``default`` is ignored when ``required``;
+    ``node``: the value names a node, i.e. ``"host"``, a container or a ``[nodes]`` VM (the loader
+    knows the scenario's; this module does not); ``vm``: such a node that must be a VM, the
+    host or a ``[nodes]`` VM, not a container. ``default`` is ignored when ``required``;
     ``None`` as default means "optional, absent unless given". ``bounds``: the inclusive range
     of an integer parameter.
     """
@@ -40,6 +41,7 @@ class Param:
     default: object = None
     choices: tuple[str, ...] = ()
     node: bool = False
+    vm: bool = False
     doc: str = ""
     bounds: tuple[int, int] | None = None
 

@@ -14,6 +14,7 @@ checks, so the same code runs under the NixOS test driver and in the runtime tie
 import shlex
 
 from .command import MAX_WITHIN, run_label
+from .machine import PowerCycled
 from .nodes import ContainerNode, Context, Failure, Node
 from .spec import (
     CONTAINER_PARAMS,
@@ -52,14 +53,22 @@ def _stop(ctx: Context, name: str) -> None:
 
 
 def _start(ctx: Context, name: str, old_leader: int | None = None) -> ContainerNode:
-    node = ctx.container(name)
     out = ctx.host().run(f"machinectl start {shlex.quote(name)}", timeout=ctx.timeout)
     if not out.ok:
         raise Failure(f"`machinectl start {name}` failed (exit {out.status})")
+    return _registered(ctx, name, f"`machinectl start {name}`", old_leader)
+
+
+def _registered(
+    ctx: Context, name: str, after: str, old_leader: int | None = None
+) -> ContainerNode:
+    """Wait until machined has registered ``name`` with a leader other than ``old_leader``
+    and its systemd has booted; ``after`` names what started it, for the failure."""
+    node = ctx.container(name)
     pid, seconds = ctx.poll(lambda: _new(node.leader_now(), old_leader))
     if pid is None:
         raise Failure(f"container {name} is not registered with machined {seconds:.0f}s after "
-                      f"`machinectl start {name}`")
+                      f"{after}")
     node.leader = pid
     ctx.evidence.fact(f"{name} leader", str(pid))
     node.wait_booted()
@@ -149,6 +158,48 @@ def step_switch(ctx: Context, p: Params) -> str:
     return f"switched the host to {to}"
 
 
+BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
+"""A fresh random ID at every boot of a Linux kernel: proof that a reboot happened."""
+
+BOOT_TARGET = "multi-user.target"
+"""What a rebooted VM has reached once it has booted, as the testScript waits for at first."""
+
+
+def _boot_id(node: Node) -> str:
+    out = node.run(BOOT_ID)
+    if not out.ok or not out.text.strip():
+        raise Failure(f"cannot read {node.name}'s boot ID (`{BOOT_ID}` exited {out.status})")
+    return out.text.strip()
+
+
+def step_reboot(ctx: Context, p: Params) -> str:
+    on = p.text("on")
+    machine = ctx.vm(on)
+    if not isinstance(machine, PowerCycled):
+        raise Failure(f"cannot reboot {on}: its machine has no shutdown() and start() (the NixOS "
+                      "test driver's machines have both; the runtime tier's console VM runs "
+                      "from a throw-away snapshot and has not)")
+    node = ctx.node(on)
+    before = _boot_id(node)
+    machine.shutdown()
+    machine.start()
+    ctx.evidence.fact(f"{on} power cycle", "shutdown(), then start()")
+    out, ok = node.run_until(f"systemctl show -p ActiveState --value {BOOT_TARGET}",
+                             lambda o: o.text.strip() == "active")
+    if not ok:
+        raise Failure(f"{on} did not reach {BOOT_TARGET} after the reboot; it is "
+                      f"{out.text.strip() or 'unknown'!r}")
+    after = _boot_id(node)
+    if after == before:
+        raise Failure(f"{on}'s boot ID is still {before} after shutdown() and start(): it did "
+                      "not reboot")
+    ctx.evidence.fact(f"{on} boot ID", f"{before} -> {after}")
+    back = [c.name for c in ctx.topology.containers if c.auto_start] if on == HOST else []
+    for name in back:
+        _registered(ctx, name, f"the reboot of {on} (it has autoStart)")
+    return f"rebooted {on}" + (f"; back up: {', '.join(back)}" if back else "")
+
+
 ON = Param("on", str, default=HOST, node=True, doc="host or a container")
 WITHIN = Param("within", int, bounds=(1, MAX_WITHIN),
                doc="retry until it succeeds, for at most this many seconds")
@@ -172,6 +223,12 @@ WAIT_PORT = CheckSpec(
     "wait-port", "Wait until something listens on TCP port `port` on `on`.",
     (ON, Param("port", int, required=True, bounds=(1, 65535), doc="TCP port")),
     lambda p: f"{p['on']}:{p['port']}",
+)
+REBOOT = CheckSpec(
+    "reboot", "Power the host or a [nodes] VM off and on; wait until it has booted and, on the "
+              "host, until every container with autoStart is back.",
+    (Param("on", str, default=HOST, node=True, vm=True, doc="the host or a [nodes] VM"),),
+    lambda p: str(p["on"]),
 )
 SWITCH = CheckSpec(
     "switch", "Activate a specialisation of the host (`switch-to-configuration test`), or the "

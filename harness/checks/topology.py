@@ -26,16 +26,20 @@ class Bind:
 
 @dataclass(frozen=True)
 class Container:
-    """One container: its machine name, its network attachment and its bind mounts.
+    """One container: its machine name, its network attachment, its bind mounts, and whether
+    it starts at boot.
 
     ``zone`` set means the container's veth is enslaved to the host bridge ``vz-<zone>``;
     otherwise ``veth`` means a point-to-point link whose host side is ``ve-<name>``.
+    ``auto_start``: ``machines.target`` starts it at boot (the module's ``autoStart``), so it
+    comes back after the host reboots.
     """
 
     name: str
     zone: str | None
     veth: bool
     binds: tuple[Bind, ...] = ()
+    auto_start: bool = True
 
     @property
     def unit(self) -> str:

@@ -1,6 +1,6 @@
 # Generated from scenarios/autostart-off.toml by `python -m harness render`; do not edit.
 # A container with autoStart = false stays down at boot until `machinectl start`, then runs and answers
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "autostart-off";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
@@ -33,6 +33,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=False,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.
 # One container on the default veth link: DHCP from the host, reachable both ways
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "basic-veth";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1536;
@@ -36,12 +36,14 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="idle",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=False,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/bind-mounts.toml by `python -m harness render`; do not edit.
 # Bind mounts: read-only, read-write and idmapped (container root writes as host root), not idmapped (container root is nobody there), and what the container writes is visible on the host
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "bind-mounts";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           {
             systemd.tmpfiles.rules = [
@@ -57,6 +57,7 @@
                     checks.Bind(path="/var/lib/rw", read_only=False),
                     checks.Bind(path="/var/lib/raw", read_only=False),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/classic-features.toml by `python -m harness render`; do not edit.
 # What classic containers offer: a forwarded port, a tmpfs, a capability, /dev/fuse, TUN, and a bind on a late mount
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "classic-features";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { pkgs, ... }: {
             environment.systemPackages = [ pkgs.curl ];
@@ -65,6 +65,7 @@
                 binds=(
                     checks.Bind(path="/var/lib/late", read_only=True),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/closure-store.toml by `python -m harness render`; do not edit.
 # nixStore = closure: the container sees only its own system's closure under /nix/store, read-only
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "closure-store";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { pkgs, ... }: {
             # In the host's store, not in the container's closure.
@@ -37,6 +37,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/credentials.toml by `python -m harness render`; do not edit.
 # Credentials reach a container's services: a host file read as root at start, never in the store, and a text
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "credentials";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { ... }: {
             # The secret is made at boot, exists only on the host, and is readable by root only.
@@ -59,6 +59,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/ephemeral-binds.toml by `python -m harness render`; do not edit.
 # An ephemeral container: its root file system is fresh on every start, only bind mounts keep state
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "ephemeral-binds";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { ... }: {
             # The bind sources must exist before the container starts.
@@ -55,6 +55,7 @@
                     checks.Bind(path="/var/lib/state", read_only=False),
                     checks.Bind(path="/mnt/shared", read_only=True),
                 ),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/isolation.toml by `python -m harness render`; do not edit.
 # Isolation: the store is read-only in the container, it has no nix-daemon socket, and host processes are invisible to it
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "isolation";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
@@ -30,6 +30,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/lifecycle.toml by `python -m harness render`; do not edit.
 # machinectl stop, start and restart: each new instance boots from a fresh root, binds keep their data, the service answers again
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "lifecycle";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { systemd.tmpfiles.rules = [ "d /srv/web 0755 root root -" ]; }
         ''))
@@ -42,6 +42,7 @@
                 binds=(
                     checks.Bind(path="/var/lib/web", read_only=False),
                 ),
+                auto_start=True,
             ),
         ),
     )

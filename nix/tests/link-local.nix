@@ -1,6 +1,6 @@
 # Generated from scenarios/link-local.toml by `python -m harness render`; do not edit.
 # Link-local addresses and LLMNR names: the host and a container reach each other over fe80:: on the veth link and by name, and HTTP works over the link-local address
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "link-local";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
@@ -34,6 +34,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/masquerade.toml by `python -m harness render`; do not edit.
 # A container reaches a plain NixOS VM on the test network through the host, which masquerades it: the outside node sees the host's address
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "masquerade";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
@@ -41,6 +41,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

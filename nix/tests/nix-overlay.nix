@@ -1,6 +1,6 @@
 # Generated from scenarios/nix-overlay.toml by `python -m harness render`; do not edit.
 # nix = overlay: the container builds with its own nix-daemon into a throw-away layer over the host's store
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "nix-overlay";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { ... }: {
             nixos-nspawn.containers.builder.nix = "overlay";
@@ -35,6 +35,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/resource-limits.toml by `python -m harness render`; do not edit.
 # serviceConfig limits the whole container through its unit's cgroup; extraFlags reach systemd-nspawn as written
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "resource-limits";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { ... }: {
             nixos-nspawn.containers.capped = {
@@ -42,6 +42,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/restart-if-changed.toml by `python -m harness render`; do not edit.
 # Switching the host to a specialisation restarts a changed container (restartIfChanged, the default), while one with restartIfChanged = false keeps running its old system
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "restart-if-changed";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1536;
@@ -54,12 +54,14 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="steady",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/reverse-proxy.toml by `python -m harness render`; do not edit.
 # The seed's reverse proxy example: nginx on the host proxies to nginx in the container 'backend'
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "reverse-proxy";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           {
             services.nginx = {
@@ -53,6 +53,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -1,6 +1,6 @@
 # Generated from scenarios/static-address.toml by `python -m harness render`; do not edit.
 # The seed's custom network example: static IPv4 and IPv6 addresses on both ends
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "static-address";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1280;
@@ -43,6 +43,7 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

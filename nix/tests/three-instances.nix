@@ -1,6 +1,6 @@
 # Generated from scenarios/three-instances.toml by `python -m harness render`; do not edit.
 # Three instances of one NixOS service on one port: each container runs nginx on port 80 in its own network namespace
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "three-instances";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1792;
@@ -48,18 +48,21 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="green",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="red",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

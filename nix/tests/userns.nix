@@ -1,6 +1,6 @@
 # Generated from scenarios/userns.toml by `python -m harness render`; do not edit.
 # Every container runs in its own user namespace: private, disjoint 65536-wide UID ranges
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "userns";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1792;
@@ -36,18 +36,21 @@
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="two",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="three",
                 zone=None,
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

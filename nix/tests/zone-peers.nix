@@ -1,6 +1,6 @@
 # Generated from scenarios/zone-peers.toml by `python -m harness render`; do not edit.
 # Two containers in one zone: the app reaches its database by name, as the upstream bind-mounts test has nextcloud reach 'database'
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "zone-peers";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
       ];
       # Room for the containers next to the VM's own system; override in [host].config.
       virtualisation.memorySize = lib.mkDefault 1536;
@@ -43,12 +43,14 @@
                 zone="app",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="app",
                 zone="app",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

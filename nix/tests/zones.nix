@@ -1,6 +1,6 @@
 # Generated from scenarios/zones.toml by `python -m harness render`; do not edit.
 # Two containers share the zone 'lab' and reach each other; a host that filters forwarding isolates zone 'dmz' from them
-{ hostModule, checksPackage }:
+{ nixosModules, checksPackage }:
 {
   name = "zones";
   globalTimeout = 1800;
@@ -8,7 +8,7 @@
     { lib, ... }:
     {
       imports = [
-        hostModule
+        nixosModules.host
         (import (builtins.toFile "scenario-config.nix" ''
           { networking.nftables.enable = true; networking.firewall.filterForward = true; }
         ''))
@@ -48,18 +48,21 @@
                 zone="lab",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="beta",
                 zone="lab",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
             checks.Container(
                 name="gamma",
                 zone="dmz",
                 veth=True,
                 binds=(),
+                auto_start=True,
             ),
         ),
     )

@@ -94,7 +94,47 @@ rec {
     runCommand =
       name: env: script:
       derivation name [ env script ] (env.outputs or [ ]);
+    # nixpkgs' `pkgs.nixos`: a NixOS system of its own from a module or a list of them, with the
+    # attributes of its `system.build` on top (a prebuilt `path` system of a scenario). Like
+    # NixOS, it refuses a system that has no root file system and is no container.
+    nixos =
+      configuration:
+      let
+        system = lib.evalModules {
+          modules = lib.toList configuration ++ [
+            host
+            guest
+            prebuiltToplevel
+          ];
+        };
+      in
+      assert lib.assertMsg system.config.boot.isContainer
+        "The ‘fileSystems’ option does not specify your root file system (a system for a container's `path` sets `nixos-nspawn.isContainer = true`).";
+      system.config.system.build // system;
   };
+
+  # The toplevel of a `pkgs.nixos` system: named after its host name, and changing with the
+  # settings the scenarios give such a system (which makes their values type-checked). A
+  # container's toplevel serialises the whole configuration, which holds functions in a system
+  # with the host module.
+  prebuiltToplevel =
+    { config, ... }:
+    {
+      system.build.toplevel =
+        let
+          digest = builtins.hashString "sha256" (
+            builtins.toJSON {
+              inherit (config.nixos-nspawn) isContainer;
+              inherit (config.networking) hostName;
+              inherit (config.networking.firewall) allowedTCPPorts;
+              inherit (config.system) stateVersion;
+              inherit (config.systemd.network) networks;
+              inherit (config.services) nginx;
+            }
+          );
+        in
+        "/nix/store/${builtins.substring 0 32 digest}-nixos-system-${config.networking.hostName}";
+    };
 
   # A NixOS host, as far as the host module is concerned.
   host =
@@ -180,6 +220,7 @@ rec {
     imports = [
       shared
       guest
+      containerToplevel
     ];
   };
 
@@ -233,8 +274,13 @@ rec {
       # at its priorities: our container module has to win over these.
       config.console.enable = lib.mkIf config.boot.isContainer (lib.mkDefault false);
       config.networking.useHostResolvConf = lib.mkIf config.boot.isContainer (lib.mkDefault true);
+    };
 
-      config.system.build.toplevel =
+  # The toplevel of a container's system: it changes with the whole configuration.
+  containerToplevel =
+    { config, ... }:
+    {
+      system.build.toplevel =
         let
           digest = builtins.hashString "sha256" (builtins.toJSON (removeAttrs config [ "system" "_module" ]));
         in

@@ -5,6 +5,7 @@ See tests/eval/nix/eval-test.nix; only NixOS itself is stood in for.
 """
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,12 @@ def test_generated_module_evaluates_with_the_real_host_module(
     assert set(data["containers"]) == names
     for container in scenario.containers:
         evaluated_container = data["containers"][container.name]
+        path = data["paths"][container.name]
+        assert data["nspawn"][container.name]["execConfig"]["Parameters"] == f"{path}/init"
+        if isinstance(container.path, str):
+            assert path == container.path
+        elif container.path is not None:  # a system the test builds with pkgs.nixos
+            assert re.fullmatch(r"/nix/store/[0-9a-f]{32}-nixos-system-[^/]+", path), path
         veth = evaluated_container["network"]
         assert veth["zone"] == container.veth.zone
         if container.veth.host_config is not None:
@@ -85,14 +92,40 @@ def test_zones_and_binds_reach_the_nspawn_units(nixpkgs_lib: Path) -> None:
     assert "/srv/shared:/mnt/shared:idmap" in files["BindReadOnly"]
 
 
+def test_mdns_is_on_at_both_ends_of_the_zone(nixpkgs_lib: Path) -> None:
+    """What scenarios/mdns.toml relies on without configuring anything."""
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "mdns.nix")
+    assert data["hostNetworks"]["10-vz-lan"]["networkConfig"]["MulticastDNS"] is True
+    for guest in ("alpha", "beta"):
+        assert data["guestNetworks"][guest]["10-host0"]["networkConfig"]["MulticastDNS"] is True
+
+
+def test_the_forwarded_port_reaches_the_unit(nixpkgs_lib: Path) -> None:
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "port-forward.nix")
+    assert data["nspawn"]["web"]["networkConfig"]["Port"] == ["tcp:8080:80"]
+
+
 def test_host_config_is_part_of_the_node(nixpkgs_lib: Path) -> None:
     data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "reverse-proxy.nix")
     assert data["hostNginx"]["enable"] is True
     assert data["memorySize"] == 1024 + 256
 
 
-def _broken(tmp_path: Path, old: str, new: str) -> Path:
-    scenario = load_scenario(ROOT / "scenarios" / "ephemeral-binds.toml")
+def test_a_prebuilt_system_is_built_from_the_scenarios_module(nixpkgs_lib: Path) -> None:
+    data = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "prebuilt-path.nix")
+    assert data["paths"]["prebuilt"].endswith("-nixos-system-prebuilt")
+    assert "prebuilt" not in data["guestNetworks"]  # the host evaluates nothing of it
+
+
+def test_a_prebuilt_system_that_is_no_container_fails(nixpkgs_lib: Path, tmp_path: Path) -> None:
+    broken = _broken(tmp_path, "nixos-nspawn.isContainer = true;", "", name="prebuilt-path")
+    result = evaluate(nixpkgs_lib, broken)
+    assert result.returncode != 0
+    assert "does not specify your root file system" in result.stderr
+
+
+def _broken(tmp_path: Path, old: str, new: str, name: str = "ephemeral-binds") -> Path:
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml")
     text = rendered(ROOT, scenario)
     assert old in text
     out = tmp_path / "broken.nix"

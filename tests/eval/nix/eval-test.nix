@@ -27,7 +27,12 @@ let
         ];
       })
       (import file {
-        hostModule = ../../../nix/host.nix;
+        # The flake's nixosModules.
+        nixosModules = {
+          host = ../../../nix/host.nix;
+          container = ../../../nix/container.nix;
+          default = ../../../nix/default.nix;
+        };
         inherit checksPackage;
       })
     ];
@@ -49,7 +54,11 @@ in
     inherit (c) autoStart restartIfChanged binds;
     network = c.network.veth;
   }) host.nixos-nspawn.containers;
-  guestNetworks = lib.mapAttrs (_: c: c.config.systemd.network.networks) host.nixos-nspawn.containers;
+  # Containers evaluated from `config` (a prebuilt `path` has no configuration here).
+  guestNetworks = lib.mapAttrs (_: c: c.config.systemd.network.networks) (
+    lib.filterAttrs (_: c: c.evaluated) host.nixos-nspawn.containers
+  );
+  paths = lib.mapAttrs (_: c: c.path) host.nixos-nspawn.containers;
   hostNginx = host.services.nginx;
   tmpfilesRules = host.systemd.tmpfiles.rules;
 }

@@ -60,7 +60,17 @@ in
     )
   ) self.hydraJobs;
   hostModules = lib.mapAttrs (
-    _: lib.mapAttrs (_: t: toString (lib.head (t.module.nodes.host { inherit lib; }).imports))
+    _:
+    lib.mapAttrs (
+      _: t:
+      toString
+        (lib.head
+          (t.module.nodes.host {
+            inherit lib;
+            pkgs = fakePkgs t.system;
+          }).imports
+        )
+    )
   ) self.checks;
   checksPackage = lib.mapAttrs (
     _: lib.mapAttrs (_: t: map (p: p.name) (t.module.extraPythonPackages pythonPackages))

@@ -127,6 +127,20 @@ def test_by_name_pings_the_container_name_or_the_hosts_name(net):
     assert net.machine.ran("web", "^ping") == ["ping -4 -n -c 1 -W 2 host"]
 
 
+def test_by_mdns_pings_the_local_name_of_a_container_or_the_host(net):
+    net.machine.on("host", r"^ping ", REPLY)
+    net.machine.on("host", r"^uname -n$", (0, "host\n"))
+    net.machine.on("db", r"^ping ", REPLY)
+    net.machine.on("web", r"^ping ", REPLY)
+    result = net.session.check("a", "reachable", {"to": "web", "by": "mdns"})
+    assert result.message == "host reached web at web.local (ipv4)"
+    assert net.session.check("b", "reachable", {"from": "db", "to": "web", "by": "mdns"}).ok
+    assert net.session.check("c", "reachable", {"from": "web", "to": "host", "by": "mdns"}).ok
+    assert net.machine.ran("host", "^ping") == ["ping -4 -n -c 1 -W 2 web.local"]
+    assert net.machine.ran("db", "^ping") == ["ping -4 -n -c 1 -W 2 web.local"]
+    assert net.machine.ran("web", "^ping") == ["ping -4 -n -c 1 -W 2 host.local"]
+
+
 def test_container_without_a_link_fails_at_once(tmp_path):
     rig = make_rig(tmp_path, Topology((Container("solo", None, False),)))
     rig.machine.set_leader("solo", 404)
@@ -292,6 +306,13 @@ def test_http_by_name_container_to_container(net):
     result = net.session.check("h", "http", {"from": "db", "to": "web", "by": "name"})
     assert result.ok, result.message
     assert net.machine.ran("db", "^timeout") == [http_command("web", 80, "/")]
+
+
+def test_http_by_mdns_asks_for_the_local_name(net):
+    net.machine.on("db", r"^timeout 10 bash", HTTP_OK)
+    result = net.session.check("h", "http", {"from": "db", "to": "web", "by": "mdns"})
+    assert result.ok, result.message
+    assert net.machine.ran("db", "^timeout") == [http_command("web.local", 80, "/")]
 
 
 def test_http_negative_form(net):

@@ -2,8 +2,16 @@
 a failed step failing every later expectation with its evidence."""
 
 import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from checks_fakes import DB, WEB, FakeClock, FakeMachine, Rig
+
+from harness.checks import Session, Topology
+from harness.checks.machine import PowerCycled
 from harness.checks.session import RESULTS_FILE, STEP_PREFIX
+from harness.vm.console import ConsoleMachine, VmConfig
+from harness.vm.image import Image
 
 
 def lifecycle(rig, new_leader=303):
@@ -130,4 +138,130 @@ def test_invalid_step_parameters_fail_the_step(rig):
 
 def test_unknown_step(rig):
     assert not rig.session.step("s", "dance", {})
-    assert rig.session.failed_step.message.startswith("unknown step 'dance' (known: restart")
+    assert rig.session.failed_step.message.startswith(
+        "unknown step 'dance' (known: reboot, restart"
+    )
+
+
+# -- reboot ------------------------------------------------------------------------------------
+
+BOOT_ID = r"^cat /proc/sys/kernel/random/boot_id$"
+BOOT_TARGET = r"^systemctl show -p ActiveState --value multi-user\.target$"
+
+
+@dataclass
+class PoweredMachine(FakeMachine):
+    """A fake with the driver's shutdown() and start(), recorded among the commands."""
+
+    def shutdown(self) -> None:
+        self.calls.append(("power", "shutdown"))
+
+    def start(self) -> None:
+        self.calls.append(("power", "start"))
+
+
+def powered_rig(tmp_path, nodes=None) -> Rig:
+    clock = FakeClock()
+    machine = PoweredMachine(clock, leaders={"web": 101, "db": 202})
+    topology = Topology((WEB, replace(DB, auto_start=False)))
+    session = Session(machine, topology, str(tmp_path), timeout=5, clock=clock, nodes=nodes)
+    return Rig(machine, clock, session)
+
+
+def comes_back(rig, boot_ids=("old-boot\n", "new-boot\n")):
+    """The host boots again: a new boot ID, multi-user.target after a while, web registered
+    again with a new leader once the machine has been started."""
+    rig.machine.on("host", BOOT_ID, *((0, boot) for boot in boot_ids))
+    rig.machine.on("host", BOOT_TARGET, (0, "activating\n"), (0, "active\n"))
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
+    original = rig.machine.start
+
+    def start() -> None:
+        original()
+        rig.machine.set_leader("web", None, 404)
+
+    rig.machine.start = start  # type: ignore[method-assign]
+
+
+def test_reboot_power_cycles_the_host_and_waits_for_its_autostart_containers(tmp_path, capsys):
+    rig = powered_rig(tmp_path)
+    rig.machine.set_leader("web", None)  # web is not running before the reboot
+    comes_back(rig)
+    assert rig.session.step("reboot[host]", "reboot", {})
+    order = [inner for node, inner in rig.machine.calls if node == "power" or "boot" in inner
+             or "multi-user" in inner]
+    assert order == [BOOT_ID.strip("^$"), "shutdown", "start",
+                     "systemctl show -p ActiveState --value multi-user.target",
+                     "systemctl show -p ActiveState --value multi-user.target",
+                     BOOT_ID.strip("^$")]
+    assert rig.machine.ran("web", "is-system-running")  # waited until web had booted again
+    assert not rig.machine.ran("host", "machinectl start")  # it came back by itself
+    assert "machinectl show db" not in " ".join(inner for _, inner in rig.machine.calls)
+    assert capsys.readouterr().out == (
+        f"{STEP_PREFIX}reboot[host]: ok: rebooted host; back up: web\n"
+    )
+
+
+def test_a_reboot_that_keeps_the_boot_id_fails(tmp_path):
+    rig = powered_rig(tmp_path)
+    comes_back(rig, boot_ids=("same\n",))
+    assert not rig.session.step("reboot[host]", "reboot", {})
+    assert rig.session.failed_step.message == (
+        "host's boot ID is still same after shutdown() and start(): it did not reboot"
+    )
+
+
+def test_an_autostart_container_that_does_not_come_back_fails_the_reboot(tmp_path):
+    rig = powered_rig(tmp_path)
+    comes_back(rig)
+    rig.machine.start = lambda: rig.machine.set_leader("web", None)  # type: ignore[method-assign]
+    assert not rig.session.step("reboot[host]", "reboot", {})
+    assert rig.session.failed_step.message == (
+        "container web is not registered with machined 5s after the reboot of host (it has "
+        "autoStart)"
+    )
+
+
+def test_a_host_that_does_not_boot_fails_the_reboot(tmp_path):
+    rig = powered_rig(tmp_path)
+    comes_back(rig)
+    rig.machine.on("host", BOOT_TARGET, (0, "inactive\n"))
+    assert not rig.session.step("reboot[host]", "reboot", {})
+    assert rig.session.failed_step.message == (
+        "host did not reach multi-user.target after the reboot; it is 'inactive'"
+    )
+
+
+def test_a_machine_without_shutdown_and_start_cannot_reboot(rig):
+    assert not rig.session.step("reboot[host]", "reboot", {"on": "host"})
+    assert rig.session.failed_step.message.startswith(
+        "cannot reboot host: its machine has no shutdown() and start()"
+    )
+    assert rig.machine.calls == []
+
+
+def test_the_runtime_tiers_console_vm_cannot_be_power_cycled():
+    """It runs from a throw-away snapshot (`-snapshot`): a power cycle would lose the installed
+    units and container roots, so it offers no shutdown() and the step refuses it."""
+    assert issubclass(PoweredMachine, PowerCycled)
+    assert not issubclass(ConsoleMachine, PowerCycled)
+    assert "-snapshot" in VmConfig(Image(Path("/nonexistent"))).argv()
+
+
+def test_reboot_of_a_node_power_cycles_that_vm_only(tmp_path):
+    outside = PoweredMachine(FakeClock())
+    outside.on("host", BOOT_ID, (0, "a\n"), (0, "b\n"))
+    outside.on("host", BOOT_TARGET, (0, "active\n"))
+    rig = powered_rig(tmp_path, nodes={"outside": outside})
+    outside.clock = rig.clock
+    assert rig.session.step("reboot[outside]", "reboot", {"on": "outside"})
+    assert ("power", "shutdown") in outside.calls
+    assert rig.machine.calls == []  # the host and its containers are left alone
+
+
+def test_reboot_takes_a_vm_not_a_container(tmp_path):
+    rig = powered_rig(tmp_path)
+    assert not rig.session.step("reboot[web]", "reboot", {"on": "web"})
+    assert rig.session.failed_step.message == (
+        "invalid parameters: on: unknown node 'web' (known: host)"
+    )

@@ -119,7 +119,9 @@ BIND = keyed(["hostPath", "readOnly", "idmap", "options"], VALUES)
 VETH = keyed(["enable", "zone", "config"], st.one_of(
     VALUES, st.fixed_dictionaries({}, optional={"host": VALUES, "container": VALUES})))
 CONTAINER = st.fixed_dictionaries({}, optional={
-    "config": NIX, "path": st.one_of(TRICKY, st.just("/nix/store/a-system")),
+    "config": NIX,
+    "path": st.one_of(TRICKY, st.just("/nix/store/a-system"), VALUES,
+                      st.fixed_dictionaries({}, optional={"config": NIX, "extra": VALUES})),
     "autoStart": VALUES, "restartIfChanged": st.booleans(),
     "binds": st.dictionaries(st.one_of(st.just("/var/lib/a"), TRICKY), BIND, max_size=2),
     "network": st.one_of(VALUES, st.fixed_dictionaries({"veth": VETH})), "extra": VALUES,

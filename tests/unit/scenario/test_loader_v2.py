@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.escape import NixCode
+from harness.escape import NixCode, PrebuiltSystem
 from harness.loader import load_scenario
 from harness.render import render_scenario, render_test_script
 from harness.scenario import ScenarioError, Step
@@ -93,8 +93,12 @@ def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("step", "expected"), [
-    ('action = "reboot"', "6: step[0].action: unknown step 'reboot' (known: restart, stop, "
-                          "start, run, wait-unit, wait-port, switch)"),
+    ('action = "dance"', "6: step[0].action: unknown step 'dance' (known: restart, stop, "
+                         "start, run, wait-unit, wait-port, switch, reboot)"),
+    ('action = "rebot"', "6: step[0].action: unknown step 'rebot'; did you mean 'reboot'?"),
+    ('action = "reboot"\non = "web"',
+     "7: step[0].on: 'web' is a container; step 'reboot' takes the host or a [nodes] VM"),
+    ('action = "reboot"\non = "hots"', "7: step[0].on: unknown node 'hots'; did you mean 'host'?"),
     ("container = \"web\"", "5: step[0].action: required key is missing"),
     ('action = "restart"', "5: step[0].container: required parameter is missing"),
     ('action = "restart"\ncontainer = "wbe"',
@@ -248,3 +252,84 @@ def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == [
         "25: expect[2].container: unknown node 'outside' (known: host, web)"
     ]
+
+
+REBOOT = NODES + '''
+[[step]]
+action = "reboot"
+
+[[step]]
+action = "reboot"
+on = "outside"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+'''
+
+
+def test_reboot_renders_as_a_step_and_the_topology_knows_autostart(tmp_path: Path) -> None:
+    scenario = load(tmp_path, REBOOT.replace('[containers.web]\nconfig = "{ }"\n',
+                                             '[containers.web]\nconfig = "{ }"\n'
+                                             'autoStart = false\n'))
+    assert [step.id for step in scenario.steps[1:]] == ["reboot[host]", "reboot[outside]"]
+    script = render_test_script(scenario)
+    assert 'session.step("reboot[host]", "reboot", {"on": "host"})\n' in script
+    assert 'session.step("reboot[outside]", "reboot", {"on": "outside"})\n' in script
+    assert "            auto_start=False,\n" in script
+    assert "auto_start=True" in render_test_script(load(tmp_path, REBOOT))  # the default
+
+
+PREBUILT = '''\
+description = "prebuilt"
+
+[containers.web.path]
+config = "{ nixos-nspawn.isContainer = true; }"
+
+[containers.db]
+path = "/nix/store/aaaa-nixos-system-db"
+
+[[expect]]
+check = "unit-active"
+container = "web"
+'''
+
+
+def test_a_path_table_is_a_system_built_from_nix_code(tmp_path: Path) -> None:
+    web, db = load(tmp_path, PREBUILT).containers
+    assert web.config is None
+    assert web.path == PrebuiltSystem(NixCode("{ nixos-nspawn.isContainer = true; }"))
+    assert db.path == "/nix/store/aaaa-nixos-system-db"  # a string stays data
+    text = render_scenario(load(tmp_path, PREBUILT), "case.toml")
+    assert ("        web.path = (pkgs.nixos [ nixosModules.default (import (builtins.toFile "
+            "\"scenario-config.nix\" ''\n") in text
+    assert '        db.path = "/nix/store/aaaa-nixos-system-db";\n' in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('[containers.web.path]\nconfig = "{ nixos-nspawn.isContainer = true; }"',
+      "[containers.web]\npath = 3"),
+     "4: containers.web.path: expected an absolute path (a string) or a table with `config`, "
+     "got integer 3"),
+    (("config = \"{ nixos", "confg = \"{ nixos"),
+     "4: containers.web.path.confg: unknown key; did you mean 'config'?"),
+    (("config = \"{ nixos", "confg = \"{ nixos"),
+     "3: containers.web.path: give the prebuilt system's `config` (a NixOS module)"),
+    (('config = "{ nixos-nspawn.isContainer = true; }"', 'config = " "'),
+     "4: containers.web.path.config: empty Nix code: write a module such as \"{ }\""),
+    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "nix/store/a"'),
+     "7: containers.db.path: expected an absolute path, got 'nix/store/a'"),
+    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "/nix/store/a b"'),
+     "7: containers.db.path: "),
+    (("[containers.web.path]", '[containers.web]\nconfig = "{ }"\n[containers.web.path]'),
+     "3: containers.web: set exactly one of `config` (the container's NixOS module) and "
+     "`path` (a prebuilt system): both are set"),
+    (('[[expect]]', '[host.specialisations.v2]\ncontainers.web.config = "{ }"\n[[expect]]'),
+     "10: host.specialisations.v2.containers.web: container 'web' runs a prebuilt `path`: a "
+     "specialisation can change only a container's `config`"),
+])
+def test_path_errors_are_located(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    found = errors(tmp_path, PREBUILT.replace(*change))
+    assert any(error.startswith(expected) for error in found), found

@@ -86,7 +86,8 @@ def test_every_step_and_parameter_is_documented() -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["## `[host]`", "## `[[step]]`", "### command", "### http", "## `[nodes.<name>]`"],
+    ["## `[host]`", "## `[[step]]`", "### command", "### http", "## `[nodes.<name>]`",
+     "#### reboot", "### A prebuilt `path`", "## `[[expect]]`"],
 )
 def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     """The short example of a construct validates as part of a scenario and has the ids it

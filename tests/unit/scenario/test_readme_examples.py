@@ -18,6 +18,7 @@ ROOT = find_root(Path(__file__))
 README = (ROOT / "README.md").read_text()
 
 EXAMPLES = {
+    "Example: a simple container": "simple-container",
     "Example: reverse proxy on the host for a container": "reverse-proxy",
     "Example: static addresses on the veth link": "static-address",
 }
@@ -28,10 +29,19 @@ pytestmark = pytest.mark.skipif(shutil.which("nix-instantiate") is None,
 COMPARE = """
 let
   readme = import ./readme.nix;
-  test = import ./test.nix { hostModule = { }; checksPackage = p: p; };
+  test = import ./test.nix { nixosModules.host = { }; checksPackage = p: p; };
   host = test.nodes.host { lib = { mkDefault = v: v; }; };
   hostConfig = if builtins.length host.imports > 1 then builtins.elemAt host.imports 1 else { };
-  plain = c: c // { config = if builtins.isFunction c.config then "<function>" else c.config; };
+  # A module function is compared by what it gives for stand-in arguments: the packages the
+  # examples use, as strings (a package missing here fails the evaluation).
+  moduleArgs = {
+    pkgs = { htop = "pkgs.htop"; };
+    lib = { };
+    config = { };
+    options = { };
+  };
+  applied = m: if builtins.isFunction m then m moduleArgs else m;
+  plain = c: c // { config = applied c.config; };
   containers = cs: builtins.mapAttrs (_: plain) cs;
   shown = removeAttrs readme [ "nixos-nspawn" ];
 in {
@@ -48,6 +58,11 @@ def example(heading: str) -> str:
     match = re.search(rf"^### {re.escape(heading)}\n.*?```nix\n(.*?)^```", README, re.M | re.S)
     assert match, f"README.md has no example {heading!r}"
     return match.group(1)
+
+
+def test_every_example_has_its_scenario() -> None:
+    """A new example in the README needs a scenario (and an entry above) to be proven."""
+    assert re.findall(r"^### (Example: .*)$", README, re.M) == list(EXAMPLES)
 
 
 @pytest.mark.parametrize(("heading", "scenario"), EXAMPLES.items())

@@ -15,7 +15,7 @@ import pytest
 from pyflakes.checker import Checker
 
 from harness.catalogue import SCENARIOS_DIR, find_root, rendered, scenario_files
-from harness.escape import to_nix
+from harness.escape import PrebuiltSystem, to_nix
 from harness.loader import load_scenario
 from harness.render import render_test_script
 
@@ -59,8 +59,15 @@ def generated_fields(path: Path) -> dict[str, object]:
     stand-ins for its arguments (the host module is only referenced, never evaluated here)."""
     expr = f"""
       let
-        test = import {path} {{ hostModule = {{ }}; checksPackage = p: p; }};
-        host = test.nodes.host {{ lib = {{ mkDefault = v: v; }}; }};
+        test = import {path} {{
+          nixosModules = {{ host = {{ }}; default = "default-module"; }};
+          checksPackage = p: p;
+        }};
+        # pkgs.nixos: the modules of a prebuilt system, and its toplevel
+        pkgs.nixos = modules: {{
+          toplevel.modules = map (m: if builtins.isFunction m then "<function>" else m) modules;
+        }};
+        host = test.nodes.host {{ lib = {{ mkDefault = v: v; }}; inherit pkgs; }};
         strip = c: removeAttrs c [ "config" ];
       in {{
         inherit (test) name globalTimeout testScript;
@@ -121,7 +128,7 @@ def test_hostile_values_stay_values(tmp_path: Path) -> None:
     assert params == dict(scenario.expectations[0].params)
     assert pyflakes_messages(script) == []
     # The description becomes comment lines only.
-    header = out.read_text().split("{ hostModule", 1)[0]
+    header = out.read_text().split("{ nixosModules", 1)[0]
     assert all(line.startswith("#") for line in header.splitlines())
 
 
@@ -135,7 +142,7 @@ def test_header_names_the_source_and_command() -> None:
     assert text.startswith(
         "# Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.\n"
     )
-    assert "\n{ hostModule, checksPackage }:\n" in text
+    assert "\n{ nixosModules, checksPackage }:\n" in text
     assert "extraPythonPackages = p: [ (checksPackage p) ];" in text
 
 
@@ -143,3 +150,21 @@ def test_container_config_is_imported_as_code_of_its_own() -> None:
     text = rendered(ROOT, load_scenario(ROOT / SCENARIOS_DIR / "reverse-proxy.toml"))
     assert 'config = (import (builtins.toFile "scenario-config.nix" \'\'\n' in text
     assert to_nix("{ }") == '"{ }"'  # plain strings stay strings
+
+
+@needs_nix
+def test_a_prebuilt_path_is_a_system_built_from_its_module(tmp_path: Path) -> None:
+    """`[containers.<n>.path] config` becomes the toplevel of `pkgs.nixos` over
+    nixosModules.default and exactly the scenario's module."""
+    scenario = load_scenario(ROOT / SCENARIOS_DIR / "prebuilt-path.toml")
+    (container,) = scenario.containers
+    assert isinstance(container.path, PrebuiltSystem)
+    out = tmp_path / "prebuilt-path.nix"
+    out.write_text(rendered(ROOT, scenario))
+    fields = generated_fields(out)
+    default, module = fields["containers"]["prebuilt"]["path"]["modules"]  # type: ignore[index]
+    assert default == "default-module"
+    assert module == nix_eval_json(container.path.module.code, tmp_path)
+    assert module["nixos-nspawn"] == {"isContainer": True}
+    assert "{ lib, pkgs, ... }:" in out.read_text()
+    assert "{ lib, ... }:" in rendered(ROOT, load_scenario(ROOT / SCENARIOS_DIR / "zones.toml"))
