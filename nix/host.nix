@@ -645,6 +645,13 @@ in
       }
     ) cfg.containers;
 
+    # Every container runs in a user namespace that root created, and the kernel charges the
+    # inotify instances of everything in it to root's count in the host's namespace as well:
+    # with Linux' default of 128, about ten booted containers exhaust it and the next one fails
+    # with "Failed to allocate manager object: Too many open files" (seen on the runtime VM).
+    # Priority below mkDefault, so any other module's default (or the user's value) wins.
+    boot.kernel.sysctl."fs.inotify.max_user_instances" = lib.mkOverride 1200 8192;
+
     systemd.targets.machines.wants = lib.mapAttrsToList (name: _: "systemd-nspawn@${name}.service") (
       lib.filterAttrs (_: c: c.autoStart) runnable
     );

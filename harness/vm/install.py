@@ -45,7 +45,7 @@ NIX = "NIX_CONFIG='build-users-group =' "
 
 
 def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
-    """Install a whole exported case: container roots, tmpfiles, bind sources, units.
+    """Install a whole exported case: container roots, tmpfiles, bind sources, units, sysctl.
 
     Container roots come first, because container-side networks are written into them. Bind
     sources are plain root-owned directories, as on a NixOS host: the module idmaps binds by
@@ -63,7 +63,9 @@ def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
     files = render_case(case)
     install_store_views(machine, [f.append for f in files if f.append is not None])
     install_files(machine, files)
-    machine.succeed("systemctl daemon-reload && networkctl reload")
+    # systemd-sysctl applies /etc/sysctl.d (NixOS restarts it when its file changes).
+    machine.succeed("systemctl daemon-reload && networkctl reload && "
+                    "systemctl restart systemd-sysctl")
 
 
 def add_to_store(machine: ConsoleMachine, source: str) -> str:

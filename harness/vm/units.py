@@ -405,7 +405,7 @@ class UnitFile:
 
 CASE_KEYS = {
     "case", "description", "nspawn", "hostNetworks", "hostNetdevs", "containerNetworks",
-    "tmpfiles", "serviceOverrides", "unitOverrides",
+    "tmpfiles", "serviceOverrides", "unitOverrides", "sysctl",
 }
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
@@ -455,7 +455,31 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
                 f"{_unit_stem(unit, '.network')}.network",
                 network_unit(_mapping(settings, unit)),
             ))
+    sysctl = _attrs(case, "sysctl")
+    if sysctl:
+        files.append(UnitFile(SYSCTL_FILE, sysctl_conf(sysctl)))
     return tuple(files)
+
+
+SYSCTL_FILE = "/etc/sysctl.d/60-nixos.conf"
+"""Where NixOS writes ``boot.kernel.sysctl`` (nixos/modules/config/sysctl.nix)."""
+SAFE_SYSCTL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/-]*")
+
+
+def sysctl_conf(settings: Mapping[str, object]) -> str:
+    """``boot.kernel.sysctl`` as NixOS writes it: ``name=value`` lines, ``false`` as ``0``, a
+    ``null`` value left out."""
+    lines = []
+    for name, value in sorted(settings.items()):
+        if value is None:
+            continue
+        if not isinstance(value, bool | int | str):
+            raise UnitRenderError(f"sysctl {name}: expected a bool, int or string, got {value!r}")
+        text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        if not SAFE_SYSCTL.fullmatch(name) or "\n" in text:
+            raise UnitRenderError(f"sysctl {name}={text!r}: not a sysctl setting")
+        lines.append(f"{name}={text}\n")
+    return "".join(lines)
 
 
 def _mapping(value: object, where: str) -> Mapping[str, object]:

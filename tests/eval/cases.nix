@@ -159,6 +159,13 @@ in
     }
   ];
 
+  inotify-default = case "a host whose own default for the inotify instance limit wins" [
+    {
+      nixos-nspawn.containers.steady.config = { };
+      boot.kernel.sysctl."fs.inotify.max_user_instances" = lib.mkDefault 512;
+    }
+  ];
+
   veth-disabled = case "a container with a private network namespace and no link" [
     {
       nixos-nspawn.containers.isolated = {

@@ -159,6 +159,7 @@ rec {
           "dns"
         ];
       };
+      boot.kernel.sysctl = settings;
       systemd = {
         package = mkOption {
           type = types.str;

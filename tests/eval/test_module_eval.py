@@ -48,6 +48,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "hostNetdevs": {},
         "containerNetworks": {"mycontainer": {"10-host0": CONTAINER_NETWORK}},
         "tmpfiles": machine_dir("mycontainer"),
+        "sysctl": {"fs.inotify.max_user_instances": 8192},
         "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
         "unitOverrides": {},
     }
@@ -328,6 +329,17 @@ def test_restart_if_changed_off_has_no_triggers(run) -> None:
             "restartIfChanged": False,
             "restartTriggers": [],
         }
+    }
+
+
+def test_the_inotify_instance_limit_is_raised_for_containers(run) -> None:
+    # Every container's inotify instances count against root's limit on the host.
+    assert run("restart-off")["reference"]["sysctl"] == {"fs.inotify.max_user_instances": 8192}
+
+
+def test_any_other_default_of_the_inotify_instance_limit_wins(run) -> None:
+    assert run("inotify-default")["reference"]["sysctl"] == {
+        "fs.inotify.max_user_instances": 512
     }
 
 

@@ -119,6 +119,8 @@ PAIR: tuple[Expect, ...] = (
     Expect("no-nix-daemon", {"container": "beta"}),
     Expect("command", {"on": "host", "run": "machinectl list --no-legend", "output": "beta"},
            "host,machinectl"),
+    Expect("command", {"on": "host", "run": "cat /proc/sys/fs/inotify/max_user_instances",
+                       "output": "8192"}, "host,inotify instance limit"),
     Expect("ephemeral", {"container": "alpha"}),
     Expect("ephemeral", {"container": "beta"}),
     Expect("userns", {"container": "alpha"}),

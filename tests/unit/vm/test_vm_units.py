@@ -228,6 +228,21 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     assert "/nix/" not in "".join(files.values())
 
 
+def test_sysctl_settings_are_written_as_nixos_writes_them():
+    case = {"sysctl": {"fs.inotify.max_user_instances": 8192, "net.ipv4.ip_forward": True,
+                       "kernel.sysrq": False, "vm.swappiness": None, "kernel.domainname": "lab"}}
+    (conf,) = render_case(case)
+    assert conf.path == "/etc/sysctl.d/60-nixos.conf"
+    assert conf.text == ("fs.inotify.max_user_instances=8192\nkernel.domainname=lab\n"
+                         "kernel.sysrq=0\nnet.ipv4.ip_forward=1\n")
+
+
+@pytest.mark.parametrize("settings", [{"a=b": 1}, {"kernel.x": "1\nvm.y=2"}, {"vm.x": [1]}])
+def test_a_sysctl_setting_that_would_change_the_file_is_refused(settings):
+    with pytest.raises(UnitRenderError, match="sysctl"):
+        render_case({"sysctl": settings})
+
+
 def test_render_case_refuses_keys_it_would_leave_out():
     with pytest.raises(UnitRenderError, match="firewall"):
         render_case({"nspawn": {}, "firewall": {"rules": []}})
