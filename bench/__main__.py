@@ -54,14 +54,19 @@ def _machine() -> str:
     except OSError:
         pass
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"{model}, {os.cpu_count()} logical CPUs, load average {load}; "
-            f"Python {platform.python_version()}")
+    return (
+        f"{model}, {os.cpu_count()} logical CPUs, load average {load}; "
+        f"Python {platform.python_version()}"
+    )
 
 
-def _loading(sources: Sequence[Path], sizes: Sequence[int], repeat: int, out: TextIO,
-             targets: Targets) -> None:
-    print(f"\nload + validate (+ render), per scenario: CPU time of this process, best of "
-          f"{repeat}", file=out)
+def _loading(
+    sources: Sequence[Path], sizes: Sequence[int], repeat: int, out: TextIO, targets: Targets
+) -> None:
+    print(
+        f"\nload + validate (+ render), per scenario: CPU time of this process, best of {repeat}",
+        file=out,
+    )
     print(f"  {'N':>5}  {'tomllib':>9}  {'+ validate':>15}  {'+ render':>15}", file=out)
     worst_ratio, worst_ms = 0.0, 0.0
     for size in sizes:
@@ -74,16 +79,24 @@ def _loading(sources: Sequence[Path], sizes: Sequence[int], repeat: int, out: Te
         worst_ratio = max(worst_ratio, times.ratio(times.render))
         worst_ms = max(worst_ms, times.per_scenario_ms(times.render))
     measured = bool(sizes) or None
-    targets.check(f"load + validate + render <= {LOAD_RATIO_MAX:g}x tomllib "
-                  f"(worst: {worst_ratio:.1f}x)", measured and worst_ratio <= LOAD_RATIO_MAX)
-    targets.check(f"load + validate + render <= {LOAD_MS_MAX:g} ms per scenario "
-                  f"(worst: {worst_ms:.2f} ms)", measured and worst_ms <= LOAD_MS_MAX)
+    targets.check(
+        f"load + validate + render <= {LOAD_RATIO_MAX:g}x tomllib (worst: {worst_ratio:.1f}x)",
+        measured and worst_ratio <= LOAD_RATIO_MAX,
+    )
+    targets.check(
+        f"load + validate + render <= {LOAD_MS_MAX:g} ms per scenario (worst: {worst_ms:.2f} ms)",
+        measured and worst_ms <= LOAD_MS_MAX,
+    )
 
 
-def _collection(sources: Sequence[Path], sizes: Sequence[int], repeat: int, out: TextIO,
-                targets: Targets) -> None:
-    print(f"\npytest --collect-only -q {' '.join(collection.PYTEST_ARGS[2:])}: best of "
-          f"{repeat}; the whole process, and the collection phase alone", file=out)
+def _collection(
+    sources: Sequence[Path], sizes: Sequence[int], repeat: int, out: TextIO, targets: Targets
+) -> None:
+    print(
+        f"\npytest --collect-only -q {' '.join(collection.PYTEST_ARGS[2:])}: best of "
+        f"{repeat}; the whole process, and the collection phase alone",
+        file=out,
+    )
     print(f"  {'N':>5}  {'items':>6}  {'wall':>7}  {'CPU':>7}  {'collection CPU':>14}", file=out)
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as scratch:
         catalogues = []
@@ -93,8 +106,11 @@ def _collection(sources: Sequence[Path], sizes: Sequence[int], repeat: int, out:
             catalogues.append(collection.Catalogue(directory, size, collected_items(files)))
         found = {timing.count: timing for timing in collection.measure(catalogues, repeat)}
     for timing in found.values():
-        print(f"  {timing.count:>5}  {timing.items:>6}  {timing.wall:5.2f} s  "
-              f"{timing.cpu:5.2f} s  {timing.collecting:12.2f} s", file=out)
+        print(
+            f"  {timing.count:>5}  {timing.items:>6}  {timing.wall:5.2f} s  "
+            f"{timing.cpu:5.2f} s  {timing.collecting:12.2f} s",
+            file=out,
+        )
     small, large = (found.get(size) for size in COLLECT_SIZES)
     targets.check(
         f"{COLLECT_SIZES[1]} scenarios collected in < {COLLECT_SECONDS_MAX:g} s (whole process"
@@ -110,8 +126,11 @@ def _collection(sources: Sequence[Path], sizes: Sequence[int], repeat: int, out:
 
 
 def _host_eval(repeat: int, out: TextIO) -> None:
-    print(f"\nhost module evaluation, N containers with a prebuilt `path` (eval tier: the "
-          f"containers' NixOS systems are excluded); Nix's CPU time best of {repeat}", file=out)
+    print(
+        f"\nhost module evaluation, N containers with a prebuilt `path` (eval tier: the "
+        f"containers' NixOS systems are excluded); Nix's CPU time best of {repeat}",
+        file=out,
+    )
     tier = host_eval.eval_tier()
     lib = tier.find_nixpkgs_lib()
     if lib is None:
@@ -120,19 +139,27 @@ def _host_eval(repeat: int, out: TextIO) -> None:
     print(f"  {'N':>5}  {'CPU':>9}  {'calls':>7}  {'thunks':>7}  {'allocated':>9}", file=out)
     found = {count: host_eval.measure(lib, count, repeat) for count in (0, *EVAL_CONTAINERS)}
     for count, stats in found.items():
-        print(f"  {count:>5}  {stats.cpu_seconds * 1000:6.1f} ms  {stats.function_calls:>7}  "
-              f"{stats.thunks:>7}  {stats.allocated_bytes / 2**20:6.1f} MB", file=out)
+        print(
+            f"  {count:>5}  {stats.cpu_seconds * 1000:6.1f} ms  {stats.function_calls:>7}  "
+            f"{stats.thunks:>7}  {stats.allocated_bytes / 2**20:6.1f} MB",
+            file=out,
+        )
     first, last = found[EVAL_CONTAINERS[0]], found[EVAL_CONTAINERS[-1]]
     more = last.containers - first.containers
-    print(f"  each further container ({first.containers} -> {last.containers}): "
-          f"{(last.cpu_seconds - first.cpu_seconds) / more * 1000:.2f} ms CPU, "
-          f"{(last.function_calls - first.function_calls) // more} calls, "
-          f"{(last.allocated_bytes - first.allocated_bytes) / more / 1024:.0f} KB", file=out)
+    print(
+        f"  each further container ({first.containers} -> {last.containers}): "
+        f"{(last.cpu_seconds - first.cpu_seconds) / more * 1000:.2f} ms CPU, "
+        f"{(last.function_calls - first.function_calls) // more} calls, "
+        f"{(last.allocated_bytes - first.allocated_bytes) / more / 1024:.0f} KB",
+        file=out,
+    )
 
 
 def _vm(runs: int, out: TextIO, targets: Targets) -> None:
-    print(f"\nruntime VM (harness.vm): {runs} runs, each a VM boot and a container start in it",
-          file=out)
+    print(
+        f"\nruntime VM (harness.vm): {runs} runs, each a VM boot and a container start in it",
+        file=out,
+    )
     reason = vm.missing_requirement()
     if reason is not None:
         print(f"  skipped: {reason}", file=out)
@@ -140,11 +167,16 @@ def _vm(runs: int, out: TextIO, targets: Targets) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="bench-vm-") as scratch:
         times = vm.measure(runs, Path(scratch), lambda line: print(line, file=sys.stderr))
-    for label, values in (("VM boot -> shell", times.boots),
-                          ("container start -> reachable", times.starts),
-                          ("  of which until registered", times.registrations)):
-        print(f"  {label}: median {statistics.median(values):.1f} s "
-              f"(runs: {', '.join(f'{value:.1f}' for value in values)})", file=out)
+    for label, values in (
+        ("VM boot -> shell", times.boots),
+        ("container start -> reachable", times.starts),
+        ("  of which until registered", times.registrations),
+    ):
+        print(
+            f"  {label}: median {statistics.median(values):.1f} s "
+            f"(runs: {', '.join(f'{value:.1f}' for value in values)})",
+            file=out,
+        )
     share = statistics.median(
         start / boot for start, boot in zip(times.starts, times.boots, strict=True)
     )
@@ -154,15 +186,29 @@ def _vm(runs: int, out: TextIO, targets: Targets) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000],
-                        help="scenario counts for load/validate/render (default: 10 100 1000)")
-    parser.add_argument("--collect-sizes", type=int, nargs="*", default=[100, 200, 1000],
-                        help="scenario counts for collection (default: 100 200 1000)")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[10, 100, 1000],
+        help="scenario counts for load/validate/render (default: 10 100 1000)",
+    )
+    parser.add_argument(
+        "--collect-sizes",
+        type=int,
+        nargs="*",
+        default=[100, 200, 1000],
+        help="scenario counts for collection (default: 100 200 1000)",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="runs per figure (default: 7)")
-    parser.add_argument("--vm", action="store_true",
-                        help="also time the runtime VM (boots it --vm-runs times: minutes)")
-    parser.add_argument("--vm-runs", type=int, default=5, help="VM boots and container "
-                        "starts (default: 5)")
+    parser.add_argument(
+        "--vm",
+        action="store_true",
+        help="also time the runtime VM (boots it --vm-runs times: minutes)",
+    )
+    parser.add_argument(
+        "--vm-runs", type=int, default=5, help="VM boots and container starts (default: 5)"
+    )
     return parser
 
 
@@ -170,8 +216,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = _parser().parse_args(argv)
     sources = scenario_files(find_root(Path(__file__)))
     print(f"nixos-nspawn bench on {_machine()}", file=out)
-    print(f"Generated catalogues: the {len(sources)} scenarios of scenarios/ copied under new "
-          "names into a temporary directory.", file=out)
+    print(
+        f"Generated catalogues: the {len(sources)} scenarios of scenarios/ copied under new "
+        "names into a temporary directory.",
+        file=out,
+    )
     targets = Targets(["\ntargets:"])
     _loading(sources, args.sizes, args.repeat, out, targets)
     _collection(sources, args.collect_sizes, args.repeat, out, targets)

@@ -59,12 +59,22 @@ def _run(catalogue: Catalogue) -> tuple[float, float, float]:
     root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
     cpu, started = _children_cpu(), time.monotonic()
-    done = subprocess.run(argv, cwd=catalogue.directory, capture_output=True, text=True,
-                          check=False, env={**os.environ, "PYTHONPATH": path})
+    done = subprocess.run(
+        argv,
+        cwd=catalogue.directory,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     wall, cpu = time.monotonic() - started, _children_cpu() - cpu
     items, collecting = _ITEMS.search(done.stdout), _COLLECTION.search(done.stdout)
-    if (done.returncode != 0 or items is None or collecting is None
-            or int(items.group(1)) != catalogue.items):
+    if (
+        done.returncode != 0
+        or items is None
+        or collecting is None
+        or int(items.group(1)) != catalogue.items
+    ):
         raise CollectionError(
             f"expected {catalogue.items} items from {catalogue.count} scenarios, "
             f"`{' '.join(argv)}` in {catalogue.directory} said (exit {done.returncode}):\n"
@@ -83,6 +93,7 @@ def measure(catalogues: Sequence[Catalogue], repeat: int) -> list[CollectTime]:
     results = []
     for catalogue, times in zip(catalogues, runs, strict=True):
         walls, cpus, collecting = zip(*times, strict=True)
-        results.append(CollectTime(catalogue.count, catalogue.items, min(walls), min(cpus),
-                                   min(collecting)))
+        results.append(
+            CollectTime(catalogue.count, catalogue.items, min(walls), min(cpus), min(collecting))
+        )
     return results

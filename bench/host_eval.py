@@ -69,13 +69,19 @@ def measure(lib: Path, containers: int, repeat: int) -> EvalStats:
         stats_path = Path(scratch) / "stats.json"
         env = {**os.environ, "NIX_SHOW_STATS": "1", "NIX_SHOW_STATS_PATH": str(stats_path)}
         for _ in range(repeat):
-            done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                                  check=False)
+            done = subprocess.run(
+                argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+            )
             if done.returncode != 0:
                 raise EvalError(f"{' '.join(argv)} failed:\n{done.stderr}")
             if not done.stdout.startswith("[]"):
                 raise EvalError(f"path-{containers}: failed assertions: {done.stdout[:500]}")
             stats = json.loads(stats_path.read_text())
             best = min(best, float(stats["cpuTime"]))
-    return EvalStats(containers, best, int(stats["nrFunctionCalls"]), int(stats["nrThunks"]),
-                     int(stats["gc"]["totalBytes"]))
+    return EvalStats(
+        containers,
+        best,
+        int(stats["nrFunctionCalls"]),
+        int(stats["nrThunks"]),
+        int(stats["gc"]["totalBytes"]),
+    )

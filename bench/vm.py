@@ -45,7 +45,7 @@ START_TIMEOUT = 600
 
 _START = (
     "started=$(date +%s%N); systemctl start --no-block {unit}; "
-    "until [ -n \"$(machinectl show {name} -p Leader --value 2>/dev/null)\" ]; do sleep {poll}; "
+    'until [ -n "$(machinectl show {name} -p Leader --value 2>/dev/null)" ]; do sleep {poll}; '
     "done; registered=$(date +%s%N); "
     "until ping -4 -n -c 1 -W 1 {name} >/dev/null 2>&1; do sleep {poll}; done; "
     "echo $(( registered - started )) $(( $(date +%s%N) - started ))"
@@ -90,11 +90,16 @@ def measure(runs: int, out_dir: Path, progress: Callable[[str], None]) -> VmTime
             with ConsoleMachine(VmConfig(image, log_dir=out_dir / f"vm-{run}")) as machine:
                 boots.append(time.monotonic() - started)
                 starts.append(_container_start(machine, reference, out_dir))
-            progress(f"[bench] run {run + 1}/{runs}: VM boot {boots[-1]:.1f} s; container "
-                     f"registered after {starts[-1][0]:.1f} s, reachable after "
-                     f"{starts[-1][1]:.1f} s")
-    return VmTimes(tuple(boots), tuple(start for _, start in starts),
-                   tuple(registered for registered, _ in starts))
+            progress(
+                f"[bench] run {run + 1}/{runs}: VM boot {boots[-1]:.1f} s; container "
+                f"registered after {starts[-1][0]:.1f} s, reachable after "
+                f"{starts[-1][1]:.1f} s"
+            )
+    return VmTimes(
+        tuple(boots),
+        tuple(start for _, start in starts),
+        tuple(registered for registered, _ in starts),
+    )
 
 
 def _container_start(
@@ -109,14 +114,16 @@ def _container_start(
     install_case(machine, reference)
     nspawn = reference["nspawn"]
     assert isinstance(nspawn, dict)
-    session = Session(machine, topology_of(nspawn, template_entries(machine)), out_dir,
-                      stdout=io.StringIO())
+    session = Session(
+        machine, topology_of(nspawn, template_entries(machine)), out_dir, stdout=io.StringIO()
+    )
     unit = shlex.quote(f"systemd-nspawn@{CONTAINER}.service")
     script = _START.format(unit=unit, name=shlex.quote(CONTAINER), poll=POLL)
     for attempt in ("first", "timed"):
         printed = machine.succeed(script, timeout=START_TIMEOUT).split()
-        result = session.check(f"reachable[{attempt}]", "reachable",
-                               {"from": "host", "to": CONTAINER})
+        result = session.check(
+            f"reachable[{attempt}]", "reachable", {"from": "host", "to": CONTAINER}
+        )
         if not result.ok:
             raise VmBenchError(f"{attempt} start: {result.message}")
         machine.succeed(f"systemctl stop {unit}")

@@ -65,13 +65,24 @@ def nixpkgs_reason(flake_root: Path, system: str, nix_options: NixOptions = ()) 
     (``lib`` comes from it) and nothing else: offline without the source in the store, it fails.
     """
     argv = [
-        "nix", *NIX_FEATURES, *option_args(nix_options), "eval", "--json", f".#checks.{system}",
-        "--apply", "builtins.attrNames",
+        "nix",
+        *NIX_FEATURES,
+        *option_args(nix_options),
+        "eval",
+        "--json",
+        f".#checks.{system}",
+        "--apply",
+        "builtins.attrNames",
     ]
     try:
         result = subprocess.run(
-            argv, cwd=flake_root, capture_output=True, text=True, check=False,
-            timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=flake_root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=PROBE_TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return (

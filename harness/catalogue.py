@@ -70,8 +70,11 @@ def scenario_entries(directory: Path) -> tuple[list[Path], list[Path]]:
     except OSError:
         return [], []
     files = [Path(entry.path) for entry in entries if entry.name.endswith(".toml")]
-    directories = [Path(entry.path) for entry in entries
-                   if not entry.name.endswith(".toml") and _is_real_directory(entry)]
+    directories = [
+        Path(entry.path)
+        for entry in entries
+        if not entry.name.endswith(".toml") and _is_real_directory(entry)
+    ]
     return directories, files
 
 
@@ -113,12 +116,17 @@ class ScenarioNames:
     def clash(self, path: Path) -> ValidationError | None:
         """An error naming the other files with ``path``'s name, None if there are none."""
         real = self._real.get(path) or os.path.realpath(path)
-        same = sorted(str(other) for other_real, other in self._by_stem.get(path.stem, {}).items()
-                      if other_real != real)
+        same = sorted(
+            str(other)
+            for other_real, other in self._by_stem.get(path.stem, {}).items()
+            if other_real != real
+        )
         if not same:
             return None
         return ValidationError(
-            path, 1, "(file name)",
+            path,
+            1,
+            "(file name)",
             f"the scenario name {path.stem!r} is also the name of {', '.join(same)}: a "
             "scenario's file stem names its flake check, generated test and logs, so it "
             "must be unique",

@@ -68,8 +68,10 @@ def section(spec: CheckSpec) -> str:
     lines.append("| parameter | type | default | |")
     lines.append("| --- | --- | --- | --- |")
     for param in spec.params:
-        lines.append(f"| `{param.name}` | {_cell(_type(param))} | {_cell(_default(param))} "
-                     f"| {_cell(param.doc)} |")
+        lines.append(
+            f"| `{param.name}` | {_cell(_type(param))} | {_cell(_default(param))} "
+            f"| {_cell(param.doc)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -29,22 +29,34 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate, render and inspect nixos-nspawn scenario files.",
     )
     parser.add_argument(
-        "--root", type=Path, default=None,
+        "--root",
+        type=Path,
+        default=None,
         help="repository root (default: nearest directory with flake.nix and scenarios/)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the scenarios with their descriptions")
-    listing.add_argument("--json", action="store_true",
-                         help="one line of JSON for a CI matrix: per scenario its name, file, "
-                              "system and flake attribute")
-    listing.add_argument("--system", default=None,
-                         help="the system of the flake attributes (default: this machine's)")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="one line of JSON for a CI matrix: per scenario its name, file, "
+        "system and flake attribute",
+    )
+    listing.add_argument(
+        "--system",
+        default=None,
+        help="the system of the flake attributes (default: this machine's)",
+    )
     validate = commands.add_parser("validate", help="validate scenario files, print all errors")
-    validate.add_argument("files", nargs="*", type=Path,
-                          help="scenario files (default: the whole catalogue)")
+    validate.add_argument(
+        "files", nargs="*", type=Path, help="scenario files (default: the whole catalogue)"
+    )
     render = commands.add_parser("render", help="write nix/tests/<name>.nix for every scenario")
-    render.add_argument("--check", action="store_true",
-                        help="write nothing; fail with a diff if a generated file is stale")
+    render.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail with a diff if a generated file is stale",
+    )
     show = commands.add_parser(
         "show", help="show a scenario's machines, and its steps and expectations in order"
     )
@@ -134,8 +146,12 @@ def _render_reference(root: Path, check: bool, out: TextIO) -> int:
         return 0
     name = check_reference.README.as_posix()
     if check:
-        diff = difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
-                                    f"a/{name}", f"b/{name}")
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            fresh.splitlines(keepends=True),
+            f"a/{name}",
+            f"b/{name}",
+        )
         print("".join(diff), file=out, end="")
         print(f"{name}: check reference out of date: run `python -m harness render`", file=out)
         return 1
@@ -150,8 +166,10 @@ def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
         for item in found:
             print(item.diff(root), file=out, end="")
         if found:
-            print(f"{len(found)} generated file(s) out of date: run `python -m harness render`",
-                  file=out)
+            print(
+                f"{len(found)} generated file(s) out of date: run `python -m harness render`",
+                file=out,
+            )
             return 1
         return 0
     for item in catalogue.write(root, loaded.scenarios):
@@ -180,8 +198,13 @@ def _cmd_show(root: Path, name: str, out: TextIO) -> int:
     print(f"  file: {path.relative_to(root).as_posix()}", file=out)
     print(f"  test: {generated_path(root, scenario).relative_to(root).as_posix()}", file=out)
     for container in scenario.containers:
-        network = (f"zone {container.veth.zone}" if container.veth.zone
-                   else "veth" if container.veth.enable is not False else "no network")
+        network = (
+            f"zone {container.veth.zone}"
+            if container.veth.zone
+            else "veth"
+            if container.veth.enable is not False
+            else "no network"
+        )
         binds = ", ".join(bind.path for bind in container.binds) or "no binds"
         print(f"  container {container.name}: {network}; {binds}", file=out)
     for node in scenario.nodes:

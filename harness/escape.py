@@ -134,10 +134,7 @@ def nix_multiline_string(text: str, indent: int = 0) -> str:
     if not _indented_string_safe(text):
         return nix_string(text)
     prefix = _INDENT * (indent + 1)
-    body = [
-        prefix + _escape_indented_line(line) if line else ""
-        for line in text[:-1].split("\n")
-    ]
+    body = [prefix + _escape_indented_line(line) if line else "" for line in text[:-1].split("\n")]
     return "''\n" + "\n".join(body) + "\n" + _INDENT * indent + "''"
 
 

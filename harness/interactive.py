@@ -62,8 +62,10 @@ class Repl:
 
 REPLS = (
     # Tolerant of the colour codes prompt_toolkit puts into the prompt.
-    Repl("ptpython.ipython.embed (`In [n]: `, current nixpkgs)",
-         re.compile(rf"In {_ANSI}\[{_ANSI}\d+{_ANSI}\]{_ANSI}: ".encode())),
+    Repl(
+        "ptpython.ipython.embed (`In [n]: `, current nixpkgs)",
+        re.compile(rf"In {_ANSI}\[{_ANSI}\d+{_ANSI}\]{_ANSI}: ".encode()),
+    ),
     Repl("ptpython.repl.embed (`>>> `, older nixpkgs)", re.compile(rb">>> ")),
 )
 
@@ -150,7 +152,9 @@ def write_prelude(path: Path, scenario: str, stop: Stop) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     stop_literal = "None" if stop.expectation is None else py_string(stop.expectation)
     text = _PRELUDE.format(
-        started=py_string(PRELUDE_STARTED), name=py_string(scenario), stop=stop_literal,
+        started=py_string(PRELUDE_STARTED),
+        name=py_string(scenario),
+        stop=stop_literal,
         notice=py_string(HAND_OVER),
     )
     path.write_text(text, encoding="utf-8")
@@ -182,7 +186,10 @@ def run_driver(
     command = reaped([str(driver)])
     with tempfile.TemporaryDirectory(prefix="nixos-nspawn-ipython-") as ipython_dir:
         child: pexpect.spawn[bytes] = pexpect.spawn(
-            command[0], command[1:], cwd=str(cwd), timeout=BOOT_TIMEOUT_SECONDS,
+            command[0],
+            command[1:],
+            cwd=str(cwd),
+            timeout=BOOT_TIMEOUT_SECONDS,
             env={**os.environ, "IPYTHONDIR": ipython_dir},
         )
         child.logfile_read = sys.stdout.buffer
@@ -270,7 +277,10 @@ def debug_scenario(
         say(f"{scenario.path}: no expectation {requested!r}; expectations: {', '.join(ids)}\n")
         return 4
     target = plan_target(
-        flake_root, system, scenario.name, rendered(flake_root, scenario),
+        flake_root,
+        system,
+        scenario.name,
+        rendered(flake_root, scenario),
         generated_path(flake_root, scenario),
         nix_options,
     )
@@ -291,7 +301,10 @@ def debug_scenario(
     )
     try:
         return run_driver(
-            out / "bin" / "nixos-test-driver", prelude, cwd=prelude.parent, timeout=timeout,
+            out / "bin" / "nixos-test-driver",
+            prelude,
+            cwd=prelude.parent,
+            timeout=timeout,
             interact=interact,
         )
     except DriverError as error:

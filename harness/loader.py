@@ -139,10 +139,14 @@ class _Reader:
                 self.representable(item, (*key, index))
         elif isinstance(value, str) and "\0" in value:
             problem = "strings cannot contain NUL characters"
-        elif (isinstance(value, int) and not isinstance(value, bool)
-              and not NIX_INT_MIN <= value <= NIX_INT_MAX):
-            problem = (f"integer {value} does not fit Nix's 64-bit integers "
-                       f"({NIX_INT_MIN}..{NIX_INT_MAX})")
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not NIX_INT_MIN <= value <= NIX_INT_MAX
+        ):
+            problem = (
+                f"integer {value} does not fit Nix's 64-bit integers ({NIX_INT_MIN}..{NIX_INT_MAX})"
+            )
         if problem is not None and key not in self.unrepresentable:
             self.error(key, problem)
             self.unrepresentable.add(key)
@@ -161,8 +165,13 @@ class _Reader:
         return value
 
     def get(
-        self, table: Mapping[str, object], key: KeyPath, name: str, kind: type[T],
-        *, required: bool = False,
+        self,
+        table: Mapping[str, object],
+        key: KeyPath,
+        name: str,
+        kind: type[T],
+        *,
+        required: bool = False,
     ) -> T | None:
         """``table[name]`` checked to be of ``kind``; None (and an error if required) if not."""
         if name not in table:
@@ -214,8 +223,11 @@ class _Reader:
         if isinstance(value, str):
             self.unit_value(key, value_problem(value))
         elif not isinstance(value, int | bool):
-            self.error(key, f"unsupported value {describe(value)}: use a string, integer, "
-                            "boolean, array or table")
+            self.error(
+                key,
+                f"unsupported value {describe(value)}: use a string, integer, "
+                "boolean, array or table",
+            )
         return value
 
     def check_nix(self) -> None:
@@ -229,13 +241,18 @@ class _Reader:
         """Whether ``name`` can name a machine and the host interface ``interface``."""
         ok = True
         if not _NAME.match(name):
-            self.error(key, f"invalid {what} name {name!r}: use letters, digits and '-' "
-                            "(not at either end)")
+            self.error(
+                key,
+                f"invalid {what} name {name!r}: use letters, digits and '-' (not at either end)",
+            )
             ok = False
         if len(interface) > IFNAMSIZ:
-            self.error(key, f"{what} name {name!r} is too long: the host interface "
-                            f"{interface!r} would exceed {IFNAMSIZ} characters "
-                            f"(at most {IFNAMSIZ - (len(interface) - len(name))} for the name)")
+            self.error(
+                key,
+                f"{what} name {name!r} is too long: the host interface "
+                f"{interface!r} would exceed {IFNAMSIZ} characters "
+                f"(at most {IFNAMSIZ - (len(interface) - len(name))} for the name)",
+            )
             ok = False
         return ok
 
@@ -251,8 +268,10 @@ BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
 VETH_KEYS = ("enable", "zone", "config")
 VETH_CONFIG_KEYS = ("host", "container")
-RAW_UNIT_TEXT = ("raw unit file text, not data: write each setting as a key of its section "
-                 "(e.g. linkConfig.MTUBytes = 1400)")
+RAW_UNIT_TEXT = (
+    "raw unit file text, not data: write each setting as a key of its section "
+    "(e.g. linkConfig.MTUBytes = 1400)"
+)
 
 
 def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> NixCode | None:
@@ -261,7 +280,7 @@ def _nix_code(reader: _Reader, table: Mapping[str, object], key: KeyPath) -> Nix
     if code is None:
         return None
     if not code.strip():
-        reader.error((*key, "config"), "empty Nix code: write a module such as \"{ }\"")
+        reader.error((*key, "config"), 'empty Nix code: write a module such as "{ }"')
         return None
     reader.nix_code.append(((*key, "config"), code))
     return NixCode(code)
@@ -286,15 +305,19 @@ def _specialisation(
 ) -> Specialisation | None:
     """One specialisation; its container names are checked against the scenario's later."""
     if not _NAME.match(name) or name == BASE_SYSTEM:
-        reader.error(key, f"invalid specialisation name {name!r}: use letters, digits and '-' "
-                          f"(not at either end), not {BASE_SYSTEM!r}")
+        reader.error(
+            key,
+            f"invalid specialisation name {name!r}: use letters, digits and '-' "
+            f"(not at either end), not {BASE_SYSTEM!r}",
+        )
     table = reader.table(value, key, SPECIALISATION_KEYS)
     if table is None:
         return None
     containers: dict[str, NixCode] = {}
     if "containers" in table:
-        for container, item in (reader.table(table["containers"], (*key, "containers"))
-                                or {}).items():
+        for container, item in (
+            reader.table(table["containers"], (*key, "containers")) or {}
+        ).items():
             item_key = (*key, "containers", container)
             changes = reader.table(item, item_key, SPECIALISATION_CONTAINER_KEYS)
             code = _nix_code(reader, changes, item_key) if changes is not None else None
@@ -318,8 +341,11 @@ def _specialised_containers(
             if container not in names:
                 reader.error(key, f"unknown container {container!r}" + _suggest(container, names))
             elif container in prebuilt:
-                reader.error(key, f"container {container!r} runs a prebuilt `path`: a "
-                                  "specialisation can change only a container's `config`")
+                reader.error(
+                    key,
+                    f"container {container!r} runs a prebuilt `path`: a "
+                    "specialisation can change only a container's `config`",
+                )
 
 
 def _absolute(reader: _Reader, path: str | None, key: KeyPath) -> None:
@@ -395,8 +421,10 @@ def _path(reader: _Reader, value: object, key: KeyPath) -> str | PrebuiltSystem 
         reader.unit_value(key, parameters_problem(value))
         return value
     if not isinstance(value, dict):
-        reader.error(key, f"expected an absolute path (a string) or a table with `config`, got "
-                          f"{describe(value)}")
+        reader.error(
+            key,
+            f"expected an absolute path (a string) or a table with `config`, got {describe(value)}",
+        )
         return None
     table = reader.table(value, key, PATH_KEYS)
     if table is not None and "config" not in table:
@@ -425,9 +453,11 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
                 binds.append(bind)
     path = _path(reader, table["path"], (*key, "path")) if "path" in table else None
     if ("config" in table) == ("path" in table):
-        reader.error(key, "set exactly one of `config` (the container's NixOS module) and "
-                          "`path` (a prebuilt system)"
-                          + (": both are set" if "path" in table else ""))
+        reader.error(
+            key,
+            "set exactly one of `config` (the container's NixOS module) and "
+            "`path` (a prebuilt system)" + (": both are set" if "path" in table else ""),
+        )
     return ContainerSpec(
         name=name,
         config=_nix_code(reader, table, key),
@@ -440,11 +470,31 @@ def _container(reader: _Reader, name: str, value: object) -> ContainerSpec | Non
 
 
 _NODE_NAME = re.compile(r"[a-z][a-z0-9]*\Z")
-DRIVER_NAMES = frozenset({
-    "machine", "driver", "log", "os", "t", "machines", "vlans", "subtest", "retry", "debug",
-    "session", "topology", "checks", "start_all", "join_all", "test_script", "run_tests",
-    "create_machine", "serial_stdout_off", "serial_stdout_on", "polling_condition",
-})
+DRIVER_NAMES = frozenset(
+    {
+        "machine",
+        "driver",
+        "log",
+        "os",
+        "t",
+        "machines",
+        "vlans",
+        "subtest",
+        "retry",
+        "debug",
+        "session",
+        "topology",
+        "checks",
+        "start_all",
+        "join_all",
+        "test_script",
+        "run_tests",
+        "create_machine",
+        "serial_stdout_off",
+        "serial_stdout_on",
+        "polling_condition",
+    }
+)
 """Names a node cannot have: the testScript's own globals (the driver's symbols, and the
 generated script's ``session``, ``topology``, ``checks``), which a node's machine would shadow."""
 
@@ -454,9 +504,12 @@ def _node(reader: _Reader, name: str, value: object) -> VmNode | None:
     if name == HOST:
         reader.error(key, f"{HOST!r} is the VM that runs the containers; choose another name")
     elif not _NODE_NAME.match(name) or keyword.iskeyword(name) or name in DRIVER_NAMES:
-        reader.error(key, f"invalid node name {name!r}: the testScript names the VM by it, so "
-                          "use lowercase letters and digits, starting with a letter, and none "
-                          "of the driver's names")
+        reader.error(
+            key,
+            f"invalid node name {name!r}: the testScript names the VM by it, so "
+            "use lowercase letters and digits, starting with a letter, and none "
+            "of the driver's names",
+        )
     table = reader.table(value, key, NODE_KEYS)
     if table is None:
         return None
@@ -471,17 +524,28 @@ def _case_clashes(reader: _Reader, names: Sequence[str], nodes: Sequence[str]) -
     for name in names:
         earlier = first.setdefault(name.casefold(), name)
         if earlier != name:
-            reader.error(("containers", name), f"container names {earlier!r} and {name!r} "
-                         "differ only in case: host names are case-insensitive")
+            reader.error(
+                ("containers", name),
+                f"container names {earlier!r} and {name!r} "
+                "differ only in case: host names are case-insensitive",
+            )
     for node in nodes:
         if node.casefold() in first:
-            reader.error(("nodes", node), f"{first[node.casefold()]!r} names a container "
-                         "already: host names are case-insensitive and must be unique")
+            reader.error(
+                ("nodes", node),
+                f"{first[node.casefold()]!r} names a container "
+                "already: host names are case-insensitive and must be unique",
+            )
 
 
 def _entry(
-    reader: _Reader, key: KeyPath, value: object, containers: Sequence[str],
-    vms: Sequence[str], kind: str, specs: Mapping[str, CheckSpec],
+    reader: _Reader,
+    key: KeyPath,
+    value: object,
+    containers: Sequence[str],
+    vms: Sequence[str],
+    kind: str,
+    specs: Mapping[str, CheckSpec],
 ) -> tuple[CheckSpec, dict[str, object]] | None:
     """An ``[[expect]]`` (``kind`` "check") or ``[[step]]`` (``kind`` "action") table: the
     spec it names and its parameters, or None after reporting what is wrong."""
@@ -506,21 +570,29 @@ def _entry(
         if (*key, problem.key) in reader.unrepresentable:
             continue
         if problem.key in params and problem.key not in known:
-            reader.error((*key, problem.key),
-                         f"unknown parameter for {what} {name!r}" + _suggest(problem.key, known))
+            reader.error(
+                (*key, problem.key),
+                f"unknown parameter for {what} {name!r}" + _suggest(problem.key, known),
+            )
         else:
             reader.error((*key, problem.key), problem.message)
     for param in spec.params:
         node = params.get(param.name)
         # A `container` parameter names a container (or the host, which its check refuses);
         # a `vm` one the host or a [nodes] VM.
-        nodes = ((HOST, *containers) if param.name == "container"
-                 else (HOST, *vms) if param.vm else (HOST, *containers, *vms))
+        nodes = (
+            (HOST, *containers)
+            if param.name == "container"
+            else (HOST, *vms)
+            if param.vm
+            else (HOST, *containers, *vms)
+        )
         if param.node and isinstance(node, str) and node not in nodes:
             if param.vm and node in containers:
-                reader.error((*key, param.name),
-                             f"{node!r} is a container; {what} {name!r} takes the host or a "
-                             "[nodes] VM")
+                reader.error(
+                    (*key, param.name),
+                    f"{node!r} is a container; {what} {name!r} takes the host or a [nodes] VM",
+                )
             else:
                 reader.error((*key, param.name), f"unknown node {node!r}" + _suggest(node, nodes))
     if len(reader.errors) > errors_before:
@@ -529,7 +601,11 @@ def _entry(
 
 
 def _expectation(
-    reader: _Reader, index: int, value: object, containers: Sequence[str], vms: Sequence[str],
+    reader: _Reader,
+    index: int,
+    value: object,
+    containers: Sequence[str],
+    vms: Sequence[str],
     line: int | None,
 ) -> Expectation | None:
     key: KeyPath = ("expect", index)
@@ -546,7 +622,10 @@ def _expectation(
 
 
 def _steps(
-    reader: _Reader, raw: object, containers: Sequence[str], vms: Sequence[str],
+    reader: _Reader,
+    raw: object,
+    containers: Sequence[str],
+    vms: Sequence[str],
     expect_lines: Sequence[int | None],
     specialisations: Sequence[str],
 ) -> tuple[Step, ...]:
@@ -566,28 +645,36 @@ def _steps(
         target = params.get("to")
         if spec.name == "switch" and target != BASE_SYSTEM and target not in specialisations:
             known = [BASE_SYSTEM, *specialisations]
-            reader.error((*key, "to"), f"unknown specialisation {target!r}"
-                         + _suggest(str(target), known))
+            reader.error(
+                (*key, "to"), f"unknown specialisation {target!r}" + _suggest(str(target), known)
+            )
             continue
         # TOML ends every key/value pair with a line break, so no step shares a line with an
         # expectation: the lines order them.
         before = sum(1 for other in expect_lines if other is not None and other < line)
         if before == len(expect_lines):
-            reader.error(key, "no expectation follows this step, so nothing would show its "
-                              "effect: add an [[expect]] after it")
+            reader.error(
+                key,
+                "no expectation follows this step, so nothing would show its "
+                "effect: add an [[expect]] after it",
+            )
             continue
         step_id = spec.expectation_id(params)
         count = seen[step_id] = seen.get(step_id, 0) + 1
-        steps.append(Step(
-            id=step_id if count == 1 else f"{step_id}#{count}",
-            action=spec.name,
-            params=MappingProxyType(spec.with_defaults(params)),
-            line=line,
-            before=before,
-        ))
+        steps.append(
+            Step(
+                id=step_id if count == 1 else f"{step_id}#{count}",
+                action=spec.name,
+                params=MappingProxyType(spec.with_defaults(params)),
+                line=line,
+                before=before,
+            )
+        )
     if raw and not reader.lines.scanned:
-        reader.error(("step",), "the order of steps and expectations is unknown: the file's "
-                                "lines could not be scanned")
+        reader.error(
+            ("step",),
+            "the order of steps and expectations is unknown: the file's lines could not be scanned",
+        )
     return tuple(steps)
 
 
@@ -598,14 +685,17 @@ def _unique_ids(expectations: list[Expectation]) -> tuple[Expectation, ...]:
     for expectation in expectations:
         count = seen[expectation.id] = seen.get(expectation.id, 0) + 1
         if count > 1:
-            expectation = Expectation(f"{expectation.id}#{count}", expectation.check,
-                                      expectation.params, expectation.line)
+            expectation = Expectation(
+                f"{expectation.id}#{count}", expectation.check, expectation.params, expectation.line
+            )
         out.append(expectation)
     return tuple(out)
 
 
 def _each(
-    reader: _Reader, data: Mapping[str, object], name: str,
+    reader: _Reader,
+    data: Mapping[str, object],
+    name: str,
     read: Callable[[str, object], T | None],
 ) -> list[T]:
     table = reader.table(data[name], (name,)) if name in data else None
@@ -637,10 +727,16 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
         ) from None
     except RecursionError:
-        raise ScenarioError((ValidationError(
-            path, None, "(syntax)",
-            f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
-        ),)) from None
+        raise ScenarioError(
+            (
+                ValidationError(
+                    path,
+                    None,
+                    "(syntax)",
+                    f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
+                ),
+            )
+        ) from None
     reader = _Reader(path, source)
     deep = _too_deep(data)
     if deep is not None:  # stop here: every later step walks the data recursively
@@ -648,19 +744,26 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         raise ScenarioError(tuple(reader.errors))
     reader.representable(data)
     if not _NAME.match(path.stem):
-        reader.errors.append(ValidationError(
-            path, 1, "(file name)",
-            f"the file stem {path.stem!r} names the test: use letters, digits and '-'",
-        ))
+        reader.errors.append(
+            ValidationError(
+                path,
+                1,
+                "(file name)",
+                f"the file stem {path.stem!r} names the test: use letters, digits and '-'",
+            )
+        )
     reader.table(data, (), TOP_KEYS)
     description = reader.get(data, (), "description", str, required=True)
     timeout = reader.get(data, (), "timeout", int)
     if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
-        reader.error(("timeout",), f"expected a positive number of seconds up to {MAX_TIMEOUT} "
-                                   f"(one week), got {timeout}")
+        reader.error(
+            ("timeout",),
+            f"expected a positive number of seconds up to {MAX_TIMEOUT} (one week), got {timeout}",
+        )
     host = _host(reader, data["host"]) if "host" in data else Host()
-    containers = _each(reader, data, "containers",
-                       lambda name, value: _container(reader, name, value))
+    containers = _each(
+        reader, data, "containers", lambda name, value: _container(reader, name, value)
+    )
     names = [container.name for container in containers]
     nodes = _each(reader, data, "nodes", lambda name, value: _node(reader, name, value))
     vm_names = [node.name for node in nodes]
@@ -680,10 +783,19 @@ def parse_scenario(path: Path, source: str) -> Scenario:
                 expectations.append(expectation)
     steps: tuple[Step, ...] = ()
     if "step" in data:
-        lines = ([reader.lines.line(("expect", index)) for index in range(len(raw))]
-                 if isinstance(raw, list) else [])
-        steps = _steps(reader, data["step"], names, vm_names, lines,
-                       [specialisation.name for specialisation in host.specialisations])
+        lines = (
+            [reader.lines.line(("expect", index)) for index in range(len(raw))]
+            if isinstance(raw, list)
+            else []
+        )
+        steps = _steps(
+            reader,
+            data["step"],
+            names,
+            vm_names,
+            lines,
+            [specialisation.name for specialisation in host.specialisations],
+        )
     reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).

@@ -49,8 +49,11 @@ def first_syntax_error(codes: Sequence[str]) -> NixSyntaxError | None:
         try:
             done = subprocess.run(
                 [program, "--parse", *map(str, files)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                timeout=TIMEOUT_SECONDS, check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             return None

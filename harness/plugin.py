@@ -156,8 +156,12 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         say(f"{error}\n")
         return pytest.ExitCode.USAGE_ERROR
     root = find_flake_root(path.parent)
-    reason = probe(root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")),
-                   _nix_options(config))
+    reason = probe(
+        root,
+        _system(config),
+        bool(config.getoption("nixos_nspawn_allow_tcg")),
+        _nix_options(config),
+    )
     if root is None or reason.skip_reason is not None:
         say(f"--interactive {name}: cannot run the VM here: {reason.skip_reason}\n")
         return pytest.ExitCode.USAGE_ERROR
@@ -168,8 +172,13 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
     try:
         return debug_scenario(
-            scenario, root, _system(config), timeout=build_timeout(config, scenario),
-            requested=expectation or None, say=say, nix_options=_nix_options(config),
+            scenario,
+            root,
+            _system(config),
+            timeout=build_timeout(config, scenario),
+            requested=expectation or None,
+            say=say,
+            nix_options=_nix_options(config),
         )
     except KeyboardInterrupt:  # the build's process tree is already gone (harness.processes)
         say("--interactive: interrupted\n")
@@ -261,8 +270,9 @@ class ScenarioDirectory(pytest.Directory):
         directories, files = catalogue.scenario_entries(self.path)
         for path in sorted([*directories, *files], key=lambda entry: entry.name):
             is_directory = path in directories
-            if not self.session.isinitpath(path, with_parents=is_directory) and \
-                    self.ihook.pytest_ignore_collect(collection_path=path, config=self.config):
+            if not self.session.isinitpath(
+                path, with_parents=is_directory
+            ) and self.ihook.pytest_ignore_collect(collection_path=path, config=self.config):
                 continue
             if is_directory:
                 yield ScenarioDirectory.from_parent(self, path=path)
@@ -425,7 +435,9 @@ def _capabilities(config: pytest.Config, scenario: Scenario) -> Capabilities:
     root = find_flake_root(scenario.path.parent)
     if root not in state.capabilities:
         state.capabilities[root] = probe(
-            root, _system(config), bool(config.getoption("nixos_nspawn_allow_tcg")),
+            root,
+            _system(config),
+            bool(config.getoption("nixos_nspawn_allow_tcg")),
             _nix_options(config),
         )
     return state.capabilities[root]
@@ -462,7 +474,11 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
         state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
         return state.builds[scenario.path]
     target = plan_target(
-        root, _system(config), scenario.name, rendered, generated_path(root, scenario),
+        root,
+        _system(config),
+        scenario.name,
+        rendered,
+        generated_path(root, scenario),
         _nix_options(config),
     )
     timeout = build_timeout(config, scenario)

@@ -48,8 +48,15 @@ class ProcessOutcome:
 def reaped(argv: Sequence[str]) -> list[str]:
     """The command line that runs ``argv`` under :mod:`harness.reaper`, started from here."""
     return [
-        sys.executable, "-I", str(REAPER), "--parent", str(os.getpid()),
-        "--grace", f"{KILL_GRACE_SECONDS:g}", "--", *argv,
+        sys.executable,
+        "-I",
+        str(REAPER),
+        "--parent",
+        str(os.getpid()),
+        "--grace",
+        f"{KILL_GRACE_SECONDS:g}",
+        "--",
+        *argv,
     ]
 
 

@@ -113,9 +113,11 @@ def specialisations(scenario: Scenario) -> dict[str, object]:
         if specialisation.config is not None:
             configuration["imports"] = [specialisation.config]
         if specialisation.containers:
-            configuration["nixos-nspawn"] = {"containers": {
-                name: {"config": code} for name, code in specialisation.containers.items()
-            }}
+            configuration["nixos-nspawn"] = {
+                "containers": {
+                    name: {"config": code} for name, code in specialisation.containers.items()
+                }
+            }
         out[specialisation.name] = {"configuration": configuration}
     return out
 
@@ -126,15 +128,18 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
         {
             "name": container.name,
             "zone": container.veth.zone,
-            "veth": VETH_ENABLE_DEFAULT if container.veth.enable is None
-            else container.veth.enable,
+            "veth": VETH_ENABLE_DEFAULT if container.veth.enable is None else container.veth.enable,
             "binds": [
-                {"path": bind.path,
-                 "read_only": BIND_READ_ONLY_DEFAULT if bind.read_only is None
-                 else bind.read_only}
+                {
+                    "path": bind.path,
+                    "read_only": BIND_READ_ONLY_DEFAULT
+                    if bind.read_only is None
+                    else bind.read_only,
+                }
                 for bind in container.binds
             ],
-            "auto_start": AUTO_START_DEFAULT if container.auto_start is None
+            "auto_start": AUTO_START_DEFAULT
+            if container.auto_start is None
             else container.auto_start,
         }
         for container in scenario.containers
@@ -144,7 +149,8 @@ def _topology(scenario: Scenario) -> list[dict[str, object]]:
 def render_test_script(scenario: Scenario) -> str:
     """The Python testScript: build the topology, run every expectation, then fail if any did."""
     program = [
-        ("step", entry.id, entry.action, entry.params) if isinstance(entry, Step)
+        ("step", entry.id, entry.action, entry.params)
+        if isinstance(entry, Step)
         else ("check", entry.id, entry.check, entry.params)
         for entry in scenario.program
     ]
@@ -162,10 +168,7 @@ def render_scenario(scenario: Scenario, source: str) -> str:
     :func:`harness.catalogue.source_label` (through :func:`harness.catalogue.rendered`), so
     that every renderer writes the header ``render`` commits.
     """
-    header = (
-        f"Generated from {source} by `{RENDER_COMMAND}`; do not edit.\n"
-        f"{scenario.description}"
-    )
+    header = f"Generated from {source} by `{RENDER_COMMAND}`; do not edit.\n{scenario.description}"
     return _ENV.get_template("test.nix.j2").render(
         header=header,
         name=scenario.name,
@@ -177,7 +180,9 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         # A prebuilt system is built with the host's `pkgs` (escape.PrebuiltSystem).
         needs_pkgs=any(isinstance(c.path, escape.PrebuiltSystem) for c in scenario.containers),
         specialisations=specialisations(scenario),
-        nodes={node.name: {"imports": [node.config] if node.config is not None else []}
-               for node in scenario.nodes},
+        nodes={
+            node.name: {"imports": [node.config] if node.config is not None else []}
+            for node in scenario.nodes
+        },
         test_script=render_test_script(scenario),
     )

@@ -90,7 +90,11 @@ class NixTarget:
     def build_argv(self, output_attr: str = "") -> tuple[str, ...]:
         """The exact ``nix build`` command line (run in ``flake_root``)."""
         return (
-            "nix", *NIX_FEATURES, *option_args(self.nix_options), "build", *BUILD_FLAGS,
+            "nix",
+            *NIX_FEATURES,
+            *option_args(self.nix_options),
+            "build",
+            *BUILD_FLAGS,
             *self.installable(output_attr),
         )
 
@@ -104,7 +108,10 @@ def _git_toplevel(root: Path) -> Path | None:
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],
-            cwd=root, capture_output=True, text=True, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     except OSError:
         return None
@@ -139,7 +146,11 @@ def _tracked_by_git(root: Path, path: Path) -> bool:
 
 
 def plan_target(
-    flake_root: Path, system: str, name: str, rendered: str, generated: Path,
+    flake_root: Path,
+    system: str,
+    name: str,
+    rendered: str,
+    generated: Path,
     nix_options: NixOptions = (),
 ) -> NixTarget:
     """Build the committed check when it is current, else the fresh rendering (module doc)."""
@@ -213,13 +224,14 @@ def out_path(process: ProcessOutcome) -> Path | None:
         return None
 
 
-def build(
-    target: NixTarget, *, timeout: float, on_line: Callable[[str], None]
-) -> BuildOutcome:
+def build(target: NixTarget, *, timeout: float, on_line: Callable[[str], None]) -> BuildOutcome:
     """Run the test build; results come from its output on success, else from its log."""
     log = log_path(target.flake_root, target.name)
     process = run_logged(
-        target.build_argv(), cwd=target.flake_root, log_path=log, timeout=timeout,
+        target.build_argv(),
+        cwd=target.flake_root,
+        log_path=log,
+        timeout=timeout,
         on_line=on_line,
     )
     out = out_path(process)
@@ -237,7 +249,10 @@ def build_driver_interactive(
     """Build the test's ``driverInteractive``; returns the process outcome and its log."""
     log = log_path(target.flake_root, target.name, "interactive")
     process = run_logged(
-        target.build_argv("driverInteractive"), cwd=target.flake_root, log_path=log,
-        timeout=timeout, on_line=on_line,
+        target.build_argv("driverInteractive"),
+        cwd=target.flake_root,
+        log_path=log,
+        timeout=timeout,
+        on_line=on_line,
     )
     return process, log

@@ -27,8 +27,10 @@ def visible(text: str) -> str:
     or U+200B (zero width space), line and paragraph separators, other spaces than ' ',
     unassigned code points (those ``repr`` escapes). TOML reads the same escapes."""
     return "".join(
-        char if char.isprintable()
-        else f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF
+        char
+        if char.isprintable()
+        else f"\\u{ord(char):04x}"
+        if ord(char) <= 0xFFFF
         else f"\\U{ord(char):08x}"
         for char in text
     )

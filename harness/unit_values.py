@@ -27,12 +27,16 @@ def value_problem(text: str) -> str | None:
     controls = _CONTROL.findall(text)
     if controls:
         # The lowest one, as the module names it.
-        return (f"contains the control character U+{ord(min(controls)):04X}, which would "
-                "end or break the line in the unit file")
+        return (
+            f"contains the control character U+{ord(min(controls)):04X}, which would "
+            "end or break the line in the unit file"
+        )
     trailing = _TRAILING_BACKSLASHES.search(text)
     if trailing is not None and len(trailing.group()) % 2 == 1:
-        return ("ends in a backslash, which would continue the line in the unit file onto the "
-                "next directive")
+        return (
+            "ends in a backslash, which would continue the line in the unit file onto the "
+            "next directive"
+        )
     if text != text.strip(" "):
         return "starts or ends with whitespace, which systemd strips from unit file values"
     return None
@@ -45,8 +49,10 @@ def bind_path_problem(path: str) -> str | None:
 
 def bind_option_problem(option: str) -> str | None:
     if "," in option or ":" in option:
-        return ("contains ',' or ':', which separate bind options and paths in Bind=: "
-                "give one option per entry")
+        return (
+            "contains ',' or ':', which separate bind options and paths in Bind=: "
+            "give one option per entry"
+        )
     return value_problem(option)
 
 
@@ -54,16 +60,20 @@ def parameters_problem(path: str) -> str | None:
     """The prebuilt ``path`` becomes ``Parameters=<path>/init``: nspawn splits and unquotes it."""
     problem = value_problem(path)
     if problem is None and _SPLITS_PARAMETERS.search(path):
-        problem = ("contains whitespace or quotes, which Parameters= in the .nspawn file would "
-                   "split or remove")
+        problem = (
+            "contains whitespace or quotes, which Parameters= in the .nspawn file would "
+            "split or remove"
+        )
     return problem
 
 
 def key_problem(key: str) -> str | None:
     """Why ``key`` cannot be a key of a table that becomes Nix data."""
     if key in MODULE_SYSTEM_KEYS:
-        return (f"{key!r} is special to Nix (a module-system property, a string or a function), "
-                "not data: scenario tables cannot use it")
+        return (
+            f"{key!r} is special to Nix (a module-system property, a string or a function), "
+            "not data: scenario tables cannot use it"
+        )
     return None
 
 
@@ -71,6 +81,8 @@ def setting_key_problem(key: str) -> str | None:
     """A networkd settings key is written as it is before ``=``: it must be a setting name."""
     problem = key_problem(key)
     if problem is None and not _SETTING_NAME.match(key):
-        problem = ("not a networkd setting name (it is written into the unit file as it is): "
-                   "use letters, digits and '-', starting with a letter")
+        problem = (
+            "not a networkd setting name (it is written into the unit file as it is): "
+            "use letters, digits and '-', starting with a letter"
+        )
     return problem

@@ -23,8 +23,7 @@ def check_command(ctx: Context, p: Params) -> str:
     if within is None:
         out = node.run(run, timeout=ctx.timeout)
     else:
-        out, _ = node.run_until(run, lambda o: _holds(o, status, expected_output),
-                                timeout=within)
+        out, _ = node.run_until(run, lambda o: _holds(o, status, expected_output), timeout=within)
     problems = []
     if out.status != status:
         problems.append(f"exit status {out.status}, expected {status}")
@@ -52,15 +51,19 @@ def run_label(params: Mapping[str, object]) -> str:
 COMMAND = CheckSpec(
     name="command",
     doc="`run` (a sh command line) on `on` exits with `exit` and prints `output` (a substring "
-        "of stdout and stderr), retried for `within` seconds when given. In a container it runs "
-        "as root, once the container has booted.",
+    "of stdout and stderr), retried for `within` seconds when given. In a container it runs "
+    "as root, once the container has booted.",
     params=(
         Param("on", str, default=HOST, node=True, doc="host or a container"),
         Param("run", str, required=True, doc="sh command line"),
         Param("exit", int, default=0, bounds=(0, 255), doc="expected exit status"),
         Param("output", str, doc="substring the output must contain"),
-        Param("within", int, bounds=(1, MAX_WITHIN),
-              doc="retry until the expectation holds, for at most this many seconds"),
+        Param(
+            "within",
+            int,
+            bounds=(1, MAX_WITHIN),
+            doc="retry until the expectation holds, for at most this many seconds",
+        ),
     ),
     label=run_label,
 )

@@ -50,9 +50,7 @@ class IdMap:
         elif base % RANGE:
             problems.append(f"{kind}: base {base} ({base:#x}) is not a multiple of {RANGE}")
         if base != 0 and not BASE_MIN <= base < BASE_END:
-            problems.append(
-                f"{kind}: base {base:#x} outside [{BASE_MIN:#x}, {BASE_END:#x})"
-            )
+            problems.append(f"{kind}: base {base:#x} outside [{BASE_MIN:#x}, {BASE_END:#x})")
         return problems
 
 
@@ -130,7 +128,7 @@ def overlaps(ranges: dict[str, int]) -> list[str]:
     return [
         f"ranges overlap: {a} {span(ranges[a])} and {b} {span(ranges[b])}"
         for i, a in enumerate(names)
-        for b in names[i + 1:]
+        for b in names[i + 1 :]
         if ranges[b] < ranges[a] + RANGE
     ]
 
@@ -181,9 +179,9 @@ def check_no_nix_daemon(ctx: Context, p: Params) -> str:
 USERNS = CheckSpec(
     name="userns",
     doc=f"The leader's uid_map and gid_map are one line '0 BASE {RANGE}' with BASE a multiple of "
-        f"{RANGE} in [{BASE_MIN:#x}, {BASE_END:#x}); the leader is owned by host uid BASE and "
-        "has its own user namespace; the ranges of all running containers are pairwise "
-        "disjoint; the check restarts the container and expects the same BASE afterwards.",
+    f"{RANGE} in [{BASE_MIN:#x}, {BASE_END:#x}); the leader is owned by host uid BASE and "
+    "has its own user namespace; the ranges of all running containers are pairwise "
+    "disjoint; the check restarts the container and expects the same BASE afterwards.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),
@@ -192,7 +190,7 @@ USERNS = CheckSpec(
 STORE_READONLY = CheckSpec(
     name="store-readonly",
     doc="Inside the container, the store (`/nix/store`) is a read-only mount (findmnt shows "
-        "`ro`) and creating a file in it fails.",
+    "`ro`) and creating a file in it fails.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),
@@ -201,7 +199,7 @@ STORE_READONLY = CheckSpec(
 NO_NIX_DAEMON = CheckSpec(
     name="no-nix-daemon",
     doc=f"Once booted, the container has no {DAEMON_SOCKET}, no /nix/var and no nix-daemon "
-        "process: the host's daemon is not passed in.",
+    "process: the host's daemon is not passed in.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),

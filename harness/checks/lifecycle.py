@@ -65,8 +65,9 @@ def check_ephemeral(ctx: Context, p: Params) -> str:
         problems.append(f"{directory} is missing on the host: {listing.text.strip()}")
     elif extra:
         problems.append(f"{directory} on the host is not empty: {' '.join(extra)}")
-    problems += [f"marker written to the host's {directory}: {m}"
-                 for m in stray.text.split() if stray.ok]
+    problems += [
+        f"marker written to the host's {directory}: {m}" for m in stray.text.split() if stray.ok
+    ]
     if problems:
         raise Failure(
             f"expected {name} to forget everything outside its binds across a restart of "
@@ -83,7 +84,7 @@ def check_ephemeral(ctx: Context, p: Params) -> str:
 UNIT_ACTIVE = CheckSpec(
     name="unit-active",
     doc="`systemd-nspawn@<container>.service` becomes active and machined registers the "
-        "container (it has a Leader), within the timeout.",
+    "container (it has a Leader), within the timeout.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),
@@ -92,8 +93,8 @@ UNIT_ACTIVE = CheckSpec(
 EPHEMERAL = CheckSpec(
     name="ephemeral",
     doc="Markers written to the container's `/`, `/etc`, `/var` and `/root` are gone after "
-        "restarting `systemd-nspawn@<container>.service`, markers in its read-write binds are "
-        "kept (and then removed), and `/var/lib/machines/<container>` on the host stays empty.",
+    "restarting `systemd-nspawn@<container>.service`, markers in its read-write binds are "
+    "kept (and then removed), and `/var/lib/machines/<container>` on the host stays empty.",
     params=CONTAINER_PARAMS,
     label=container_label,
     rules=(not_host,),

@@ -89,8 +89,10 @@ def host_address_from(ctx: Context, container: str, family: str) -> str:
             gateway = parse_gateway(node.run(route).text)
             if gateway is not None:
                 return gateway
-        out = host.run(f"ip {'-4' if family == 'ipv4' else '-6'} -o addr show dev "
-                       f"{shlex.quote(interface)} scope global")
+        out = host.run(
+            f"ip {'-4' if family == 'ipv4' else '-6'} -o addr show dev "
+            f"{shlex.quote(interface)} scope global"
+        )
         same = [a.ip for a in parse_addresses(out.text) if a.interface.ip in mine]
         return same[0] if same else None
 
@@ -206,8 +208,7 @@ def check_unreachable(ctx: Context, p: Params) -> str:
     out = node.run(ping(family, address, UNREACHABLE_PINGS))
     if out.ok:
         raise Failure(
-            f"expected {src} not to reach {dst} at {address} ({family}), but it got an echo "
-            f"reply"
+            f"expected {src} not to reach {dst} at {address} ({family}), but it got an echo reply"
         )
     why = "no echo reply" if out.status == 1 else f"ping failed with exit {out.status}"
     return f"{src} did not reach {dst} at {address} ({family}): {why} to {UNREACHABLE_PINGS} pings"
@@ -231,8 +232,9 @@ def check_address(ctx: Context, p: Params) -> str:
         hits = [str(a.interface) for a in parse_addresses(out.text) if a.interface.ip in network]
         return f"{where} holds {', '.join(hits)} in {network}"
     command = f"ip -4 -o addr show dev {shlex.quote(interface)}"
-    out, ok = node.run_until(command, lambda o: o.ok and any(a.dynamic for a in
-                                                             parse_addresses(o.text)))
+    out, ok = node.run_until(
+        command, lambda o: o.ok and any(a.dynamic for a in parse_addresses(o.text))
+    )
     node.run(f"networkctl status --no-pager {shlex.quote(interface)}")  # evidence only
     if not ok:
         raise Failure(
@@ -313,8 +315,10 @@ def check_http(ctx: Context, p: Params) -> str:
         out = node.run(request)
         response = Response.parse(out.text)
         if response.status is not None:
-            raise Failure(f"expected GET {url} from {src} to get no HTTP response; it answered "
-                          f"status {response.status}, body {clip(response.body)!r}")
+            raise Failure(
+                f"expected GET {url} from {src} to get no HTTP response; it answered "
+                f"status {response.status}, body {clip(response.body)!r}"
+            )
         return f"GET {url} from {src} got no HTTP response (exit {out.status})"
 
     def wanted(o: Output) -> bool:
@@ -349,14 +353,15 @@ def _ping_rules(params: Mapping[str, object]) -> list[Problem]:
         problems.append(Problem("to", "`from` and `to` name the same node"))
     problems.extend(_by_rule(params))
     if params.get("by") in ("name", "mdns") and params.get("address") is not None:
-        problems.append(Problem("address",
-                                f"`address` and by = \"{params['by']}\" exclude each other"))
+        problems.append(
+            Problem("address", f'`address` and by = "{params["by"]}" exclude each other')
+        )
     return problems
 
 
 def _by_rule(params: Mapping[str, object]) -> list[Problem]:
     if params.get("by") in ("name", "mdns") and params.get("family") == "link-local":
-        return [Problem("by", "link-local addresses have no names; use by = \"address\"")]
+        return [Problem("by", 'link-local addresses have no names; use by = "address"')]
     return []
 
 
@@ -373,14 +378,27 @@ def _ping_params() -> tuple[Param, ...]:
     return (
         Param("from", str, default=HOST, node=True, doc="node that sends the pings"),
         Param("to", str, required=True, node=True, doc="node that should (not) answer"),
-        Param("family", str, default="ipv4", choices=FAMILIES,
-              doc="ipv4, ipv6 (global addresses) or link-local (fe80::, scoped to the link)"),
-        Param("by", str, default="address", choices=BY,
-              doc="ping the looked-up address, the target's host name via the resolver, or "
-                  "`<host name>.local` via multicast DNS"),
-        Param("address", str,
-              doc="a literal address to ping instead of looking one up (fe80::1%host0 style "
-                  "scopes allowed)"),
+        Param(
+            "family",
+            str,
+            default="ipv4",
+            choices=FAMILIES,
+            doc="ipv4, ipv6 (global addresses) or link-local (fe80::, scoped to the link)",
+        ),
+        Param(
+            "by",
+            str,
+            default="address",
+            choices=BY,
+            doc="ping the looked-up address, the target's host name via the resolver, or "
+            "`<host name>.local` via multicast DNS",
+        ),
+        Param(
+            "address",
+            str,
+            doc="a literal address to ping instead of looking one up (fe80::1%host0 style "
+            "scopes allowed)",
+        ),
     )
 
 
@@ -394,7 +412,7 @@ NAME_RESOLUTION = (
 REACHABLE = CheckSpec(
     name="reachable",
     doc="`from` gets an echo reply from `to` (ping, repeated until the timeout while the network "
-        "comes up). " + NAME_RESOLUTION,
+    "comes up). " + NAME_RESOLUTION,
     params=_ping_params(),
     label=_ping_label,
     rules=(_ping_rules,),
@@ -403,8 +421,8 @@ REACHABLE = CheckSpec(
 UNREACHABLE = CheckSpec(
     name="unreachable",
     doc=f"`from` gets no echo reply from `to` to {UNREACHABLE_PINGS} pings, sent once `from` has "
-        "its address and `to`'s address is known (so silence is isolation, not a network still "
-        "coming up). A name that does not resolve counts as unreachable. " + NAME_RESOLUTION,
+    "its address and `to`'s address is known (so silence is isolation, not a network still "
+    "coming up). A name that does not resolve counts as unreachable. " + NAME_RESOLUTION,
     params=_ping_params(),
     label=_ping_label,
     rules=(_ping_rules,),
@@ -413,8 +431,8 @@ UNREACHABLE = CheckSpec(
 ADDRESS = CheckSpec(
     name="address",
     doc="An interface (`ve-<name>` or `vz-<zone>` on the host, `host0` in a container) holds an "
-        "address inside `prefix`, or (dhcp = true) an ipv4 address from a DHCP lease, which the "
-        "kernel flags `dynamic`; waits for it until the timeout.",
+    "address inside `prefix`, or (dhcp = true) an ipv4 address from a DHCP lease, which the "
+    "kernel flags `dynamic`; waits for it until the timeout.",
     params=(
         Param("node", str, required=True, node=True, doc="host or a container"),
         Param("interface", str, required=True, doc="e.g. ve-web, vz-lab, host0"),
@@ -425,13 +443,18 @@ ADDRESS = CheckSpec(
     rules=(_one_of_prefix_dhcp,),
 )
 
+
 def _http_rules(params: Mapping[str, object]) -> list[Problem]:
     problems = _path_rule(params)
     host = params.get("host")
-    if isinstance(host, str) and (not host or any(c.isspace() or not c.isprintable()
-                                                  for c in host)):
-        problems.append(Problem("host", "must be a non-empty header value without whitespace "
-                                        "or control characters"))
+    if isinstance(host, str) and (
+        not host or any(c.isspace() or not c.isprintable() for c in host)
+    ):
+        problems.append(
+            Problem(
+                "host", "must be a non-empty header value without whitespace or control characters"
+            )
+        )
     if params.get("answer") is False and params.get("body") is not None:
         problems.append(Problem("body", "`answer = false` expects no response: no `body`"))
     problems.extend(_by_rule(params))
@@ -462,17 +485,22 @@ def _path_rule(params: Mapping[str, object]) -> list[Problem]:
 PORT_BOUNDS = (1, 65535)
 
 _FROM = Param("from", str, default=HOST, node=True, doc="node that connects")
-_TO = Param("to", str, required=True, node=True,
-            doc="node that listens (its ipv4 address is looked up as for `reachable`; "
-                "from == to uses 127.0.0.1)")
+_TO = Param(
+    "to",
+    str,
+    required=True,
+    node=True,
+    doc="node that listens (its ipv4 address is looked up as for `reachable`; "
+    "from == to uses 127.0.0.1)",
+)
 
 HTTP = CheckSpec(
     name="http",
     doc="`GET http://<to's address or name>:<port><path>` from `from` answers `status` (and a "
-        "body containing `body`), retried until the timeout; with `answer = false`, one request "
-        "once both ends have their addresses gets no HTTP response at all. Sent as HTTP/1.0 "
-        "through bash's `/dev/tcp`, so the sender needs bash and coreutils only, not curl; no "
-        "TLS, no redirects.",
+    "body containing `body`), retried until the timeout; with `answer = false`, one request "
+    "once both ends have their addresses gets no HTTP response at all. Sent as HTTP/1.0 "
+    "through bash's `/dev/tcp`, so the sender needs bash and coreutils only, not curl; no "
+    "TLS, no redirects.",
     params=(
         _FROM,
         _TO,
@@ -480,14 +508,28 @@ HTTP = CheckSpec(
         Param("path", str, default="/", doc="request path, starting with /"),
         Param("status", int, default=200, bounds=(100, 599), doc="expected HTTP status code"),
         Param("body", str, doc="a substring the response body must contain"),
-        Param("family", str, default="ipv4", choices=FAMILIES,
-              doc="address family of `to`'s looked-up address, as for `reachable`"),
-        Param("by", str, default="address", choices=BY,
-              doc="connect to the looked-up address, to `to`'s host name via the resolver, or "
-                  "to `<host name>.local` via multicast DNS"),
+        Param(
+            "family",
+            str,
+            default="ipv4",
+            choices=FAMILIES,
+            doc="address family of `to`'s looked-up address, as for `reachable`",
+        ),
+        Param(
+            "by",
+            str,
+            default="address",
+            choices=BY,
+            doc="connect to the looked-up address, to `to`'s host name via the resolver, or "
+            "to `<host name>.local` via multicast DNS",
+        ),
         Param("host", str, doc="the Host header (default: the address or name connected to)"),
-        Param("answer", bool, default=True,
-              doc="false: expect no HTTP response at all (refused, reset or silent)"),
+        Param(
+            "answer",
+            bool,
+            default=True,
+            doc="false: expect no HTTP response at all (refused, reset or silent)",
+        ),
     ),
     label=_http_label,
     rules=(_http_rules,),
@@ -496,7 +538,7 @@ HTTP = CheckSpec(
 TCP = CheckSpec(
     name="tcp",
     doc="A TCP connection from `from` to `to`'s ipv4 address and `port` succeeds (bash's "
-        "/dev/tcp), retried until the timeout.",
+    "/dev/tcp), retried until the timeout.",
     params=(_FROM, _TO, Param("port", int, required=True, bounds=PORT_BOUNDS, doc="TCP port")),
     label=lambda p: f"{p['from']}->{p['to']}:{p['port']}",
 )

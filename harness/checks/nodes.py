@@ -255,15 +255,11 @@ class ContainerNode(Node):
         self.container = container
 
     def wrap(self, command: str) -> str:
-        return (
-            f"nsenter -t {self.leader} {NSENTER_FLAGS} -- sh -c {shlex.quote(command)} 2>&1"
-        )
+        return f"nsenter -t {self.leader} {NSENTER_FLAGS} -- sh -c {shlex.quote(command)} 2>&1"
 
     def leader_now(self) -> int | None:
         """The container's leader PID per machined right now, or None if not registered."""
-        out = self.ctx.host().run(
-            f"machinectl show {shlex.quote(self.name)} -p Leader --value"
-        )
+        out = self.ctx.host().run(f"machinectl show {shlex.quote(self.name)} -p Leader --value")
         value = out.text.strip()
         return int(value) if out.ok and value.isdigit() and int(value) > 0 else None
 
@@ -329,8 +325,11 @@ def present(node: Node, paths: Sequence[str], what: str) -> set[str]:
     out = node.run(script)
     if not out.ok:
         raise Failure(f"could not look for {what} in {node.name} (exit {out.status})")
-    return {line.removeprefix("present ") for line in out.text.splitlines()
-            if line.startswith("present ")}
+    return {
+        line.removeprefix("present ")
+        for line in out.text.splitlines()
+        if line.startswith("present ")
+    }
 
 
 def _changed(pid: int | None, old: int) -> int | None:

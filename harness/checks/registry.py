@@ -29,8 +29,10 @@ def _by_name(
     registry: tuple[tuple[CheckSpec, CheckFunction], ...],
 ) -> tuple[Mapping[str, CheckSpec], Mapping[str, CheckFunction]]:
     """The specs and the functions of ``registry``, each by TOML name."""
-    return (MappingProxyType({spec.name: spec for spec, _ in registry}),
-            MappingProxyType({spec.name: function for spec, function in registry}))
+    return (
+        MappingProxyType({spec.name: spec for spec, _ in registry}),
+        MappingProxyType({spec.name: function for spec, function in registry}),
+    )
 
 
 CHECKS, FUNCTIONS = _by_name(_REGISTRY)

@@ -66,8 +66,11 @@ class Session:
         if self.failed_step is not None:
             step = self.failed_step
             result = Result.failed(
-                id, check, f"not checked: step {step.id} failed: {step.message}",
-                step.evidence, 0.0,
+                id,
+                check,
+                f"not checked: step {step.id} failed: {step.message}",
+                step.evidence,
+                0.0,
             )
             self._record(result)
             return result
@@ -86,8 +89,7 @@ class Session:
         result = self._attempt(id, action, lambda evidence: self._step(action, params, evidence))
         message = result.message.split("\n", 1)[0]  # the evidence follows in the results
         if not result.ok:
-            self.failed_step = Result(id, action, False, message, result.evidence,
-                                      result.seconds)
+            self.failed_step = Result(id, action, False, message, result.evidence, result.seconds)
         self._say(STEP_PREFIX, f"{id}: {'ok' if result.ok else 'FAILED'}: {message}")
         return result.ok
 
@@ -114,8 +116,13 @@ class Session:
         return self._call("step", STEPS, STEP_FUNCTIONS, action, params, evidence)
 
     def _call(
-        self, kind: str, specs: Mapping[str, CheckSpec], functions: Mapping[str, CheckFunction],
-        name: str, params: Mapping[str, object], evidence: Evidence,
+        self,
+        kind: str,
+        specs: Mapping[str, CheckSpec],
+        functions: Mapping[str, CheckFunction],
+        name: str,
+        params: Mapping[str, object],
+        evidence: Evidence,
     ) -> str:
         spec = specs.get(name)
         if spec is None:
@@ -131,16 +138,21 @@ class Session:
         resolved = spec.with_defaults(params)
         for param in spec.params:
             if param.node and param.name in resolved:
-                known = ({HOST, *self.topology.names} if param.name == "container"
-                         else {HOST, *self.nodes} if param.vm
-                         else {HOST, *self.topology.names, *self.nodes})
+                known = (
+                    {HOST, *self.topology.names}
+                    if param.name == "container"
+                    else {HOST, *self.nodes}
+                    if param.vm
+                    else {HOST, *self.topology.names, *self.nodes}
+                )
                 if resolved[param.name] not in known:
-                    problems.append(f"{param.name}: unknown node {resolved[param.name]!r} "
-                                    f"(known: {', '.join(sorted(known))})")
+                    problems.append(
+                        f"{param.name}: unknown node {resolved[param.name]!r} "
+                        f"(known: {', '.join(sorted(known))})"
+                    )
         if problems:
             raise Failure("invalid parameters: " + "; ".join(problems))
-        return Context(self.machine, self.topology, self.clock, self.timeout, evidence,
-                       self.nodes)
+        return Context(self.machine, self.topology, self.clock, self.timeout, evidence, self.nodes)
 
     def _record(self, result: Result) -> None:
         self.results.append(result)

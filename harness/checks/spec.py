@@ -93,8 +93,11 @@ class CheckSpec:
         with a parameter already reported is dropped."""
         known = {p.name for p in self.params}
         problems = [
-            Problem(key, f"unknown parameter for check {self.name!r} "
-                         f"(known: {', '.join(sorted(known)) or 'none'})")
+            Problem(
+                key,
+                f"unknown parameter for check {self.name!r} "
+                f"(known: {', '.join(sorted(known)) or 'none'})",
+            )
             for key in params
             if key not in known
         ]
@@ -107,8 +110,11 @@ class CheckSpec:
             if message is not None:
                 problems.append(Problem(param.name, message))
         wrong = {problem.key for problem in problems}
-        valid = {key: value for key, value in self.with_defaults(params).items()
-                 if key in known and key not in wrong}
+        valid = {
+            key: value
+            for key, value in self.with_defaults(params).items()
+            if key in known and key not in wrong
+        }
         for rule in self.rules:
             problems.extend(p for p in rule(valid) if p.key not in wrong)
         return problems
@@ -197,10 +203,21 @@ def address_problem(key: str, value: object) -> list[Problem]:
     return []
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "a table",
-               list: "an array"}
-_VALUE_KINDS = {str: "string", int: "integer", bool: "boolean", float: "float", list: "array",
-                dict: "table"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    dict: "a table",
+    list: "an array",
+}
+_VALUE_KINDS = {
+    str: "string",
+    int: "integer",
+    bool: "boolean",
+    float: "float",
+    list: "array",
+    dict: "table",
+}
 
 
 def type_name(kind: type) -> str:

@@ -39,8 +39,9 @@ def _wait_stopped(ctx: Context, name: str, unit: str) -> str:
         lambda o: o.text.strip() in STOPPED_STATES,
     )
     if not ok:
-        raise Failure(f"{unit} is still {state.text.strip() or 'unknown'!r} after "
-                      f"`machinectl stop {name}`")
+        raise Failure(
+            f"{unit} is still {state.text.strip() or 'unknown'!r} after `machinectl stop {name}`"
+        )
     return state.text.strip()
 
 
@@ -67,8 +68,9 @@ def _registered(
     node = ctx.container(name)
     pid, seconds = ctx.poll(lambda: _new(node.leader_now(), old_leader))
     if pid is None:
-        raise Failure(f"container {name} is not registered with machined {seconds:.0f}s after "
-                      f"{after}")
+        raise Failure(
+            f"container {name} is not registered with machined {seconds:.0f}s after {after}"
+        )
     node.leader = pid
     ctx.evidence.fact(f"{name} leader", str(pid))
     node.wait_booted()
@@ -118,8 +120,10 @@ def step_run(ctx: Context, p: Params) -> str:
     else:
         out, ok = node.run_until(run, lambda o: o.ok, timeout=within)
     if not ok:
-        raise Failure(f"`{run}` on {on} exited {out.status}"
-                      + (f" for {within}s" if within is not None else ""))
+        raise Failure(
+            f"`{run}` on {on} exited {out.status}"
+            + (f" for {within}s" if within is not None else "")
+        )
     return f"`{run}` on {on} succeeded"
 
 
@@ -176,23 +180,29 @@ def step_reboot(ctx: Context, p: Params) -> str:
     on = p.text("on")
     machine = ctx.vm(on)
     if not isinstance(machine, PowerCycled):
-        raise Failure(f"cannot reboot {on}: its machine has no shutdown() and start() (the NixOS "
-                      "test driver's machines have both; the runtime tier's console VM runs "
-                      "from a throw-away snapshot and has not)")
+        raise Failure(
+            f"cannot reboot {on}: its machine has no shutdown() and start() (the NixOS "
+            "test driver's machines have both; the runtime tier's console VM runs "
+            "from a throw-away snapshot and has not)"
+        )
     node = ctx.node(on)
     before = _boot_id(node)
     machine.shutdown()
     machine.start()
     ctx.evidence.fact(f"{on} power cycle", "shutdown(), then start()")
-    out, ok = node.run_until(f"systemctl show -p ActiveState --value {BOOT_TARGET}",
-                             lambda o: o.text.strip() == "active")
+    out, ok = node.run_until(
+        f"systemctl show -p ActiveState --value {BOOT_TARGET}", lambda o: o.text.strip() == "active"
+    )
     if not ok:
-        raise Failure(f"{on} did not reach {BOOT_TARGET} after the reboot; it is "
-                      f"{out.text.strip() or 'unknown'!r}")
+        raise Failure(
+            f"{on} did not reach {BOOT_TARGET} after the reboot; it is "
+            f"{out.text.strip() or 'unknown'!r}"
+        )
     after = _boot_id(node)
     if after == before:
-        raise Failure(f"{on}'s boot ID is still {before} after shutdown() and start(): it did "
-                      "not reboot")
+        raise Failure(
+            f"{on}'s boot ID is still {before} after shutdown() and start(): it did not reboot"
+        )
     ctx.evidence.fact(f"{on} boot ID", f"{before} -> {after}")
     back = [c.name for c in ctx.topology.containers if c.auto_start] if on == HOST else []
     for name in back:
@@ -201,38 +211,63 @@ def step_reboot(ctx: Context, p: Params) -> str:
 
 
 ON = Param("on", str, default=HOST, node=True, doc="host or a container")
-WITHIN = Param("within", int, bounds=(1, MAX_WITHIN),
-               doc="retry until it succeeds, for at most this many seconds")
+WITHIN = Param(
+    "within",
+    int,
+    bounds=(1, MAX_WITHIN),
+    doc="retry until it succeeds, for at most this many seconds",
+)
 
-STOP = CheckSpec("stop", "`machinectl stop` the container and wait until its unit is inactive.",
-                 CONTAINER_PARAMS, container_label, (not_host,))
-START = CheckSpec("start", "`machinectl start` the container and wait until it has booted.",
-                  CONTAINER_PARAMS, container_label, (not_host,))
-RESTART = CheckSpec("restart", "Stop, then start the container (a new instance boots).",
-                    CONTAINER_PARAMS, container_label, (not_host,))
+STOP = CheckSpec(
+    "stop",
+    "`machinectl stop` the container and wait until its unit is inactive.",
+    CONTAINER_PARAMS,
+    container_label,
+    (not_host,),
+)
+START = CheckSpec(
+    "start",
+    "`machinectl start` the container and wait until it has booted.",
+    CONTAINER_PARAMS,
+    container_label,
+    (not_host,),
+)
+RESTART = CheckSpec(
+    "restart",
+    "Stop, then start the container (a new instance boots).",
+    CONTAINER_PARAMS,
+    container_label,
+    (not_host,),
+)
 RUN = CheckSpec(
-    "run", "Run `run` (an sh command line) on `on`; it must exit 0 (within `within` seconds).",
-    (ON, Param("run", str, required=True, doc="sh command line"), WITHIN), run_label,
+    "run",
+    "Run `run` (an sh command line) on `on`; it must exit 0 (within `within` seconds).",
+    (ON, Param("run", str, required=True, doc="sh command line"), WITHIN),
+    run_label,
 )
 WAIT_UNIT = CheckSpec(
-    "wait-unit", "Wait until the systemd unit `unit` on `on` is active.",
+    "wait-unit",
+    "Wait until the systemd unit `unit` on `on` is active.",
     (ON, Param("unit", str, required=True, doc="unit name, e.g. nginx.service")),
     lambda p: f"{p['on']}:{p['unit']}",
 )
 WAIT_PORT = CheckSpec(
-    "wait-port", "Wait until something listens on TCP port `port` on `on`.",
+    "wait-port",
+    "Wait until something listens on TCP port `port` on `on`.",
     (ON, Param("port", int, required=True, bounds=(1, 65535), doc="TCP port")),
     lambda p: f"{p['on']}:{p['port']}",
 )
 REBOOT = CheckSpec(
-    "reboot", "Power the host or a [nodes] VM off and on; wait until it has booted and, on the "
-              "host, until every container with autoStart is back.",
+    "reboot",
+    "Power the host or a [nodes] VM off and on; wait until it has booted and, on the "
+    "host, until every container with autoStart is back.",
     (Param("on", str, default=HOST, node=True, vm=True, doc="the host or a [nodes] VM"),),
     lambda p: str(p["on"]),
 )
 SWITCH = CheckSpec(
-    "switch", "Activate a specialisation of the host (`switch-to-configuration test`), or the "
-              f"booted system with `to = \"{BASE_SYSTEM}\"`.",
+    "switch",
+    "Activate a specialisation of the host (`switch-to-configuration test`), or the "
+    f'booted system with `to = "{BASE_SYSTEM}"`.',
     (Param("to", str, required=True, doc="a [host.specialisations] name, or base"),),
     lambda p: str(p["to"]),
 )

@@ -64,7 +64,7 @@ def _shell_setup(stderr: str, ready: str) -> str:
     text that arrives is not an echo)."""
     return (
         "__nn() { local m=$1; shift; printf 'B%s\\n' \"$m\"; "
-        "\"$@\" bash -c \"$__nn_c\" | cat; printf '\\nE%s %s\\n' \"$m\" \"${PIPESTATUS[0]}\"; }\n"
+        '"$@" bash -c "$__nn_c" | cat; printf \'\\nE%s %s\\n\' "$m" "${PIPESTATUS[0]}"; }\n'
         f"dmesg -n 1 2>/dev/null; exec 2>{shlex.quote(stderr)} && export PAGER= && unset TERM "
         f"&& cd /tmp && echo '{ready[:5]}''{ready[5:]}'\n"
     )
@@ -112,14 +112,28 @@ class VmConfig:
     def argv(self) -> list[str]:
         stderr = "null" if self.log_dir is None else f"file:{self.log_dir / 'stderr.log'}"
         return [
-            "qemu-system-x86_64", *accelerator_args(),
-            "-m", str(self.memory_mb), "-smp", str(self.cpus),
-            "-nodefaults", "-display", "none", "-serial", "stdio", "-serial", stderr,
+            "qemu-system-x86_64",
+            *accelerator_args(),
+            "-m",
+            str(self.memory_mb),
+            "-smp",
+            str(self.cpus),
+            "-nodefaults",
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-serial",
+            stderr,
             "-no-reboot",
-            "-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd),
-            "-append", "console=ttyS0 root=/dev/vda rw quiet loglevel=1 "
-                       "systemd.show_status=0 panic=-1",
-            "-drive", f"file={self.image.disk},format=raw,if=virtio",
+            "-kernel",
+            str(self.image.kernel),
+            "-initrd",
+            str(self.image.initrd),
+            "-append",
+            "console=ttyS0 root=/dev/vda rw quiet loglevel=1 systemd.show_status=0 panic=-1",
+            "-drive",
+            f"file={self.image.disk},format=raw,if=virtio",
             "-snapshot",  # writes go to a throw-away overlay: the cached image never changes
         ]
 
@@ -157,10 +171,18 @@ class ConsoleMachine:
         started = time.monotonic()
         argv = self.config.argv()
         self.log(f"starting: {shlex.join(argv)}")
-        proc = cast(_Spawn, pexpect.spawn(
-            argv[0], argv[1:], encoding="utf-8", codec_errors="replace", echo=False,
-            timeout=timeout, maxread=65536,
-        ))
+        proc = cast(
+            _Spawn,
+            pexpect.spawn(
+                argv[0],
+                argv[1:],
+                encoding="utf-8",
+                codec_errors="replace",
+                echo=False,
+                timeout=timeout,
+                maxread=65536,
+            ),
+        )
         proc.delaybeforesend = None  # the default 50 ms sleep per send dominates round trips
         proc.logfile_read = self._serial
         self._proc = proc
@@ -195,8 +217,9 @@ class ConsoleMachine:
         """Run *command* under ``bash -c 'set -euo pipefail; …'``; return (status, stdout)."""
         script = f"set -euo pipefail; {command}"
         if len(script.encode()) > MAX_COMMAND_BYTES:
-            raise ValueError(f"command is {len(script.encode())} bytes, more than "
-                             f"{MAX_COMMAND_BYTES}")
+            raise ValueError(
+                f"command is {len(script.encode())} bytes, more than {MAX_COMMAND_BYTES}"
+            )
         marker = uuid.uuid4().hex[:16]
         limit = "" if timeout is None else f" timeout {int(timeout)}"
         host_wait = (UNBOUNDED_CEILING if timeout is None else timeout) + HOST_SIDE_GRACE

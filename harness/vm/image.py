@@ -42,14 +42,16 @@ machined would list it as an image there)."""
 
 # What the VM runs and who needs it (the checks, tests/runtime and harness/vm).
 HOST_PACKAGES: tuple[str, ...] = (
-    "systemd", "systemd-sysv",  # init, networkd, systemd-run, networkctl, systemd-escape
+    "systemd",
+    "systemd-sysv",  # init, networkd, systemd-run, networkctl, systemd-escape
     "systemd-container",  # systemd-nspawn, machined, machinectl: what is tested
     "udev",  # networkd waits for udev to set links up; .device units (runtime_plan: moved link)
     "dbus",  # the system bus: machined (machinectl, nss-mymachines), networkd (networkctl)
     "kmod",  # modprobe, for the kernel's module autoloading: veth, bridge, macvlan, tun, overlay
     "iproute2",  # `ip` (checks: address, runtime_plan: links), `ss` (step wait-port)
     "iputils-ping",  # `ping` (checks: reachable, unreachable)
-    "linux-image-amd64", "initramfs-tools",  # the kernel and initrd QEMU boots
+    "linux-image-amd64",
+    "initramfs-tools",  # the kernel and initrd QEMU boots
     "busybox",  # runtime_plan: `busybox httpd` in the containers, `busybox wget` on the host
     "libnss-mymachines",  # container names resolve on the host (check reachable, by = "name")
 )
@@ -70,8 +72,14 @@ ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,3840
 
 # Timers and jobs that only cost time in a throw-away VM.
 MASKED_HOST_UNITS: tuple[str, ...] = (
-    "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
-    "fstrim.timer", "man-db.timer", "dpkg-db-backup.timer", "systemd-timesyncd.service",
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "e2scrub_all.timer",
+    "e2scrub_reap.service",
+    "fstrim.timer",
+    "man-db.timer",
+    "dpkg-db-backup.timer",
+    "systemd-timesyncd.service",
 )
 
 
@@ -158,10 +166,16 @@ def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Repor
     with _phase("debootstrap", progress):
         _run_streaming(
             [
-                "debootstrap", "--variant=minbase", f"--cache-dir={debs}",
-                f"--include={','.join(recipe.packages)}", recipe.suite, str(rootfs), mirror,
+                "debootstrap",
+                "--variant=minbase",
+                f"--cache-dir={debs}",
+                f"--include={','.join(recipe.packages)}",
+                recipe.suite,
+                str(rootfs),
+                mirror,
             ],
-            progress, timeout=1800,
+            progress,
+            timeout=1800,
         )
     if recipe.apt_packages:
         with _phase("apt-get install", progress):
@@ -175,8 +189,21 @@ def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Repor
         shutil.copyfile(_single(rootfs / "boot", "vmlinuz-*"), out.kernel)
         shutil.copyfile(_single(rootfs / "boot", "initrd.img-*"), out.initrd)
     with _phase("mke2fs", progress):
-        _run(["mke2fs", "-q", "-t", "ext4", "-L", "hostroot", "-d", str(rootfs),
-              str(out.disk), recipe.size], timeout=600)
+        _run(
+            [
+                "mke2fs",
+                "-q",
+                "-t",
+                "ext4",
+                "-L",
+                "hostroot",
+                "-d",
+                str(rootfs),
+                str(out.disk),
+                recipe.size,
+            ],
+            timeout=600,
+        )
 
 
 def _make_container_template(rootfs: Path) -> None:
@@ -197,8 +224,25 @@ def _make_container_template(rootfs: Path) -> None:
     (etc / "machine-id").write_text("")
     (etc / "fstab").write_text("")
     (etc / "hostname").unlink(missing_ok=True)
-    for name in ("usr", "var/lib", "var/log", "var/cache", "var/tmp", "var/spool", "dev", "proc",
-                 "sys", "run", "tmp", "root", "home", "srv", "mnt", "opt", "media"):
+    for name in (
+        "usr",
+        "var/lib",
+        "var/log",
+        "var/cache",
+        "var/tmp",
+        "var/spool",
+        "dev",
+        "proc",
+        "sys",
+        "run",
+        "tmp",
+        "root",
+        "home",
+        "srv",
+        "mnt",
+        "opt",
+        "media",
+    ):
         (template / name).mkdir(parents=True, exist_ok=True)
     (template / "tmp").chmod(0o1777)
     (template / "var/tmp").chmod(0o1777)
@@ -256,8 +300,18 @@ def _apt_install(rootfs: Path, packages: Sequence[str]) -> None:
     shutil.copyfile("/etc/resolv.conf", resolv)
     try:
         _chroot(rootfs, "apt-get", "update", "-q", timeout=600)
-        _chroot(rootfs, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
-                "--no-install-recommends", *packages, timeout=1200)
+        _chroot(
+            rootfs,
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            *packages,
+            timeout=1200,
+        )
         _chroot(rootfs, "apt-get", "clean")
     finally:
         resolv.unlink()

@@ -64,8 +64,9 @@ def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
     install_store_views(machine, [f.append for f in files if f.append is not None])
     install_files(machine, files)
     # systemd-sysctl applies /etc/sysctl.d (NixOS restarts it when its file changes).
-    machine.succeed("systemctl daemon-reload && networkctl reload && "
-                    "systemctl restart systemd-sysctl")
+    machine.succeed(
+        "systemctl daemon-reload && networkctl reload && systemctl restart systemd-sysctl"
+    )
 
 
 def add_to_store(machine: ConsoleMachine, source: str) -> str:
@@ -225,7 +226,7 @@ def split_bind(spec: str) -> tuple[str, ...]:
             words.append("".join(word))
             word = []
             if len(words) == 2:
-                return (*words, spec[index + 1:])
+                return (*words, spec[index + 1 :])
         else:
             word.append(char)
     return (*words, "".join(word))

@@ -79,18 +79,30 @@ NSPAWN_SECTIONS = (("execConfig", "Exec"), ("filesConfig", "Files"), ("networkCo
 def nspawn_unit(settings: Mapping[str, object]) -> str:
     """``instanceToUnit``: all three sections, always, each followed by a blank line."""
     _only_keys(settings, {key for key, _ in NSPAWN_SECTIONS}, "nspawn unit")
-    return "\n\n".join(
-        f"[{section}]\n{attrs_to_section(_attrs(settings, key))}"
-        for key, section in NSPAWN_SECTIONS
-    ) + "\n"
+    return (
+        "\n\n".join(
+            f"[{section}]\n{attrs_to_section(_attrs(settings, key))}"
+            for key, section in NSPAWN_SECTIONS
+        )
+        + "\n"
+    )
 
 
 # -- systemd-network-units.nix ---------------------------------------------------------------
 
 NETWORK_LIST_KEYS = (
-    ("address", "Address"), ("gateway", "Gateway"), ("dns", "DNS"), ("ntp", "NTP"),
-    ("bridge", "Bridge"), ("bond", "Bond"), ("vrf", "VRF"), ("vlan", "VLAN"),
-    ("macvlan", "MACVLAN"), ("macvtap", "MACVTAP"), ("vxlan", "VXLAN"), ("tunnel", "Tunnel"),
+    ("address", "Address"),
+    ("gateway", "Gateway"),
+    ("dns", "DNS"),
+    ("ntp", "NTP"),
+    ("bridge", "Bridge"),
+    ("bond", "Bond"),
+    ("vrf", "VRF"),
+    ("vlan", "VLAN"),
+    ("macvlan", "MACVLAN"),
+    ("macvtap", "MACVTAP"),
+    ("vxlan", "VXLAN"),
+    ("tunnel", "Tunnel"),
     ("xfrm", "Xfrm"),
 )
 
@@ -295,33 +307,49 @@ STAND_IN_DIR = "/srv/nixos-nspawn"
 
 DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
     Translation(
-        "execConfig", "Parameters", r"/nix/store/[^/]+/init", "/usr/lib/systemd/systemd",
+        "execConfig",
+        "Parameters",
+        r"/nix/store/[^/]+/init",
+        "/usr/lib/systemd/systemd",
         "the container's NixOS system init script; on Debian, systemd itself is the init",
     ),
     Translation(
-        "filesConfig", "BindReadOnly", r"/nix/store", DEBIAN_SYSTEM,
+        "filesConfig",
+        "BindReadOnly",
+        r"/nix/store",
+        DEBIAN_SYSTEM,
         "the shared read-only software tree: NixOS' store, Debian's /usr (the container root "
         "is otherwise nearly empty, as on NixOS)",
     ),
     Translation(
-        "filesConfig", "Overlay", r"/nix/store:\+/nix/[^:]+:/nix/store", r"\g<0>",
+        "filesConfig",
+        "Overlay",
+        r"/nix/store:\+/nix/[^:]+:/nix/store",
+        r"\g<0>",
         "the container's overlay store (nix = overlay): Debian's Nix keeps its store at "
         "/nix/store too, so the overlay is made over the VM's own Nix store",
     ),
     Translation(
-        "filesConfig", "BindReadOnly", r"/nix/store/[^/]+-closure-info/registration(:.+)",
+        "filesConfig",
+        "BindReadOnly",
+        r"/nix/store/[^/]+-closure-info/registration(:.+)",
         STAND_IN_DIR + r"/registration\1",
         "the registration of the container's closure (closureInfo); on Debian, nix-store "
         "--dump-db of the VM's stand-in closure",
     ),
     Translation(
-        "nspawn", "extraDrvConfig", r"/nix/store/[^/]+-nixos-nspawn-([^/]+)-store-view",
+        "nspawn",
+        "extraDrvConfig",
+        r"/nix/store/[^/]+-nixos-nspawn-([^/]+)-store-view",
         STAND_IN_DIR + r"/\1.store-view",
         "the closure-only store view, appended to the .nspawn file; on Debian, the same "
         "store-view.sh run in the VM over the stand-in closure",
     ),
     Translation(
-        "service", "ExecStart", r"/nix/store/[^/ ]+/bin/(systemd-nspawn .*)", r"\1",
+        "service",
+        "ExecStart",
+        r"/nix/store/[^/ ]+/bin/(systemd-nspawn .*)",
+        r"\1",
         "NixOS' systemd package; Debian's own template calls systemd-nspawn by name",
     ),
 )
@@ -344,8 +372,7 @@ def translate_nspawn(
         if not isinstance(attrs, Mapping):
             raise UnitRenderError(f"{section}: expected an attrset, got {attrs!r}")
         out[section] = {
-            key: _translate_value(section, key, value, translations)
-            for key, value in attrs.items()
+            key: _translate_value(section, key, value, translations) for key, value in attrs.items()
         }
     files = out.setdefault("filesConfig", {})
     assert isinstance(files, dict)
@@ -404,8 +431,16 @@ class UnitFile:
 
 
 CASE_KEYS = {
-    "case", "description", "nspawn", "hostNetworks", "hostNetdevs", "containerNetworks",
-    "tmpfiles", "serviceOverrides", "unitOverrides", "sysctl",
+    "case",
+    "description",
+    "nspawn",
+    "hostNetworks",
+    "hostNetdevs",
+    "containerNetworks",
+    "tmpfiles",
+    "serviceOverrides",
+    "unitOverrides",
+    "sysctl",
 }
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
@@ -422,39 +457,50 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     for name, settings in sorted(_attrs(case, "nspawn").items()):
         translated = translate_nspawn(_mapping(settings, name))
         extra = translated.pop("extraDrvConfig", None)
-        files.append(UnitFile(
-            f"/etc/systemd/nspawn/{name}.nspawn",
-            nspawn_unit(translated),
-            None if extra is None else str(extra),
-        ))
+        files.append(
+            UnitFile(
+                f"/etc/systemd/nspawn/{name}.nspawn",
+                nspawn_unit(translated),
+                None if extra is None else str(extra),
+            )
+        )
     for unit, settings in sorted(_attrs(case, "hostNetworks").items()):
-        files.append(UnitFile(
-            f"/etc/systemd/network/{_unit_stem(unit, '.network')}.network",
-            network_unit(_mapping(settings, unit)),
-        ))
+        files.append(
+            UnitFile(
+                f"/etc/systemd/network/{_unit_stem(unit, '.network')}.network",
+                network_unit(_mapping(settings, unit)),
+            )
+        )
     for unit, settings in sorted(_attrs(case, "hostNetdevs").items()):
-        files.append(UnitFile(
-            f"/etc/systemd/network/{_unit_stem(unit, '.netdev')}.netdev",
-            netdev_unit(_mapping(settings, unit)),
-        ))
+        files.append(
+            UnitFile(
+                f"/etc/systemd/network/{_unit_stem(unit, '.netdev')}.netdev",
+                netdev_unit(_mapping(settings, unit)),
+            )
+        )
     services = _attrs(case, "serviceOverrides")
     unit_sections = _attrs(case, "unitOverrides")
     _only_keys(unit_sections, set(services), "unitOverrides (a [Unit] section without a drop-in)")
     for name, settings in sorted(services.items()):
         # NixOS' drop-in for an upstream template instance (overrideStrategy = "asDropin").
         section = _mapping(unit_sections.get(name, {}), name)
-        files.append(UnitFile(
-            f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
-            (f"[Unit]\n{attrs_to_section(section)}\n" if section else "")
-            + "[Service]\n" + attrs_to_section(translate_service(_mapping(settings, name))),
-        ))
+        files.append(
+            UnitFile(
+                f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
+                (f"[Unit]\n{attrs_to_section(section)}\n" if section else "")
+                + "[Service]\n"
+                + attrs_to_section(translate_service(_mapping(settings, name))),
+            )
+        )
     for container, units in sorted(_attrs(case, "containerNetworks").items()):
         for unit, settings in sorted(_mapping(units, container).items()):
-            files.append(UnitFile(
-                f"{MACHINES_DIR}/{container}/etc/systemd/network/"
-                f"{_unit_stem(unit, '.network')}.network",
-                network_unit(_mapping(settings, unit)),
-            ))
+            files.append(
+                UnitFile(
+                    f"{MACHINES_DIR}/{container}/etc/systemd/network/"
+                    f"{_unit_stem(unit, '.network')}.network",
+                    network_unit(_mapping(settings, unit)),
+                )
+            )
     sysctl = _attrs(case, "sysctl")
     if sysctl:
         files.append(UnitFile(SYSCTL_FILE, sysctl_conf(sysctl)))

@@ -32,8 +32,10 @@ def _report_lib_origin(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def run(nixpkgs_lib: Path) -> Callable[[str], dict[str, Any]]:
     """run(case) -> the harness report of a case that passes its assertions."""
+
     def get(case: str) -> dict[str, Any]:
         data = report(nixpkgs_lib, case)
         assert data["failedAssertions"] == [], data["failedAssertions"]
         return data
+
     return get

@@ -9,9 +9,14 @@ def machine_id(name: str) -> str:
     return hashlib.sha256(f"nixos-nspawn:{name}".encode()).hexdigest()[:32]
 
 
-def nspawn_unit(toplevel: str, name: str, *, bind: list[str] | None = None,
-                bind_ro: list[str] | None = None, network: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
+def nspawn_unit(
+    toplevel: str,
+    name: str,
+    *,
+    bind: list[str] | None = None,
+    bind_ro: list[str] | None = None,
+    network: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The unit the module produces for a container with default settings."""
     return {
         "execConfig": {

@@ -25,25 +25,78 @@ BOOL_VALUES: frozenset[object] = frozenset({True, False, "yes", "no"})
 
 # checkExec, checkFiles, checkNetwork: assertOnlyFields.
 NSPAWN_KEYS: dict[str, frozenset[str]] = {
-    "execConfig": frozenset({
-        "Boot", "ProcessTwo", "Parameters", "Environment", "User", "WorkingDirectory",
-        "PivotRoot", "Capability", "DropCapability", "NoNewPrivileges", "KillSignal",
-        "Personality", "MachineID", "PrivateUsers", "NotifyReady", "SystemCallFilter",
-        "LimitCPU", "LimitFSIZE", "LimitDATA", "LimitSTACK", "LimitCORE", "LimitRSS",
-        "LimitNOFILE", "LimitAS", "LimitNPROC", "LimitMEMLOCK", "LimitLOCKS",
-        "LimitSIGPENDING", "LimitMSGQUEUE", "LimitNICE", "LimitRTPRIO", "LimitRTTIME",
-        "OOMScoreAdjust", "CPUAffinity", "Hostname", "ResolvConf", "Timezone",
-        "LinkJournal", "Ephemeral", "AmbientCapability",
-    }),
-    "filesConfig": frozenset({
-        "ReadOnly", "Volatile", "Bind", "BindReadOnly", "TemporaryFileSystem", "Overlay",
-        "OverlayReadOnly", "PrivateUsersChown", "BindUser", "Inaccessible",
-        "PrivateUsersOwnership",
-    }),
-    "networkConfig": frozenset({
-        "Private", "VirtualEthernet", "VirtualEthernetExtra", "Interface", "MACVLAN",
-        "IPVLAN", "Bridge", "Zone", "Port",
-    }),
+    "execConfig": frozenset(
+        {
+            "Boot",
+            "ProcessTwo",
+            "Parameters",
+            "Environment",
+            "User",
+            "WorkingDirectory",
+            "PivotRoot",
+            "Capability",
+            "DropCapability",
+            "NoNewPrivileges",
+            "KillSignal",
+            "Personality",
+            "MachineID",
+            "PrivateUsers",
+            "NotifyReady",
+            "SystemCallFilter",
+            "LimitCPU",
+            "LimitFSIZE",
+            "LimitDATA",
+            "LimitSTACK",
+            "LimitCORE",
+            "LimitRSS",
+            "LimitNOFILE",
+            "LimitAS",
+            "LimitNPROC",
+            "LimitMEMLOCK",
+            "LimitLOCKS",
+            "LimitSIGPENDING",
+            "LimitMSGQUEUE",
+            "LimitNICE",
+            "LimitRTPRIO",
+            "LimitRTTIME",
+            "OOMScoreAdjust",
+            "CPUAffinity",
+            "Hostname",
+            "ResolvConf",
+            "Timezone",
+            "LinkJournal",
+            "Ephemeral",
+            "AmbientCapability",
+        }
+    ),
+    "filesConfig": frozenset(
+        {
+            "ReadOnly",
+            "Volatile",
+            "Bind",
+            "BindReadOnly",
+            "TemporaryFileSystem",
+            "Overlay",
+            "OverlayReadOnly",
+            "PrivateUsersChown",
+            "BindUser",
+            "Inaccessible",
+            "PrivateUsersOwnership",
+        }
+    ),
+    "networkConfig": frozenset(
+        {
+            "Private",
+            "VirtualEthernet",
+            "VirtualEthernetExtra",
+            "Interface",
+            "MACVLAN",
+            "IPVLAN",
+            "Bridge",
+            "Zone",
+            "Port",
+        }
+    ),
 }
 
 # The other options of a `systemd.nspawn.<name>` instance: no unit section, so no keys to check
@@ -65,35 +118,118 @@ NSPAWN_VALUES: dict[str, dict[str, frozenset[object]]] = {
 # Options of a network unit (systemd.network.networks.<name>) in networkd.nix's
 # commonNetworkOptions and networkOptions, as far as the eval cases use them. Of these, nixpkgs
 # checks the keys of the sections below; `matchConfig` takes any key, `extraConfig` is text.
-NETWORK_OPTIONS = frozenset({
-    "enable", "matchConfig", "extraConfig", "linkConfig", "networkConfig", "dhcpServerConfig",
-})
+NETWORK_OPTIONS = frozenset(
+    {
+        "enable",
+        "matchConfig",
+        "extraConfig",
+        "linkConfig",
+        "networkConfig",
+        "dhcpServerConfig",
+    }
+)
 
 # check.network.sectionLink, sectionNetwork, sectionDHCPServer: assertOnlyFields.
 NETWORK_KEYS: dict[str, frozenset[str]] = {
-    "linkConfig": frozenset({
-        "MACAddress", "MTUBytes", "ARP", "Multicast", "AllMulticast", "Unmanaged", "Group",
-        "RequiredForOnline", "RequiredFamilyForOnline", "ActivationPolicy", "Promiscuous",
-    }),
-    "networkConfig": frozenset({
-        "Description", "DHCP", "DHCPServer", "LinkLocalAddressing", "IPv4LLRoute",
-        "DefaultRouteOnDevice", "LLMNR", "MulticastDNS", "DNSOverTLS", "DNSSEC",
-        "DNSSECNegativeTrustAnchors", "LLDP", "EmitLLDP", "BindCarrier", "Address", "Gateway",
-        "DNS", "Domains", "DNSDefaultRoute", "NTP", "IPForward", "IPMasquerade",
-        "IPv6PrivacyExtensions", "IPv6AcceptRA", "IPv6DuplicateAddressDetection",
-        "IPv6HopLimit", "IPv4ProxyARP", "IPv6ProxyNDP", "IPv6ProxyNDPAddress", "IPv6SendRA",
-        "DHCPPrefixDelegation", "IPv6MTUBytes", "Bridge", "Bond", "VRF", "VLAN", "IPVLAN",
-        "MACVLAN", "VXLAN", "Tunnel", "MACsec", "ActiveSlave", "PrimarySlave",
-        "ConfigureWithoutCarrier", "IgnoreCarrierLoss", "Xfrm", "KeepConfiguration",
-        "BatmanAdvanced",
-    }),
-    "dhcpServerConfig": frozenset({
-        "ServerAddress", "PoolOffset", "PoolSize", "DefaultLeaseTimeSec", "MaxLeaseTimeSec",
-        "UplinkInterface", "EmitDNS", "DNS", "EmitNTP", "NTP", "EmitSIP", "SIP", "EmitPOP3",
-        "POP3", "EmitSMTP", "SMTP", "EmitLPR", "LPR", "EmitRouter", "Router", "EmitTimezone",
-        "Timezone", "SendOption", "SendVendorOption", "BindToInterface", "RelayTarget",
-        "RelayAgentCircuitId", "RelayAgentRemoteId",
-    }),
+    "linkConfig": frozenset(
+        {
+            "MACAddress",
+            "MTUBytes",
+            "ARP",
+            "Multicast",
+            "AllMulticast",
+            "Unmanaged",
+            "Group",
+            "RequiredForOnline",
+            "RequiredFamilyForOnline",
+            "ActivationPolicy",
+            "Promiscuous",
+        }
+    ),
+    "networkConfig": frozenset(
+        {
+            "Description",
+            "DHCP",
+            "DHCPServer",
+            "LinkLocalAddressing",
+            "IPv4LLRoute",
+            "DefaultRouteOnDevice",
+            "LLMNR",
+            "MulticastDNS",
+            "DNSOverTLS",
+            "DNSSEC",
+            "DNSSECNegativeTrustAnchors",
+            "LLDP",
+            "EmitLLDP",
+            "BindCarrier",
+            "Address",
+            "Gateway",
+            "DNS",
+            "Domains",
+            "DNSDefaultRoute",
+            "NTP",
+            "IPForward",
+            "IPMasquerade",
+            "IPv6PrivacyExtensions",
+            "IPv6AcceptRA",
+            "IPv6DuplicateAddressDetection",
+            "IPv6HopLimit",
+            "IPv4ProxyARP",
+            "IPv6ProxyNDP",
+            "IPv6ProxyNDPAddress",
+            "IPv6SendRA",
+            "DHCPPrefixDelegation",
+            "IPv6MTUBytes",
+            "Bridge",
+            "Bond",
+            "VRF",
+            "VLAN",
+            "IPVLAN",
+            "MACVLAN",
+            "VXLAN",
+            "Tunnel",
+            "MACsec",
+            "ActiveSlave",
+            "PrimarySlave",
+            "ConfigureWithoutCarrier",
+            "IgnoreCarrierLoss",
+            "Xfrm",
+            "KeepConfiguration",
+            "BatmanAdvanced",
+        }
+    ),
+    "dhcpServerConfig": frozenset(
+        {
+            "ServerAddress",
+            "PoolOffset",
+            "PoolSize",
+            "DefaultLeaseTimeSec",
+            "MaxLeaseTimeSec",
+            "UplinkInterface",
+            "EmitDNS",
+            "DNS",
+            "EmitNTP",
+            "NTP",
+            "EmitSIP",
+            "SIP",
+            "EmitPOP3",
+            "POP3",
+            "EmitSMTP",
+            "SMTP",
+            "EmitLPR",
+            "LPR",
+            "EmitRouter",
+            "Router",
+            "EmitTimezone",
+            "Timezone",
+            "SendOption",
+            "SendVendorOption",
+            "BindToInterface",
+            "RelayTarget",
+            "RelayAgentCircuitId",
+            "RelayAgentRemoteId",
+        }
+    ),
 }
 
 # assertValueOneOf of those sections, for the keys whose values nixpkgs restricts.
@@ -104,19 +240,29 @@ NETWORK_VALUES: dict[str, dict[str, frozenset[object]]] = {
         "AllMulticast": BOOL_VALUES,
         "Promiscuous": BOOL_VALUES,
         "Unmanaged": BOOL_VALUES,
-        "RequiredForOnline": BOOL_VALUES | {
-            "missing", "off", "no-carrier", "dormant", "degraded-carrier", "carrier",
-            "degraded", "enslaved", "routable",
+        "RequiredForOnline": BOOL_VALUES
+        | {
+            "missing",
+            "off",
+            "no-carrier",
+            "dormant",
+            "degraded-carrier",
+            "carrier",
+            "degraded",
+            "enslaved",
+            "routable",
         },
         "RequiredFamilyForOnline": frozenset({"ipv4", "ipv6", "both", "any"}),
-        "ActivationPolicy": frozenset({"up", "always-up", "manual", "always-down", "down",
-                                       "bound"}),
+        "ActivationPolicy": frozenset(
+            {"up", "always-up", "manual", "always-down", "down", "bound"}
+        ),
     },
     "networkConfig": {
         "DHCP": frozenset({"yes", "no", "ipv4", "ipv6"}),
         "DHCPServer": BOOL_VALUES,
-        "LinkLocalAddressing": frozenset({"yes", "no", "ipv4", "ipv6", "fallback",
-                                          "ipv4-fallback"}),
+        "LinkLocalAddressing": frozenset(
+            {"yes", "no", "ipv4", "ipv6", "fallback", "ipv4-fallback"}
+        ),
         "IPv4LLRoute": BOOL_VALUES,
         "DefaultRouteOnDevice": BOOL_VALUES,
         "LLMNR": BOOL_VALUES | {"resolve"},
@@ -140,9 +286,17 @@ NETWORK_VALUES: dict[str, dict[str, frozenset[object]]] = {
         "KeepConfiguration": BOOL_VALUES | {"static", "dhcp-on-stop", "dhcp"},
     },
     "dhcpServerConfig": {
-        key: BOOL_VALUES for key in (
-            "EmitDNS", "EmitNTP", "EmitSIP", "EmitPOP3", "EmitSMTP", "EmitLPR", "EmitRouter",
-            "EmitTimezone", "BindToInterface",
+        key: BOOL_VALUES
+        for key in (
+            "EmitDNS",
+            "EmitNTP",
+            "EmitSIP",
+            "EmitPOP3",
+            "EmitSMTP",
+            "EmitLPR",
+            "EmitRouter",
+            "EmitTimezone",
+            "BindToInterface",
         )
     },
 }
@@ -151,9 +305,41 @@ NETWORK_VALUES: dict[str, dict[str, frozenset[object]]] = {
 # and the kinds of assertValueOneOf "Kind".
 NETDEV_KEYS = frozenset({"Description", "Name", "Kind", "MTUBytes", "MACAddress"})
 NETDEV_REQUIRED = frozenset({"Name", "Kind"})
-NETDEV_KINDS = frozenset({
-    "bond", "bridge", "dummy", "gre", "gretap", "erspan", "ip6gre", "ip6tnl", "ip6gretap", "ipip",
-    "ipvlan", "macvlan", "macvtap", "sit", "tap", "tun", "veth", "vlan", "vti", "vti6", "vxlan",
-    "geneve", "l2tp", "macsec", "vrf", "vcan", "vxcan", "wireguard", "netdevsim", "nlmon", "fou",
-    "xfrm", "ifb", "batadv",
-})
+NETDEV_KINDS = frozenset(
+    {
+        "bond",
+        "bridge",
+        "dummy",
+        "gre",
+        "gretap",
+        "erspan",
+        "ip6gre",
+        "ip6tnl",
+        "ip6gretap",
+        "ipip",
+        "ipvlan",
+        "macvlan",
+        "macvtap",
+        "sit",
+        "tap",
+        "tun",
+        "veth",
+        "vlan",
+        "vti",
+        "vti6",
+        "vxlan",
+        "geneve",
+        "l2tp",
+        "macsec",
+        "vrf",
+        "vcan",
+        "vxcan",
+        "wireguard",
+        "netdevsim",
+        "nlmon",
+        "fou",
+        "xfrm",
+        "ifb",
+        "batadv",
+    }
+)

@@ -50,8 +50,14 @@ def _nix(
 ) -> subprocess.CompletedProcess[str] | None:
     try:
         return subprocess.run(
-            args, capture_output=True, text=True, check=False, cwd=ROOT,
-            stdin=subprocess.DEVNULL, timeout=timeout, env=dict(env),
+            args,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            env=dict(env),
         )
     except subprocess.TimeoutExpired:
         return None
@@ -95,7 +101,8 @@ def lookup_nixpkgs_lib(env: Mapping[str, str], flake_root: Path) -> LibSource:
     configured = env.get("NIXPKGS_LIB")
     if configured:
         return _lib_dir(
-            Path(configured), f"NIXPKGS_LIB={configured}",
+            Path(configured),
+            f"NIXPKGS_LIB={configured}",
             f"NIXPKGS_LIB={configured} has no default.nix",
         )
     if shutil.which("nix-instantiate") is None:
@@ -132,8 +139,12 @@ def missing_lib_reason() -> str:
 
 
 def harness_argv(
-    lib: Path, attrs: tuple[str, ...], case: str | None = None, entry: str = "host",
-    cases_file: Path | None = None, credential_file: Path | None = None,
+    lib: Path,
+    attrs: tuple[str, ...],
+    case: str | None = None,
+    entry: str = "host",
+    cases_file: Path | None = None,
+    credential_file: Path | None = None,
     read_write: bool = False,
 ) -> list[str]:
     """The ``nix-instantiate`` command that evaluates ``attrs`` of the harness (all of it
@@ -144,10 +155,20 @@ def harness_argv(
     only computing their store paths.
     """
     argv = [
-        "nix-instantiate", "--eval", "--strict", "--json", str(HARNESS),
-        "--argstr", "libPath", str(lib), "--argstr", "entry", entry,
+        "nix-instantiate",
+        "--eval",
+        "--strict",
+        "--json",
+        str(HARNESS),
+        "--argstr",
+        "libPath",
+        str(lib),
+        "--argstr",
+        "entry",
+        entry,
         # For the stand-in nixpkgs tree tests/eval/other-nixpkgs (its lib/default.nix).
-        "-I", f"nixos-nspawn-eval-lib={lib}",
+        "-I",
+        f"nixos-nspawn-eval-lib={lib}",
     ]
     if case is not None:
         argv += ["--argstr", "case", case]
@@ -163,13 +184,23 @@ def harness_argv(
 
 
 def evaluate(
-    lib: Path, attr: str | None, case: str | None = None, entry: str = "host",
-    credential_file: Path | None = None, read_write: bool = False,
+    lib: Path,
+    attr: str | None,
+    case: str | None = None,
+    entry: str = "host",
+    credential_file: Path | None = None,
+    read_write: bool = False,
 ) -> Any:
     """Evaluate the harness (one attribute of it, for one case) and return it as JSON data
     (``credential_file`` and ``read_write`` as for :func:`harness_argv`)."""
-    argv = harness_argv(lib, () if attr is None else (attr,), case, entry,
-                        credential_file=credential_file, read_write=read_write)
+    argv = harness_argv(
+        lib,
+        () if attr is None else (attr,),
+        case,
+        entry,
+        credential_file=credential_file,
+        read_write=read_write,
+    )
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise NixEvalError(f"{' '.join(argv)} failed:\n{result.stderr}")
@@ -203,7 +234,4 @@ def reference_text(data: dict[str, Any]) -> str:
 def reference_cases(lib: Path) -> list[str]:
     """The cases whose unit settings are exported: every exportable case (not a probe that only
     its test evaluates) that passes its assertions."""
-    return [
-        case for case in exportable_cases(lib)
-        if not evaluate(lib, "failedAssertions", case)
-    ]
+    return [case for case in exportable_cases(lib) if not evaluate(lib, "failedAssertions", case)]

@@ -103,33 +103,36 @@ def _produced(lib: Path) -> str:
     guest = ref["containerNetworks"]["mycontainer"]["10-host0"]
     host_sections = {k: v for k, v in NETWORK_SECTIONS.items() if k in host}
     guest_sections = {k: v for k, v in NETWORK_SECTIONS.items() if k in guest}
-    return "\n".join([
-        "## What a container gets",
-        "",
-        "For `nixos-nspawn.containers.mycontainer.config = { };` the module produces these",
-        "settings (the store path is the container's system toplevel). Every network value is a",
-        "default that `network.veth.config.host` / `.container` override key by key.",
-        "",
-        "`/etc/systemd/nspawn/mycontainer.nspawn`:",
-        "",
-        "```ini",
-        _ini(unit, NSPAWN_SECTIONS),
-        "```",
-        "",
-        "Host, `/etc/systemd/network/10-ve-mycontainer.network` (a zone gets one",
-        "`10-vz-<zone>.network` for its bridge, with an address pool of /24):",
-        "",
-        "```ini",
-        _ini(host, host_sections),
-        "```",
-        "",
-        "Container, `/etc/systemd/network/10-host0.network`:",
-        "",
-        "```ini",
-        _ini(guest, guest_sections),
-        "```",
-        "",
-    ])
+    return "\n".join(
+        [
+            "## What a container gets",
+            "",
+            "For `nixos-nspawn.containers.mycontainer.config = { };` the module produces these",
+            "settings (the store path is the container's system "
+            "toplevel). Every network value is a",
+            "default that `network.veth.config.host` / `.container` override key by key.",
+            "",
+            "`/etc/systemd/nspawn/mycontainer.nspawn`:",
+            "",
+            "```ini",
+            _ini(unit, NSPAWN_SECTIONS),
+            "```",
+            "",
+            "Host, `/etc/systemd/network/10-ve-mycontainer.network` (a zone gets one",
+            "`10-vz-<zone>.network` for its bridge, with an address pool of /24):",
+            "",
+            "```ini",
+            _ini(host, host_sections),
+            "```",
+            "",
+            "Container, `/etc/systemd/network/10-host0.network`:",
+            "",
+            "```ini",
+            _ini(guest, guest_sections),
+            "```",
+            "",
+        ]
+    )
 
 
 def render(lib: Path) -> str:

@@ -30,9 +30,20 @@ SYSTEMS = {"x86_64-linux", "aarch64-linux"}
 @pytest.fixture(scope="module")
 def flake(nixpkgs_lib: Path) -> dict[str, Any]:
     result = subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", str(FLAKE_EVAL),
-         "--argstr", "libPath", str(nixpkgs_lib)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        [
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            str(FLAKE_EVAL),
+            "--argstr",
+            "libPath",
+            str(nixpkgs_lib),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -101,10 +112,23 @@ def test_dev_shell_and_formatter(flake: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def default_module(flake: dict[str, Any], nixpkgs_lib: Path) -> dict[str, Any]:
     result = subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", str(DEFAULT_MODULE),
-         "--argstr", "libPath", str(nixpkgs_lib),
-         "--arg", "module", flake["nixosModules"]["default"]],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        [
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            str(DEFAULT_MODULE),
+            "--argstr",
+            "libPath",
+            str(nixpkgs_lib),
+            "--arg",
+            "module",
+            flake["nixosModules"]["default"],
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

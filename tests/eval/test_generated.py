@@ -25,9 +25,24 @@ SCENARIOS = scenario_files(ROOT)
 
 def evaluate(lib: Path, module: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", str(EVAL_TEST),
-         "--argstr", "libPath", str(lib), "--arg", "file", str(module)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        [
+            "nix-instantiate",
+            "--eval",
+            "--read-write-mode",
+            "--strict",
+            "--json",
+            str(EVAL_TEST),
+            "--argstr",
+            "libPath",
+            str(lib),
+            "--arg",
+            "file",
+            str(module),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
 
 
@@ -84,7 +99,9 @@ def test_static_addresses_reach_the_networkd_units(nixpkgs_lib: Path) -> None:
 def test_zones_and_binds_reach_the_nspawn_units(nixpkgs_lib: Path) -> None:
     zones = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "zones.nix")
     assert {n: u["networkConfig"].get("Zone") for n, u in zones["nspawn"].items()} == {
-        "alpha": "lab", "beta": "lab", "gamma": "dmz",
+        "alpha": "lab",
+        "beta": "lab",
+        "gamma": "dmz",
     }
     binds = evaluated(nixpkgs_lib, ROOT / "nix" / "tests" / "ephemeral-binds.nix")
     files = binds["nspawn"]["keeper"]["filesConfig"]

@@ -24,11 +24,32 @@ from nspawn_eval import evaluate
 pytestmark = pytest.mark.eval
 
 REFERENCE_CASES = [
-    "seed-simple", "seed-reverse-proxy", "seed-static", "seed-static-short", "zone-shared",
-    "binds", "autostart-off", "restart-off", "veth-disabled", "host-dhcpcd",
-    "host-networkmanager", "host-networkd", "path-only", "imports", "mymachines-removed",
-    "network-override", "runtime-pair", "unit-escaped", "ports", "ports-in-zone", "mount-order",
-    "attachments", "attachments-networkmanager", "devices", "evaluation", "long-name",
+    "seed-simple",
+    "seed-reverse-proxy",
+    "seed-static",
+    "seed-static-short",
+    "zone-shared",
+    "binds",
+    "autostart-off",
+    "restart-off",
+    "veth-disabled",
+    "host-dhcpcd",
+    "host-networkmanager",
+    "host-networkd",
+    "path-only",
+    "imports",
+    "mymachines-removed",
+    "network-override",
+    "runtime-pair",
+    "unit-escaped",
+    "ports",
+    "ports-in-zone",
+    "mount-order",
+    "attachments",
+    "attachments-networkmanager",
+    "devices",
+    "evaluation",
+    "long-name",
     "runtime-features",
 ]
 
@@ -79,8 +100,9 @@ def test_seed_simple_host_integration(run) -> None:
                 "restartIfChanged": True,
                 "restartTriggers": [
                     top,
-                    json.dumps(nspawn_unit(top, "mycontainer"), sort_keys=True,
-                               separators=(",", ":")),
+                    json.dumps(
+                        nspawn_unit(top, "mycontainer"), sort_keys=True, separators=(",", ":")
+                    ),
                 ],
             }
         },
@@ -133,9 +155,7 @@ def test_seed_static_with_its_own_long_container_name(run) -> None:
     # name as an alternative name, which the host network's Name= matches as it is.
     long, short = run("seed-static")["reference"], run("seed-static-short")["reference"]
     assert long["hostNetworks"]["10-ve-testcontainer"]["matchConfig"]["Name"] == "ve-testcontainer"
-    renamed = json.loads(
-        json.dumps(short["hostNetworks"]).replace("ve-test", "ve-testcontainer")
-    )
+    renamed = json.loads(json.dumps(short["hostNetworks"]).replace("ve-test", "ve-testcontainer"))
     assert long["hostNetworks"] == renamed
     assert long["containerNetworks"]["testcontainer"] == short["containerNetworks"]["test"]
 
@@ -216,8 +236,9 @@ def test_veth_disabled_leaves_only_a_private_namespace(run) -> None:
     data = run("veth-disabled")
     top = toplevel(data, "isolated")
     assert data["reference"]["nspawn"] == {
-        "isolated": nspawn_unit(top, "isolated",
-                                network={"Private": True, "VirtualEthernet": False})
+        "isolated": nspawn_unit(
+            top, "isolated", network={"Private": True, "VirtualEthernet": False}
+        )
     }
     assert data["reference"]["hostNetworks"] == {}
     assert data["reference"]["containerNetworks"] == {"isolated": {}}
@@ -227,11 +248,19 @@ def test_veth_disabled_leaves_only_a_private_namespace(run) -> None:
 def test_runtime_pair(run) -> None:
     data = run("runtime-pair")
     assert data["reference"]["nspawn"] == {
-        "alpha": nspawn_unit(toplevel(data, "alpha"), "alpha",
-                             bind=["/srv/alpha:/var/lib/alpha:idmap",
-                                   "/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap"]),
-        "beta": nspawn_unit(toplevel(data, "beta"), "beta",
-                            network={"Private": True, "VirtualEthernet": True, "Zone": "lab"}),
+        "alpha": nspawn_unit(
+            toplevel(data, "alpha"),
+            "alpha",
+            bind=[
+                "/srv/alpha:/var/lib/alpha:idmap",
+                "/srv/odd\\:dir\\\\x:/var/lib/odd\\:dir\\\\x:idmap",
+            ],
+        ),
+        "beta": nspawn_unit(
+            toplevel(data, "beta"),
+            "beta",
+            network={"Private": True, "VirtualEthernet": True, "Zone": "lab"},
+        ),
     }
     assert data["reference"]["hostNetworks"] == {
         "10-ve-alpha": host_network("ve-alpha", "veth", "28"),
@@ -244,8 +273,12 @@ def test_runtime_pair(run) -> None:
     ("case", "deny", "unmanaged", "wait_online"),
     [
         ("host-dhcpcd", ["ve-*", "vb-*", "vz-*"], [], False),
-        ("host-networkmanager", [],
-         ["interface-name:ve-*", "interface-name:vb-*", "interface-name:vz-*"], False),
+        (
+            "host-networkmanager",
+            [],
+            ["interface-name:ve-*", "interface-name:vb-*", "interface-name:vz-*"],
+            False,
+        ),
         ("host-networkd", [], [], True),
     ],
 )
@@ -260,8 +293,9 @@ def test_host_network_managers_keep_their_interfaces_and_leave_ours(
     assert host["firewall"] == VETH_AND_ZONE_FIREWALL
     # Only where networkd is ours alone does it leave other tools' routes and rules alone.
     assert host["networkdConfig"] == (
-        {} if wait_online else
-        {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False}
+        {}
+        if wait_online
+        else {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False}
     )
 
 
@@ -301,7 +335,8 @@ def test_a_binds_host_path_defaults_to_its_container_path(run, nixpkgs_lib: Path
         },
     }
     [doc] = [
-        doc for doc in evaluate(nixpkgs_lib, "optionDocs")["host"]
+        doc
+        for doc in evaluate(nixpkgs_lib, "optionDocs")["host"]
         if doc["name"] == "nixos-nspawn.containers.<name>.binds.<containerPath>.hostPath"
     ]
     assert doc["type"] == "string"
@@ -338,9 +373,7 @@ def test_the_inotify_instance_limit_is_raised_for_containers(run) -> None:
 
 
 def test_any_other_default_of_the_inotify_instance_limit_wins(run) -> None:
-    assert run("inotify-default")["reference"]["sysctl"] == {
-        "fs.inotify.max_user_instances": 512
-    }
+    assert run("inotify-default")["reference"]["sysctl"] == {"fs.inotify.max_user_instances": 512}
 
 
 def test_restart_triggers_follow_the_container_configuration(run) -> None:
@@ -388,9 +421,10 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
     # PrivateUsers=pick derives the base from the machine name; nothing of ours pins it.
     data = run(case)["reference"]
     for name in data["nspawn"]:
-        assert data["tmpfiles"][f"/var/lib/machines/{name}"] == machine_dir(name)[
-            f"/var/lib/machines/{name}"
-        ]
+        assert (
+            data["tmpfiles"][f"/var/lib/machines/{name}"]
+            == machine_dir(name)[f"/var/lib/machines/{name}"]
+        )
     for unit in data["nspawn"].values():
         assert unit["execConfig"]["PrivateUsers"] == "pick"
         assert unit["filesConfig"]["PrivateUsersOwnership"] == "chown"
@@ -402,63 +436,99 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("bad-name-long",
-         f"nixos-nspawn.containers.{'abcdefgh' * 8}: the container name has 64 characters, but "
-         "a host name label (and so a machine name) has at most 63."),
-        ("bad-name-chars",
-         "nixos-nspawn.containers.web_1: the container name `web_1` is not a valid host name: "
-         "use letters, digits and `-` (not at the start or end)."),
-        ("bad-zone-long",
-         "nixos-nspawn.containers.web: the zone bridge name `vz-averylongzone` has 16 "
-         "characters, but Linux allows at most 15: use a zone name of at most 12 characters."),
-        ("bad-zone-chars",
-         "nixos-nspawn.containers.web: the zone name `lab.1` is not valid: use letters, digits "
-         "and `-` (not at the start or end)."),
-        ("no-config-no-path",
-         "nixos-nspawn.containers.empty: set either `config` (a NixOS module) or `path` "
-         "(a prebuilt system toplevel)."),
-        ("zone-without-veth",
-         "nixos-nspawn.containers.web: `network.veth.zone` is set to `lab`, but "
-         "`network.veth.enable` is false; a zone needs the veth link."),
-        ("bind-relative",
-         'nixos-nspawn.containers.web.binds."var/lib/web": bind mount paths must be absolute.'),
+        (
+            "bad-name-long",
+            f"nixos-nspawn.containers.{'abcdefgh' * 8}: the container name has 64 characters, but "
+            "a host name label (and so a machine name) has at most 63.",
+        ),
+        (
+            "bad-name-chars",
+            "nixos-nspawn.containers.web_1: the container name `web_1` is not a valid host name: "
+            "use letters, digits and `-` (not at the start or end).",
+        ),
+        (
+            "bad-zone-long",
+            "nixos-nspawn.containers.web: the zone bridge name `vz-averylongzone` has 16 "
+            "characters, but Linux allows at most 15: use a zone name of at most 12 characters.",
+        ),
+        (
+            "bad-zone-chars",
+            "nixos-nspawn.containers.web: the zone name `lab.1` is not valid: use letters, digits "
+            "and `-` (not at the start or end).",
+        ),
+        (
+            "no-config-no-path",
+            "nixos-nspawn.containers.empty: set either `config` (a NixOS module) or `path` "
+            "(a prebuilt system toplevel).",
+        ),
+        (
+            "zone-without-veth",
+            "nixos-nspawn.containers.web: `network.veth.zone` is set to `lab`, but "
+            "`network.veth.enable` is false; a zone needs the veth link.",
+        ),
+        (
+            "bind-relative",
+            'nixos-nspawn.containers.web.binds."var/lib/web": bind mount paths must be absolute.',
+        ),
         # Values that would end, continue or trim a line of a unit file: nixpkgs writes
         # `Key=value` lines verbatim (attrsToSection in nixos/lib/systemd-lib.nix).
-        ("unit-newline",
-         f'{WEB}.binds."/data".hostPath: "/data\\nPrivateUsers=no\\nBind=/:/host" contains the '
-         f"control character U+000A, {CONTROL}"),
+        (
+            "unit-newline",
+            f'{WEB}.binds."/data".hostPath: "/data\\nPrivateUsers=no\\nBind=/:/host" contains the '
+            f"control character U+000A, {CONTROL}",
+        ),
         # A defaulted host path is the container path: one message, about the latter.
-        ("unit-default-host-path",
-         f'{WEB}.binds."/data\\n": "/data\\n" contains the control character U+000A, {CONTROL}'),
-        ("unit-carriage-return",
-         f"{WEB}.network.veth.config.container.networkConfig.Domains[0]: "
-         f'"lab\\rDNS=192.0.2.1" contains the control character U+000D, {CONTROL}'),
-        ("unit-control-character",
-         f'{WEB}.binds."/data".options[0]: "norbind\\u007f" contains the control character '
-         f"U+007F, {CONTROL}"),
-        ("unit-trailing-backslash",
-         f'{WEB}.network.veth.config.host.networkConfig.Domains[0]: "lab\\\\" ends in a '
-         "backslash, which would continue the line in the unit file onto the next directive."),
-        ("unit-whitespace",
-         f'{WEB}.binds."/data ": "/data " starts or ends with whitespace, which systemd strips '
-         "from unit file values."),
-        ("unit-network-key",
-         f'{WEB}.network.veth.config.host.matchConfig."Name=eth0 #": the key "Name=eth0 #" is '
-         "not a networkd setting name (it is written into the unit file as it is): use letters, "
-         "digits and `-`, starting with a letter."),
-        ("unit-network-value",
-         f"{WEB}.network.veth.config.host.matchConfig.Name: "
-         f'"ve-web\\n[Network]\\nAddress=192.0.2.1/24" contains the control character U+000A, '
-         f"{CONTROL}"),
-        ("unit-network-nested",
-         f'{WEB}.network.veth.config.host.routes[1].Destination: "10.0.0.0/8\\n" contains the '
-         f"control character U+000A, {CONTROL}"),
-        ("bind-option-separator",
-         f'{WEB}.binds."/data".options[0]: "norbind,noidmap" contains `,` or `:`, which '
-         "separate bind options and paths in `Bind=`: give one option per entry."),
-        ("path-with-space",
-         'nixos-nspawn.containers.prebuilt.path: "/srv/my system" contains whitespace or '
-         "quotes, which `Parameters=` in the .nspawn file would split or remove."),
+        (
+            "unit-default-host-path",
+            f'{WEB}.binds."/data\\n": "/data\\n" contains the control character U+000A, {CONTROL}',
+        ),
+        (
+            "unit-carriage-return",
+            f"{WEB}.network.veth.config.container.networkConfig.Domains[0]: "
+            f'"lab\\rDNS=192.0.2.1" contains the control character U+000D, {CONTROL}',
+        ),
+        (
+            "unit-control-character",
+            f'{WEB}.binds."/data".options[0]: "norbind\\u007f" contains the control character '
+            f"U+007F, {CONTROL}",
+        ),
+        (
+            "unit-trailing-backslash",
+            f'{WEB}.network.veth.config.host.networkConfig.Domains[0]: "lab\\\\" ends in a '
+            "backslash, which would continue the line in the unit file onto the next directive.",
+        ),
+        (
+            "unit-whitespace",
+            f'{WEB}.binds."/data ": "/data " starts or ends with whitespace, which systemd strips '
+            "from unit file values.",
+        ),
+        (
+            "unit-network-key",
+            f'{WEB}.network.veth.config.host.matchConfig."Name=eth0 #": the key "Name=eth0 #" is '
+            "not a networkd setting name (it is written into the unit file as it is): use letters, "
+            "digits and `-`, starting with a letter.",
+        ),
+        (
+            "unit-network-value",
+            f"{WEB}.network.veth.config.host.matchConfig.Name: "
+            f'"ve-web\\n[Network]\\nAddress=192.0.2.1/24" contains the control character U+000A, '
+            f"{CONTROL}",
+        ),
+        (
+            "unit-network-nested",
+            f'{WEB}.network.veth.config.host.routes[1].Destination: "10.0.0.0/8\\n" contains the '
+            f"control character U+000A, {CONTROL}",
+        ),
+        (
+            "bind-option-separator",
+            f'{WEB}.binds."/data".options[0]: "norbind,noidmap" contains `,` or `:`, which '
+            "separate bind options and paths in `Bind=`: give one option per entry.",
+        ),
+        (
+            "path-with-space",
+            'nixos-nspawn.containers.prebuilt.path: "/srv/my system" contains whitespace or '
+            "quotes, which `Parameters=` in the .nspawn file would split or remove.",
+        ),
     ],
 )
 def test_configurations_that_cannot_work_fail_one_clear_assertion(

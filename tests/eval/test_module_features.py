@@ -29,8 +29,9 @@ TIMEOUT = {"TimeoutStartSec": "5min"}
 
 def with_network(name: str, data: dict[str, Any], **network: object) -> dict[str, Any]:
     """The default unit of container ``name`` with its [Network] settings extended."""
-    return nspawn_unit(toplevel(data, name), name,
-                       network={"Private": True, "VirtualEthernet": True, **network})
+    return nspawn_unit(
+        toplevel(data, name), name, network={"Private": True, "VirtualEthernet": True, **network}
+    )
 
 
 # --- port forwarding -----------------------------------------------------------------------
@@ -49,7 +50,10 @@ def test_forwarded_ports_become_port_settings_with_classic_defaults(run) -> None
 def test_a_port_can_go_to_a_container_in_a_zone(run) -> None:
     data = run("ports-in-zone")
     assert data["reference"]["nspawn"]["web"]["networkConfig"] == {
-        "Private": True, "VirtualEthernet": True, "Zone": "lab", "Port": ["tcp:443:443"],
+        "Private": True,
+        "VirtualEthernet": True,
+        "Zone": "lab",
+        "Port": ["tcp:443:443"],
     }
 
 
@@ -65,14 +69,14 @@ def test_the_unit_requires_the_mounts_of_every_bind_source(run) -> None:
             "RequiresMountsFor": [
                 "/srv/same",
                 "/srv/late\\ mount/data",
-                "/srv/it\\'s\\ \\\"50%%\\\"\\ \\\\x",
+                '/srv/it\\\'s\\ \\"50%%\\"\\ \\\\x',
             ],
         },
     }
     assert data["nspawn"]["files"]["filesConfig"]["Bind"] == [
         "/srv/same:/srv/same:idmap",
         "/srv/late mount/data:/var/lib/data:idmap",
-        "/srv/it's \"50%\" \\\\x:/var/lib/odd:idmap",
+        '/srv/it\'s "50%" \\\\x:/var/lib/odd:idmap',
     ]
     assert data["serviceOverrides"] == {"files": TIMEOUT}
 
@@ -96,7 +100,9 @@ def test_a_container_joins_the_hosts_bridge(run) -> None:
     assert reference["nspawn"]["bridged"] == with_network("bridged", data, Bridge="br0")
     # The bridge is the host's own: no network unit of ours for it or for `vb-bridged`.
     assert set(reference["hostNetworks"]) == {
-        "10-ve-attached", "10-extra-vx-plain", "10-extra-vx-bridged",
+        "10-ve-attached",
+        "10-extra-vx-plain",
+        "10-extra-vx-bridged",
     }
     assert reference["containerNetworks"]["bridged"] == {"10-host0": CONTAINER_NETWORK}
     device = "sys-subsystem-net-devices-br0.device"
@@ -107,7 +113,8 @@ def test_extra_veths_macvlans_and_moved_interfaces(run) -> None:
     data = run("attachments")
     reference = data["reference"]
     assert reference["nspawn"]["attached"] == with_network(
-        "attached", data,
+        "attached",
+        data,
         VirtualEthernetExtra=["vx-bridged:eth9", "vx-plain"],
         MACVLAN=["eth1"],
         Interface=["eth-2.100"],
@@ -138,33 +145,41 @@ def test_extra_veths_macvlans_and_moved_interfaces(run) -> None:
         },
     }
     # The unit waits for the host interfaces it takes (escaped as systemd escapes paths).
-    devices = ("sys-subsystem-net-devices-eth1.device "
-               "sys-subsystem-net-devices-eth\\x2d2.100.device")
+    devices = "sys-subsystem-net-devices-eth1.device sys-subsystem-net-devices-eth\\x2d2.100.device"
     assert reference["unitOverrides"]["attached"] == {"Wants": devices, "After": devices}
 
 
 def test_other_network_managers_leave_what_the_containers_own(run) -> None:
     # The host ends of extra veths, and interfaces while they are not in their container.
     assert run("attachments")["host"]["dhcpcdDenyInterfaces"] == [
-        "vx-bridged", "vx-plain", "eth-2.100", "ve-*", "vb-*", "vz-*",
+        "vx-bridged",
+        "vx-plain",
+        "eth-2.100",
+        "ve-*",
+        "vb-*",
+        "vz-*",
     ]
     host = run("attachments-networkmanager")["host"]
     assert host["dhcpcdDenyInterfaces"] == []
     assert host["networkmanagerUnmanaged"] == [
-        "interface-name:vx-attached", "interface-name:eth2",
-        "interface-name:ve-*", "interface-name:vb-*", "interface-name:vz-*",
+        "interface-name:vx-attached",
+        "interface-name:eth2",
+        "interface-name:ve-*",
+        "interface-name:vb-*",
+        "interface-name:vz-*",
     ]
 
 
-@pytest.mark.skipif(shutil.which("systemd-escape") is None,
-                    reason="systemd-escape is not installed")
+@pytest.mark.skipif(
+    shutil.which("systemd-escape") is None, reason="systemd-escape is not installed"
+)
 @pytest.mark.parametrize("ifname", ["eth1", "eth-2.100", "dm-moved", "br_0", "a.b-c_d"])
-def test_device_unit_names_are_what_systemd_escape_makes(
-    nixpkgs_lib: Path, ifname: str
-) -> None:
+def test_device_unit_names_are_what_systemd_escape_makes(nixpkgs_lib: Path, ifname: str) -> None:
     made = subprocess.run(
         ["systemd-escape", "--path", "--suffix=device", f"/sys/subsystem/net/devices/{ifname}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     expression = (
         f"(import ./nix/host/common.nix {{ lib = import {nixpkgs_lib}; }}).interfaceDevice "
@@ -172,7 +187,10 @@ def test_device_unit_names_are_what_systemd_escape_makes(
     )
     ours = subprocess.run(
         ["nix-instantiate", "--eval", "--json", "--expr", expression],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
     ).stdout
     assert json.loads(ours) == made
 
@@ -232,47 +250,77 @@ def test_a_long_name_keeps_its_full_interface_name_for_networkd(run) -> None:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("ports-without-veth",
-         f"{WEB}: `forwardPorts` is set, but `network.veth.enable` is false: systemd-nspawn "
-         "forwards ports only to a container with a veth link (its own, a zone's or a bridge's)."),
-        ("ports-twice",
-         "nixos-nspawn.containers: tcp:8080 is forwarded by more than one container (api, web); "
-         "each protocol and host port can go to one container only."),
-        ("bridge-and-zone",
-         f"{WEB}.network.veth.bridge: the container is in the zone `lab` and on the bridge `br0`; "
-         "its veth link can join one of them only."),
-        ("bridge-without-veth",
-         f"{WEB}.network.veth.bridge: the bridge `br0` is set, but `network.veth.enable` is "
-         "false; joining a bridge needs the veth link."),
-        ("interface-name-space",
-         f'{WEB}.network.interfaces[0]: "eth 2" is not an interface name this module writes: '
-         "use letters, digits, `_`, `-` and `.` (not first)."),
-        ("interface-name-long",
-         f'{WEB}.network.macvlans[1]: "enp0s20f0u1u2c23" has 16 characters, but Linux allows at '
-         "most 15 in an interface name."),
-        ("interface-name-digits",
-         f'{WEB}.network.extraVeths."42": "42" is only digits, which Linux takes for an '
-         "interface index."),
-        ("interface-moved-twice",
-         "nixos-nspawn.containers: the host interface `eth2` is in `network.interfaces` of more "
-         "than one container (one, two); an interface can be moved into one container only."),
-        ("extra-veth-twice",
-         "nixos-nspawn.containers: `vx-shared` names the host end of `network.extraVeths` of "
-         "more than one container (one, two)."),
-        ("capability-name",
-         f'{WEB}.capabilities[0]: "NET_ADMIN" is not a capability name such as `CAP_NET_ADMIN` '
-         "(or `all`)."),
-        ("device-outside-dev",
-         f'{WEB}.devices[0].node: "/srv/fuse" is not a device node path this module writes: a '
-         "path below `/dev/` of letters, digits and `_ . + @ / -`."),
-        ("tmpfs-relative",
-         f'{WEB}.tmpfs[0]: "var/tmp" is not an absolute path (`/path` or `/path:options`).'),
-        ("tmpfs-newline",
-         f'{WEB}.tmpfs[0]: "/var/tmp\\nBind=/:/host" contains the control character U+000A, '
-         "which would end or break the line in the unit file."),
-        ("evaluation-for-path",
-         "nixos-nspawn.containers.prebuilt: `specialArgs`, `nixpkgs` and `pkgs` apply to a "
-         "configuration evaluated from `config`; this container runs a prebuilt `path`."),
+        (
+            "ports-without-veth",
+            f"{WEB}: `forwardPorts` is set, but `network.veth.enable` is false: systemd-nspawn "
+            "forwards ports only to a container with a veth link (its "
+            "own, a zone's or a bridge's).",
+        ),
+        (
+            "ports-twice",
+            "nixos-nspawn.containers: tcp:8080 is forwarded by more than one container (api, web); "
+            "each protocol and host port can go to one container only.",
+        ),
+        (
+            "bridge-and-zone",
+            f"{WEB}.network.veth.bridge: the container is in the zone "
+            "`lab` and on the bridge `br0`; "
+            "its veth link can join one of them only.",
+        ),
+        (
+            "bridge-without-veth",
+            f"{WEB}.network.veth.bridge: the bridge `br0` is set, but `network.veth.enable` is "
+            "false; joining a bridge needs the veth link.",
+        ),
+        (
+            "interface-name-space",
+            f'{WEB}.network.interfaces[0]: "eth 2" is not an interface name this module writes: '
+            "use letters, digits, `_`, `-` and `.` (not first).",
+        ),
+        (
+            "interface-name-long",
+            f'{WEB}.network.macvlans[1]: "enp0s20f0u1u2c23" has 16 characters, but Linux allows at '
+            "most 15 in an interface name.",
+        ),
+        (
+            "interface-name-digits",
+            f'{WEB}.network.extraVeths."42": "42" is only digits, which Linux takes for an '
+            "interface index.",
+        ),
+        (
+            "interface-moved-twice",
+            "nixos-nspawn.containers: the host interface `eth2` is in `network.interfaces` of more "
+            "than one container (one, two); an interface can be moved into one container only.",
+        ),
+        (
+            "extra-veth-twice",
+            "nixos-nspawn.containers: `vx-shared` names the host end of `network.extraVeths` of "
+            "more than one container (one, two).",
+        ),
+        (
+            "capability-name",
+            f'{WEB}.capabilities[0]: "NET_ADMIN" is not a capability name such as `CAP_NET_ADMIN` '
+            "(or `all`).",
+        ),
+        (
+            "device-outside-dev",
+            f'{WEB}.devices[0].node: "/srv/fuse" is not a device node path this module writes: a '
+            "path below `/dev/` of letters, digits and `_ . + @ / -`.",
+        ),
+        (
+            "tmpfs-relative",
+            f'{WEB}.tmpfs[0]: "var/tmp" is not an absolute path (`/path` or `/path:options`).',
+        ),
+        (
+            "tmpfs-newline",
+            f'{WEB}.tmpfs[0]: "/var/tmp\\nBind=/:/host" contains the control character U+000A, '
+            "which would end or break the line in the unit file.",
+        ),
+        (
+            "evaluation-for-path",
+            "nixos-nspawn.containers.prebuilt: `specialArgs`, `nixpkgs` and `pkgs` apply to a "
+            "configuration evaluated from `config`; this container runs a prebuilt `path`.",
+        ),
     ],
 )
 def test_configurations_that_cannot_work_fail_one_clear_assertion(
@@ -293,6 +341,7 @@ def test_the_classic_features_scenario_sets_what_it_checks(nixpkgs_lib: Path) ->
     assert web["filesConfig"]["TemporaryFileSystem"] == ["/var/tmp"]
     assert web["filesConfig"]["Bind"] == ["/dev/fuse"]
     assert web["filesConfig"]["BindReadOnly"] == [
-        "/nix/store", "/srv/late/data:/var/lib/late:idmap",
+        "/nix/store",
+        "/srv/late/data:/var/lib/late:idmap",
     ]
     assert web["execConfig"]["Capability"] == ["CAP_IPC_LOCK", "CAP_NET_ADMIN"]

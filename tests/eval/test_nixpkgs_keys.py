@@ -37,7 +37,9 @@ Problem = str
 
 
 def section_problems(
-    where: str, settings: Mapping[str, Any], keys: frozenset[str],
+    where: str,
+    settings: Mapping[str, Any],
+    keys: frozenset[str],
     values: Mapping[str, frozenset[object]],
 ) -> Iterator[Problem]:
     for key, value in settings.items():
@@ -57,8 +59,9 @@ def nspawn_problems(name: str, unit: Mapping[str, Any]) -> Iterator[Problem]:
         if section not in NSPAWN_KEYS:
             yield f"nspawn {name}: section {section!r} is not an option of systemd.nspawn"
             continue
-        yield from section_problems(f"nspawn {name}.{section}", settings, NSPAWN_KEYS[section],
-                                    NSPAWN_VALUES[section])
+        yield from section_problems(
+            f"nspawn {name}.{section}", settings, NSPAWN_KEYS[section], NSPAWN_VALUES[section]
+        )
 
 
 def network_problems(where: str, unit: Mapping[str, Any]) -> Iterator[Problem]:
@@ -66,36 +69,47 @@ def network_problems(where: str, unit: Mapping[str, Any]) -> Iterator[Problem]:
         if option not in NETWORK_OPTIONS:
             yield f"{where}: {option!r} is not an option of a network unit"
         elif option in NETWORK_KEYS:
-            yield from section_problems(f"{where}.{option}", settings, NETWORK_KEYS[option],
-                                        NETWORK_VALUES[option])
+            yield from section_problems(
+                f"{where}.{option}", settings, NETWORK_KEYS[option], NETWORK_VALUES[option]
+            )
 
 
 def netdev_problems(where: str, unit: Mapping[str, Any]) -> Iterator[Problem]:
     settings = unit.get("netdevConfig", {})
-    yield from section_problems(f"{where}.netdevConfig", settings, NETDEV_KEYS,
-                                {"Kind": NETDEV_KINDS})
+    yield from section_problems(
+        f"{where}.netdevConfig", settings, NETDEV_KEYS, {"Kind": NETDEV_KINDS}
+    )
     for key in sorted(NETDEV_REQUIRED - set(settings)):
         yield f"{where}.netdevConfig: {key} is required"
 
 
 def reference_problems(reference: Mapping[str, Any]) -> list[Problem]:
-    problems = [p for name, unit in reference["nspawn"].items()
-                for p in nspawn_problems(name, unit)]
-    problems += [p for unit, settings in reference["hostNetworks"].items()
-                 for p in network_problems(f"host network {unit}", settings)]
-    problems += [p for container, units in reference["containerNetworks"].items()
-                 for unit, settings in units.items()
-                 for p in network_problems(f"{container} network {unit}", settings)]
-    problems += [p for unit, settings in reference["hostNetdevs"].items()
-                 for p in netdev_problems(f"host netdev {unit}", settings)]
+    problems = [
+        p for name, unit in reference["nspawn"].items() for p in nspawn_problems(name, unit)
+    ]
+    problems += [
+        p
+        for unit, settings in reference["hostNetworks"].items()
+        for p in network_problems(f"host network {unit}", settings)
+    ]
+    problems += [
+        p
+        for container, units in reference["containerNetworks"].items()
+        for unit, settings in units.items()
+        for p in network_problems(f"{container} network {unit}", settings)
+    ]
+    problems += [
+        p
+        for unit, settings in reference["hostNetdevs"].items()
+        for p in netdev_problems(f"host netdev {unit}", settings)
+    ]
     return problems
 
 
 def test_every_case_produces_only_keys_nixpkgs_accepts(nixpkgs_lib: Path) -> None:
     cases = reference_cases(nixpkgs_lib)
     assert {"runtime-features", "attachments", "devices", "ports"} <= set(cases)
-    problems = {case: reference_problems(report(nixpkgs_lib, case)["reference"])
-                for case in cases}
+    problems = {case: reference_problems(report(nixpkgs_lib, case)["reference"]) for case in cases}
     assert {case: found for case, found in problems.items() if found} == {}, (
         f"checked against {NSPAWN_SOURCE} and {NETWORKD_SOURCE}"
     )
@@ -104,22 +118,38 @@ def test_every_case_produces_only_keys_nixpkgs_accepts(nixpkgs_lib: Path) -> Non
 @pytest.mark.parametrize(
     ("reference", "problem"),
     [
-        ({"nspawn": {"web": {"execConfig": {"Capabilities": ["CAP_NET_ADMIN"]}}}},
-         "nspawn web.execConfig: key 'Capabilities' is not accepted"),
-        ({"nspawn": {"web": {"credentialsConfig": {}}}},
-         "nspawn web: section 'credentialsConfig' is not an option of systemd.nspawn"),
-        ({"nspawn": {"web": {"networkConfig": {"VirtualEthernet": "maybe"}}}},
-         "nspawn web.networkConfig.VirtualEthernet: value 'maybe' is not one of"),
-        ({"hostNetworks": {"10-x": {"networkConfig": {"DHCP": True}}}},
-         "host network 10-x.networkConfig.DHCP: value True is not one of"),
-        ({"containerNetworks": {"web": {"10-x": {"linkConfig": {"Name": "eth0"}}}}},
-         "web network 10-x.linkConfig: key 'Name' is not accepted"),
-        ({"hostNetworks": {"10-x": {"routeConfig": {}}}},
-         "host network 10-x: 'routeConfig' is not an option of a network unit"),
-        ({"hostNetdevs": {"10-x": {"netdevConfig": {"Name": "br0", "Kind": "switch"}}}},
-         "host netdev 10-x.netdevConfig.Kind: value 'switch' is not one of"),
-        ({"hostNetdevs": {"10-x": {"netdevConfig": {"Kind": "bridge"}}}},
-         "host netdev 10-x.netdevConfig: Name is required"),
+        (
+            {"nspawn": {"web": {"execConfig": {"Capabilities": ["CAP_NET_ADMIN"]}}}},
+            "nspawn web.execConfig: key 'Capabilities' is not accepted",
+        ),
+        (
+            {"nspawn": {"web": {"credentialsConfig": {}}}},
+            "nspawn web: section 'credentialsConfig' is not an option of systemd.nspawn",
+        ),
+        (
+            {"nspawn": {"web": {"networkConfig": {"VirtualEthernet": "maybe"}}}},
+            "nspawn web.networkConfig.VirtualEthernet: value 'maybe' is not one of",
+        ),
+        (
+            {"hostNetworks": {"10-x": {"networkConfig": {"DHCP": True}}}},
+            "host network 10-x.networkConfig.DHCP: value True is not one of",
+        ),
+        (
+            {"containerNetworks": {"web": {"10-x": {"linkConfig": {"Name": "eth0"}}}}},
+            "web network 10-x.linkConfig: key 'Name' is not accepted",
+        ),
+        (
+            {"hostNetworks": {"10-x": {"routeConfig": {}}}},
+            "host network 10-x: 'routeConfig' is not an option of a network unit",
+        ),
+        (
+            {"hostNetdevs": {"10-x": {"netdevConfig": {"Name": "br0", "Kind": "switch"}}}},
+            "host netdev 10-x.netdevConfig.Kind: value 'switch' is not one of",
+        ),
+        (
+            {"hostNetdevs": {"10-x": {"netdevConfig": {"Kind": "bridge"}}}},
+            "host netdev 10-x.netdevConfig: Name is required",
+        ),
     ],
 )
 def test_a_key_or_value_nixpkgs_refuses_is_reported(
@@ -133,15 +163,22 @@ def test_a_key_or_value_nixpkgs_refuses_is_reported(
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_produces_only_keys_nixpkgs_accepts(nixpkgs_lib: Path, path: Path) -> None:
     data = evaluated(nixpkgs_lib, generated_path(ROOT, load_scenario(path)))
-    reference = {"nspawn": data["nspawn"], "hostNetworks": data["hostNetworks"],
-                 "containerNetworks": data["guestNetworks"], "hostNetdevs": {}}
+    reference = {
+        "nspawn": data["nspawn"],
+        "hostNetworks": data["hostNetworks"],
+        "containerNetworks": data["guestNetworks"],
+        "hostNetdevs": {},
+    }
     assert reference_problems(reference) == [], (
         f"checked against {NSPAWN_SOURCE} and {NETWORKD_SOURCE}"
     )
 
 
 def test_the_instance_options_besides_the_sections_are_accepted() -> None:
-    unit = {"enable": True, "extraDrvConfig": "/nix/store/00000000000000000000000000000000-view",
-            "execConfig": {"Boot": False}}
+    unit = {
+        "enable": True,
+        "extraDrvConfig": "/nix/store/00000000000000000000000000000000-view",
+        "execConfig": {"Boot": False},
+    }
     empty = {"hostNetworks": {}, "containerNetworks": {}, "hostNetdevs": {}}
     assert reference_problems(empty | {"nspawn": {"web": unit}}) == []

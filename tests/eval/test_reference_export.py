@@ -39,8 +39,14 @@ def test_reference_files_are_fresh(nixpkgs_lib: Path) -> None:
 
 def test_runtime_pair_reference_has_the_agreed_shape() -> None:
     data = json.loads(reference_path("runtime-pair").read_text())
-    assert set(data) >= {"case", "description", "nspawn", "hostNetworks", "hostNetdevs",
-                         "containerNetworks"}
+    assert set(data) >= {
+        "case",
+        "description",
+        "nspawn",
+        "hostNetworks",
+        "hostNetdevs",
+        "containerNetworks",
+    }
     assert data["case"] == "runtime-pair"
     assert set(data["nspawn"]) == {"alpha", "beta"}
     assert data["nspawn"]["alpha"]["filesConfig"]["Bind"] == [

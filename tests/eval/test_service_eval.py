@@ -17,11 +17,12 @@ pytestmark = pytest.mark.eval
 
 SYSTEMD = "/nix/store/22222222222222222222222222222222-systemd-258"
 # systemd's units/systemd-nspawn@.service.in, `ExecStart=` (the binary is NixOS' systemd).
-UPSTREAM = (f"{SYSTEMD}/bin/systemd-nspawn --quiet --keep-unit --boot --link-journal=try-guest "
-            "--network-veth -U --settings=override --machine=%i")
+UPSTREAM = (
+    f"{SYSTEMD}/bin/systemd-nspawn --quiet --keep-unit --boot --link-journal=try-guest "
+    "--network-veth -U --settings=override --machine=%i"
+)
 # No character that an escape would change: found verbatim wherever it is written.
 SECRET = "correct-horse-battery-staple-7f3a"
-
 
 
 def test_credentials_limits_and_flags_reach_the_unit(run) -> None:
@@ -106,8 +107,7 @@ def _secret_file(tmp_path: Path) -> Path:
 
 def test_a_file_credential_never_enters_the_store(nixpkgs_lib: Path, tmp_path: Path) -> None:
     secret_file = _secret_file(tmp_path)
-    data = evaluate(nixpkgs_lib, None, "credentials", credential_file=secret_file,
-                    read_write=True)
+    data = evaluate(nixpkgs_lib, None, "credentials", credential_file=secret_file, read_write=True)
     assert data["failedAssertions"] == []
     assert _leaks(data, SECRET) == []
     # referenced by its path only
@@ -120,8 +120,13 @@ def test_the_leak_check_finds_a_secret_written_into_a_value(
     nixpkgs_lib: Path, tmp_path: Path
 ) -> None:
     # The check above can fail: read into a text credential, the secret is in the unit file.
-    data = evaluate(nixpkgs_lib, None, "credential-read-into-text",
-                    credential_file=_secret_file(tmp_path), read_write=True)
+    data = evaluate(
+        nixpkgs_lib,
+        None,
+        "credential-read-into-text",
+        credential_file=_secret_file(tmp_path),
+        read_write=True,
+    )
     assert _leaks(data, SECRET) == [f"value {'db-password:' + SECRET!r}"]
 
 
@@ -129,8 +134,13 @@ def test_the_leak_check_finds_a_secret_copied_into_the_store(
     nixpkgs_lib: Path, tmp_path: Path
 ) -> None:
     # ... and a file Nix copied into the store, named in the settings by its store path only.
-    data = evaluate(nixpkgs_lib, None, "credential-copied-into-store",
-                    credential_file=_secret_file(tmp_path), read_write=True)
+    data = evaluate(
+        nixpkgs_lib,
+        None,
+        "credential-copied-into-store",
+        credential_file=_secret_file(tmp_path),
+        read_write=True,
+    )
     [loaded] = data["reference"]["serviceOverrides"]["vault"]["LoadCredential"]
     copy = loaded.removeprefix("db-password:")
     assert copy.startswith("/nix/store/")
@@ -138,10 +148,15 @@ def test_the_leak_check_finds_a_secret_copied_into_the_store(
 
 
 def test_a_nix_path_is_refused_as_a_file_credential(nixpkgs_lib: Path, tmp_path: Path) -> None:
-    with pytest.raises(NixEvalError, match="is not of type `null or absolute path not in the Nix "
-                       "store'"):
-        evaluate(nixpkgs_lib, "failedAssertions", "credential-nix-path",
-                 credential_file=_secret_file(tmp_path))
+    with pytest.raises(
+        NixEvalError, match="is not of type `null or absolute path not in the Nix store'"
+    ):
+        evaluate(
+            nixpkgs_lib,
+            "failedAssertions",
+            "credential-nix-path",
+            credential_file=_secret_file(tmp_path),
+        )
 
 
 VAULT = "nixos-nspawn.containers.vault"
@@ -150,30 +165,44 @@ VAULT = "nixos-nspawn.containers.vault"
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("credential-both",
-         f"{VAULT}.credentials.db-password: set exactly one of `file` (a host file, read when "
-         "the container starts) and `text` (stored in the Nix store)."),
-        ("credential-bad-id",
-         f'{VAULT}.credentials."db:password": the credential ID "db:password" is not valid: use '
-         "letters, digits and `_`, `.`, `@`, `+`, `-` (not `.`, `@`, `+` or `-` first), at most "
-         "255 characters."),
-        ("credential-path-newline",
-         f'{VAULT}.credentials.db-password.file: "/run/secrets/x\\nExecStartPre=/bin/evil" '
-         f"contains the control character U+000A, {CONTROL}"),
-        ("service-exec-start",
-         "nixos-nspawn.containers.web.serviceConfig.ExecStart: the module writes the unit's "
-         "`ExecStart=` itself (systemd's own command line, plus credentials and `extraFlags`): "
-         "give further systemd-nspawn options in `extraFlags`."),
-        ("service-bad-key",
-         'nixos-nspawn.containers.web.serviceConfig."MemoryMax=1G\\nExecStartPre": the key '
-         '"MemoryMax=1G\\nExecStartPre" is not a systemd setting name (it is written into the '
-         "unit file as it is): use letters, digits and `-`, starting with a letter."),
-        ("service-bad-value",
-         'nixos-nspawn.containers.web.serviceConfig.MemoryMax: "1G\\nExecStartPre=/bin/evil" '
-         f"contains the control character U+000A, {CONTROL}"),
-        ("flag-control-character",
-         'nixos-nspawn.containers.web.extraFlags[0]: "--setenv=X=\\u007f" contains the control '
-         f"character U+007F, {CONTROL}"),
+        (
+            "credential-both",
+            f"{VAULT}.credentials.db-password: set exactly one of `file` (a host file, read when "
+            "the container starts) and `text` (stored in the Nix store).",
+        ),
+        (
+            "credential-bad-id",
+            f'{VAULT}.credentials."db:password": the credential ID "db:password" is not valid: use '
+            "letters, digits and `_`, `.`, `@`, `+`, `-` (not `.`, `@`, `+` or `-` first), at most "
+            "255 characters.",
+        ),
+        (
+            "credential-path-newline",
+            f'{VAULT}.credentials.db-password.file: "/run/secrets/x\\nExecStartPre=/bin/evil" '
+            f"contains the control character U+000A, {CONTROL}",
+        ),
+        (
+            "service-exec-start",
+            "nixos-nspawn.containers.web.serviceConfig.ExecStart: the module writes the unit's "
+            "`ExecStart=` itself (systemd's own command line, plus credentials and `extraFlags`): "
+            "give further systemd-nspawn options in `extraFlags`.",
+        ),
+        (
+            "service-bad-key",
+            'nixos-nspawn.containers.web.serviceConfig."MemoryMax=1G\\nExecStartPre": the key '
+            '"MemoryMax=1G\\nExecStartPre" is not a systemd setting name (it is written into the '
+            "unit file as it is): use letters, digits and `-`, starting with a letter.",
+        ),
+        (
+            "service-bad-value",
+            'nixos-nspawn.containers.web.serviceConfig.MemoryMax: "1G\\nExecStartPre=/bin/evil" '
+            f"contains the control character U+000A, {CONTROL}",
+        ),
+        (
+            "flag-control-character",
+            'nixos-nspawn.containers.web.extraFlags[0]: "--setenv=X=\\u007f" contains the control '
+            f"character U+007F, {CONTROL}",
+        ),
     ],
 )
 def test_values_that_cannot_be_written_fail_one_clear_assertion(

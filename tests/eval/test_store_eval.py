@@ -13,7 +13,6 @@ from nspawn_eval import evaluate
 pytestmark = pytest.mark.eval
 
 
-
 def test_the_host_store_is_one_read_only_bind_by_default(run) -> None:
     unit = run("seed-simple")["reference"]["nspawn"]["mycontainer"]
     assert unit["filesConfig"]["BindReadOnly"] == ["/nix/store"]
@@ -27,8 +26,7 @@ def test_closure_replaces_the_store_bind_with_the_store_view(run) -> None:
     unit = data["reference"]["nspawn"]["sealed"]
     # No bind of the whole store; the binds of the closure come from the store view, a
     # derivation that nixpkgs' nspawn module appends to the .nspawn file.
-    assert unit["filesConfig"] == {"PrivateUsersOwnership": "chown", "Bind": [],
-                                   "BindReadOnly": []}
+    assert unit["filesConfig"] == {"PrivateUsersOwnership": "chown", "Bind": [], "BindReadOnly": []}
     assert unit["extraDrvConfig"].startswith("/nix/store/")
     assert unit["extraDrvConfig"].endswith("-nixos-nspawn-sealed-store-view")
     assert data["guests"]["sealed"]["nixEnable"] is False

@@ -17,8 +17,24 @@ from harness.unit_values import setting_key_problem, value_problem
 
 pytestmark = pytest.mark.eval
 
-ALPHABET = ["", "a", " ", "\\", "\t", "\n", "\r", "\x01", "\x1f", "\x7f", "%", ":", "=", "-",
-            "_", "é"]
+ALPHABET = [
+    "",
+    "a",
+    " ",
+    "\\",
+    "\t",
+    "\n",
+    "\r",
+    "\x01",
+    "\x1f",
+    "\x7f",
+    "%",
+    ":",
+    "=",
+    "-",
+    "_",
+    "é",
+]
 SAMPLES = sorted({"".join(chars) for chars in itertools.product(ALPHABET, repeat=3)})
 
 
@@ -28,9 +44,24 @@ def nix_results(lib: Path, function: str, samples: list[str]) -> list[object]:
         f"{function} (builtins.fromJSON samples)"
     )
     result = subprocess.run(
-        ["nix-instantiate", "--eval", "--strict", "--json", "--expr", expression,
-         "--argstr", "lib", str(lib), "--argstr", "samples", json.dumps(samples)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            "--expr",
+            expression,
+            "--argstr",
+            "lib",
+            str(lib),
+            "--argstr",
+            "samples",
+            json.dumps(samples),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     results = json.loads(result.stdout)
     assert isinstance(results, list)
@@ -47,14 +78,16 @@ def test_samples_cover_every_rule() -> None:
 
 def test_value_rules_agree(nixpkgs_lib: Path) -> None:
     nix = nix_results(nixpkgs_lib, "unitValueProblem", SAMPLES)
-    differ = [(s, n, value_problem(s)) for s, n in zip(SAMPLES, nix, strict=True)
-              if n != value_problem(s)]
+    differ = [
+        (s, n, value_problem(s)) for s, n in zip(SAMPLES, nix, strict=True) if n != value_problem(s)
+    ]
     assert not differ, differ[:5]
 
 
 def test_setting_name_rules_agree(nixpkgs_lib: Path) -> None:
     keys = [*SAMPLES, "Name", "DHCPServer", "X-Foo", "IPv6AcceptRA", "9Lives", "-x"]
     nix = nix_results(nixpkgs_lib, "isSettingName", keys)
-    differ = [(k, n) for k, n in zip(keys, nix, strict=True)
-              if n != (setting_key_problem(k) is None)]
+    differ = [
+        (k, n) for k, n in zip(keys, nix, strict=True) if n != (setting_key_problem(k) is None)
+    ]
     assert not differ, differ[:5]

@@ -68,4 +68,3 @@ def runtime_run(
     if record.error:
         pytest.fail(f"the runtime VM run failed (logs in {out_dir}):\n{record.error}")
     return record
-

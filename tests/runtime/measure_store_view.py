@@ -46,9 +46,15 @@ def settings(store: list[str]) -> dict[str, dict[str, object]]:
     """The module's settings for a container without network, with these store binds."""
     return {
         "execConfig": {
-            "Boot": False, "Parameters": "/usr/lib/systemd/systemd", "Ephemeral": True,
-            "PrivateUsers": "pick", "NotifyReady": True, "KillSignal": "SIGRTMIN+3",
-            "LinkJournal": "try-host", "ResolvConf": "off", "Timezone": "off",
+            "Boot": False,
+            "Parameters": "/usr/lib/systemd/systemd",
+            "Ephemeral": True,
+            "PrivateUsers": "pick",
+            "NotifyReady": True,
+            "KillSignal": "SIGRTMIN+3",
+            "LinkJournal": "try-host",
+            "ResolvConf": "off",
+            "Timezone": "off",
         },
         "filesConfig": {"PrivateUsersOwnership": "chown", "BindReadOnly": ["/usr", *store]},
         "networkConfig": {"Private": True, "VirtualEthernet": False},
@@ -73,31 +79,54 @@ def timed(action: Callable[[], object]) -> float:
 def prepare(machine: ConsoleMachine, count: int) -> dict[str, float]:
     """The store paths, each variant's container, the bind view and the image; build costs."""
     costs: dict[str, float] = {}
-    costs["make paths"] = timed(lambda: machine.succeed(
-        f"mkdir -p {WORK} /nix/store && rm -f {PATHS_FILE} && for i in $(seq 1 {count}); do "
-        "p=/nix/store/$(printf '%032d' $i | tr 0-9 a-j)-measure-$i; "
-        "mkdir -p $p/bin $p/lib && echo '#!/bin/sh' > $p/bin/tool && echo $i > $p/lib/data && "
-        f"echo $p >> {PATHS_FILE}; done", timeout=3600))
+    costs["make paths"] = timed(
+        lambda: machine.succeed(
+            f"mkdir -p {WORK} /nix/store && rm -f {PATHS_FILE} && for i in $(seq 1 {count}); do "
+            "p=/nix/store/$(printf '%032d' $i | tr 0-9 a-j)-measure-$i; "
+            "mkdir -p $p/bin $p/lib && echo '#!/bin/sh' > $p/bin/tool && echo $i > $p/lib/data && "
+            f"echo $p >> {PATHS_FILE}; done",
+            timeout=3600,
+        )
+    )
     stores: dict[str, list[str]] = {
-        "none": [], "host": ["/nix/store"], "binds": [], "image": [f"{IMAGE_MOUNT}:/nix/store"],
+        "none": [],
+        "host": ["/nix/store"],
+        "binds": [],
+        "image": [f"{IMAGE_MOUNT}:/nix/store"],
     }
     for variant, store in stores.items():
         name = f"sv-{variant}"
         install_container_root(machine, name)
-        install_files(machine, [
-            UnitFile(f"/etc/systemd/nspawn/{name}.nspawn", nspawn_unit(settings(store))),
-            UnitFile(f"/etc/systemd/system/systemd-nspawn@{name}.service.d/timeout.conf",
-                     "[Service]\nTimeoutStartSec=30min\nTimeoutStopSec=30min\n"),
-        ])
+        install_files(
+            machine,
+            [
+                UnitFile(f"/etc/systemd/nspawn/{name}.nspawn", nspawn_unit(settings(store))),
+                UnitFile(
+                    f"/etc/systemd/system/systemd-nspawn@{name}.service.d/timeout.conf",
+                    "[Service]\nTimeoutStartSec=30min\nTimeoutStopSec=30min\n",
+                ),
+            ],
+        )
     install_files(machine, [UnitFile(f"{WORK}/store-view.sh", STORE_VIEW_SCRIPT.read_text())])
-    costs["store view (store-view.sh)"] = timed(lambda: machine.succeed(
-        f"rm -rf {WORK}/skeleton && sh {WORK}/store-view.sh {PATHS_FILE} {WORK}/skeleton "
-        ">> /etc/systemd/nspawn/sv-binds.nspawn", timeout=3600))
-    costs["image: copy the paths"] = timed(lambda: machine.succeed(
-        f"rm -rf {WORK}/image && mkdir -p {WORK}/image && "
-        f"xargs cp -a -t {WORK}/image < {PATHS_FILE}", timeout=3600))
-    costs["image: mkfs.erofs"] = timed(lambda: machine.succeed(
-        f"mkfs.erofs -zlz4hc --all-root {IMAGE} {WORK}/image > /dev/null", timeout=3600))
+    costs["store view (store-view.sh)"] = timed(
+        lambda: machine.succeed(
+            f"rm -rf {WORK}/skeleton && sh {WORK}/store-view.sh {PATHS_FILE} {WORK}/skeleton "
+            ">> /etc/systemd/nspawn/sv-binds.nspawn",
+            timeout=3600,
+        )
+    )
+    costs["image: copy the paths"] = timed(
+        lambda: machine.succeed(
+            f"rm -rf {WORK}/image && mkdir -p {WORK}/image && "
+            f"xargs cp -a -t {WORK}/image < {PATHS_FILE}",
+            timeout=3600,
+        )
+    )
+    costs["image: mkfs.erofs"] = timed(
+        lambda: machine.succeed(
+            f"mkfs.erofs -zlz4hc --all-root {IMAGE} {WORK}/image > /dev/null", timeout=3600
+        )
+    )
     machine.succeed(f"mkdir -p {IMAGE_MOUNT} && systemctl daemon-reload")
     return costs
 
@@ -105,17 +134,24 @@ def prepare(machine: ConsoleMachine, count: int) -> dict[str, float]:
 def measure(machine: ConsoleMachine, variant: str, row: Row, costs: dict[str, float]) -> None:
     name = f"sv-{variant}"
     if variant == "image":
-        costs.setdefault("image: loop mount", timed(lambda: machine.succeed(
-            f"mount -o loop,ro -t erofs {IMAGE} {IMAGE_MOUNT}")))
-    row.start.append(timed(lambda: machine.succeed(
-        f"systemctl start systemd-nspawn@{name}", timeout=3600)))
+        costs.setdefault(
+            "image: loop mount",
+            timed(lambda: machine.succeed(f"mount -o loop,ro -t erofs {IMAGE} {IMAGE_MOUNT}")),
+        )
+    row.start.append(
+        timed(lambda: machine.succeed(f"systemctl start systemd-nspawn@{name}", timeout=3600))
+    )
     leader = machine.succeed(f"machinectl show {name} -p Leader --value").strip()
     row.mounts = int(machine.succeed(f"wc -l < /proc/{leader}/mountinfo"))
-    row.mount_units = int(machine.succeed(
-        f"nsenter -t {leader} -m -u -i -n -p -U -- systemctl list-units --type=mount --all "
-        "--no-legend | wc -l"))
-    row.stop.append(timed(lambda: machine.succeed(
-        f"systemctl stop systemd-nspawn@{name}", timeout=3600)))
+    row.mount_units = int(
+        machine.succeed(
+            f"nsenter -t {leader} -m -u -i -n -p -U -- systemctl list-units --type=mount --all "
+            "--no-legend | wc -l"
+        )
+    )
+    row.stop.append(
+        timed(lambda: machine.succeed(f"systemctl stop systemd-nspawn@{name}", timeout=3600))
+    )
     if variant == "image":
         machine.succeed(f"umount {shlex.quote(IMAGE_MOUNT)}")
 
@@ -129,8 +165,11 @@ def table(count: int, rows: list[Row], costs: dict[str, float]) -> str:
         "",
         "| variant | start | stop | mounts in the container | mount units |",
         "| --- | --- | --- | --- | --- |",
-        *(f"| `{r.variant}` | {seconds(r.start)} | {seconds(r.stop)} | {r.mounts} | "
-          f"{r.mount_units} |" for r in rows),
+        *(
+            f"| `{r.variant}` | {seconds(r.start)} | {seconds(r.stop)} | {r.mounts} | "
+            f"{r.mount_units} |"
+            for r in rows
+        ),
         "",
         "| one-off cost | seconds |",
         "| --- | --- |",

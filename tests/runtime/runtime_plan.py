@@ -87,13 +87,17 @@ def numbered(entries: tuple[Expect, ...], before: tuple[Expect, ...] = ()) -> tu
     return tuple(out)
 
 
-WEB = "mkdir -p /run/www && echo hello-from-alpha > /run/www/index.html && " \
-      "systemd-run --unit=www busybox httpd -f -p 80 -h /run/www"
+WEB = (
+    "mkdir -p /run/www && echo hello-from-alpha > /run/www/index.html && "
+    "systemd-run --unit=www busybox httpd -f -p 80 -h /run/www"
+)
 
 # alpha's second bind has `:` and `\` in both paths (the module escapes them for Bind=): a file
 # the host writes into /srv/odd:dir\x must be what alpha reads at /var/lib/odd:dir\x.
-ODD_HOST, ODD_INSIDE = shlex.quote("/srv/odd:dir\\x/from-host"), shlex.quote(
-    "/var/lib/odd:dir\\x/from-host")
+ODD_HOST, ODD_INSIDE = (
+    shlex.quote("/srv/odd:dir\\x/from-host"),
+    shlex.quote("/var/lib/odd:dir\\x/from-host"),
+)
 
 PAIR: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "alpha"}),
@@ -110,17 +114,26 @@ PAIR: tuple[Expect, ...] = (
     Expect("command", {"on": "alpha", "run": WEB}, "alpha,web server"),
     Expect("http", {"from": "host", "to": "alpha", "body": "hello-from-alpha"}),
     Expect("command", {"on": "host", "run": f"echo odd-bind > {ODD_HOST}"}, "host,odd bind"),
-    Expect("command", {"on": "alpha", "run": f"cat {ODD_INSIDE}", "output": "odd-bind"},
-           "alpha,odd bind"),
+    Expect(
+        "command",
+        {"on": "alpha", "run": f"cat {ODD_INSIDE}", "output": "odd-bind"},
+        "alpha,odd bind",
+    ),
     Expect("tcp", {"from": "host", "to": "alpha", "port": 80}),
     Expect("store-readonly", {"container": "alpha"}),
     Expect("store-readonly", {"container": "beta"}),
     Expect("no-nix-daemon", {"container": "alpha"}),
     Expect("no-nix-daemon", {"container": "beta"}),
-    Expect("command", {"on": "host", "run": "machinectl list --no-legend", "output": "beta"},
-           "host,machinectl"),
-    Expect("command", {"on": "host", "run": "cat /proc/sys/fs/inotify/max_user_instances",
-                       "output": "8192"}, "host,inotify instance limit"),
+    Expect(
+        "command",
+        {"on": "host", "run": "machinectl list --no-legend", "output": "beta"},
+        "host,machinectl",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "cat /proc/sys/fs/inotify/max_user_instances", "output": "8192"},
+        "host,inotify instance limit",
+    ),
     Expect("ephemeral", {"container": "alpha"}),
     Expect("ephemeral", {"container": "beta"}),
     Expect("userns", {"container": "alpha"}),
@@ -136,15 +149,18 @@ HOST_ADDRESS = "10.77.0.1"
 WEB_FEATURES = WEB.replace("alpha", "features")
 FETCH = "busybox wget -q -T 5 -O - "
 """An HTTP GET with the image's busybox (curl is only there as a dependency of nix-bin)."""
-FORWARDED = (f"for i in $(seq 60); do {FETCH}http://{HOST_ADDRESS}:8080/ && exit 0; "
-             "sleep 1; done; exit 1")
+FORWARDED = (
+    f"for i in $(seq 60); do {FETCH}http://{HOST_ADDRESS}:8080/ && exit 0; sleep 1; done; exit 1"
+)
 
 
 def cap_ipc_lock(container: str) -> str:
     """Prints ``CAP_IPC_LOCK=1`` if the container's init has CAP_IPC_LOCK (bit 14) effective."""
-    return (f"pid=$(machinectl show {container} -p Leader --value) && "
-            "cap=$(awk '/^CapEff:/ {print $2}' /proc/$pid/status) && "
-            "echo CAP_IPC_LOCK=$(( (0x$cap >> 14) & 1 ))")
+    return (
+        f"pid=$(machinectl show {container} -p Leader --value) && "
+        "cap=$(awk '/^CapEff:/ {print $2}' /proc/$pid/status) && "
+        "echo CAP_IPC_LOCK=$(( (0x$cap >> 14) & 1 ))"
+    )
 
 
 IN_UNIT = "systemd-run --wait --pipe --quiet </dev/null "
@@ -157,8 +173,10 @@ FUSE_OPEN = IN_UNIT + "sh -c 'exec 3<>/dev/fuse && echo opened /dev/fuse'"
 
 def wait_up(interface: str) -> str:
     """Succeeds once ``interface`` is up with a carrier (networkd brings it up)."""
-    return (f"for i in $(seq 60); do ip -o link show {interface} | grep -q LOWER_UP && exit 0; "
-            f"sleep 1; done; ip -o link show {interface}; exit 1")
+    return (
+        f"for i in $(seq 60); do ip -o link show {interface} | grep -q LOWER_UP && exit 0; "
+        f"sleep 1; done; ip -o link show {interface}; exit 1"
+    )
 
 
 # The unit wants and is ordered after the device of the interface it takes, by the name
@@ -170,7 +188,7 @@ MOVED_DEVICE = (
     "names=$(systemctl show -p Names --value \"$unit\" | tr ' ' '\\n') && "
     "printf 'names: %s\\n' $names && for dep in Wants After; do "
     "systemctl show -p $dep --value systemd-nspawn@attached | tr ' ' '\\n' | "
-    "grep -xF \"$names\" || exit 1; done"
+    'grep -xF "$names" || exit 1; done'
 )
 
 # A file system that is not mounted at boot (as `noauto` in fstab): the bind source of
@@ -179,8 +197,9 @@ LATE_MOUNT = UnitFile(
     "/etc/systemd/system/srv-late\\x20mount.mount",
     "[Mount]\nWhat=/srv/late-backing\nWhere=/srv/late mount\nType=none\nOptions=bind\n",
 )
-LATE_BACKING = ("mkdir -p /srv/late-backing/data && "
-                "echo from-the-late-mount > /srv/late-backing/data/marker")
+LATE_BACKING = (
+    "mkdir -p /srv/late-backing/data && echo from-the-late-mount > /srv/late-backing/data/marker"
+)
 
 FEATURE_CHECKS: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "features"}),
@@ -189,54 +208,123 @@ FEATURE_CHECKS: tuple[Expect, ...] = (
     Expect("unit-active", {"container": LONG}),
     # forwardPorts: from the host's own non-loopback address; never from localhost.
     Expect("command", {"on": "features", "run": WEB_FEATURES}, "features,web server"),
-    Expect("command", {"on": "host", "run": FORWARDED, "output": "hello-from-features"},
-           "host,forwarded port"),
-    Expect("command", {"on": "host", "run": f"{FETCH}http://127.0.0.1:8080/ 2>&1", "exit": 1,
-                       "output": "Connection refused"}, "host,localhost not forwarded"),
+    Expect(
+        "command",
+        {"on": "host", "run": FORWARDED, "output": "hello-from-features"},
+        "host,forwarded port",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "run": f"{FETCH}http://127.0.0.1:8080/ 2>&1",
+            "exit": 1,
+            "output": "Connection refused",
+        },
+        "host,localhost not forwarded",
+    ),
     # tmpfs, capabilities, devices, enableTun (alpha has none of them).
-    Expect("command", {"on": "features", "run": "stat -f -c %T /var/tmp", "output": "tmpfs"},
-           "features,tmpfs"),
-    Expect("command", {"on": "alpha", "run": "test \"$(stat -f -c %T /var/tmp)\" != tmpfs"},
-           "alpha,no tmpfs"),
-    Expect("command", {"on": "host", "run": cap_ipc_lock("features"), "output": "CAP_IPC_LOCK=1"},
-           "host,features capability"),
-    Expect("command", {"on": "host", "run": cap_ipc_lock("alpha"), "output": "CAP_IPC_LOCK=0"},
-           "host,alpha capability"),
-    Expect("command", {"on": "features", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
-           "features,fuse"),
+    Expect(
+        "command",
+        {"on": "features", "run": "stat -f -c %T /var/tmp", "output": "tmpfs"},
+        "features,tmpfs",
+    ),
+    Expect(
+        "command",
+        {"on": "alpha", "run": 'test "$(stat -f -c %T /var/tmp)" != tmpfs'},
+        "alpha,no tmpfs",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": cap_ipc_lock("features"), "output": "CAP_IPC_LOCK=1"},
+        "host,features capability",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": cap_ipc_lock("alpha"), "output": "CAP_IPC_LOCK=0"},
+        "host,alpha capability",
+    ),
+    Expect(
+        "command",
+        {"on": "features", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
+        "features,fuse",
+    ),
     Expect("command", {"on": "alpha", "run": "test -e /dev/fuse", "exit": 1}, "alpha,no fuse"),
-    Expect("command", {"on": "features", "run": IN_UNIT + "ip tuntap add dev tun9 mode tun && "
-                       "ip -o link show tun9", "output": "tun9"}, "features,tun"),
+    Expect(
+        "command",
+        {
+            "on": "features",
+            "run": IN_UNIT + "ip tuntap add dev tun9 mode tun && ip -o link show tun9",
+            "output": "tun9",
+        },
+        "features,tun",
+    ),
     # Binds wait for their source: the late mount is mounted before the container binds it.
-    Expect("command", {"on": "features", "run": "cat /var/lib/late/marker",
-                       "output": "from-the-late-mount"}, "features,late bind"),
-    Expect("command", {"on": "host", "run": "systemctl show -p RequiresMountsFor --value "
-                       "systemd-nspawn@features", "output": "/srv/late mount/data"},
-           "host,mounts for a space"),
-    Expect("command", {"on": "host", "run": "systemctl show -p RequiresMountsFor --value "
-                       "systemd-nspawn@features | tr ' ' '\\n' | grep -x /srv/50%"},
-           "host,mounts for a percent"),
+    Expect(
+        "command",
+        {"on": "features", "run": "cat /var/lib/late/marker", "output": "from-the-late-mount"},
+        "features,late bind",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "run": "systemctl show -p RequiresMountsFor --value systemd-nspawn@features",
+            "output": "/srv/late mount/data",
+        },
+        "host,mounts for a space",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "run": "systemctl show -p RequiresMountsFor --value "
+            "systemd-nspawn@features | tr ' ' '\\n' | grep -x /srv/50%",
+        },
+        "host,mounts for a percent",
+    ),
     # network.veth.bridge: a port of the host's bridge, DHCP from the bridge's network.
-    Expect("command", {"on": "host", "run": "ip -o link show master br0", "output": "vb-bridged"},
-           "host,bridge member"),
+    Expect(
+        "command",
+        {"on": "host", "run": "ip -o link show master br0", "output": "vb-bridged"},
+        "host,bridge member",
+    ),
     Expect("address", {"node": "bridged", "interface": "host0", "dhcp": True}),
     Expect("reachable", {"from": "host", "to": "bridged"}),
     # extraVeths, macvlans, interfaces.
     Expect("command", {"on": "host", "run": wait_up("vx-attached")}, "host,extra veth up"),
     Expect("command", {"on": "attached", "run": wait_up("extra0")}, "attached,extra veth up"),
-    Expect("command", {"on": "attached", "run": "ip -o -d link show mv-dm-parent",
-                       "output": "macvlan"}, "attached,macvlan"),
-    Expect("command", {"on": "attached", "run": "ip -o link show dm-moved", "output": "dm-moved"},
-           "attached,moved interface"),
-    Expect("command", {"on": "host", "run": "ip link show dm-moved", "exit": 1},
-           "host,interface moved away"),
+    Expect(
+        "command",
+        {"on": "attached", "run": "ip -o -d link show mv-dm-parent", "output": "macvlan"},
+        "attached,macvlan",
+    ),
+    Expect(
+        "command",
+        {"on": "attached", "run": "ip -o link show dm-moved", "output": "dm-moved"},
+        "attached,moved interface",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "ip link show dm-moved", "exit": 1},
+        "host,interface moved away",
+    ),
     Expect("command", {"on": "host", "run": MOVED_DEVICE}, "host,device unit"),
     # A long name: nspawn shortens ve-<name>; networkd configures it by its full altname.
-    Expect("command", {"on": "host", "run": f"ip -o link show dev ve-{LONG}",
-                       "output": f"altname ve-{LONG}"}, "host,long name altname"),
-    Expect("command", {"on": "host", "run": f"networkctl status ve-{LONG}",
-                       "output": f"/etc/systemd/network/10-ve-{LONG}.network"},
-           "host,long name network"),
+    Expect(
+        "command",
+        {"on": "host", "run": f"ip -o link show dev ve-{LONG}", "output": f"altname ve-{LONG}"},
+        "host,long name altname",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "run": f"networkctl status ve-{LONG}",
+            "output": f"/etc/systemd/network/10-ve-{LONG}.network",
+        },
+        "host,long name network",
+    ),
     Expect("address", {"node": LONG, "interface": "host0", "dhcp": True}),
     Expect("reachable", {"from": "host", "to": LONG}),
 )
@@ -257,8 +345,10 @@ def _credential(name: str, command: str) -> str:
     """*command* in a service of the container that loads system credential *name* (in a
     session of its own: without a controlling terminal, systemd-run cannot reset the console's
     terminal settings)."""
-    return (f"setsid -w systemd-run --no-ask-password --pipe --wait --quiet "
-            f"-p LoadCredential={name} sh -c {shlex.quote(command)} < /dev/null 2>&1")
+    return (
+        f"setsid -w systemd-run --no-ask-password --pipe --wait --quiet "
+        f"-p LoadCredential={name} sh -c {shlex.quote(command)} < /dev/null 2>&1"
+    )
 
 
 def _leader(name: str) -> str:
@@ -271,31 +361,48 @@ def _cgroup(name: str) -> str:
 
 STAND_IN = f"{STAND_IN_DIR}/closure"
 """Where the stand-in closure's sources are made before they are added to the VM's store."""
-BUILD = ("printf '%s' 'derivation { name = \"built-in-epsilon\"; system = builtins.currentSystem; "
-         "builder = \"/bin/sh\"; args = [ \"-c\" \"echo built > $out\" ]; }' > /root/build.nix")
+BUILD = (
+    "printf '%s' 'derivation { name = \"built-in-epsilon\"; system = builtins.currentSystem; "
+    'builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }\' > /root/build.nix'
+)
 LEAKY_VIEW = f"{STAND_IN_DIR}/leaky.host-store"
 """What the `leaky` control appends to its .nspawn file instead of the closure's store view: the
 host's whole store, as `nixStore = "host"` binds it."""
 
 
 def _payload_in_unit(name: str) -> Expect:
-    return Expect("command", {"on": "host", "run": f"cat /proc/{_leader(name)}/cgroup",
-                              "output": f"/machine.slice/systemd-nspawn@{name}.service/payload/"},
-                  f"host,{name} payload in the unit's cgroup")
+    return Expect(
+        "command",
+        {
+            "on": "host",
+            "run": f"cat /proc/{_leader(name)}/cgroup",
+            "output": f"/machine.slice/systemd-nspawn@{name}.service/payload/",
+        },
+        f"host,{name} payload in the unit's cgroup",
+    )
 
 
 def _file_credential(name: str) -> Expect:
-    return Expect("command", {"on": name, "output": SECRET,
-                              "run": _credential("db-password",
-                                                 'cat "$CREDENTIALS_DIRECTORY/db-password"')},
-                  f"{name},file credential")
+    return Expect(
+        "command",
+        {
+            "on": name,
+            "output": SECRET,
+            "run": _credential("db-password", 'cat "$CREDENTIALS_DIRECTORY/db-password"'),
+        },
+        f"{name},file credential",
+    )
 
 
 def _only_the_closure(name: str) -> Expect:
-    return Expect("command", {"on": name,
-                              "run": 'test "$(ls /nix/store | wc -l)" = 3 && '
-                                     "! ls /nix/store | grep host-only"},
-                  f"{name},only the closure in /nix/store")
+    return Expect(
+        "command",
+        {
+            "on": name,
+            "run": 'test "$(ls /nix/store | wc -l)" = 3 && ! ls /nix/store | grep host-only',
+        },
+        f"{name},only the closure in /nix/store",
+    )
 
 
 BEYOND_GOOD: tuple[Expect, ...] = (
@@ -304,68 +411,171 @@ BEYOND_GOOD: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "epsilon"}),
     # credentials: read by a service in the container, root-only, never in a unit file
     _file_credential("gamma"),
-    Expect("command", {"on": "gamma", "output": hashlib.sha256(APP_CONF.encode()).hexdigest(),
-                       "run": _credential("app.conf",
-                                          'sha256sum "$CREDENTIALS_DIRECTORY/app.conf"')},
-           "gamma,text credential byte for byte"),
-    Expect("command", {"on": "gamma", "run": "stat -c %a:%U /run/credentials/@system/db-password",
-                       "output": "400:root"}, "gamma,system credential root-only"),
-    Expect("command", {"on": "host", "output": "400:root", "run": "stat -c %a:%U "
-                       "/run/credentials/systemd-nspawn@gamma.service/db-password"},
-           "host,loaded credential root-only"),
-    Expect("command", {"on": "host", "run": f"! grep -rF {SECRET} /etc/systemd /run/systemd"},
-           "host,secret in no unit file"),
+    Expect(
+        "command",
+        {
+            "on": "gamma",
+            "output": hashlib.sha256(APP_CONF.encode()).hexdigest(),
+            "run": _credential("app.conf", 'sha256sum "$CREDENTIALS_DIRECTORY/app.conf"'),
+        },
+        "gamma,text credential byte for byte",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "gamma",
+            "run": "stat -c %a:%U /run/credentials/@system/db-password",
+            "output": "400:root",
+        },
+        "gamma,system credential root-only",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "output": "400:root",
+            "run": "stat -c %a:%U /run/credentials/systemd-nspawn@gamma.service/db-password",
+        },
+        "host,loaded credential root-only",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": f"! grep -rF {SECRET} /etc/systemd /run/systemd"},
+        "host,secret in no unit file",
+    ),
     # extraFlags: quoted for the Exec line, they reach systemd-nspawn as written
-    Expect("command", {"on": "gamma", "run": "tr '\\0' '\\n' < /proc/1/environ",
-                       "output": f"GREETING={GREETING}\n"}, "gamma,extra flag"),
+    Expect(
+        "command",
+        {
+            "on": "gamma",
+            "run": "tr '\\0' '\\n' < /proc/1/environ",
+            "output": f"GREETING={GREETING}\n",
+        },
+        "gamma,extra flag",
+    ),
     # serviceConfig: the limits of the unit are the container's
-    Expect("command", {"on": "host", "run": f"cat {_cgroup('gamma')}/memory.max",
-                       "output": MEMORY_MAX}, "host,gamma memory.max"),
-    Expect("command", {"on": "host", "run": f"cat {_cgroup('gamma')}/pids.max", "output": "256"},
-           "host,gamma pids.max"),
+    Expect(
+        "command",
+        {"on": "host", "run": f"cat {_cgroup('gamma')}/memory.max", "output": MEMORY_MAX},
+        "host,gamma memory.max",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": f"cat {_cgroup('gamma')}/pids.max", "output": "256"},
+        "host,gamma pids.max",
+    ),
     _payload_in_unit("gamma"),
     # closure-only store: the closure, readable, read-only; a host-only path absent
     _only_the_closure("delta"),
-    Expect("command", {"on": "host", "run": "ls /nix/store | grep host-only"},
-           "host,host-only path on the host"),
-    Expect("command", {"on": "delta", "run": "cat /nix/store/*-nixos-nspawn-closure-pkg/bin/tool",
-                       "output": "closure tool"}, "delta,closure directory"),
-    Expect("command", {"on": "delta", "run": "cat /nix/store/*-nixos-nspawn-closure.conf",
-                       "output": "closure conf"}, "delta,closure file"),
-    Expect("command", {"on": "delta", "run": "cat /nix/store/*-nixos-nspawn-closure-link/bin/tool",
-                       "output": "closure tool"}, "delta,closure symlink"),
-    Expect("command", {"on": "delta", "run": "touch /nix/store/new", "exit": 1},
-           "delta,store read-only"),
-    Expect("command", {"on": "delta", "run": "touch /nix/store/*-nixos-nspawn-closure-pkg/new",
-                       "exit": 1}, "delta,closure path read-only"),
+    Expect(
+        "command",
+        {"on": "host", "run": "ls /nix/store | grep host-only"},
+        "host,host-only path on the host",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "delta",
+            "run": "cat /nix/store/*-nixos-nspawn-closure-pkg/bin/tool",
+            "output": "closure tool",
+        },
+        "delta,closure directory",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "delta",
+            "run": "cat /nix/store/*-nixos-nspawn-closure.conf",
+            "output": "closure conf",
+        },
+        "delta,closure file",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "delta",
+            "run": "cat /nix/store/*-nixos-nspawn-closure-link/bin/tool",
+            "output": "closure tool",
+        },
+        "delta,closure symlink",
+    ),
+    Expect(
+        "command",
+        {"on": "delta", "run": "touch /nix/store/new", "exit": 1},
+        "delta,store read-only",
+    ),
+    Expect(
+        "command",
+        {"on": "delta", "run": "touch /nix/store/*-nixos-nspawn-closure-pkg/new", "exit": 1},
+        "delta,closure path read-only",
+    ),
     # nix = overlay: the closure seeded, a build into the upper layer only, gone on restart
-    Expect("command", {"on": "epsilon",
-                       "run": f"{NIX}nix-store --load-db < /nix/.nixos-nspawn/registration && "
-                              f"{NIX}nix-store --check-validity "
-                              "/nix/store/*-nixos-nspawn-closure-pkg"},
-           "epsilon,closure seeded"),
-    Expect("command", {"on": "epsilon", "exit": 1,
-                       "run": f"{NIX}nix-store --check-validity /nix/store/*-host-only"},
-           "epsilon,host-only path unknown"),
-    Expect("command", {"on": "epsilon", "output": "-built-in-epsilon",
-                       "run": f"{BUILD} && {NIX}nix-build /root/build.nix --no-out-link"},
-           "epsilon,nix-build"),
-    Expect("command", {"on": "host", "run": "! ls /nix/store | grep built-in-epsilon"},
-           "host,build not in the host store"),
-    Expect("command", {"on": "host", "run": f"ls /proc/{_leader('epsilon')}/root/nix/.nixos-nspawn"
-                                            "/upper | grep built-in-epsilon"},
-           "host,build in the upper layer"),
-    Expect("command", {"on": "epsilon",
-                       "run": f"{NIX}nix-store --gc && ! ls /nix/store | grep host-only"},
-           "epsilon,garbage collection hides an unknown path"),
-    Expect("command", {"on": "host", "run": "ls /nix/store | grep host-only"},
-           "host,garbage collection left the host store alone"),
-    Expect("command", {"on": "host", "run": "systemctl restart systemd-nspawn@epsilon"},
-           "host,restart epsilon"),
-    Expect("command", {"on": "epsilon",
-                       "run": "! ls /nix/store | grep built-in-epsilon && "
-                              "test ! -e /nix/var/nix/db && ls /nix/store | grep host-only"},
-           "epsilon,nothing survives the restart"),
+    Expect(
+        "command",
+        {
+            "on": "epsilon",
+            "run": f"{NIX}nix-store --load-db < /nix/.nixos-nspawn/registration && "
+            f"{NIX}nix-store --check-validity "
+            "/nix/store/*-nixos-nspawn-closure-pkg",
+        },
+        "epsilon,closure seeded",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "epsilon",
+            "exit": 1,
+            "run": f"{NIX}nix-store --check-validity /nix/store/*-host-only",
+        },
+        "epsilon,host-only path unknown",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "epsilon",
+            "output": "-built-in-epsilon",
+            "run": f"{BUILD} && {NIX}nix-build /root/build.nix --no-out-link",
+        },
+        "epsilon,nix-build",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "! ls /nix/store | grep built-in-epsilon"},
+        "host,build not in the host store",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "host",
+            "run": f"ls /proc/{_leader('epsilon')}/root/nix/.nixos-nspawn"
+            "/upper | grep built-in-epsilon",
+        },
+        "host,build in the upper layer",
+    ),
+    Expect(
+        "command",
+        {"on": "epsilon", "run": f"{NIX}nix-store --gc && ! ls /nix/store | grep host-only"},
+        "epsilon,garbage collection hides an unknown path",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "ls /nix/store | grep host-only"},
+        "host,garbage collection left the host store alone",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "systemctl restart systemd-nspawn@epsilon"},
+        "host,restart epsilon",
+    ),
+    Expect(
+        "command",
+        {
+            "on": "epsilon",
+            "run": "! ls /nix/store | grep built-in-epsilon && "
+            "test ! -e /nix/var/nix/db && ls /nix/store | grep host-only",
+        },
+        "epsilon,nothing survives the restart",
+    ),
 )
 
 WAVES: tuple[tuple[Expect, ...], ...] = (PAIR, FEATURE_CHECKS, BEYOND_GOOD)
@@ -374,6 +584,7 @@ WAVES: tuple[tuple[Expect, ...], ...] = (PAIR, FEATURE_CHECKS, BEYOND_GOOD)
 GOOD: tuple[Expect, ...] = PAIR + FEATURE_CHECKS + BEYOND_GOOD
 """Every expectation on the good containers."""
 
+
 @dataclass(frozen=True)
 class Step(Expect):
     """One ``session.step`` call; ``check`` is the step's action."""
@@ -381,26 +592,41 @@ class Step(Expect):
     registry: ClassVar[Mapping[str, CheckSpec]] = STEPS
 
 
-LIFECYCLE: tuple[Expect, ...] = numbered((
-    Step("stop", {"container": "beta"}),
-    Expect("command", {"on": "host", "run": "machinectl show beta", "exit": 1},
-           "host,beta is gone after stop"),
-    Expect("command", {"on": "host", "run": "systemctl is-active systemd-nspawn@beta.service",
-                       "exit": 3}, "host,beta's unit is inactive after stop"),
-    Step("start", {"container": "beta"}),
-    Expect("reachable", {"from": "host", "to": "beta"}),  # again, after the start
-    Step("run", {"on": "alpha", "run": "touch /run/before-restart"}),
-    Step("restart", {"container": "alpha"}),
-    Step("wait-unit", {"on": "alpha", "unit": "multi-user.target"}),
-    Expect("command", {"on": "alpha", "run": "test ! -e /run/before-restart"},
-           "alpha,a new instance after restart"),
-    Expect("reachable", {"from": "host", "to": "alpha"}),  # again, after the restart
-    Step("run", {"on": "alpha", "run": WEB}),
-    Step("wait-port", {"on": "alpha", "port": 80}),
-    Expect("command", {"on": "alpha", "run": "echo later > /run/www/index.html"},
-           "alpha,page changed"),
-    Expect("http", {"from": "host", "to": "alpha", "body": "later"}),
-), before=GOOD)
+LIFECYCLE: tuple[Expect, ...] = numbered(
+    (
+        Step("stop", {"container": "beta"}),
+        Expect(
+            "command",
+            {"on": "host", "run": "machinectl show beta", "exit": 1},
+            "host,beta is gone after stop",
+        ),
+        Expect(
+            "command",
+            {"on": "host", "run": "systemctl is-active systemd-nspawn@beta.service", "exit": 3},
+            "host,beta's unit is inactive after stop",
+        ),
+        Step("start", {"container": "beta"}),
+        Expect("reachable", {"from": "host", "to": "beta"}),  # again, after the start
+        Step("run", {"on": "alpha", "run": "touch /run/before-restart"}),
+        Step("restart", {"container": "alpha"}),
+        Step("wait-unit", {"on": "alpha", "unit": "multi-user.target"}),
+        Expect(
+            "command",
+            {"on": "alpha", "run": "test ! -e /run/before-restart"},
+            "alpha,a new instance after restart",
+        ),
+        Expect("reachable", {"from": "host", "to": "alpha"}),  # again, after the restart
+        Step("run", {"on": "alpha", "run": WEB}),
+        Step("wait-port", {"on": "alpha", "port": 80}),
+        Expect(
+            "command",
+            {"on": "alpha", "run": "echo later > /run/www/index.html"},
+            "alpha,page changed",
+        ),
+        Expect("http", {"from": "host", "to": "alpha", "body": "later"}),
+    ),
+    before=GOOD,
+)
 """Steps between expectations (``[[step]]`` in scenarios): stop, start and restart through
 machinectl, setup commands and waits, each followed by expectations that see the new state."""
 
@@ -428,44 +654,88 @@ class Broken:
 
 
 NEGATIVE: tuple[Broken, ...] = (
-    Broken("nouserns", "PrivateUsers=no",
-           Expect("userns", {"container": "nouserns"}),
-           "container root is host root"),
-    Broken("persist", "Ephemeral=no",
-           Expect("ephemeral", {"container": "persist"}),
-           "marker survived the restart"),
-    Broken("nonet", "VirtualEthernet=no",
-           Expect("reachable", {"from": "host", "to": "nonet"}),
-           "has no ipv4 address on host0"),
-    Broken("nodhcp", "host network without DHCPServer",
-           Expect("address", {"node": "nodhcp", "interface": "host0", "dhcp": True}),
-           "expected a DHCP lease"),
-    Broken("rwstore", "store bound read-write (Bind=/usr)",
-           Expect("store-readonly", {"container": "rwstore"}),
-           "mounted read-write"),
-    Broken("overlap-a", "PrivateUsers=268435456:65536, the same range as overlap-b",
-           Expect("userns", {"container": "overlap-a"}),
-           "ranges overlap", peers=("overlap-b",)),
-    Broken("nodevice", "/dev/fuse bound in without DeviceAllow=",
-           Expect("command", {"on": "nodevice", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
-                  "nodevice,fuse"),
-           "lacks 'opened /dev/fuse'"),
-    Broken("nokeep", "gamma's command line without --keep-unit", _payload_in_unit("nokeep"),
-           "lacks '/machine.slice/systemd-nspawn@nokeep.service/payload/'", base="gamma"),
-    Broken("nocred", "gamma's credentials loaded, but not passed to systemd-nspawn",
-           _file_credential("nocred"), f"lacks {SECRET!r}", base="gamma"),
-    Broken("leaky", "delta with the host's whole store instead of its closure",
-           _only_the_closure("leaky"), "exit status 1, expected 0", base="delta"),
+    Broken(
+        "nouserns",
+        "PrivateUsers=no",
+        Expect("userns", {"container": "nouserns"}),
+        "container root is host root",
+    ),
+    Broken(
+        "persist",
+        "Ephemeral=no",
+        Expect("ephemeral", {"container": "persist"}),
+        "marker survived the restart",
+    ),
+    Broken(
+        "nonet",
+        "VirtualEthernet=no",
+        Expect("reachable", {"from": "host", "to": "nonet"}),
+        "has no ipv4 address on host0",
+    ),
+    Broken(
+        "nodhcp",
+        "host network without DHCPServer",
+        Expect("address", {"node": "nodhcp", "interface": "host0", "dhcp": True}),
+        "expected a DHCP lease",
+    ),
+    Broken(
+        "rwstore",
+        "store bound read-write (Bind=/usr)",
+        Expect("store-readonly", {"container": "rwstore"}),
+        "mounted read-write",
+    ),
+    Broken(
+        "overlap-a",
+        "PrivateUsers=268435456:65536, the same range as overlap-b",
+        Expect("userns", {"container": "overlap-a"}),
+        "ranges overlap",
+        peers=("overlap-b",),
+    ),
+    Broken(
+        "nodevice",
+        "/dev/fuse bound in without DeviceAllow=",
+        Expect(
+            "command",
+            {"on": "nodevice", "run": FUSE_OPEN, "output": "opened /dev/fuse"},
+            "nodevice,fuse",
+        ),
+        "lacks 'opened /dev/fuse'",
+    ),
+    Broken(
+        "nokeep",
+        "gamma's command line without --keep-unit",
+        _payload_in_unit("nokeep"),
+        "lacks '/machine.slice/systemd-nspawn@nokeep.service/payload/'",
+        base="gamma",
+    ),
+    Broken(
+        "nocred",
+        "gamma's credentials loaded, but not passed to systemd-nspawn",
+        _file_credential("nocred"),
+        f"lacks {SECRET!r}",
+        base="gamma",
+    ),
+    Broken(
+        "leaky",
+        "delta with the host's whole store instead of its closure",
+        _only_the_closure("leaky"),
+        "exit status 1, expected 0",
+        base="delta",
+    ),
 )
 
 FIXED_RANGE = "268435456:65536"
 
 
-def _break(name: str, settings: dict[str, Any], networks: dict[str, Any],
-           service: dict[str, Any]) -> None:
+def _break(
+    name: str, settings: dict[str, Any], networks: dict[str, Any], service: dict[str, Any]
+) -> None:
     """Apply the broken setting of negative control ``name`` (in place)."""
-    exec_, files, network = (settings["execConfig"], settings["filesConfig"],
-                             settings["networkConfig"])
+    exec_, files, network = (
+        settings["execConfig"],
+        settings["filesConfig"],
+        settings["networkConfig"],
+    )
     match name:
         case "nouserns":
             exec_["PrivateUsers"] = False
@@ -483,8 +753,9 @@ def _break(name: str, settings: dict[str, Any], networks: dict[str, Any],
         case "nodevice":
             files["Bind"] = ["/dev/fuse"]
         case "nokeep":
-            service["ExecStart"] = [line.replace(" --keep-unit", "")
-                                    for line in service["ExecStart"]]
+            service["ExecStart"] = [
+                line.replace(" --keep-unit", "") for line in service["ExecStart"]
+            ]
         case "nocred":
             del service["ExecStart"]
         case "leaky":
@@ -493,9 +764,7 @@ def _break(name: str, settings: dict[str, Any], networks: dict[str, Any],
             raise KeyError(name)
 
 
-def _variant(
-    case: dict[str, Any], base: str, name: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _variant(case: dict[str, Any], base: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The settings of ``base``, Debian-translated, renamed to ``name`` and without its binds
     and machine ID: the unbroken twin of a negative control, and its host-side networks."""
     settings = copy.deepcopy(translate_nspawn(case["nspawn"][base]))
@@ -530,8 +799,10 @@ class Plan:
 def merge_cases(*cases: dict[str, Any]) -> dict[str, Any]:
     """Several exported cases as one: their containers, networks and drop-ins side by side. A
     unit that two cases define is an error."""
-    merged: dict[str, Any] = {"case": "+".join(c["case"] for c in cases),
-                              "description": "; ".join(c["description"] for c in cases)}
+    merged: dict[str, Any] = {
+        "case": "+".join(c["case"] for c in cases),
+        "description": "; ".join(c["description"] for c in cases),
+    }
     for key in sorted({k for c in cases for k in c} - {"case", "description"}):
         merged[key] = {}
         for c in cases:
@@ -559,8 +830,7 @@ def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Pl
         case["serviceOverrides"][name] = service
     good = topology_of(reference["nspawn"], skeleton)
     negative = {
-        b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton)
-        for b in NEGATIVE
+        b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton) for b in NEGATIVE
     }
     waves = tuple(
         (*r["nspawn"], *(name for name, base in bases.items() if base in r["nspawn"]))
@@ -641,13 +911,20 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
                 record.results[entry.id] = asdict(good.check(entry.id, entry.check, entry.params))
         failing = Session(machine, plan.good, out_dir, stdout=_Lines(progress))
         record.steps[FAILED_STEP.id] = failing.step(
-            FAILED_STEP.id, FAILED_STEP.check, FAILED_STEP.params)
-        record.results[AFTER_FAILED_STEP.id] = asdict(failing.check(
-            AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params))
+            FAILED_STEP.id, FAILED_STEP.check, FAILED_STEP.params
+        )
+        record.results[AFTER_FAILED_STEP.id] = asdict(
+            failing.check(AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params)
+        )
         mark = lap("steps", mark)
         for broken in NEGATIVE:
-            session = Session(machine, plan.negative[broken.name], out_dir,
-                              timeout=NEGATIVE_TIMEOUT, stdout=_Lines(progress))
+            session = Session(
+                machine,
+                plan.negative[broken.name],
+                out_dir,
+                timeout=NEGATIVE_TIMEOUT,
+                stdout=_Lines(progress),
+            )
             result = session.check(broken.expect.id, broken.expect.check, broken.expect.params)
             record.results[broken.expect.id] = asdict(result)
             try:

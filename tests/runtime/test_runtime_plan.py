@@ -47,8 +47,11 @@ def test_the_failing_and_negative_sessions_ids_are_the_registrys() -> None:
 
 
 def test_ids_are_unique_in_the_runs_record() -> None:
-    results = [e.id for e in (*GOOD, *LIFECYCLE, AFTER_FAILED_STEP, *(b.expect for b in NEGATIVE))
-               if not isinstance(e, Step)]
+    results = [
+        e.id
+        for e in (*GOOD, *LIFECYCLE, AFTER_FAILED_STEP, *(b.expect for b in NEGATIVE))
+        if not isinstance(e, Step)
+    ]
     steps = [e.id for e in (*LIFECYCLE, FAILED_STEP) if isinstance(e, Step)]
     assert len(results) == len(set(results))
     assert len(steps) == len(set(steps))
@@ -57,8 +60,11 @@ def test_ids_are_unique_in_the_runs_record() -> None:
 def test_only_commands_and_a_repeat_across_sessions_have_labels() -> None:
     # A command's registry label is its clipped command line: not unique. The control after the
     # failed step runs in a session of its own; its registry id is the good session's too.
-    labelled = [e for e in (*GOOD, *LIFECYCLE, FAILED_STEP, AFTER_FAILED_STEP,
-                            *(b.expect for b in NEGATIVE)) if e.label is not None]
+    labelled = [
+        e
+        for e in (*GOOD, *LIFECYCLE, FAILED_STEP, AFTER_FAILED_STEP, *(b.expect for b in NEGATIVE))
+        if e.label is not None
+    ]
     assert {e.check for e in labelled} == {"command", "unit-active"}
     assert [e for e in labelled if e.check != "command"] == [AFTER_FAILED_STEP]
     assert Expect("unit-active", AFTER_FAILED_STEP.params).id in {e.id for e in GOOD}

@@ -88,8 +88,9 @@ def build(plan: dict[str, object], installable: str) -> int:
         time.sleep(600)
         return 0
     say.write("vm-test-run-x> host: starting vm\n")
-    say.write("vm-test-run-x> host: (finished: waiting for unit multi-user.target, in 9.87 "
-              "seconds)\n")
+    say.write(
+        "vm-test-run-x> host: (finished: waiting for unit multi-user.target, in 9.87 seconds)\n"
+    )
     shown = int(str(plan.get("log_results", len(results))))
     if "driverInteractive" not in installable:
         for result in results[:shown]:

@@ -43,8 +43,9 @@ class FakeNix:
         self.plan()
 
     def plan(self, **plan: object) -> None:
-        self.plan_file.write_text(json.dumps({"eval": "ok", "build": "success", **plan,
-                                              "marker": self.marker}))
+        self.plan_file.write_text(
+            json.dumps({"eval": "ok", "build": "success", **plan, "marker": self.marker})
+        )
 
     def calls(self) -> list[list[str]]:
         if not self.record.exists():
@@ -131,9 +132,12 @@ def result(id_: str, ok: bool = True, **extra: object) -> dict[str, object]:
     """A result record as harness.checks writes it: a failure's message ends with its
     evidence."""
     record: dict[str, object] = {
-        "id": id_, "check": id_.split("[", 1)[0], "ok": ok,
+        "id": id_,
+        "check": id_.split("[", 1)[0],
+        "ok": ok,
         "message": "" if ok else f"{id_}: {FAILURE}",
-        "evidence": {} if ok else {"ping": "100% packet loss"}, "seconds": 1.5,
+        "evidence": {} if ok else {"ping": "100% packet loss"},
+        "seconds": 1.5,
     }
     record.update(extra)
     return record

@@ -35,8 +35,7 @@ def test_bench_runs_every_part_with_tiny_sizes(monkeypatch, tmp_path):
     monkeypatch.setenv("NIXPKGS_LIB", "/nonexistent/nixpkgs/lib")
     monkeypatch.setattr(vm, "missing_requirement", lambda: "qemu-system-x86_64 is not installed")
     out = io.StringIO()
-    status = bench.main(["--sizes", "3", "--collect-sizes", "2", "--repeat", "1", "--vm"],
-                        out=out)
+    status = bench.main(["--sizes", "3", "--collect-sizes", "2", "--repeat", "1", "--vm"], out=out)
     text = out.getvalue()
     assert status in (0, 1), text  # 1: a target missed, which tiny sizes may well do
     assert re.search(r"^ +3 +[0-9.]+ ms +[0-9.]+ ms +[0-9.]+x +[0-9.]+ ms +[0-9.]+x$", text, re.M)
@@ -44,8 +43,9 @@ def test_bench_runs_every_part_with_tiny_sizes(monkeypatch, tmp_path):
     assert re.search(rf"^ +2 +{items} +[0-9.]+ s +[0-9.]+ s +[0-9.]+ s$", text, re.M), text
     assert "skipped: NIXPKGS_LIB=/nonexistent/nixpkgs/lib has no default.nix" in text
     assert "skipped: qemu-system-x86_64 is not installed" in text
-    assert re.search(r"load \+ validate \+ render <= 5x tomllib \(worst: [0-9.]+x\): (met|MISSED)",
-                     text)
+    assert re.search(
+        r"load \+ validate \+ render <= 5x tomllib \(worst: [0-9.]+x\): (met|MISSED)", text
+    )
     assert "1000 scenarios collected in < 3 s (whole process): not measured" in text
     assert "container start <= 1/5 of VM boot: not measured" in text
 
@@ -54,7 +54,10 @@ def test_documented_command_runs(tmp_path):
     """As documented, in a process of its own (nothing of the test session loaded)."""
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", "2", "--collect-sizes", "--repeat", "1"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "NIXPKGS_LIB": str(tmp_path / "no-lib")},
     )
     assert done.returncode in (0, 1), done.stderr

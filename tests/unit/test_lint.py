@@ -1,4 +1,5 @@
-"""Lint gates: ruff, mypy --strict on the harness and the bench, a parse of every .nix file."""
+"""Lint gates: ruff (lint and format), mypy --strict on the harness and the bench, a parse
+of every .nix file."""
 
 import shutil
 import subprocess
@@ -13,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def tracked_nix_files() -> list[Path]:
     out = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.nix"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return [ROOT / name for name in out.split("\0") if name and (ROOT / name).exists()]
 
@@ -24,6 +28,11 @@ def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_clean() -> None:
     result = run([sys.executable, "-m", "ruff", "check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_formatted() -> None:
+    result = run([sys.executable, "-m", "ruff", "format", "--check", "."])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -38,9 +47,7 @@ def test_there_are_nix_files() -> None:
 
 
 @pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed")
-@pytest.mark.parametrize(
-    "path", tracked_nix_files(), ids=lambda p: p.relative_to(ROOT).as_posix()
-)
+@pytest.mark.parametrize("path", tracked_nix_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_nix_file_parses(path: Path) -> None:
     result = run(["nix-instantiate", "--parse", str(path)])
     assert result.returncode == 0, result.stderr

@@ -31,8 +31,9 @@ def test_store_view_binds_directories_and_files_and_copies_symlinks(tmp_path: Pa
     paths.write_text("".join(f"{p}\n" for p in (package, config, alias)))
     skeleton = tmp_path / "skeleton"
 
-    result = subprocess.run(["sh", str(SCRIPT), str(paths), str(skeleton)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["sh", str(SCRIPT), str(paths), str(skeleton)], capture_output=True, text=True, check=True
+    )
 
     assert result.stdout.splitlines() == [
         "[Files]",
@@ -41,7 +42,9 @@ def test_store_view_binds_directories_and_files_and_copies_symlinks(tmp_path: Pa
         f"BindReadOnly={config}",
     ]
     assert sorted(p.name for p in skeleton.iterdir()) == [
-        "aaaa-hello-2.12", "bbbb-hello.conf", "cccc-hello-alias",
+        "aaaa-hello-2.12",
+        "bbbb-hello.conf",
+        "cccc-hello-alias",
     ]
     # mount points: an empty directory, an empty file; the symlink as it is
     assert (skeleton / package.name).is_dir()
@@ -57,7 +60,11 @@ def test_store_view_binds_directories_and_files_and_copies_symlinks(tmp_path: Pa
 def test_store_view_fails_on_a_missing_path(tmp_path: Path) -> None:
     paths = tmp_path / "store-paths"
     paths.write_text(f"{tmp_path / 'store' / 'dddd-gone'}\n")
-    result = subprocess.run(["sh", str(SCRIPT), str(paths), str(tmp_path / "skeleton")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["sh", str(SCRIPT), str(paths), str(tmp_path / "skeleton")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     # a missing path would become an empty file bound to nothing: nspawn would fail to start
     assert result.returncode != 0

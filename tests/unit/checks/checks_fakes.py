@@ -103,8 +103,12 @@ class FakeMachine:
         return [inner for n, inner in self.calls if n == node and re.search(pattern, inner)]
 
 
-WEB = Container("web", zone=None, veth=True, binds=(Bind("/var/lib/web", read_only=False),
-                                                    Bind("/etc/shared", read_only=True)))
+WEB = Container(
+    "web",
+    zone=None,
+    veth=True,
+    binds=(Bind("/var/lib/web", read_only=False), Bind("/etc/shared", read_only=True)),
+)
 DB = Container("db", zone="lab", veth=True, binds=())
 TOPOLOGY = Topology((WEB, DB))
 
@@ -112,13 +116,17 @@ TOPOLOGY = Topology((WEB, DB))
 def ip4(interface: str, cidr: str, dynamic: bool = False) -> str:
     flag = " dynamic" if dynamic else ""
     lft = "3594sec" if dynamic else "forever"
-    return (f"2: {interface}    inet {cidr} brd 0.0.0.0 scope global{flag} {interface}\\"
-            f"       valid_lft {lft} preferred_lft {lft}\n")
+    return (
+        f"2: {interface}    inet {cidr} brd 0.0.0.0 scope global{flag} {interface}\\"
+        f"       valid_lft {lft} preferred_lft {lft}\n"
+    )
 
 
 def ip6(interface: str, cidr: str, scope: str = "global") -> str:
-    return (f"2: {interface}    inet6 {cidr} scope {scope} \\"
-            f"       valid_lft forever preferred_lft forever\n")
+    return (
+        f"2: {interface}    inet6 {cidr} scope {scope} \\"
+        f"       valid_lft forever preferred_lft forever\n"
+    )
 
 
 @dataclass

@@ -3,19 +3,22 @@
 
 def test_command_on_the_host(rig):
     rig.machine.on("host", r"^systemctl is-active machines\.target$", (0, "active\n"))
-    result = rig.session.check("c", "command", {"run": "systemctl is-active machines.target",
-                                                "output": "active"})
+    result = rig.session.check(
+        "c", "command", {"run": "systemctl is-active machines.target", "output": "active"}
+    )
     assert result.ok, result.message
     assert rig.machine.lines == ["sh -c 'systemctl is-active machines.target' 2>&1"]
-    assert result.message == ("`systemctl is-active machines.target` on host exited 0 with "
-                              "'active' in its output")
+    assert result.message == (
+        "`systemctl is-active machines.target` on host exited 0 with 'active' in its output"
+    )
 
 
 def test_command_in_a_container_waits_for_boot(rig):
     rig.machine.on("web", r"^systemctl is-system-running$", (1, "starting\n"), (0, "running\n"))
     rig.machine.on("web", r"^test -d /var/lib/web$", (1, ""))
-    result = rig.session.check("c", "command", {"on": "web", "run": "test -d /var/lib/web",
-                                                "exit": 1})
+    result = rig.session.check(
+        "c", "command", {"on": "web", "run": "test -d /var/lib/web", "exit": 1}
+    )
     assert result.ok, result.message
     assert rig.machine.calls[-1] == ("web", "test -d /var/lib/web")
     assert rig.machine.lines[-1] == (
@@ -35,8 +38,9 @@ def test_command_wrong_exit_and_output(rig):
 
 def test_command_within_retries_until_it_holds(rig):
     rig.machine.on("host", r"^curl -s localhost$", (7, ""), (0, "starting"), (0, "ready"))
-    result = rig.session.check("c", "command", {"run": "curl -s localhost", "output": "ready",
-                                                "within": 60})
+    result = rig.session.check(
+        "c", "command", {"run": "curl -s localhost", "output": "ready", "within": 60}
+    )
     assert result.ok, result.message
     assert len(rig.machine.ran("host", "curl")) == 3
 

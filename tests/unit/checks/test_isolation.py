@@ -29,8 +29,11 @@ def maps(rig):
 
     m.on("host", r"^cat /proc/\d+/[ug]id_map$", read)
     m.on("host", r"^stat -c %u /proc/\d+$", lambda c: (0, f"{owners[pid(c)]}\n"))
-    m.on("host", r"^readlink /proc/\d+/ns/user /proc/self/ns/user$",
-         (0, "user:[4026532300]\nuser:[4026531837]\n"))
+    m.on(
+        "host",
+        r"^readlink /proc/\d+/ns/user /proc/self/ns/user$",
+        (0, "user:[4026532300]\nuser:[4026531837]\n"),
+    )
 
     def restart(command):
         m.set_leader("web", 102)
@@ -49,7 +52,9 @@ def test_userns_good(rig, maps):
         "restarting systemd-nspawn@web.service"
     )
     assert rig.machine.ran("host", r"^cat ") == [
-        "cat /proc/101/uid_map", "cat /proc/101/gid_map", "cat /proc/202/uid_map",
+        "cat /proc/101/uid_map",
+        "cat /proc/101/gid_map",
+        "cat /proc/202/uid_map",
         "cat /proc/102/uid_map",
     ]
     assert result.evidence["restart"] == "restarting systemd-nspawn@web.service to compare ranges"
@@ -59,8 +64,10 @@ def failure(rig):
     result = rig.session.check("u", "userns", {"container": "web"})
     assert not result.ok
     head = result.message.splitlines()[0]
-    assert head.startswith("expected web to run in its own user namespace with one 65536-ID "
-                           "range disjoint from the other containers'; ")
+    assert head.startswith(
+        "expected web to run in its own user namespace with one 65536-ID "
+        "range disjoint from the other containers'; "
+    )
     return head
 
 
@@ -86,8 +93,9 @@ def test_private_users_off(rig, maps):
 def test_several_map_lines(rig, maps):
     maps[101] = kernel_map(WEB_BASE) + kernel_map(0, 1, inside=65536)
     head = failure(rig)
-    assert ("uid_map: expected exactly one line '0 BASE 65536', saw "
-            "'0 524288 65536 / 65536 0 1'") in head
+    assert (
+        "uid_map: expected exactly one line '0 BASE 65536', saw '0 524288 65536 / 65536 0 1'"
+    ) in head
 
 
 def test_base_outside_the_container_window(rig, maps):
@@ -132,21 +140,28 @@ STORE_RO = "ro,nosuid,nodev,relatime\n"
 
 def test_store_readonly(rig):
     rig.machine.on("web", r"^findmnt -no OPTIONS /nix/store$", (0, "rw,relatime\n" + STORE_RO))
-    rig.machine.on("web", r"^touch /nix/store/\.nixos-nspawn-write-test-\w+$",
-                   (1, "touch: cannot touch '/nix/store/x': Read-only file system\n"))
+    rig.machine.on(
+        "web",
+        r"^touch /nix/store/\.nixos-nspawn-write-test-\w+$",
+        (1, "touch: cannot touch '/nix/store/x': Read-only file system\n"),
+    )
     result = rig.session.check("s", "store-readonly", {"container": "web"})
     assert result.ok, result.message
-    assert result.message == ("/nix/store in web is mounted ro,nosuid,nodev,relatime; writing "
-                              "failed: touch: cannot touch '/nix/store/x': Read-only file system")
+    assert result.message == (
+        "/nix/store in web is mounted ro,nosuid,nodev,relatime; writing "
+        "failed: touch: cannot touch '/nix/store/x': Read-only file system"
+    )
 
 
 def test_store_read_write(rig):
     rig.machine.on("web", r"^findmnt", (0, "rw,relatime,errors=remount-ro\n"))
     rig.machine.on("web", r"^touch ", (1, "touch: cannot touch: Permission denied\n"))
     result = rig.session.check("s", "store-readonly", {"container": "web"})
-    assert result.message.startswith("expected /nix/store to be a read-only mount in web; "
-                                     "/nix/store is mounted read-write "
-                                     "(rw,relatime,errors=remount-ro)")
+    assert result.message.startswith(
+        "expected /nix/store to be a read-only mount in web; "
+        "/nix/store is mounted read-write "
+        "(rw,relatime,errors=remount-ro)"
+    )
 
 
 def test_store_writable(rig):
@@ -154,8 +169,11 @@ def test_store_writable(rig):
     rig.machine.on("web", r"^touch ", (0, ""))
     rig.machine.on("web", r"^rm -f /nix/store/", (0, ""))
     result = rig.session.check("s", "store-readonly", {"container": "web"})
-    assert re.match(r"expected /nix/store to be a read-only mount in web; writing "
-                    r"/nix/store/\.nixos-nspawn-write-test-\w+ succeeded", result.message)
+    assert re.match(
+        r"expected /nix/store to be a read-only mount in web; writing "
+        r"/nix/store/\.nixos-nspawn-write-test-\w+ succeeded",
+        result.message,
+    )
     assert len(rig.machine.ran("web", "^rm -f")) == 1
 
 
@@ -176,8 +194,9 @@ def test_store_path_comes_from_the_topology(tmp_path):
 @pytest.fixture
 def booted(rig):
     rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
-    rig.machine.on("web", r"^set -- ", (0, "absent /nix/var/nix/daemon-socket/socket\n"
-                                           "absent /nix/var\n"))
+    rig.machine.on(
+        "web", r"^set -- ", (0, "absent /nix/var/nix/daemon-socket/socket\nabsent /nix/var\n")
+    )
     rig.machine.on("web", r"^cat /proc/\[0-9\]\*/comm", (0, "systemd\nsystemd-journal\nnginx\n"))
     return rig
 
@@ -186,14 +205,15 @@ def test_no_nix_daemon(booted):
     result = booted.session.check("n", "no-nix-daemon", {"container": "web"})
     assert result.ok, result.message
     assert booted.machine.ran("web", "^set -- ") == [
-        "set -- /nix/var/nix/daemon-socket/socket /nix/var; for p do if [ -e \"$p\" ]; then "
-        "echo \"present $p\"; else echo \"absent $p\"; fi; done"
+        'set -- /nix/var/nix/daemon-socket/socket /nix/var; for p do if [ -e "$p" ]; then '
+        'echo "present $p"; else echo "absent $p"; fi; done'
     ]
 
 
 def test_daemon_socket_passed_in(booted):
-    booted.machine.on("web", r"^set -- ", (0, "present /nix/var/nix/daemon-socket/socket\n"
-                                              "present /nix/var\n"))
+    booted.machine.on(
+        "web", r"^set -- ", (0, "present /nix/var/nix/daemon-socket/socket\npresent /nix/var\n")
+    )
     result = booted.session.check("n", "no-nix-daemon", {"container": "web"})
     assert result.message.startswith(
         "expected no Nix daemon and no /nix/var in web; /nix/var/nix/daemon-socket/socket "
@@ -204,5 +224,6 @@ def test_daemon_socket_passed_in(booted):
 def test_nix_daemon_process(booted):
     booted.machine.on("web", r"^cat /proc", (0, "systemd\nnix-daemon\n"))
     result = booted.session.check("n", "no-nix-daemon", {"container": "web"})
-    assert result.message.startswith("expected no Nix daemon and no /nix/var in web; a "
-                                     "nix-daemon process runs in the container")
+    assert result.message.startswith(
+        "expected no Nix daemon and no /nix/var in web; a nix-daemon process runs in the container"
+    )

@@ -110,8 +110,10 @@ def test_marker_that_survives_a_restart_fails(rig):
 def test_lost_bind_marker_fails(rig):
     Web(rig, keeps_binds=False).install()
     result = rig.session.check("e", "ephemeral", {"container": "web"})
-    assert "marker in a read-write bind was lost: /var/lib/web/.nixos-nspawn-ephemeral-" \
+    assert (
+        "marker in a read-write bind was lost: /var/lib/web/.nixos-nspawn-ephemeral-"
         in result.message
+    )
 
 
 def test_files_in_the_machine_directory_fail_unless_they_are_the_skeleton(rig, tmp_path):
@@ -119,16 +121,20 @@ def test_files_in_the_machine_directory_fail_unless_they_are_the_skeleton(rig, t
     result = rig.session.check("e", "ephemeral", {"container": "web"})
     assert "/var/lib/machines/web on the host is not empty: etc leftover usr" in result.message
 
-    skeleton = make_rig(tmp_path / "s", Topology(rig.session.topology.containers,
-                                                 root_skeleton=("etc", "usr")))
+    skeleton = make_rig(
+        tmp_path / "s", Topology(rig.session.topology.containers, root_skeleton=("etc", "usr"))
+    )
     Web(skeleton, host_dir="etc\nusr\nleftover\n").install()
     result = skeleton.session.check("e", "ephemeral", {"container": "web"})
     assert "/var/lib/machines/web on the host is not empty: leftover" in result.message
 
 
 def test_missing_machine_directory_fails(rig, web):
-    rig.machine.on("host", r"^ls -A", (2, "ls: cannot access '/var/lib/machines/web': No such "
-                                          "file or directory\n"))
+    rig.machine.on(
+        "host",
+        r"^ls -A",
+        (2, "ls: cannot access '/var/lib/machines/web': No such file or directory\n"),
+    )
     result = rig.session.check("e", "ephemeral", {"container": "web"})
     assert "/var/lib/machines/web is missing on the host: ls: cannot access" in result.message
 
@@ -141,13 +147,19 @@ def test_unwritable_markers_fail_before_restarting(rig, web):
 
 
 def test_unit_active(rig):
-    rig.machine.on("host", r"^systemctl show -p ActiveState --value systemd-nspawn@web\.service$",
-                   (0, "activating\n"), (0, "active\n"))
+    rig.machine.on(
+        "host",
+        r"^systemctl show -p ActiveState --value systemd-nspawn@web\.service$",
+        (0, "activating\n"),
+        (0, "active\n"),
+    )
     rig.machine.on("host", r"^machinectl show web -p State --value$", (0, "running\n"))
     result = rig.session.check("u", "unit-active", {"container": "web"})
     assert result.ok, result.message
-    assert result.message == ("systemd-nspawn@web.service is active; machined has web "
-                              "registered (leader 101, state running)")
+    assert result.message == (
+        "systemd-nspawn@web.service is active; machined has web "
+        "registered (leader 101, state running)"
+    )
 
 
 def test_unit_active_but_not_registered(rig):

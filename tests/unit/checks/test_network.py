@@ -14,22 +14,36 @@ SILENCE = (1, "1 packets transmitted, 0 received, 100% packet loss\n")
 @pytest.fixture
 def net(rig):
     m = rig.machine
-    v4, v6, link = (rf"^ip -{f} -o addr show dev host0 scope {s}$"
-                    for f, s in (("4", "global"), ("6", "global"), ("6", "link")))
+    v4, v6, link = (
+        rf"^ip -{f} -o addr show dev host0 scope {s}$"
+        for f, s in (("4", "global"), ("6", "global"), ("6", "link"))
+    )
     m.on("web", v4, (0, ip4("host0", "10.0.0.2/28", True)))
     m.on("web", v6, (0, ip6("host0", "fc42::2/64")))
     m.on("web", link, (0, ip6("host0", "fe80::2/64", "link")))
     m.on("db", v4, (0, ip4("host0", "10.0.1.2/24", True)))
     m.on("db", link, (0, ip6("host0", "fe80::3/64", "link")))
-    m.on("web", r"^ip -4 route show default$",
-         (0, "default via 10.0.0.1 dev host0 proto dhcp src 10.0.0.2 metric 1024\n"))
+    m.on(
+        "web",
+        r"^ip -4 route show default$",
+        (0, "default via 10.0.0.1 dev host0 proto dhcp src 10.0.0.2 metric 1024\n"),
+    )
     # systemd 252 puts two pool addresses on ve-web; only 10.0.0.1 serves web.
-    m.on("host", r"^ip -4 -o addr show dev ve-web scope global$",
-         (0, ip4("ve-web", "10.0.0.17/28") + ip4("ve-web", "10.0.0.1/28")))
-    m.on("host", r"^ip -6 -o addr show dev ve-web scope global$",
-         (0, ip6("ve-web", "fd00::1/64") + ip6("ve-web", "fc42::1/64")))
-    m.on("host", r"^ip -6 -o addr show dev ve-web scope link$",
-         (0, ip6("ve-web", "fe80::1/64", "link")))
+    m.on(
+        "host",
+        r"^ip -4 -o addr show dev ve-web scope global$",
+        (0, ip4("ve-web", "10.0.0.17/28") + ip4("ve-web", "10.0.0.1/28")),
+    )
+    m.on(
+        "host",
+        r"^ip -6 -o addr show dev ve-web scope global$",
+        (0, ip6("ve-web", "fd00::1/64") + ip6("ve-web", "fc42::1/64")),
+    )
+    m.on(
+        "host",
+        r"^ip -6 -o addr show dev ve-web scope link$",
+        (0, ip6("ve-web", "fe80::1/64", "link")),
+    )
     return rig
 
 
@@ -110,8 +124,9 @@ def test_link_local_addresses_carry_the_senders_scope(net, src, dst, node, expec
 
 def test_literal_address_is_pinged_as_given(net):
     net.machine.on("web", r"^ping ", REPLY)
-    result = net.session.check("r", "reachable", {"from": "web", "to": "db",
-                                                  "address": "192.168.7.1"})
+    result = net.session.check(
+        "r", "reachable", {"from": "web", "to": "db", "address": "192.168.7.1"}
+    )
     assert result.ok
     assert net.machine.ran("web", "^ping") == ["ping -4 -n -c 1 -W 2 192.168.7.1"]
     assert net.machine.ran("db", ".") == []
@@ -187,20 +202,28 @@ def test_unreachable_by_name_counts_a_failed_lookup(net):
 
 
 def test_address_in_prefix(net):
-    net.machine.on("host", r"^ip -o addr show dev ve-web$",
-                   (0, ip4("ve-web", "10.0.0.17/28") + ip4("ve-web", "10.0.0.1/28")))
-    result = net.session.check("a", "address", {"node": "host", "interface": "ve-web",
-                                                "prefix": "10.0.0.0/28"})
+    net.machine.on(
+        "host",
+        r"^ip -o addr show dev ve-web$",
+        (0, ip4("ve-web", "10.0.0.17/28") + ip4("ve-web", "10.0.0.1/28")),
+    )
+    result = net.session.check(
+        "a", "address", {"node": "host", "interface": "ve-web", "prefix": "10.0.0.0/28"}
+    )
     assert result.ok, result.message
     assert result.message == "host:ve-web holds 10.0.0.1/28 in 10.0.0.0/28"
     assert net.machine.ran("host", "^ip") == ["ip -o addr show dev ve-web"]
 
 
 def test_address_outside_prefix_lists_what_was_seen(net):
-    net.machine.on("host", r"^ip -o addr show dev ve-web$",
-                   (0, ip4("ve-web", "10.0.0.1/28") + ip6("ve-web", "fe80::1/64", "link")))
-    result = net.session.check("a", "address", {"node": "host", "interface": "ve-web",
-                                                "prefix": "192.168.42.0/24"})
+    net.machine.on(
+        "host",
+        r"^ip -o addr show dev ve-web$",
+        (0, ip4("ve-web", "10.0.0.1/28") + ip6("ve-web", "fe80::1/64", "link")),
+    )
+    result = net.session.check(
+        "a", "address", {"node": "host", "interface": "ve-web", "prefix": "192.168.42.0/24"}
+    )
     assert not result.ok
     assert result.message.startswith(
         "expected an address in 192.168.42.0/24 on host:ve-web; saw 10.0.0.1/28, fe80::1/64"
@@ -209,11 +232,12 @@ def test_address_outside_prefix_lists_what_was_seen(net):
 
 def test_address_on_a_missing_interface(net):
     net.machine.on("web", r"^ip -o addr show dev eth9$", (1, 'Device "eth9" does not exist.\n'))
-    result = net.session.check("a", "address", {"node": "web", "interface": "eth9",
-                                                "prefix": "10.0.0.0/8"})
+    result = net.session.check(
+        "a", "address", {"node": "web", "interface": "eth9", "prefix": "10.0.0.0/8"}
+    )
     assert result.message.startswith(
         "expected an address in 10.0.0.0/8 on web:eth9; saw no such interface or no answer "
-        "(exit 1: Device \"eth9\" does not exist.)"
+        '(exit 1: Device "eth9" does not exist.)'
     )
 
 
@@ -253,14 +277,17 @@ def test_http_status_and_body(net):
     net.machine.on("host", r"^timeout 10 bash", (1, "connection refused"), HTTP_OK)
     result = net.session.check("h", "http", {"to": "web", "path": "/a'b", "body": "planet"})
     assert result.ok, result.message
-    assert result.message == "GET http://10.0.0.2:80/a'b from host answered 200 with a body " \
-                             "containing 'planet'"
+    assert (
+        result.message == "GET http://10.0.0.2:80/a'b from host answered 200 with a body "
+        "containing 'planet'"
+    )
     assert net.machine.ran("host", "^timeout") == [http_command("10.0.0.2", 80, "/a'b")] * 2
 
 
 def test_http_wrong_status_and_body(net):
-    net.machine.on("host", r"^timeout 10 bash",
-                   (0, "HTTP/1.1 502 Bad Gateway\r\n\r\n<h1>502 Bad Gateway</h1>"))
+    net.machine.on(
+        "host", r"^timeout 10 bash", (0, "HTTP/1.1 502 Bad Gateway\r\n\r\n<h1>502 Bad Gateway</h1>")
+    )
     result = net.session.check("h", "http", {"to": "web", "body": "planet"})
     assert result.message.startswith(
         "expected GET http://10.0.0.2:80/ from host to answer status 200 and a body containing "
@@ -279,11 +306,11 @@ def test_http_without_a_response(net):
 
 def test_http_with_a_host_header_and_a_status(net):
     net.machine.on("host", r"^timeout 10 bash", (0, "HTTP/1.1 404 Not Found\r\n\r\nnope"))
-    result = net.session.check("h", "http", {"to": "web", "host": "other.example",
-                                             "status": 404})
+    result = net.session.check("h", "http", {"to": "web", "host": "other.example", "status": 404})
     assert result.ok, result.message
-    assert result.message == ("GET http://10.0.0.2:80/ (Host: other.example) from host "
-                              "answered 404")
+    assert result.message == (
+        "GET http://10.0.0.2:80/ (Host: other.example) from host answered 404"
+    )
     assert net.machine.ran("host", "^timeout") == [
         http_command("10.0.0.2", 80, "/", "other.example")
     ]
@@ -316,8 +343,9 @@ def test_http_by_mdns_asks_for_the_local_name(net):
 
 
 def test_http_negative_form(net):
-    net.machine.on("db", r"^ip -4 -o addr show dev host0 scope global$",
-                   (0, ip4("host0", "10.0.1.2/24", True)))
+    net.machine.on(
+        "db", r"^ip -4 -o addr show dev host0 scope global$", (0, ip4("host0", "10.0.1.2/24", True))
+    )
     net.machine.on("db", r"^timeout 10 bash", (1, "bash: connect: Connection refused\n"))
     result = net.session.check("h", "http", {"from": "db", "to": "web", "answer": False})
     assert result.ok, result.message

@@ -57,6 +57,7 @@ def test_restart_waits_for_a_new_leader(ctx):
 def test_evidence_has_an_entry_per_call_in_call_order(ctx):
     """The leader lookup after a restart is its own entry, after the restart, with its own
     output: not the first lookup's place with the later output."""
+
     def restart(command):
         ctx.machine.set_leader("web", None, 303)
         return 0, ""
@@ -96,8 +97,13 @@ def test_failed_restart_is_a_failure(ctx):
 
 
 def test_wait_booted_accepts_running_and_degraded(ctx):
-    ctx.machine.on("web", r"^systemctl is-system-running$", (1, "Failed to connect to bus\n"),
-                   (1, "starting\n"), (1, "degraded\n"))
+    ctx.machine.on(
+        "web",
+        r"^systemctl is-system-running$",
+        (1, "Failed to connect to bus\n"),
+        (1, "starting\n"),
+        (1, "degraded\n"),
+    )
     assert ctx.container("web").wait_booted() == "degraded"
 
 
@@ -123,7 +129,9 @@ def test_parse_addresses():
 
 
 def test_parse_gateway():
-    assert parse_gateway("default via 10.0.0.1 dev host0 proto dhcp src 10.0.0.2 metric 1024\n") \
+    assert (
+        parse_gateway("default via 10.0.0.1 dev host0 proto dhcp src 10.0.0.2 metric 1024\n")
         == "10.0.0.1"
+    )
     assert parse_gateway("10.0.0.0/28 dev host0 proto kernel scope link src 10.0.0.2\n") is None
     assert parse_gateway("") is None

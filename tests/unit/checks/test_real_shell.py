@@ -22,7 +22,9 @@ class LocalMachine:
     def execute(self, command, check_return=True, check_output=True, timeout=900):
         proc = subprocess.run(
             ["timeout", str(timeout), "bash", "-c", f"set -euo pipefail; {command}"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return proc.returncode, proc.stdout
 
@@ -54,15 +56,24 @@ def session(tmp_path):
 
 
 def test_http_through_bash_dev_tcp(session, port):
-    result = session.check("h", "http", {"from": "host", "to": "host", "port": port,
-                                         "path": "/ok/it's-\"quoted\"?$HOME`id`",
-                                         "body": "asked for /ok/it's-\"quoted\"?$HOME`id`"})
+    result = session.check(
+        "h",
+        "http",
+        {
+            "from": "host",
+            "to": "host",
+            "port": port,
+            "path": '/ok/it\'s-"quoted"?$HOME`id`',
+            "body": 'asked for /ok/it\'s-"quoted"?$HOME`id`',
+        },
+    )
     assert result.ok, result.message
 
 
 def test_http_wrong_status(session, port):
-    result = session.check("h", "http", {"from": "host", "to": "host", "port": port,
-                                         "path": "/missing"})
+    result = session.check(
+        "h", "http", {"from": "host", "to": "host", "port": port, "path": "/missing"}
+    )
     assert result.message.startswith(
         f"expected GET http://127.0.0.1:{port}/missing from host to answer status 200; "
         "saw status 404, body 'you asked for /missing'"
@@ -77,15 +88,24 @@ def test_tcp_open_and_closed(session, port):
 
 
 def test_command_quoting_and_stderr(session):
-    result = session.check("c", "command", {
-        "run": "printf '%s\\n' \"it's\" && echo oops >&2 && exit 3", "exit": 3,
-        "output": "it's\noops"})
+    result = session.check(
+        "c",
+        "command",
+        {
+            "run": "printf '%s\\n' \"it's\" && echo oops >&2 && exit 3",
+            "exit": 3,
+            "output": "it's\noops",
+        },
+    )
     assert result.ok, result.message
 
 
 def test_marker_probe_script(session):
-    script = ('set -- / /nonexistent; for p do if [ -e "$p" ]; then echo "present $p"; '
-              'else echo "absent $p"; fi; done')
-    result = session.check("c", "command", {"run": script, "output": "present /\nabsent "
-                                                                      "/nonexistent"})
+    script = (
+        'set -- / /nonexistent; for p do if [ -e "$p" ]; then echo "present $p"; '
+        'else echo "absent $p"; fi; done'
+    )
+    result = session.check(
+        "c", "command", {"run": script, "output": "present /\nabsent /nonexistent"}
+    )
     assert result.ok, result.message

@@ -164,8 +164,9 @@ def test_unit_that_never_becomes_active_times_out(tmp_path):
     rig.machine.on("host", r"^systemctl show -p ActiveState", (0, "activating\n"))
     rig.machine.on("host", r"^systemctl status", (3, "activating"))
     result = rig.session.check("unit-active[web]", "unit-active", {"container": "web"})
-    assert result.message.startswith("expected systemd-nspawn@web.service to be active; it is "
-                                     "'activating'")
+    assert result.message.startswith(
+        "expected systemd-nspawn@web.service to be active; it is 'activating'"
+    )
     assert 3 <= rig.clock.now < 6
     assert result.seconds > 0
 
@@ -184,8 +185,9 @@ def test_line_separators_in_evidence_do_not_lose_the_record(rig, tmp_path, capsy
     from harness.results import results_from_file, results_from_log
 
     rig.machine.on("host", r"^printf", (0, "a\u2028b\u2029c\u0085d\n"))
-    result = rig.session.check("command[host:printf]", "command",
-                               {"run": "printf x", "output": "nothing"})
+    result = rig.session.check(
+        "command[host:printf]", "command", {"run": "printf x", "output": "nothing"}
+    )
     assert not result.ok
     text = (tmp_path / RESULTS_FILE).read_text(encoding="utf-8")
     assert text.isascii()

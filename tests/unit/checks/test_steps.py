@@ -16,6 +16,7 @@ from harness.vm.image import Image
 
 def lifecycle(rig, new_leader=303):
     """machinectl stop/start on the fake: stop unregisters web, start registers a new leader."""
+
     def stop(_):
         rig.machine.set_leader("web", None)
         return 0, ""
@@ -26,16 +27,23 @@ def lifecycle(rig, new_leader=303):
 
     rig.machine.on("host", r"^machinectl stop web$", stop)
     rig.machine.on("host", r"^machinectl start web$", start)
-    rig.machine.on("host", r"^systemctl show -p ActiveState --value systemd-nspawn@web\.service$",
-                   (0, "deactivating\n"), (0, "inactive\n"))
+    rig.machine.on(
+        "host",
+        r"^systemctl show -p ActiveState --value systemd-nspawn@web\.service$",
+        (0, "deactivating\n"),
+        (0, "inactive\n"),
+    )
     rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
 
 
 def test_restart_stops_and_starts_with_machinectl(rig, capsys):
     lifecycle(rig)
     assert rig.session.step("restart[web]", "restart", {"container": "web"})
-    host = [inner for node, inner in rig.machine.calls if node == "host"
-            and not inner.startswith("machinectl show")]
+    host = [
+        inner
+        for node, inner in rig.machine.calls
+        if node == "host" and not inner.startswith("machinectl show")
+    ]
     assert host[0] == "machinectl stop web"
     assert host[-1] == "machinectl start web"
     assert rig.machine.ran("web", "is-system-running")  # waited for the new instance to boot
@@ -106,11 +114,16 @@ def test_run_with_within_gives_up(rig):
 
 
 def test_wait_unit(rig):
-    rig.machine.on("host", r"^systemctl show -p ActiveState --value nginx\.service$",
-                   (0, "activating\n"), (0, "active\n"))
+    rig.machine.on(
+        "host",
+        r"^systemctl show -p ActiveState --value nginx\.service$",
+        (0, "activating\n"),
+        (0, "active\n"),
+    )
     assert rig.session.step("s", "wait-unit", {"unit": "nginx.service"})
-    rig.machine.on("host", r"^systemctl show -p ActiveState --value nginx\.service$",
-                   (0, "failed\n"))
+    rig.machine.on(
+        "host", r"^systemctl show -p ActiveState --value nginx\.service$", (0, "failed\n")
+    )
     rig.machine.on("host", r"^systemctl status", (3, "nginx.service: failed\n"))
     assert not rig.session.step("s2", "wait-unit", {"unit": "nginx.service"})
     assert rig.session.failed_step.message == (
@@ -120,8 +133,9 @@ def test_wait_unit(rig):
 
 def test_wait_port(rig):
     rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
-    rig.machine.on("web", r"^ss -Hltn 'sport = :80'$", (0, ""),
-                   (0, "LISTEN 0 511 0.0.0.0:80 0.0.0.0:*\n"))
+    rig.machine.on(
+        "web", r"^ss -Hltn 'sport = :80'$", (0, ""), (0, "LISTEN 0 511 0.0.0.0:80 0.0.0.0:*\n")
+    )
     assert rig.session.step("s", "wait-port", {"on": "web", "port": 80})
     rig.machine.on("web", r"^ss ", (0, ""))
     assert not rig.session.step("s2", "wait-port", {"on": "web", "port": 81})
@@ -188,12 +202,19 @@ def test_reboot_power_cycles_the_host_and_waits_for_its_autostart_containers(tmp
     rig.machine.set_leader("web", None)  # web is not running before the reboot
     comes_back(rig)
     assert rig.session.step("reboot[host]", "reboot", {})
-    order = [inner for node, inner in rig.machine.calls if node == "power" or "boot" in inner
-             or "multi-user" in inner]
-    assert order == [BOOT_ID.strip("^$"), "shutdown", "start",
-                     "systemctl show -p ActiveState --value multi-user.target",
-                     "systemctl show -p ActiveState --value multi-user.target",
-                     BOOT_ID.strip("^$")]
+    order = [
+        inner
+        for node, inner in rig.machine.calls
+        if node == "power" or "boot" in inner or "multi-user" in inner
+    ]
+    assert order == [
+        BOOT_ID.strip("^$"),
+        "shutdown",
+        "start",
+        "systemctl show -p ActiveState --value multi-user.target",
+        "systemctl show -p ActiveState --value multi-user.target",
+        BOOT_ID.strip("^$"),
+    ]
     assert rig.machine.ran("web", "is-system-running")  # waited until web had booted again
     assert not rig.machine.ran("host", "machinectl start")  # it came back by itself
     assert "machinectl show db" not in " ".join(inner for _, inner in rig.machine.calls)

@@ -10,22 +10,34 @@ import pytest
 from harness.cli import main
 from harness.source import MAX_FILE_BYTES
 
-DEMO = ('description = "d"\ncontainers.c.config = "{ }"\n'
-        'expect = [{ check = "userns", container = "c" }]\n')
+DEMO = (
+    'description = "d"\ncontainers.c.config = "{ }"\n'
+    'expect = [{ check = "userns", container = "c" }]\n'
+)
 
 # entry name -> how to make it -> what both report
 ENTRIES = {
-    "loop.toml": (lambda path: path.symlink_to(path.name),
-                  "cannot read: Too many levels of symbolic links"),
+    "loop.toml": (
+        lambda path: path.symlink_to(path.name),
+        "cannot read: Too many levels of symbolic links",
+    ),
     "fifo.toml": (os.mkfifo, "a named pipe (FIFO), not a regular file"),
-    "zero.toml": (lambda path: path.symlink_to("/dev/zero"),
-                  "a character device, not a regular file"),
-    "dir.toml": (lambda path: (path.mkdir(), (path / "inner.toml").write_text(DEMO)),
-                 "a directory, not a regular file"),
-    "dangling.toml": (lambda path: path.symlink_to("missing"),
-                      "cannot read: No such file or directory"),
-    "big.toml": (lambda path: path.write_text("#" * MAX_FILE_BYTES + "\n"),
-                 f"larger than {MAX_FILE_BYTES} bytes"),
+    "zero.toml": (
+        lambda path: path.symlink_to("/dev/zero"),
+        "a character device, not a regular file",
+    ),
+    "dir.toml": (
+        lambda path: (path.mkdir(), (path / "inner.toml").write_text(DEMO)),
+        "a directory, not a regular file",
+    ),
+    "dangling.toml": (
+        lambda path: path.symlink_to("missing"),
+        "cannot read: No such file or directory",
+    ),
+    "big.toml": (
+        lambda path: path.write_text("#" * MAX_FILE_BYTES + "\n"),
+        f"larger than {MAX_FILE_BYTES} bytes",
+    ),
 }
 TIMEOUT = 120  # a regression (a blocking open) fails the test instead of hanging the suite
 
@@ -53,7 +65,10 @@ def make(project, *names: str) -> dict[str, str]:
 def cli(project, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness", "--root", str(project.path), *argv],
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
@@ -73,8 +88,7 @@ def test_every_cli_command_reports_each_entry(project, command):
 def test_cli_and_plugin_agree_on_which_entries_are_errors(project):
     expected = make(project)
     done = cli(project, "validate")
-    result = project.runpytest_subprocess("-m", "not vm", "-p", "no:cacheprovider",
-                                          timeout=TIMEOUT)
+    result = project.runpytest_subprocess("-m", "not vm", "-p", "no:cacheprovider", timeout=TIMEOUT)
     result.assert_outcomes(passed=1, failed=len(ENTRIES), deselected=1)
     assert error_lines(result.stdout.str()) == error_lines(done.stdout) == set(expected.values())
     for name in ENTRIES:
@@ -88,8 +102,7 @@ def test_cli_and_plugin_agree_on_which_entries_are_errors(project):
 @pytest.mark.parametrize("name", sorted(ENTRIES))
 def test_each_entry_fails_its_validate_item(project, name):
     (expected,) = make(project, name).values()
-    result = project.runpytest_subprocess("-m", "not vm", "-p", "no:cacheprovider",
-                                          timeout=TIMEOUT)
+    result = project.runpytest_subprocess("-m", "not vm", "-p", "no:cacheprovider", timeout=TIMEOUT)
     result.assert_outcomes(passed=1, failed=1, deselected=1)
     assert error_lines(result.stdout.str()) == {expected}
     assert "Traceback" not in result.stdout.str()

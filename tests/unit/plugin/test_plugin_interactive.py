@@ -44,10 +44,21 @@ def project(tmp_path, fake_nix, monkeypatch) -> Path:
 def test_interactive_hands_over_the_repl_after_the_expectations_before(project, fake_nix):
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "pytest", "-p", "no:cacheprovider", "scenarios", "--interactive",
-         "demo::reachable[host->web,ipv4]", "--nixos-nspawn-allow-tcg",
-         "--nixos-nspawn-system", "x86_64-linux"],
-        cwd=str(project), timeout=60, encoding="utf-8",
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "scenarios",
+            "--interactive",
+            "demo::reachable[host->web,ipv4]",
+            "--nixos-nspawn-allow-tcg",
+            "--nixos-nspawn-system",
+            "x86_64-linux",
+        ],
+        cwd=str(project),
+        timeout=60,
+        encoding="utf-8",
     )
     try:
         child.expect("running up to reachable\\[host->web,ipv4\\] \\(as requested\\)")

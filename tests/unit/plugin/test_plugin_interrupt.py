@@ -36,9 +36,7 @@ def sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.parametrize(
-    ("mode", "presses"), [("hang", 1), ("hang-ignoring-sigterm", 2)]
-)
+@pytest.mark.parametrize(("mode", "presses"), [("hang", 1), ("hang-ignoring-sigterm", 2)])
 @pytest.mark.parametrize(
     ("how", "message"),
     [
@@ -50,9 +48,22 @@ def sigint_as_in_a_terminal() -> None:
 def test_ctrl_c_ends_the_run_and_the_tree_cleanly(project, fake_nix, mode, presses, how, message):
     fake_nix.plan(build=mode)
     pytest_run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "scenarios",
-         "--nixos-nspawn-allow-tcg", "--nixos-nspawn-system", "x86_64-linux", *how],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "scenarios",
+            "--nixos-nspawn-allow-tcg",
+            "--nixos-nspawn-system",
+            "x86_64-linux",
+            *how,
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         preexec_fn=sigint_as_in_a_terminal,
     )
     try:

@@ -201,8 +201,12 @@ def test_without_a_timeout_the_build_gets_the_default_test_timeout_plus_margin(
 def test_a_command_line_timeout_must_be_positive_and_bounded(project, value):
     run = project.runpytest(*SYSTEM, f"--nixos-nspawn-timeout={value}")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
-    run.stderr.fnmatch_lines([f"*--nixos-nspawn-timeout: expected a positive number of seconds "
-                              f"up to 608400, got {value}*"])
+    run.stderr.fnmatch_lines(
+        [
+            f"*--nixos-nspawn-timeout: expected a positive number of seconds "
+            f"up to 608400, got {value}*"
+        ]
+    )
 
 
 def test_the_largest_command_line_timeout_reaches_the_build(project, kvm, fake_nix):
@@ -213,10 +217,22 @@ def test_the_largest_command_line_timeout_reaches_the_build(project, kvm, fake_n
     assert "# timeout: 608400 s" in log.read_text()
 
 
-NIX_OPTIONS = ("--nixos-nspawn-nix-option", "builders", "ssh://b x86_64-linux - 4 1 kvm",
-               "--nixos-nspawn-nix-option", "max-jobs", "0")
-OPTION_ARGS = ["--option", "builders", "ssh://b x86_64-linux - 4 1 kvm",
-               "--option", "max-jobs", "0"]
+NIX_OPTIONS = (
+    "--nixos-nspawn-nix-option",
+    "builders",
+    "ssh://b x86_64-linux - 4 1 kvm",
+    "--nixos-nspawn-nix-option",
+    "max-jobs",
+    "0",
+)
+OPTION_ARGS = [
+    "--option",
+    "builders",
+    "ssh://b x86_64-linux - 4 1 kvm",
+    "--option",
+    "max-jobs",
+    "0",
+]
 
 
 def test_nix_options_reach_every_nix_call(project, kvm, fake_nix):
@@ -271,8 +287,7 @@ def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
     project.runpytest(*SYSTEM, "--junitxml=junit.xml")
     cases = ET.parse(project.path / "junit.xml").getroot().iter("testcase")
     seen = {
-        case.get("name"): (case.get("classname"), [child.tag for child in case])
-        for case in cases
+        case.get("name"): (case.get("classname"), [child.tag for child in case]) for case in cases
     }
     assert seen == {
         "validate-render": ("scenarios.demo.toml", []),
@@ -280,15 +295,19 @@ def test_junit_has_one_case_per_expectation(project, kvm, fake_nix):
         "reachable[host->web,ipv4]": ("scenarios.demo.toml", ["failure"]),
     }
     failure = next(
-        case for case in ET.parse(project.path / "junit.xml").getroot().iter("testcase")
+        case
+        for case in ET.parse(project.path / "junit.xml").getroot().iter("testcase")
         if case.get("name") == "reachable[host->web,ipv4]"
     ).find("failure")
     assert failure is not None
     assert "    | 100% packet loss" in (failure.text or "")
 
 
-@pytest.mark.parametrize("dist", [(), ("--dist", "loadgroup"), ("--dist", "worksteal")],
-                         ids=["load", "loadgroup", "worksteal"])
+@pytest.mark.parametrize(
+    "dist",
+    [(), ("--dist", "loadgroup"), ("--dist", "worksteal")],
+    ids=["load", "loadgroup", "worksteal"],
+)
 def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_nix, dist):
     (project.path / "scenarios" / "demo.toml").write_text(scenario_text("demo", ("a", "b", "c")))
     (project.path / "scenarios" / "other.toml").write_text(scenario_text("other", ("d", "e")))
@@ -296,9 +315,7 @@ def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_n
     ids = [f"{check}[{c}]" for c in "abcde" for check in ("unit-active",)]
     ids += [f"reachable[host->{c}" + ",ipv4]" for c in "abcde"]
     fake_nix.plan(results=[result(i) for i in ids])
-    run = project.runpytest_subprocess(
-        "-n", "2", *dist, "-v", "--nixos-nspawn-allow-tcg", *SYSTEM
-    )
+    run = project.runpytest_subprocess("-n", "2", *dist, "-v", "--nixos-nspawn-allow-tcg", *SYSTEM)
     run.assert_outcomes(passed=2 + 10 + 6)
     builds = [call[-1] for call in fake_nix.calls() if "build" in call]
     assert sorted(build.rsplit("/", 1)[-1] for build in builds) == ['demo.nix")', 'other.nix")']
@@ -329,12 +346,13 @@ def test_last_results_are_kept_for_interactive(project, kvm, fake_nix):
     assert [json.loads(line)["ok"] for line in saved.read_text().splitlines()] == [True, False]
 
 
-
 def test_interactive_on_an_unfit_machine_says_why(project, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     run = project.runpytest("scenarios", "--interactive", "demo", "--nixos-nspawn-allow-tcg")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
-    run.stderr.fnmatch_lines([
-        "--interactive demo: cannot run the VM here: `nix` not found on PATH (install Nix to "
-        "build the scenarios' NixOS VM tests)"
-    ])
+    run.stderr.fnmatch_lines(
+        [
+            "--interactive demo: cannot run the VM here: `nix` not found on PATH (install Nix to "
+            "build the scenarios' NixOS VM tests)"
+        ]
+    )

@@ -36,11 +36,15 @@ def flake(tmp_path) -> Path:
 
 
 def test_committed_fresh_scenario_builds_the_flake_check(flake):
-    target = plan_target(flake, SYSTEM, "demo", "committed rendering\n",
-                         flake / "nix/tests/demo.nix")
+    target = plan_target(
+        flake, SYSTEM, "demo", "committed rendering\n", flake / "nix/tests/demo.nix"
+    )
     assert target.rendered is None
     assert list(target.build_argv()) == [
-        "nix", *FEATURES, *BUILD, ".#checks.x86_64-linux.demo",
+        "nix",
+        *FEATURES,
+        *BUILD,
+        ".#checks.x86_64-linux.demo",
     ]
     assert list(target.build_argv("driverInteractive"))[-1] == (
         ".#checks.x86_64-linux.demo.driverInteractive"
@@ -78,8 +82,7 @@ OPTION_ARGS = ["--option", "builders", BUILDERS, "--option", "max-jobs", "0"]
 
 @pytest.mark.parametrize("rendering", ["committed rendering\n", "edited rendering\n"])
 def test_nix_options_reach_the_build_as_option_flags(flake, fake_nix, rendering):
-    target = plan_target(flake, SYSTEM, "demo", rendering, flake / "nix/tests/demo.nix",
-                         OPTIONS)
+    target = plan_target(flake, SYSTEM, "demo", rendering, flake / "nix/tests/demo.nix", OPTIONS)
     fake_nix.plan(build="success", results=[result("unit-active[web]")])
     outcome = build(target, timeout=30, on_line=lambda line: None)
     (call,) = fake_nix.calls()
@@ -102,7 +105,7 @@ def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     (root / "flake.nix").write_text(
         '{ inputs.nixpkgs.url = "path:' + str(dep) + '"; outputs = { self, nixpkgs }: '
         "{ lib.scenarioTest = pkgs: file: { inherit pkgs; test = import file; "
-        "hidden = builtins.pathExists (self + \"/nix/tests/new.nix\"); }; }; }\n"
+        'hidden = builtins.pathExists (self + "/nix/tests/new.nix"); }; }; }\n'
     )
     nix = ["nix", *FEATURES]
     git(root, "init", "-q")
@@ -116,10 +119,18 @@ def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     generated.write_text('"the rendering"\n')
     target = plan_target(root, SYSTEM, "new", '"the rendering"\n', generated)
     expr = target.build_argv()[-1]
-    out = subprocess.run([*nix, "eval", "--json", "--impure", "--expr", expr], cwd=root,
-                         check=True, capture_output=True, text=True).stdout
-    assert json.loads(out) == {"pkgs": {"stand-in": "pkgs"}, "test": "the rendering",
-                               "hidden": False}
+    out = subprocess.run(
+        [*nix, "eval", "--json", "--impure", "--expr", expr],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert json.loads(out) == {
+        "pkgs": {"stand-in": "pkgs"},
+        "test": "the rendering",
+        "hidden": False,
+    }
 
 
 def committed_target(flake: Path) -> NixTarget:
@@ -130,10 +141,19 @@ def test_successful_build_reads_the_results_file(flake, fake_nix):
     records = [result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)]
     fake_nix.plan(build="success", results=records, log_results=0)
     events: list[str] = []
-    outcome = build(committed_target(flake), timeout=30,
-                    on_line=lambda line: events.append(summarize(line) or ""))
-    assert fake_nix.calls() == [["--extra-experimental-features", "nix-command flakes", *BUILD,
-                                 ".#checks.x86_64-linux.demo"]]
+    outcome = build(
+        committed_target(flake),
+        timeout=30,
+        on_line=lambda line: events.append(summarize(line) or ""),
+    )
+    assert fake_nix.calls() == [
+        [
+            "--extra-experimental-features",
+            "nix-command flakes",
+            *BUILD,
+            ".#checks.x86_64-linux.demo",
+        ]
+    ]
     assert fake_nix.cwds() == [str(flake)]
     assert outcome.succeeded
     assert outcome.out_path is not None
@@ -154,8 +174,11 @@ def test_successful_build_reads_the_results_file(flake, fake_nix):
 
 
 def test_failed_build_takes_the_results_from_the_log(flake, fake_nix):
-    records = [result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False),
-               result("tcp[host->web,22]")]
+    records = [
+        result("unit-active[web]"),
+        result("reachable[host->web,ipv4]", ok=False),
+        result("tcp[host->web,22]"),
+    ]
     fake_nix.plan(build="fail", results=records, log_results=2)
     outcome = build(committed_target(flake), timeout=30, on_line=lambda line: None)
     assert not outcome.succeeded
@@ -210,9 +233,10 @@ def test_keyboard_interrupt_kills_the_whole_process_tree(flake, fake_nix):
         build(committed_target(flake), timeout=60, on_line=interrupt_once_the_vm_starts)
     assert len(seen) == TREE
     assert fake_nix.survivors() == []
-    assert "# interrupted: process tree killed" in (
-        flake / ".nixos-nspawn" / "logs" / "demo.log"
-    ).read_text()
+    assert (
+        "# interrupted: process tree killed"
+        in (flake / ".nixos-nspawn" / "logs" / "demo.log").read_text()
+    )
 
 
 def test_survivor_detection_sees_a_live_sleeper(fake_nix):

@@ -126,8 +126,10 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
     results = root / ".nixos-nspawn" / "results" / "demo.jsonl"
     results.parent.mkdir(parents=True)
     results.write_text(
-        "\n".join(__import__("json").dumps(r) for r in
-                  (result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False)))
+        "\n".join(
+            __import__("json").dumps(r)
+            for r in (result("unit-active[web]"), result("reachable[host->web,ipv4]", ok=False))
+        )
     )
     fake_nix.plan(driver=str(driver))
     said: list[str] = []
@@ -139,22 +141,35 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
         seen.append(child.after.decode().strip())
         child.sendeof()
 
-    status = debug_scenario(scenario, root, "x86_64-linux", timeout=30, requested=None,
-                            say=said.append, interact=inspect)
+    status = debug_scenario(
+        scenario,
+        root,
+        "x86_64-linux",
+        timeout=30,
+        requested=None,
+        say=said.append,
+        interact=inspect,
+    )
     assert status == 0
     (build,) = fake_nix.calls()
     assert build[-1].endswith('.nixos-nspawn/rendered/demo.nix").driverInteractive')
-    assert build[:7] == ["--extra-experimental-features", "nix-command flakes", "build",
-                         "--print-build-logs", "--no-link", "--json", "--impure"]
+    assert build[:7] == [
+        "--extra-experimental-features",
+        "nix-command flakes",
+        "build",
+        "--print-build-logs",
+        "--no-link",
+        "--json",
+        "--impure",
+    ]
     # The stand-in runs SCRIPT: stopped before its 5th statement, the reachable check.
     assert seen == ["STOP 4 6"]
-    assert ("[nixos-nspawn] demo: running up to reachable[host->web,ipv4] "
-            "(it failed in the last run)\n") in said
+    assert (
+        "[nixos-nspawn] demo: running up to reachable[host->web,ipv4] (it failed in the last run)\n"
+    ) in said
 
 
-def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(
-    driver, tmp_path, fake_nix
-):
+def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(driver, tmp_path, fake_nix):
     """A scenario below scenarios/net/ is rendered with the header `render` commits (its
     catalogue label), so the committed file is fresh and the flake's own check is built."""
     root = tmp_path / "repo"
@@ -165,13 +180,21 @@ def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(
     catalogue.write(root, loaded.scenarios)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "flake.nix", "nix/tests/demo.nix"], cwd=root, check=True)
-    assert (root / "nix/tests/demo.nix").read_text().startswith(
-        "# Generated from scenarios/net/demo.toml by"
+    assert (
+        (root / "nix/tests/demo.nix")
+        .read_text()
+        .startswith("# Generated from scenarios/net/demo.toml by")
     )
     fake_nix.plan(driver=str(driver))
-    status = debug_scenario(loaded.scenarios[0], root, "x86_64-linux", timeout=30,
-                            requested=None, say=lambda text: None,
-                            interact=lambda child: child.sendeof())
+    status = debug_scenario(
+        loaded.scenarios[0],
+        root,
+        "x86_64-linux",
+        timeout=30,
+        requested=None,
+        say=lambda text: None,
+        interact=lambda child: child.sendeof(),
+    )
     assert status == 0
     (build,) = fake_nix.calls()
     assert build[-1] == ".#checks.x86_64-linux.demo.driverInteractive"
@@ -183,8 +206,14 @@ def test_debug_scenario_rejects_an_unknown_expectation(tmp_path):
     (root / "scenarios").mkdir(parents=True)
     (root / "scenarios" / "demo.toml").write_text(DEMO)
     said: list[str] = []
-    status = debug_scenario(load_scenario(root / "scenarios" / "demo.toml"), root, "x86_64-linux",
-                            timeout=30, requested="nosuch[x]", say=said.append)
+    status = debug_scenario(
+        load_scenario(root / "scenarios" / "demo.toml"),
+        root,
+        "x86_64-linux",
+        timeout=30,
+        requested="nosuch[x]",
+        say=said.append,
+    )
     assert status == 4
     assert "no expectation 'nosuch[x]'; expectations: unit-active[web], " in said[0]
 
@@ -207,8 +236,11 @@ def test_prelude_cuts_the_rendered_test_script_before_the_expectation(tmp_path):
         tests = script
 
     executed = []
-    namespace = {"driver": Driver(), "exec": lambda code, scope: executed.append(code),
-                 "print": lambda *args: None}
+    namespace = {
+        "driver": Driver(),
+        "exec": lambda code, scope: executed.append(code),
+        "print": lambda *args: None,
+    }
     prelude = write_prelude(tmp_path / "demo.py", "demo", Stop("reachable[host->web,ipv4]", "t"))
     local: dict[str, object] = {}
     exec(prelude.read_text(), namespace, local)
@@ -227,8 +259,11 @@ def test_prelude_carries_hostile_values_as_literals(tmp_path):
     executed = []
     local: dict[str, object] = {}
     prelude = write_prelude(tmp_path / "p.py", 'we"ird\n', Stop(hostile, "t"))
-    namespace = {"driver": Driver(), "exec": lambda code, scope: executed.append(code),
-                 "print": lambda *args: None}
+    namespace = {
+        "driver": Driver(),
+        "exec": lambda code, scope: executed.append(code),
+        "print": lambda *args: None,
+    }
     exec(prelude.read_text(), namespace, local)
     assert (local["_scenario"], local["_stop"]) == ('we"ird\n', hostile)
     assert (local["_count"], local["_total"]) == (0, 1)
@@ -236,8 +271,12 @@ def test_prelude_carries_hostile_values_as_literals(tmp_path):
 
 def test_the_hand_over_notice_comes_before_the_users_prompt(driver, tmp_path, capsysbinary):
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
-    assert run_driver(driver, prelude, cwd=tmp_path, timeout=30,
-                      interact=lambda child: child.sendeof()) == 0
+    assert (
+        run_driver(
+            driver, prelude, cwd=tmp_path, timeout=30, interact=lambda child: child.sendeof()
+        )
+        == 0
+    )
     shown = capsysbinary.readouterr().out.decode()
     prompt = "\x1b[32mIn [\x1b[1m2\x1b[0m]: " if ">>>" not in shown else ">>> "
     assert shown.endswith(f"{HAND_OVER}\r\n{prompt}")  # the pty turns \n into \r\n
@@ -282,8 +321,11 @@ def test_a_prelude_past_its_time_is_interrupted_and_the_driver_cleans_up(
     program = stand_in(tmp_path, monkeypatch, "import time\n\ntime.sleep(600)\n")
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     handed = []
-    with pytest.raises(DriverError, match=r"the prelude .* was still running after 2 s; the "
-                                          r"driver was interrupted and left its REPL"):
+    with pytest.raises(
+        DriverError,
+        match=r"the prelude .* was still running after 2 s; the "
+        r"driver was interrupted and left its REPL",
+    ):
         run_driver(program, prelude, cwd=tmp_path, timeout=2, interact=handed.append)
     assert handed == []
     assert driver_log(program)[1:] == ["cleanup"]
@@ -354,4 +396,3 @@ def test_kill_9_of_the_session_takes_the_driver_and_its_tree_down(
     assert fake_nix.wait_until_all_gone() == []
     assert len(drivers) == 2
     assert wait_until(lambda: all(state(pid) in (None, "Z") for pid in drivers))
-

@@ -49,8 +49,7 @@ def test_an_id_recorded_twice_is_a_failure_naming_both_records(tmp_path):
 
     first, second = result("userns[one]", ok=True), result("userns[one]", ok=False)
     other = result("ephemeral[one]")
-    lines = ["vm-test-run-x> nixos-nspawn-result: " + json.dumps(r)
-             for r in (first, other, second)]
+    lines = ["vm-test-run-x> nixos-nspawn-result: " + json.dumps(r) for r in (first, other, second)]
     path = tmp_path / "results.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in (first, other, second)))
     for found in (results_from_log(lines), results_from_file(path)):
@@ -79,8 +78,10 @@ def test_describe_shows_the_verdict_and_the_message():
 
 def test_dumped_results_read_back_equal(tmp_path):
     """The last run's results go through the record's own writer and reader."""
-    records = {r["id"]: Result.from_json(json.dumps(r)) for r in (
-        result("a[b]"), result("c[d]", ok=False, evidence={"out": "x\u2028y"}))}
+    records = {
+        r["id"]: Result.from_json(json.dumps(r))
+        for r in (result("a[b]"), result("c[d]", ok=False, evidence={"out": "x\u2028y"}))
+    }
     path = tmp_path / "last" / "demo.jsonl"
     dump_results(records, path)
     assert results_from_file(path) == records
@@ -98,8 +99,10 @@ def test_the_log_parser_reads_the_line_the_session_prints(tmp_path, capsys):
 
 
 def test_progress_events():
-    assert summarize("building '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-"
-                     "vm-test-run-zones.drv'...") == "building vm-test-run-zones"
+    assert (
+        summarize("building '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm-test-run-zones.drv'...")
+        == "building vm-test-run-zones"
+    )
     assert summarize("vm-test-run-zones> host: starting vm") == "test VM starting"
     line = "vm-test-run-zones> nixos-nspawn-result: " + json.dumps(result("userns[one]"))
     assert summarize(line) == "userns[one]: passed (1.5 s)"
@@ -154,8 +157,9 @@ def test_results_file_is_split_on_newlines_only(tmp_path):
 
     records = [result("command[host:a]", evidence={"out": "x\u2028y\u0085z"}), result("b[c]")]
     path = tmp_path / "results.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
     found = results_from_file(path)
     assert sorted(found) == ["b[c]", "command[host:a]"]
     assert found["command[host:a]"].evidence == {"out": "x\u2028y\u0085z"}

@@ -58,8 +58,12 @@ STUB_FLAKE = """\
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -74,7 +78,8 @@ def stub_flake(tmp_path) -> Path:
     root = tmp_path / "repo"
     (root / "nix" / "tests").mkdir(parents=True)
     (root / "flake.nix").write_text(
-        STUB_FLAKE.replace("@NIXPKGS@", str(nixpkgs)).replace("@SYSTEM@", SYSTEM)
+        STUB_FLAKE.replace("@NIXPKGS@", str(nixpkgs))
+        .replace("@SYSTEM@", SYSTEM)
         .replace("@NONCE@", uuid.uuid4().hex)
     )
     (root / "nix" / "tests" / "demo.nix").write_text("committed\n")
@@ -97,7 +102,8 @@ def test_probe_then_both_build_routes_with_real_nix(stub_flake):
     assert outcome.out_path is not None
     assert outcome.out_path.name.endswith("vm-test-run-demo")
     assert {i: r.ok for i, r in outcome.results.items()} == {
-        "unit-active[web]": True, "reachable[host->web,ipv4]": False,
+        "unit-active[web]": True,
+        "reachable[host->web,ipv4]": False,
     }
     log = outcome.log_path.read_text()
     assert "vm-test-run-demo> nixos-nspawn-result: " in log
@@ -128,9 +134,20 @@ def test_probe_reports_an_unobtainable_nixpkgs(stub_flake):
 def test_json_output_is_what_real_nix_prints(stub_flake):
     """The out path parsing relies on `nix build --json`'s shape."""
     out = subprocess.run(
-        ["nix", "--extra-experimental-features", "nix-command flakes", "build", "--no-link",
-         "--json", f".#checks.{SYSTEM}.demo"],
-        cwd=stub_flake, capture_output=True, text=True, check=True, env=os.environ,
+        [
+            "nix",
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "build",
+            "--no-link",
+            "--json",
+            f".#checks.{SYSTEM}.demo",
+        ],
+        cwd=stub_flake,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
     ).stdout
     (built,) = json.loads(out)
     assert Path(built["outputs"]["out"]).name.endswith("vm-test-run-demo")

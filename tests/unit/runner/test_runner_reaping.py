@@ -103,7 +103,10 @@ def test_ctrl_c_during_the_timeouts_grace_period_kills_at_once(tmp_path, fake_ni
 )
 def test_the_commands_status_comes_through_the_reaper(tmp_path, script, returncode):
     outcome = processes.run_logged(
-        ["sh", "-c", script], cwd=tmp_path, log_path=tmp_path / "log", timeout=60,
+        ["sh", "-c", script],
+        cwd=tmp_path,
+        log_path=tmp_path / "log",
+        timeout=60,
         on_line=lambda line: None,
     )
     assert outcome.returncode == returncode
@@ -112,7 +115,10 @@ def test_the_commands_status_comes_through_the_reaper(tmp_path, script, returnco
 def test_a_command_that_cannot_start_is_reported_in_the_log(tmp_path):
     log = tmp_path / "log"
     outcome = processes.run_logged(
-        ["no-such-command-here"], cwd=tmp_path, log_path=log, timeout=60,
+        ["no-such-command-here"],
+        cwd=tmp_path,
+        log_path=log,
+        timeout=60,
         on_line=lambda line: None,
     )
     assert outcome.returncode == 127

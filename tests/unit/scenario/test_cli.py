@@ -111,11 +111,16 @@ def test_validate_prints_all_errors_of_all_files(repo: Path) -> None:
     status, output = run("validate", root=repo)
     assert status == 1
     lines = output.splitlines()
-    assert any(line.startswith(f"{bad}:") and "expect[0].to: unknown node 'betta'" in line
-               and "did you mean 'beta'" in line for line in lines)
+    assert any(
+        line.startswith(f"{bad}:")
+        and "expect[0].to: unknown node 'betta'" in line
+        and "did you mean 'beta'" in line
+        for line in lines
+    )
     assert any(line.startswith(f"{other}:1: descripton: unknown key") for line in lines)
-    assert any(line.startswith(f"{other}:1: description: required key is missing")
-               for line in lines)
+    assert any(
+        line.startswith(f"{other}:1: description: required key is missing") for line in lines
+    )
     assert "Traceback" not in output
 
 
@@ -186,8 +191,13 @@ def test_root_is_found_from_a_subdirectory() -> None:
 
 
 def test_module_entry_point_without_root_outside_a_repository(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "harness", "list"], cwd=tmp_path,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "use --root" in result.stdout
     assert "Traceback" not in result.stderr
@@ -213,8 +223,10 @@ def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
     status, output = run(*argv, root=repo)
     assert status == 1
     zones = repo / SCENARIOS_DIR / "zones.toml"
-    assert output == (f"{zones}:1: (render): cannot render: integer 99999999999999999999 "
-                      "does not fit Nix's 64-bit integers\n")
+    assert output == (
+        f"{zones}:1: (render): cannot render: integer 99999999999999999999 "
+        "does not fit Nix's 64-bit integers\n"
+    )
 
 
 def test_nested_scenarios_are_part_of_the_catalogue(repo: Path) -> None:
@@ -239,8 +251,10 @@ def test_scenarios_with_the_same_name_are_an_error_naming_both(repo: Path) -> No
     for argv in (("validate",), ("validate", str(nested)), ("render",), ("render", "--check")):
         status, output = run(*argv, root=repo)
         assert status == 1, argv
-        assert (f"{nested}:1: (file name): the scenario name 'zones' is also the name of {top}"
-                in output), argv
+        assert (
+            f"{nested}:1: (file name): the scenario name 'zones' is also the name of {top}"
+            in output
+        ), argv
     status, output = run("validate", root=repo)
     assert f"{top}:1: (file name): the scenario name 'zones' is also the name of {nested}" in output
     status, output = run("show", "zones", root=repo)
@@ -253,8 +267,9 @@ def test_escaped_quotes_in_a_multi_line_string_do_not_crash_any_command(repo: Pa
     """Valid TOML that crashed the key-position scanner gave every command a traceback."""
     scenario = repo / SCENARIOS_DIR / "userns.toml"
     text = scenario.read_text()
-    scenario.write_text(re.sub(r'^description = .*$', 'description = """ \\\\""" """', text,
-                               count=1, flags=re.M))
+    scenario.write_text(
+        re.sub(r"^description = .*$", 'description = """ \\\\""" """', text, count=1, flags=re.M)
+    )
     for command in (["list"], ["validate"], ["show", "userns"], ["render"]):
         status, output = run(*command, root=repo)
         assert status == 0, (command, output)

@@ -31,8 +31,32 @@ needs_nix = pytest.mark.skipif(
 
 # Characters that are special somewhere: Nix strings ($ { ' " \), indentation, line ends,
 # non-ASCII (2-, 3- and 4-byte UTF-8), control characters. NUL has no Nix representation.
-TRICKY = ["${", "''", "'''", "''$", "$", "\\", '"', "'", "\n", "\r", "\t", " ", "#", "{", "}",
-          "é", "√", "😀", "\x01", "\x7f", "''\\", "\\n", "*/", "/*"]
+TRICKY = [
+    "${",
+    "''",
+    "'''",
+    "''$",
+    "$",
+    "\\",
+    '"',
+    "'",
+    "\n",
+    "\r",
+    "\t",
+    " ",
+    "#",
+    "{",
+    "}",
+    "é",
+    "√",
+    "😀",
+    "\x01",
+    "\x7f",
+    "''\\",
+    "\\n",
+    "*/",
+    "/*",
+]
 toml_chars = st.characters(exclude_characters="\0", exclude_categories=("Cs",))
 text = st.lists(
     st.one_of(st.sampled_from(TRICKY), st.text(toml_chars, max_size=8)),
@@ -42,8 +66,7 @@ ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 scalars = st.one_of(text, ints, st.booleans())
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(text, inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
     max_leaves=12,
 )
 
@@ -57,7 +80,9 @@ def nix_eval(exprs: list[str]) -> object:
         file.flush()
         result = subprocess.run(
             ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", file.name],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     assert result.returncode == 0, result.stderr + source
     return json.loads(result.stdout)
@@ -79,8 +104,11 @@ class Batch:
         assert nix_eval(self.exprs) == self.values
 
 
-QUICK = settings(max_examples=300, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+QUICK = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @needs_nix
@@ -218,12 +246,13 @@ def test_nix_code_cannot_reach_the_surrounding_expression(code: str) -> None:
     source = "{ a = " + to_nix(NixCode(code)) + "; }"
     result = subprocess.run(
         ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", source],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0, result.stdout
     assert "syntax error" in result.stderr
     assert "scenario-config.nix" in result.stderr
-
 
 
 def test_single_attribute_sets_are_dotted_paths() -> None:

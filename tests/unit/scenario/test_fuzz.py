@@ -27,8 +27,11 @@ HERE = Path(__file__).parent
 REGRESSIONS = HERE / "regressions"
 CORPUS = [
     path.read_text()
-    for path in (*sorted((find_root(HERE) / SCENARIOS_DIR).glob("*.toml")),
-                 HERE / "hostile.toml", *sorted(REGRESSIONS.glob("*.toml")))
+    for path in (
+        *sorted((find_root(HERE) / SCENARIOS_DIR).glob("*.toml")),
+        HERE / "hostile.toml",
+        *sorted(REGRESSIONS.glob("*.toml")),
+    )
 ]
 SHORT, LONG = 200, 10_000  # per test; two tests make the default run's few hundred
 LOCATED = re.compile(r"fuzz\.toml(:\d+)?: \S.*?: \S")
@@ -61,13 +64,56 @@ def check(text: str, path: Path = Path("fuzz.toml")) -> None:
 
 # --- mutated catalogue files --------------------------------------------------------------
 
-PIECES = ['"', "'", '"""', "'''", "\\", '\\"', "\n", "\r\n", "#", "[", "]", "[[", "]]", "{",
-          "}", ",", ".", "=", " ", "\t", "0", "-1", "1e3", "true", "inf", "1979-05-27",
-          "\u202e", "\u200b", "\x00", "\x7f", "é", "${", "''", "[[expect]]\n", "[host]\n",
-          "[containers.web]\n", 'check = "userns"\n', "[[step]]\n", 'action = "restart"\n',
-          "x = 1\n", "expect = []\n",
-          "timeout = 2143885\n", '"a" = { b = [1, { c = 2 }] }\n', "[" * 40 + "]" * 40,
-          '\\"""', '"""', "[" * 600 + "]" * 600, "{a=" * 400 + "1" + "}" * 400]
+PIECES = [
+    '"',
+    "'",
+    '"""',
+    "'''",
+    "\\",
+    '\\"',
+    "\n",
+    "\r\n",
+    "#",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    ",",
+    ".",
+    "=",
+    " ",
+    "\t",
+    "0",
+    "-1",
+    "1e3",
+    "true",
+    "inf",
+    "1979-05-27",
+    "\u202e",
+    "\u200b",
+    "\x00",
+    "\x7f",
+    "é",
+    "${",
+    "''",
+    "[[expect]]\n",
+    "[host]\n",
+    "[containers.web]\n",
+    'check = "userns"\n',
+    "[[step]]\n",
+    'action = "restart"\n',
+    "x = 1\n",
+    "expect = []\n",
+    "timeout = 2143885\n",
+    '"a" = { b = [1, { c = 2 }] }\n',
+    "[" * 40 + "]" * 40,
+    '\\"""',
+    '"""',
+    "[" * 600 + "]" * 600,
+    "{a=" * 400 + "1" + "}" * 400,
+]
 
 
 @st.composite
@@ -79,7 +125,7 @@ def mutated(draw: st.DrawFn) -> str:
         if action == "insert":
             text = text[:at] + draw(st.sampled_from(PIECES)) + text[at:]
         elif action == "delete":
-            text = text[:at] + text[at + draw(st.integers(1, 12)):]
+            text = text[:at] + text[at + draw(st.integers(1, 12)) :]
         elif action == "duplicate":
             lines = text.split("\n")
             line = lines[draw(st.integers(0, len(lines) - 1))]
@@ -92,13 +138,29 @@ def mutated(draw: st.DrawFn) -> str:
 
 # --- random scenario-shaped documents -------------------------------------------------------
 
-TRICKY = st.text(st.sampled_from([*"aZ09-_ ./:%${}'\"\\\n\r\t,=#[]", "\x00", "\x1b", "\u202e",
-                                  "\u200b", "\u2028", "é", "\U0001f600"]), max_size=12)
+TRICKY = st.text(
+    st.sampled_from(
+        [
+            *"aZ09-_ ./:%${}'\"\\\n\r\t,=#[]",
+            "\x00",
+            "\x1b",
+            "\u202e",
+            "\u200b",
+            "\u2028",
+            "é",
+            "\U0001f600",
+        ]
+    ),
+    max_size=12,
+)
 NAMES = st.one_of(st.sampled_from(["web", "WEB", "db", "host", "a" * 13, "x-", "lab"]), TRICKY)
 SCALARS = st.one_of(
-    TRICKY, st.booleans(), st.integers(-(2**64), 2**64),
+    TRICKY,
+    st.booleans(),
+    st.integers(-(2**64), 2**64),
     st.sampled_from([0, -1, 604800, 604801, 2143885, 2**63 - 1, 2**63]),
-    st.floats(allow_nan=True), st.datetimes().map(lambda moment: moment.isoformat()),
+    st.floats(allow_nan=True),
+    st.datetimes().map(lambda moment: moment.isoformat()),
 )
 
 
@@ -116,40 +178,74 @@ def keyed(known: list[str], values: st.SearchStrategy) -> st.SearchStrategy:
 
 
 BIND = keyed(["hostPath", "readOnly", "idmap", "options"], VALUES)
-VETH = keyed(["enable", "zone", "config"], st.one_of(
-    VALUES, st.fixed_dictionaries({}, optional={"host": VALUES, "container": VALUES})))
-CONTAINER = st.fixed_dictionaries({}, optional={
-    "config": NIX,
-    "path": st.one_of(TRICKY, st.just("/nix/store/a-system"), VALUES,
-                      st.fixed_dictionaries({}, optional={"config": NIX, "extra": VALUES})),
-    "autoStart": VALUES, "restartIfChanged": st.booleans(),
-    "binds": st.dictionaries(st.one_of(st.just("/var/lib/a"), TRICKY), BIND, max_size=2),
-    "network": st.one_of(VALUES, st.fixed_dictionaries({"veth": VETH})), "extra": VALUES,
-})
+VETH = keyed(
+    ["enable", "zone", "config"],
+    st.one_of(VALUES, st.fixed_dictionaries({}, optional={"host": VALUES, "container": VALUES})),
+)
+CONTAINER = st.fixed_dictionaries(
+    {},
+    optional={
+        "config": NIX,
+        "path": st.one_of(
+            TRICKY,
+            st.just("/nix/store/a-system"),
+            VALUES,
+            st.fixed_dictionaries({}, optional={"config": NIX, "extra": VALUES}),
+        ),
+        "autoStart": VALUES,
+        "restartIfChanged": st.booleans(),
+        "binds": st.dictionaries(st.one_of(st.just("/var/lib/a"), TRICKY), BIND, max_size=2),
+        "network": st.one_of(VALUES, st.fixed_dictionaries({"veth": VETH})),
+        "extra": VALUES,
+    },
+)
 EXPECT = st.builds(
     lambda check, params: {"check": check, **params},
     st.one_of(st.sampled_from(sorted(CHECKS)), TRICKY),
-    keyed(sorted({param.name for spec in CHECKS.values() for param in spec.params}),
-          st.one_of(NAMES, VALUES)),
+    keyed(
+        sorted({param.name for spec in CHECKS.values() for param in spec.params}),
+        st.one_of(NAMES, VALUES),
+    ),
 )
 STEP = st.builds(
     lambda action, params: {"action": action, **params},
     st.one_of(st.sampled_from(sorted(STEPS)), TRICKY),
-    keyed(sorted({param.name for spec in STEPS.values() for param in spec.params}),
-          st.one_of(NAMES, VALUES)),
+    keyed(
+        sorted({param.name for spec in STEPS.values() for param in spec.params}),
+        st.one_of(NAMES, VALUES),
+    ),
 )
 DOCUMENTS = st.fixed_dictionaries(
     {"description": st.one_of(TRICKY, VALUES)},
     optional={
         "timeout": st.one_of(SCALARS, VALUES),
-        "host": st.one_of(st.fixed_dictionaries({"config": NIX}, optional={
-            "specialisations": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries(
-                {}, optional={"config": NIX, "containers": st.dictionaries(
-                    NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2)}),
-                max_size=2), VALUES),
-        }), VALUES),
-        "nodes": st.one_of(st.dictionaries(NAMES, st.fixed_dictionaries({"config": NIX}),
-                                           max_size=2), VALUES),
+        "host": st.one_of(
+            st.fixed_dictionaries(
+                {"config": NIX},
+                optional={
+                    "specialisations": st.one_of(
+                        st.dictionaries(
+                            NAMES,
+                            st.fixed_dictionaries(
+                                {},
+                                optional={
+                                    "config": NIX,
+                                    "containers": st.dictionaries(
+                                        NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2
+                                    ),
+                                },
+                            ),
+                            max_size=2,
+                        ),
+                        VALUES,
+                    ),
+                },
+            ),
+            VALUES,
+        ),
+        "nodes": st.one_of(
+            st.dictionaries(NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2), VALUES
+        ),
         "containers": st.one_of(st.dictionaries(NAMES, CONTAINER, max_size=3), VALUES),
         "expect": st.one_of(st.lists(EXPECT, max_size=3), VALUES),
         "step": st.one_of(st.lists(STEP, max_size=2), VALUES),
@@ -159,10 +255,18 @@ DOCUMENTS = st.fixed_dictionaries(
 
 
 def toml_string(text: str) -> str:
-    return '"' + "".join(
-        "\\" + char if char in '"\\'
-        else f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F
-        else char for char in text) + '"'
+    return (
+        '"'
+        + "".join(
+            "\\" + char
+            if char in '"\\'
+            else f"\\u{ord(char):04x}"
+            if ord(char) < 0x20 or ord(char) == 0x7F
+            else char
+            for char in text
+        )
+        + '"'
+    )
 
 
 def toml_value(value: object) -> str:
@@ -171,8 +275,13 @@ def toml_value(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") \
-            if math.isinf(value) else repr(value)
+        return (
+            "nan"
+            if math.isnan(value)
+            else ("inf" if value > 0 else "-inf")
+            if math.isinf(value)
+            else repr(value)
+        )
     if isinstance(value, str):
         return toml_string(value)
     if isinstance(value, list):
@@ -188,9 +297,14 @@ def document(data: dict[str, object]) -> str:
 
 # --- the tests ------------------------------------------------------------------------------
 
+
 def run(strategy: st.SearchStrategy, examples: int, transform=lambda value: value) -> None:
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(strategy)
     def property_(value: object) -> None:
         check(transform(value))

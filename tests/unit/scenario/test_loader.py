@@ -14,7 +14,7 @@ from harness.loader import format_key, load_scenario
 from harness.render import render_scenario
 from harness.scenario import ScenarioError, ValidationError
 
-VALID = '''\
+VALID = """\
 description = "two containers"
 timeout = 900
 
@@ -43,7 +43,7 @@ to = "web"
 [[expect]]
 check = "userns"
 container = "db"
-'''
+"""
 
 
 def write(tmp_path: Path, text: str, name: str = "case.toml") -> Path:
@@ -108,24 +108,40 @@ def test_unknown_container_key_suggests(tmp_path: Path) -> None:
 
 def test_unknown_nested_key_in_inline_table(tmp_path: Path) -> None:
     text = VALID.replace("readOnly = false", "readonly = false")
-    one_error(tmp_path, text, 'containers.web.binds."/var/lib/web".readonly', 10,
-              "did you mean 'readOnly'")
+    one_error(
+        tmp_path,
+        text,
+        'containers.web.binds."/var/lib/web".readonly',
+        10,
+        "did you mean 'readOnly'",
+    )
 
 
 def test_wrong_type(tmp_path: Path) -> None:
-    text = VALID.replace('restartIfChanged = false', 'restartIfChanged = "no"')
-    one_error(tmp_path, text, "containers.db.restartIfChanged", 15, "expected a boolean",
-              "string 'no'")
+    text = VALID.replace("restartIfChanged = false", 'restartIfChanged = "no"')
+    one_error(
+        tmp_path, text, "containers.db.restartIfChanged", 15, "expected a boolean", "string 'no'"
+    )
 
 
 def test_boolean_is_not_an_integer(tmp_path: Path) -> None:
-    one_error(tmp_path, VALID.replace("timeout = 900", "timeout = true"), "timeout", 2,
-              "expected an integer")
+    one_error(
+        tmp_path,
+        VALID.replace("timeout = 900", "timeout = true"),
+        "timeout",
+        2,
+        "expected an integer",
+    )
 
 
 def test_missing_required_description(tmp_path: Path) -> None:
-    one_error(tmp_path, VALID.replace('description = "two containers"\n', ""), "description",
-              1, "required key is missing")
+    one_error(
+        tmp_path,
+        VALID.replace('description = "two containers"\n', ""),
+        "description",
+        1,
+        "required key is missing",
+    )
 
 
 def test_missing_check_points_at_the_expect_table(tmp_path: Path) -> None:
@@ -141,35 +157,48 @@ def test_a_misspelt_check_key_is_reported_with_the_missing_one(tmp_path: Path) -
 
 
 def test_keys_of_no_check_are_reported_when_the_check_is_unknown(tmp_path: Path) -> None:
-    text = VALID.replace('check = "userns"\ncontainer = "db"',
-                         'check = "usrens"\ncontainer = "db"\ncontaner = "db"')
+    text = VALID.replace(
+        'check = "userns"\ncontainer = "db"', 'check = "usrens"\ncontainer = "db"\ncontaner = "db"'
+    )
     errors = errors_of(tmp_path, text)
-    assert [(e.key, e.line) for e in errors] == [("expect[2].check", 27),
-                                                 ("expect[2].contaner", 29)]
+    assert [(e.key, e.line) for e in errors] == [
+        ("expect[2].check", 27),
+        ("expect[2].contaner", 29),
+    ]
     assert "did you mean 'container'?" in errors[1].message
 
 
 def test_missing_required_check_parameter(tmp_path: Path) -> None:
-    text = VALID.replace('check = "reachable"\nto = "web"\n\n[[expect]]\ncheck = "userns"',
-                         'check = "reachable"\n\n[[expect]]\ncheck = "userns"')
+    text = VALID.replace(
+        'check = "reachable"\nto = "web"\n\n[[expect]]\ncheck = "userns"',
+        'check = "reachable"\n\n[[expect]]\ncheck = "userns"',
+    )
     one_error(tmp_path, text, "expect[1].to", 22, "required")
 
 
 def test_unknown_check_suggests(tmp_path: Path) -> None:
-    one_error(tmp_path, VALID.replace('"userns"', '"usrens"'), "expect[2].check", 27,
-              "unknown check 'usrens'", "did you mean 'userns'")
+    one_error(
+        tmp_path,
+        VALID.replace('"userns"', '"usrens"'),
+        "expect[2].check",
+        27,
+        "unknown check 'usrens'",
+        "did you mean 'userns'",
+    )
 
 
 def test_unknown_check_parameter_suggests(tmp_path: Path) -> None:
     text = VALID.replace('container = "db"', 'containr = "db"\ncontainer = "db"')
-    one_error(tmp_path, text, "expect[2].containr", 28, "unknown parameter",
-              "did you mean 'container'")
+    one_error(
+        tmp_path, text, "expect[2].containr", 28, "unknown parameter", "did you mean 'container'"
+    )
 
 
 def test_check_parameter_choices(tmp_path: Path) -> None:
-    text = VALID.replace('check = "reachable"\nto = "web"\n\n[[expect]]\ncheck = "userns"',
-                         'check = "reachable"\nto = "web"\nfamily = "ipv5"\n\n[[expect]]\n'
-                         'check = "userns"')
+    text = VALID.replace(
+        'check = "reachable"\nto = "web"\n\n[[expect]]\ncheck = "userns"',
+        'check = "reachable"\nto = "web"\nfamily = "ipv5"\n\n[[expect]]\ncheck = "userns"',
+    )
     one_error(tmp_path, text, "expect[1].family", 25, "'ipv5'", "'ipv4'")
 
 
@@ -180,38 +209,43 @@ def test_check_parameter_rule(tmp_path: Path) -> None:
 
 def test_expectation_naming_unknown_container(tmp_path: Path) -> None:
     text = VALID.replace('container = "db"', 'container = "dbb"')
-    one_error(tmp_path, text, "expect[2].container", 28, "unknown node 'dbb'",
-              "did you mean 'db'")
+    one_error(tmp_path, text, "expect[2].container", 28, "unknown node 'dbb'", "did you mean 'db'")
 
 
 def test_container_name_too_long_for_interface(tmp_path: Path) -> None:
     text = VALID.replace("[containers.db]", "[containers.database-server]").replace(
-        'container = "db"', 'container = "database-server"')
-    one_error(tmp_path, text, "containers.database-server", 13, "ve-database-server",
-              "15 characters")
+        'container = "db"', 'container = "database-server"'
+    )
+    one_error(
+        tmp_path, text, "containers.database-server", 13, "ve-database-server", "15 characters"
+    )
 
 
 def test_zone_name_too_long_for_interface(tmp_path: Path) -> None:
     text = VALID.replace('zone = "lab"', 'zone = "laboratory-12"')
-    one_error(tmp_path, text, "containers.db.network.veth.zone", 16, "vz-laboratory-12",
-              "at most 12")
+    one_error(
+        tmp_path, text, "containers.db.network.veth.zone", 16, "vz-laboratory-12", "at most 12"
+    )
 
 
 def test_container_name_with_invalid_characters(tmp_path: Path) -> None:
     text = VALID.replace("[containers.web]", '[containers."w_b"]').replace(
-        'to = "web"', 'to = "w_b"')
-    one_error(tmp_path, text, 'containers.w_b', 7, "invalid container name")
+        'to = "web"', 'to = "w_b"'
+    )
+    one_error(tmp_path, text, "containers.w_b", 7, "invalid container name")
 
 
 def test_container_named_host(tmp_path: Path) -> None:
     text = VALID.replace("[containers.db]", "[containers.host]").replace(
-        'container = "db"', 'container = "web"')
+        'container = "db"', 'container = "web"'
+    )
     one_error(tmp_path, text, "containers.host", 13, "'host' names the VM")
 
 
 def test_zone_without_veth(tmp_path: Path) -> None:
-    text = VALID.replace('network.veth.zone = "lab"',
-                         'network.veth.zone = "lab"\nnetwork.veth.enable = false')
+    text = VALID.replace(
+        'network.veth.zone = "lab"', 'network.veth.zone = "lab"\nnetwork.veth.enable = false'
+    )
     one_error(tmp_path, text, "containers.db.network.veth.zone", 16, "needs the veth link")
 
 
@@ -222,9 +256,13 @@ def test_relative_bind_path(tmp_path: Path) -> None:
 
 def test_unsupported_value_in_network_settings(tmp_path: Path) -> None:
     text = VALID.replace("DHCPServer = false", "DHCPServer = 1.5")
-    one_error(tmp_path, text,
-              "containers.web.network.veth.config.host.networkConfig.DHCPServer", 11,
-              "unsupported value float 1.5")
+    one_error(
+        tmp_path,
+        text,
+        "containers.web.network.veth.config.host.networkConfig.DHCPServer",
+        11,
+        "unsupported value float 1.5",
+    )
 
 
 def test_nul_in_a_string(tmp_path: Path) -> None:
@@ -238,8 +276,9 @@ def test_empty_nix_code(tmp_path: Path) -> None:
 
 
 def test_table_expected(tmp_path: Path) -> None:
-    one_error(tmp_path, VALID.replace("[host]\nconfig = ", "host = "), "host", 4,
-              "expected a table")
+    one_error(
+        tmp_path, VALID.replace("[host]\nconfig = ", "host = "), "host", 4, "expected a table"
+    )
 
 
 def test_no_expectations(tmp_path: Path) -> None:
@@ -248,8 +287,9 @@ def test_no_expectations(tmp_path: Path) -> None:
 
 
 def test_toml_syntax_error_has_line(tmp_path: Path) -> None:
-    one_error(tmp_path, VALID.replace("autoStart = true", "autoStart = "), "(syntax)", 9,
-              "invalid TOML")
+    one_error(
+        tmp_path, VALID.replace("autoStart = true", "autoStart = "), "(syntax)", 9, "invalid TOML"
+    )
 
 
 def test_bad_file_name(tmp_path: Path) -> None:
@@ -264,29 +304,38 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_all_errors_of_a_file_at_once(tmp_path: Path) -> None:
-    text = (VALID.replace("timeout = 900", "timout = 900")
-            .replace("autoStart = true", "autoStart = 1")
-            .replace('container = "db"', 'container = "nope"'))
+    text = (
+        VALID.replace("timeout = 900", "timout = 900")
+        .replace("autoStart = true", "autoStart = 1")
+        .replace('container = "db"', 'container = "nope"')
+    )
     errors = errors_of(tmp_path, text)
     assert [(e.key, e.line) for e in errors] == [
-        ("timout", 2), ("containers.web.autoStart", 9), ("expect[2].container", 28),
+        ("timout", 2),
+        ("containers.web.autoStart", 9),
+        ("expect[2].container", 28),
     ]
     message = str(ScenarioError(errors))
     assert message.count("case.toml:") == 3
 
 
-@pytest.mark.parametrize(("path", "text"), [
-    (("containers", "web", "binds", "/var/lib/web"), 'containers.web.binds."/var/lib/web"'),
-    (("expect", 2, "to"), "expect[2].to"),
-    ((), "(document)"),
-])
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (("containers", "web", "binds", "/var/lib/web"), 'containers.web.binds."/var/lib/web"'),
+        (("expect", 2, "to"), "expect[2].to"),
+        ((), "(document)"),
+    ],
+)
 def test_format_key(path: tuple[str | int, ...], text: str) -> None:
     assert format_key(path) == text
 
 
 def test_errors_come_in_file_order(tmp_path: Path) -> None:
-    text = ('description = "x"\n[containers.web]\nconfig = 1\n[host]\nconfig = 2\n'
-            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    text = (
+        'description = "x"\n[containers.web]\nconfig = 1\n[host]\nconfig = 2\n'
+        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    )
     errors = errors_of(tmp_path, text)
     assert [(e.key, e.line) for e in errors] == [("containers.web.config", 3), ("host.config", 5)]
 
@@ -296,15 +345,25 @@ INT64_MAX = 2**63 - 1
 
 @pytest.mark.parametrize("value", ["99999999999999999999", str(INT64_MAX + 1)])
 def test_timeout_beyond_nix_integers(tmp_path: Path, value: str) -> None:
-    one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
-              "does not fit Nix's 64-bit integers")
+    one_error(
+        tmp_path,
+        VALID.replace("timeout = 900", f"timeout = {value}"),
+        "timeout",
+        2,
+        "does not fit Nix's 64-bit integers",
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "604801", "2143885", str(INT64_MAX)])
 def test_timeout_must_be_positive_and_at_most_a_week(tmp_path: Path, value: str) -> None:
     """2143885 s plus the build margin overflowed epoll's millisecond timeout (issue 10)."""
-    one_error(tmp_path, VALID.replace("timeout = 900", f"timeout = {value}"), "timeout", 2,
-              "positive number of seconds up to 604800 (one week)")
+    one_error(
+        tmp_path,
+        VALID.replace("timeout = 900", f"timeout = {value}"),
+        "timeout",
+        2,
+        "positive number of seconds up to 604800 (one week)",
+    )
 
 
 def test_timeout_of_a_week_is_accepted(tmp_path: Path) -> None:
@@ -312,19 +371,25 @@ def test_timeout_of_a_week_is_accepted(tmp_path: Path) -> None:
 
 
 def test_integers_beyond_nix_in_network_settings(tmp_path: Path) -> None:
-    text = VALID.replace("DHCPServer = false",
-                         f"DHCPServer = false, MTUBytes = {INT64_MAX + 1}, Low = {-INT64_MAX - 1}, "
-                         f"List = [1, -{INT64_MAX + 2}]")
+    text = VALID.replace(
+        "DHCPServer = false",
+        f"DHCPServer = false, MTUBytes = {INT64_MAX + 1}, Low = {-INT64_MAX - 1}, "
+        f"List = [1, -{INT64_MAX + 2}]",
+    )
     errors = errors_of(tmp_path, text)
     settings = "containers.web.network.veth.config.host.networkConfig"
-    assert [(e.key, e.line) for e in errors] == [(f"{settings}.MTUBytes", 11),
-                                                 (f"{settings}.List[1]", 11)]
+    assert [(e.key, e.line) for e in errors] == [
+        (f"{settings}.MTUBytes", 11),
+        (f"{settings}.List[1]", 11),
+    ]
     assert all("does not fit Nix's 64-bit integers" in e.message for e in errors)
 
 
 def test_integer_beyond_nix_in_check_parameters(tmp_path: Path) -> None:
-    text = VALID.replace('container = "db"', 'container = "db"\n\n[[expect]]\ncheck = "tcp"\n'
-                         'to = "web"\nport = 99999999999999999999')
+    text = VALID.replace(
+        'container = "db"',
+        'container = "db"\n\n[[expect]]\ncheck = "tcp"\nto = "web"\nport = 99999999999999999999',
+    )
     errors = errors_of(tmp_path, text)
     assert {(e.key, e.line) for e in errors} == {("expect[3].port", 33)}
     assert any("does not fit Nix's 64-bit integers" in e.message for e in errors)
@@ -336,8 +401,10 @@ def test_nul_in_a_bind_mount_point(tmp_path: Path) -> None:
 
 
 def test_nul_in_network_settings_keys_and_strings(tmp_path: Path) -> None:
-    text = VALID.replace('DHCPServer = false, Address = ["192.168.42.1/24"]',
-                         '"DHCP\\u0000Server" = false, Address = ["192.168.42.1/24\\u0000"]')
+    text = VALID.replace(
+        'DHCPServer = false, Address = ["192.168.42.1/24"]',
+        '"DHCP\\u0000Server" = false, Address = ["192.168.42.1/24\\u0000"]',
+    )
     errors = errors_of(tmp_path, text)
     settings = "containers.web.network.veth.config.host.networkConfig"
     assert [e.key for e in errors] == [f'{settings}."DHCP\\u0000Server"', f"{settings}.Address[0]"]
@@ -345,21 +412,31 @@ def test_nul_in_network_settings_keys_and_strings(tmp_path: Path) -> None:
 
 
 def test_nul_in_a_check_parameter(tmp_path: Path) -> None:
-    text = VALID.replace('container = "db"', 'container = "db"\n\n[[expect]]\ncheck = "command"\n'
-                         'run = "true\\u0000"')
+    text = VALID.replace(
+        'container = "db"', 'container = "db"\n\n[[expect]]\ncheck = "command"\nrun = "true\\u0000"'
+    )
     one_error(tmp_path, text, "expect[3].run", 32, "NUL")
 
 
-@pytest.mark.parametrize(("check", "key", "value", "ok"), [
-    ("command", "exit", -1, False), ("command", "exit", 0, True), ("command", "exit", 255, True),
-    ("command", "exit", 256, False), ("http", "status", 99, False),
-    ("http", "status", 100, True), ("http", "status", 599, True), ("http", "status", 600, False),
-])
-def test_exit_and_status_ranges(tmp_path: Path, check: str, key: str, value: int,
-                                ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("check", "key", "value", "ok"),
+    [
+        ("command", "exit", -1, False),
+        ("command", "exit", 0, True),
+        ("command", "exit", 255, True),
+        ("command", "exit", 256, False),
+        ("http", "status", 99, False),
+        ("http", "status", 100, True),
+        ("http", "status", 599, True),
+        ("http", "status", 600, False),
+    ],
+)
+def test_exit_and_status_ranges(tmp_path: Path, check: str, key: str, value: int, ok: bool) -> None:
     params = 'run = "true"' if check == "command" else 'to = "web"'
-    text = VALID.replace('container = "db"', f'container = "db"\n\n[[expect]]\ncheck = "{check}"\n'
-                         f"{params}\n{key} = {value}")
+    text = VALID.replace(
+        'container = "db"',
+        f'container = "db"\n\n[[expect]]\ncheck = "{check}"\n{params}\n{key} = {value}',
+    )
     if ok:
         assert load_scenario(write(tmp_path, text)).expectations[-1].params[key] == value
     else:
@@ -381,23 +458,42 @@ def _toml(value: object) -> str:
 
 
 _SCALARS = st.integers() | st.text(max_size=8) | st.booleans()
-_SETTINGS = st.dictionaries(st.text(max_size=6), st.recursive(
-    _SCALARS, lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=6), max_size=4)
+_SETTINGS = st.dictionaries(
+    st.text(max_size=6),
+    st.recursive(
+        _SCALARS,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        ),
+        max_leaves=6,
+    ),
+    max_size=4,
+)
 
 
-@given(timeout=st.integers(), mount=st.text(max_size=8), settings=_SETTINGS,
-       run=st.text(max_size=8), exit=st.integers())
-@hypothesis.settings(max_examples=60, deadline=None,
-                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
-def test_whatever_validates_renders(tmp_path: Path, timeout: int, mount: str,
-                                    settings: dict[str, object], run: str, exit: int) -> None:
+@given(
+    timeout=st.integers(),
+    mount=st.text(max_size=8),
+    settings=_SETTINGS,
+    run=st.text(max_size=8),
+    exit=st.integers(),
+)
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+def test_whatever_validates_renders(
+    tmp_path: Path, timeout: int, mount: str, settings: dict[str, object], run: str, exit: int
+) -> None:
     """Validation is the only gate before rendering: a file either fails with messages, or
     renders without an exception (no NixEscapeError traceback for values the loader let pass)."""
-    text = (f'description = "x"\ntimeout = {timeout}\n[containers.web]\n'
-            f"binds.{_toml('/' + mount)} = {{ hostPath = \"/srv\" }}\n"
-            f"network.veth.config.host.networkConfig = {_toml(settings)}\n"
-            f'[[expect]]\ncheck = "command"\non = "web"\nrun = {_toml(run)}\nexit = {exit}\n')
+    text = (
+        f'description = "x"\ntimeout = {timeout}\n[containers.web]\n'
+        f'binds.{_toml("/" + mount)} = {{ hostPath = "/srv" }}\n'
+        f"network.veth.config.host.networkConfig = {_toml(settings)}\n"
+        f'[[expect]]\ncheck = "command"\non = "web"\nrun = {_toml(run)}\nexit = {exit}\n'
+    )
     try:
         scenario = load_scenario(write(tmp_path, text))
     except ScenarioError as error:
@@ -418,35 +514,54 @@ CONTROL = "which would end or break the line in the unit file"
 
 
 def test_newline_in_a_bind_host_path(tmp_path: Path) -> None:
-    text = VALID.replace('hostPath = "/srv/web"',
-                         'hostPath = "/srv/web\\nPrivateUsers=no\\nBind=/:/host"')
+    text = VALID.replace(
+        'hostPath = "/srv/web"', 'hostPath = "/srv/web\\nPrivateUsers=no\\nBind=/:/host"'
+    )
     one_error(tmp_path, text, f"{BIND}.hostPath", 10, "control character U+000A", CONTROL)
 
 
 def test_lone_carriage_return_in_a_network_value(tmp_path: Path) -> None:
-    text = VALID.replace('Address = ["192.168.42.1/24"]',
-                         'Address = ["192.168.42.1/24\\rDNS=192.0.2.1"]')
-    one_error(tmp_path, text, f"{HOST_SETTINGS}.networkConfig.Address[0]", 11,
-              "control character U+000D", CONTROL)
+    text = VALID.replace(
+        'Address = ["192.168.42.1/24"]', 'Address = ["192.168.42.1/24\\rDNS=192.0.2.1"]'
+    )
+    one_error(
+        tmp_path,
+        text,
+        f"{HOST_SETTINGS}.networkConfig.Address[0]",
+        11,
+        "control character U+000D",
+        CONTROL,
+    )
 
 
-@pytest.mark.parametrize(("escape", "code"), [("\\u0001", "U+0001"), ("\\t", "U+0009"),
-                                              ("\\u001b", "U+001B"), ("\\u007f", "U+007F")])
-def test_any_other_control_character_in_a_bind_option(tmp_path: Path, escape: str,
-                                                      code: str) -> None:
+@pytest.mark.parametrize(
+    ("escape", "code"),
+    [("\\u0001", "U+0001"), ("\\t", "U+0009"), ("\\u001b", "U+001B"), ("\\u007f", "U+007F")],
+)
+def test_any_other_control_character_in_a_bind_option(
+    tmp_path: Path, escape: str, code: str
+) -> None:
     text = VALID.replace('options = ["idmap"]', f'options = ["idmap{escape}"]')
     one_error(tmp_path, text, f"{BIND}.options[0]", 10, f"control character {code}", CONTROL)
 
 
 def test_trailing_backslash_in_a_network_value(tmp_path: Path) -> None:
     text = VALID.replace('Address = ["192.168.42.1/24"]', 'Address = ["192.168.42.1/24\\\\"]')
-    one_error(tmp_path, text, f"{HOST_SETTINGS}.networkConfig.Address[0]", 11,
-              "ends in a backslash", "continue the line")
+    one_error(
+        tmp_path,
+        text,
+        f"{HOST_SETTINGS}.networkConfig.Address[0]",
+        11,
+        "ends in a backslash",
+        "continue the line",
+    )
 
 
 def test_backslashes_in_bind_paths_are_escaped_so_any_number_is_fine(tmp_path: Path) -> None:
-    text = VALID.replace('binds."/var/lib/web" = { hostPath = "/srv/web"',
-                         'binds."/var/lib/web\\\\" = { hostPath = "/srv/a\\\\b:c\\\\\\\\\\\\"')
+    text = VALID.replace(
+        'binds."/var/lib/web" = { hostPath = "/srv/web"',
+        'binds."/var/lib/web\\\\" = { hostPath = "/srv/a\\\\b:c\\\\\\\\\\\\"',
+    )
     (bind,) = load_scenario(write(tmp_path, text)).containers[0].binds
     assert (bind.path, bind.host_path) == ("/var/lib/web\\", "/srv/a\\b:c\\\\\\")
 
@@ -470,7 +585,8 @@ def test_surrounding_whitespace_in_a_bind_mount_point(tmp_path: Path, mount: str
 def test_percent_is_data_in_unit_values(tmp_path: Path) -> None:
     # No specifier in .nspawn and .network files: `%` is written as it is.
     text = VALID.replace('hostPath = "/srv/web"', 'hostPath = "/srv/50%"').replace(
-        'Address = ["192.168.42.1/24"]', 'DNS = ["192.0.2.53%ve-web"]')
+        'Address = ["192.168.42.1/24"]', 'DNS = ["192.0.2.53%ve-web"]'
+    )
     container = load_scenario(write(tmp_path, text)).containers[0]
     assert container.binds[0].host_path == "/srv/50%"
     assert container.veth.host_config == {
@@ -478,8 +594,10 @@ def test_percent_is_data_in_unit_values(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("key", ['"Name=eth0 #"', '"Name\\n[Network]\\nAddress"', '"[Network]"',
-                                 '"#Name"', '"Na me"', '""'])
+@pytest.mark.parametrize(
+    "key",
+    ['"Name=eth0 #"', '"Name\\n[Network]\\nAddress"', '"[Network]"', '"#Name"', '"Na me"', '""'],
+)
 def test_network_key_injection(tmp_path: Path, key: str) -> None:
     text = VALID.replace("DHCPServer = false", f"{key} = false")
     errors = errors_of(tmp_path, text)
@@ -493,25 +611,34 @@ def test_network_value_injection(tmp_path: Path) -> None:
     text = VALID.replace(
         "network.veth.config.host.networkConfig",
         'network.veth.config.host.matchConfig.Name = "ve-web\\n[Network]\\nAddress=10.0.0.1/8"\n'
-        "network.veth.config.host.networkConfig")
-    one_error(tmp_path, text, f"{HOST_SETTINGS}.matchConfig.Name", 11,
-              "control character U+000A", CONTROL)
+        "network.veth.config.host.networkConfig",
+    )
+    one_error(
+        tmp_path, text, f"{HOST_SETTINGS}.matchConfig.Name", 11, "control character U+000A", CONTROL
+    )
 
 
 def test_control_characters_at_any_depth_of_the_settings(tmp_path: Path) -> None:
     text = VALID.replace(
         "network.veth.config.host.networkConfig",
         'network.veth.config.container.routes = [{ Gateway = "10.0.0.1" }, '
-        '{ Destination = ["10.0.0.0/8\\n"] }]\nnetwork.veth.config.host.networkConfig')
-    one_error(tmp_path, text, "containers.web.network.veth.config.container.routes[1]."
-              "Destination[0]", 11, "control character U+000A")
+        '{ Destination = ["10.0.0.0/8\\n"] }]\nnetwork.veth.config.host.networkConfig',
+    )
+    one_error(
+        tmp_path,
+        text,
+        "containers.web.network.veth.config.container.routes[1].Destination[0]",
+        11,
+        "control character U+000A",
+    )
 
 
 @pytest.mark.parametrize("option", ["norbind,noidmap", "idmap:x"])
 def test_bind_option_holding_a_separator(tmp_path: Path, option: str) -> None:
     text = VALID.replace('options = ["idmap"]', f'options = ["norbind", "{option}"]')
-    one_error(tmp_path, text, f"{BIND}.options[1]", 10, "contains ',' or ':'",
-              "one option per entry")
+    one_error(
+        tmp_path, text, f"{BIND}.options[1]", 10, "contains ',' or ':'", "one option per entry"
+    )
 
 
 @pytest.mark.parametrize("path", ["/srv/my system", "/srv/it's", "/srv/x\\n"])
@@ -522,9 +649,10 @@ def test_prebuilt_path_that_parameters_would_split(tmp_path: Path, path: str) ->
 
 
 def test_extra_config_is_raw_unit_text_not_data(tmp_path: Path) -> None:
-    text = VALID.replace("network.veth.config.host.networkConfig",
-                         'network.veth.config.host.extraConfig = "[Link]"\n'
-                         "network.veth.config.host.networkConfig")
+    text = VALID.replace(
+        "network.veth.config.host.networkConfig",
+        'network.veth.config.host.extraConfig = "[Link]"\nnetwork.veth.config.host.networkConfig',
+    )
     one_error(tmp_path, text, f"{HOST_SETTINGS}.extraConfig", 11, "raw unit file text")
 
 
@@ -534,12 +662,15 @@ def test_module_system_keys_at_any_depth_of_the_settings(tmp_path: Path, key: st
         "network.veth.config.host.networkConfig",
         f'network.veth.config.host.matchConfig = {{ {key} = "override", Name = "eth0" }}\n'
         f'network.veth.config.container.routes = [{{ Gateway = {{ {key} = "x" }} }}]\n'
-        "network.veth.config.host.networkConfig")
+        "network.veth.config.host.networkConfig",
+    )
     errors = errors_of(tmp_path, text)
     assert [(e.key, e.line) for e in errors] == [
         (f"{HOST_SETTINGS}.matchConfig.{format_key((key,))}", 11),
-        (f"containers.web.network.veth.config.container.routes[0].Gateway."
-         f"{format_key((key,))}", 12),
+        (
+            f"containers.web.network.veth.config.container.routes[0].Gateway.{format_key((key,))}",
+            12,
+        ),
     ]
     assert all(f"{key!r} is special to Nix" in e.message for e in errors)
 
@@ -547,7 +678,8 @@ def test_module_system_keys_at_any_depth_of_the_settings(tmp_path: Path, key: st
 def test_a_container_named_out_path(tmp_path: Path) -> None:
     # A container name is an attribute name in nixos-nspawn.containers.
     text = VALID.replace("[containers.db]", "[containers.outPath]").replace(
-        'container = "db"', 'container = "web"')
+        'container = "db"', 'container = "web"'
+    )
     one_error(tmp_path, text, "containers.outPath", 13, "'outPath' is special to Nix")
 
 
@@ -583,9 +715,11 @@ def test_nesting_too_deep_for_tomllib_is_a_file_level_error(tmp_path: Path, kind
 @pytest.mark.parametrize("kind", ["array", "table"])
 def test_nesting_that_tomllib_accepts_is_bounded_too(tmp_path: Path, kind: str) -> None:
     """300 levels parse, but would exhaust the recursion of the loader's and renderer's walks."""
-    text = (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
-            f"network.veth.config.host.networkConfig.X = {nested(300, kind)}\n"
-            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+    text = (
+        f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+        f"network.veth.config.host.networkConfig.X = {nested(300, kind)}\n"
+        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    )
     (error,) = errors_of(tmp_path, text)
     assert error.line == 4
     assert error.key.startswith("containers.web.network.veth.config.host.networkConfig.X")
@@ -594,10 +728,13 @@ def test_nesting_that_tomllib_accepts_is_bounded_too(tmp_path: Path, kind: str) 
 
 def test_nesting_up_to_the_limit_loads_and_renders(tmp_path: Path) -> None:
     """X is 7 keys deep; 26 arrays put the innermost at a path of 32 (X plus 25 indexes)."""
+
     def text(levels: int) -> str:
-        return (f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
-                f"network.veth.config.host.X = {nested(levels, 'array')}\n"
-                '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+        return (
+            f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+            f"network.veth.config.host.X = {nested(levels, 'array')}\n"
+            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+        )
 
     scenario = load_scenario(write(tmp_path, text(26)))
     render_scenario(scenario, scenario.path.name)
@@ -612,8 +749,10 @@ def test_invisible_characters_in_errors_are_escaped(tmp_path: Path, char: str) -
     """A key, a message and a file name print every invisible character as an escape."""
     escape = f"\\u{ord(char):04x}"
     name = f"a{escape}b"  # TOML's escape in the file; the loaded key holds the character
-    text = (f'description = "x"\n[containers."{name}"]\nconfig = "{{ }}"\n'
-            f'[[expect]]\ncheck = "userns"\ncontainer = "{name}"\n"{name}" = 1\n')
+    text = (
+        f'description = "x"\n[containers."{name}"]\nconfig = "{{ }}"\n'
+        f'[[expect]]\ncheck = "userns"\ncontainer = "{name}"\n"{name}" = 1\n'
+    )
     path = write(tmp_path, text, f"bad{char}.toml")
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
@@ -637,19 +776,26 @@ def test_an_empty_expect_array_is_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("keys", "words"),
-    [("", "exactly one of `config`"),
-     ('config = "{ }"\npath = "/nix/store/aaaa-nixos-system"\n', "both are set")],
+    [
+        ("", "exactly one of `config`"),
+        ('config = "{ }"\npath = "/nix/store/aaaa-nixos-system"\n', "both are set"),
+    ],
     ids=["neither", "both"],
 )
-def test_a_container_needs_exactly_one_of_config_and_path(tmp_path: Path, keys: str,
-                                                          words: str) -> None:
-    text = (f'description = "x"\n[containers.web]\n{keys}autoStart = true\n'
-            '[[expect]]\ncheck = "userns"\ncontainer = "web"\n')
+def test_a_container_needs_exactly_one_of_config_and_path(
+    tmp_path: Path, keys: str, words: str
+) -> None:
+    text = (
+        f'description = "x"\n[containers.web]\n{keys}autoStart = true\n'
+        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    )
     one_error(tmp_path, text, "containers.web", 2, words)
 
 
 def test_container_names_differing_only_in_case_are_an_error(tmp_path: Path) -> None:
-    text = ('description = "x"\n[containers.web]\nconfig = "{ }"\n'
-            '[containers.WEB]\nconfig = "{ }"\n'
-            '[[expect]]\ncheck = "userns"\ncontainer = "WEB"\n')
+    text = (
+        'description = "x"\n[containers.web]\nconfig = "{ }"\n'
+        '[containers.WEB]\nconfig = "{ }"\n'
+        '[[expect]]\ncheck = "userns"\ncontainer = "WEB"\n'
+    )
     one_error(tmp_path, text, "containers.WEB", 4, "'web' and 'WEB' differ only in case")

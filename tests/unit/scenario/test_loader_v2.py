@@ -11,16 +11,18 @@ from harness.loader import load_scenario
 from harness.render import render_scenario, render_test_script
 from harness.scenario import ScenarioError, Step
 
-HEAD = '''\
+HEAD = """\
 description = "steps"
 
 [containers.web]
 config = "{ }"
-'''
+"""
 
 TAIL = '[containers.web]\nconfig = "{ }"\n'
 
-STEPS = HEAD + '''
+STEPS = (
+    HEAD
+    + """
 [[step]]
 action = "run"
 run = "mkdir -p /srv/web"
@@ -41,7 +43,8 @@ port = 80
 [[expect]]
 check = "http"
 to = "web"
-'''
+"""
+)
 
 
 def load(tmp_path: Path, text: str):
@@ -59,13 +62,17 @@ def errors(tmp_path: Path, text: str) -> list[str]:
 def test_steps_are_placed_between_expectations(tmp_path: Path) -> None:
     scenario = load(tmp_path, STEPS)
     assert scenario.steps == (
-        Step("run[host:mkdir -p /srv/web]", "run", {"on": "host", "run": "mkdir -p /srv/web"},
-             6, 0),
+        Step(
+            "run[host:mkdir -p /srv/web]", "run", {"on": "host", "run": "mkdir -p /srv/web"}, 6, 0
+        ),
         Step("restart[web]", "restart", {"container": "web"}, 14, 1),
         Step("wait-port[web:80]", "wait-port", {"on": "web", "port": 80}, 18, 1),
     )
     assert [entry.id for entry in scenario.program] == [
-        "run[host:mkdir -p /srv/web]", "unit-active[web]", "restart[web]", "wait-port[web:80]",
+        "run[host:mkdir -p /srv/web]",
+        "unit-active[web]",
+        "restart[web]",
+        "wait-port[web:80]",
         "http[host->web:80/]",
     ]
 
@@ -86,40 +93,66 @@ def test_test_script_runs_them_in_file_order(tmp_path: Path) -> None:
 
 
 def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
-    text = HEAD + '[[step]]\naction = "stop"\ncontainer = "web"\n' \
-        '[[step]]\naction = "stop"\ncontainer = "web"\n[[expect]]\ncheck = "userns"\n' \
+    text = (
+        HEAD + '[[step]]\naction = "stop"\ncontainer = "web"\n'
+        '[[step]]\naction = "stop"\ncontainer = "web"\n[[expect]]\ncheck = "userns"\n'
         'container = "web"\n'
+    )
     assert [s.id for s in load(tmp_path, text).steps] == ["stop[web]", "stop[web]#2"]
 
 
-@pytest.mark.parametrize(("step", "expected"), [
-    ('action = "dance"', "6: step[0].action: unknown step 'dance' (known: restart, stop, "
-                         "start, run, wait-unit, wait-port, switch, reboot)"),
-    ('action = "rebot"', "6: step[0].action: unknown step 'rebot'; did you mean 'reboot'?"),
-    ('action = "reboot"\non = "web"',
-     "7: step[0].on: 'web' is a container; step 'reboot' takes the host or a [nodes] VM"),
-    ('action = "reboot"\non = "hots"', "7: step[0].on: unknown node 'hots'; did you mean 'host'?"),
-    ("container = \"web\"", "5: step[0].action: required key is missing"),
-    ('action = "restart"', "5: step[0].container: required parameter is missing"),
-    ('action = "restart"\ncontainer = "wbe"',
-     "7: step[0].container: unknown node 'wbe'; did you mean 'web'?"),
-    ('action = "restart"\ncontainer = "host"',
-     "7: step[0].container: must name a container, not the host"),
-    ('action = "run"\nrun = "true"\nwithin = 0',
-     "8: step[0].within: must be within 1..3600, got 0"),
-    ('action = "run"\nrun = "true"\nwtihin = 3',
-     "8: step[0].wtihin: unknown parameter for step 'run'; did you mean 'within'?"),
-    ('action = "wait-port"\nport = 70000', "7: step[0].port: must be within 1..65535, got 70000"),
-    ('action = "wait-unit"\nunit = 3', "7: step[0].unit: expected a string, got integer 3"),
-])
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        (
+            'action = "dance"',
+            "6: step[0].action: unknown step 'dance' (known: restart, stop, "
+            "start, run, wait-unit, wait-port, switch, reboot)",
+        ),
+        ('action = "rebot"', "6: step[0].action: unknown step 'rebot'; did you mean 'reboot'?"),
+        (
+            'action = "reboot"\non = "web"',
+            "7: step[0].on: 'web' is a container; step 'reboot' takes the host or a [nodes] VM",
+        ),
+        (
+            'action = "reboot"\non = "hots"',
+            "7: step[0].on: unknown node 'hots'; did you mean 'host'?",
+        ),
+        ('container = "web"', "5: step[0].action: required key is missing"),
+        ('action = "restart"', "5: step[0].container: required parameter is missing"),
+        (
+            'action = "restart"\ncontainer = "wbe"',
+            "7: step[0].container: unknown node 'wbe'; did you mean 'web'?",
+        ),
+        (
+            'action = "restart"\ncontainer = "host"',
+            "7: step[0].container: must name a container, not the host",
+        ),
+        (
+            'action = "run"\nrun = "true"\nwithin = 0',
+            "8: step[0].within: must be within 1..3600, got 0",
+        ),
+        (
+            'action = "run"\nrun = "true"\nwtihin = 3',
+            "8: step[0].wtihin: unknown parameter for step 'run'; did you mean 'within'?",
+        ),
+        (
+            'action = "wait-port"\nport = 70000',
+            "7: step[0].port: must be within 1..65535, got 70000",
+        ),
+        ('action = "wait-unit"\nunit = 3', "7: step[0].unit: expected a string, got integer 3"),
+    ],
+)
 def test_step_errors_are_located(tmp_path: Path, step: str, expected: str) -> None:
     text = HEAD + "[[step]]\n" + step + '\n[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
     assert expected in errors(tmp_path, text)
 
 
 def test_a_step_needs_a_later_expectation(tmp_path: Path) -> None:
-    text = HEAD + '[[expect]]\ncheck = "userns"\ncontainer = "web"\n' \
+    text = (
+        HEAD + '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
         '[[step]]\naction = "stop"\ncontainer = "web"\n'
+    )
     assert errors(tmp_path, text) == [
         "8: step[0]: no expectation follows this step, so nothing would show its effect: add "
         "an [[expect]] after it"
@@ -127,14 +160,17 @@ def test_a_step_needs_a_later_expectation(tmp_path: Path) -> None:
 
 
 def test_step_must_be_an_array_of_tables(tmp_path: Path) -> None:
-    text = 'description = "x"\nstep = "restart"\n' + TAIL + \
-        '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    text = (
+        'description = "x"\nstep = "restart"\n'
+        + TAIL
+        + '[[expect]]\ncheck = "userns"\ncontainer = "web"\n'
+    )
     assert errors(tmp_path, text) == [
         "2: step: expected an array of tables ([[step]]), got string 'restart'"
     ]
 
 
-SPECIALISED = '''\
+SPECIALISED = """\
 description = "switch"
 
 [containers.web]
@@ -151,7 +187,7 @@ to = "v2"
 [[expect]]
 check = "userns"
 container = "web"
-'''
+"""
 
 
 def test_specialisations_render_as_the_host_option(tmp_path: Path) -> None:
@@ -165,19 +201,34 @@ def test_specialisations_render_as_the_host_option(tmp_path: Path) -> None:
     assert 'session.step("switch[v2]", "switch", {"to": "v2"})' in text
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (('to = "v2"', 'to = "v3"'), "12: step[0].to: unknown specialisation 'v3' (known: base, v2)"),
-    (('to = "v2"', 'to = "base"'), None),
-    (("containers.web.config", "containers.wbe.config"),
-     "8: host.specialisations.v2.containers.wbe: unknown container 'wbe'; did you mean 'web'?"),
-    (("[host.specialisations.v2]", "[host.specialisations.base]"),
-     "6: host.specialisations.base: invalid specialisation name 'base': use letters, digits "
-     "and '-' (not at either end), not 'base'"),
-    (("containers.web.config =", "containers.web.conf ="),
-     "8: host.specialisations.v2.containers.web.conf: unknown key; did you mean 'config'?"),
-    (('config = "{ networking', 'confgi = "{ networking'),
-     "7: host.specialisations.v2.confgi: unknown key; did you mean 'config'?"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('to = "v2"', 'to = "v3"'),
+            "12: step[0].to: unknown specialisation 'v3' (known: base, v2)",
+        ),
+        (('to = "v2"', 'to = "base"'), None),
+        (
+            ("containers.web.config", "containers.wbe.config"),
+            "8: host.specialisations.v2.containers.wbe: unknown "
+            "container 'wbe'; did you mean 'web'?",
+        ),
+        (
+            ("[host.specialisations.v2]", "[host.specialisations.base]"),
+            "6: host.specialisations.base: invalid specialisation name 'base': use letters, digits "
+            "and '-' (not at either end), not 'base'",
+        ),
+        (
+            ("containers.web.config =", "containers.web.conf ="),
+            "8: host.specialisations.v2.containers.web.conf: unknown key; did you mean 'config'?",
+        ),
+        (
+            ('config = "{ networking', 'confgi = "{ networking'),
+            "7: host.specialisations.v2.confgi: unknown key; did you mean 'config'?",
+        ),
+    ],
+)
 def test_specialisation_errors_are_located(
     tmp_path: Path, change: tuple[str, str], expected: str | None
 ) -> None:
@@ -188,7 +239,7 @@ def test_specialisation_errors_are_located(
         assert expected in errors(tmp_path, text)
 
 
-NODES = '''\
+NODES = """\
 description = "nodes"
 
 [nodes.outside]
@@ -211,7 +262,7 @@ run = "true"
 check = "command"
 on = "outside"
 run = "true"
-'''
+"""
 
 
 def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
@@ -224,26 +275,42 @@ def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
     assert '            "outside": outside,\n' in text
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (("[nodes.outside]", "[nodes.host]"),
-     "3: nodes.host: 'host' is the VM that runs the containers; choose another name"),
-    (("[nodes.outside]", "[nodes.web]"),
-     "3: nodes.web: 'web' names a container already: host names are case-insensitive and must "
-     "be unique"),
-    (("[nodes.outside]", "[nodes.driver]"),
-     "3: nodes.driver: invalid node name 'driver': the testScript names the VM by it, so use "
-     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
-    (("[nodes.outside]", '[nodes."out-side"]'),
-     "3: nodes.out-side: invalid node name 'out-side': the testScript names the VM by it, so use "
-     "lowercase letters and digits, starting with a letter, and none of the driver's names"),
-    (('to = "outside"', 'to = "outsde"'),
-     "12: expect[0].to: unknown node 'outsde'; did you mean 'outside'?"),
-    (('config = "{ services', 'conf = "{ services'),
-     "4: nodes.outside.conf: unknown key; did you mean 'config'?"),
-])
-def test_node_errors_are_located(
-    tmp_path: Path, change: tuple[str, str], expected: str
-) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("[nodes.outside]", "[nodes.host]"),
+            "3: nodes.host: 'host' is the VM that runs the containers; choose another name",
+        ),
+        (
+            ("[nodes.outside]", "[nodes.web]"),
+            "3: nodes.web: 'web' names a container already: host names "
+            "are case-insensitive and must "
+            "be unique",
+        ),
+        (
+            ("[nodes.outside]", "[nodes.driver]"),
+            "3: nodes.driver: invalid node name 'driver': the testScript "
+            "names the VM by it, so use "
+            "lowercase letters and digits, starting with a letter, and none of the driver's names",
+        ),
+        (
+            ("[nodes.outside]", '[nodes."out-side"]'),
+            "3: nodes.out-side: invalid node name 'out-side': the "
+            "testScript names the VM by it, so use "
+            "lowercase letters and digits, starting with a letter, and none of the driver's names",
+        ),
+        (
+            ('to = "outside"', 'to = "outsde"'),
+            "12: expect[0].to: unknown node 'outsde'; did you mean 'outside'?",
+        ),
+        (
+            ('config = "{ services', 'conf = "{ services'),
+            "4: nodes.outside.conf: unknown key; did you mean 'config'?",
+        ),
+    ],
+)
+def test_node_errors_are_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     assert expected in errors(tmp_path, NODES.replace(*change))
 
 
@@ -254,7 +321,9 @@ def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:
     ]
 
 
-REBOOT = NODES + '''
+REBOOT = (
+    NODES
+    + """
 [[step]]
 action = "reboot"
 
@@ -265,13 +334,18 @@ on = "outside"
 [[expect]]
 check = "unit-active"
 container = "web"
-'''
+"""
+)
 
 
 def test_reboot_renders_as_a_step_and_the_topology_knows_autostart(tmp_path: Path) -> None:
-    scenario = load(tmp_path, REBOOT.replace('[containers.web]\nconfig = "{ }"\n',
-                                             '[containers.web]\nconfig = "{ }"\n'
-                                             'autoStart = false\n'))
+    scenario = load(
+        tmp_path,
+        REBOOT.replace(
+            '[containers.web]\nconfig = "{ }"\n',
+            '[containers.web]\nconfig = "{ }"\nautoStart = false\n',
+        ),
+    )
     assert [step.id for step in scenario.steps[1:]] == ["reboot[host]", "reboot[outside]"]
     script = render_test_script(scenario)
     assert 'session.step("reboot[host]", "reboot", {"on": "host"})\n' in script
@@ -280,7 +354,7 @@ def test_reboot_renders_as_a_step_and_the_topology_knows_autostart(tmp_path: Pat
     assert "auto_start=True" in render_test_script(load(tmp_path, REBOOT))  # the default
 
 
-PREBUILT = '''\
+PREBUILT = """\
 description = "prebuilt"
 
 [containers.web.path]
@@ -292,7 +366,7 @@ path = "/nix/store/aaaa-nixos-system-db"
 [[expect]]
 check = "unit-active"
 container = "web"
-'''
+"""
 
 
 def test_a_path_table_is_a_system_built_from_nix_code(tmp_path: Path) -> None:
@@ -301,35 +375,57 @@ def test_a_path_table_is_a_system_built_from_nix_code(tmp_path: Path) -> None:
     assert web.path == PrebuiltSystem(NixCode("{ nixos-nspawn.isContainer = true; }"))
     assert db.path == "/nix/store/aaaa-nixos-system-db"  # a string stays data
     text = render_scenario(load(tmp_path, PREBUILT), "case.toml")
-    assert ("        web.path = (pkgs.nixos [ nixosModules.default (import (builtins.toFile "
-            "\"scenario-config.nix\" ''\n") in text
+    assert (
+        "        web.path = (pkgs.nixos [ nixosModules.default (import (builtins.toFile "
+        "\"scenario-config.nix\" ''\n"
+    ) in text
     assert '        db.path = "/nix/store/aaaa-nixos-system-db";\n' in text
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (('[containers.web.path]\nconfig = "{ nixos-nspawn.isContainer = true; }"',
-      "[containers.web]\npath = 3"),
-     "4: containers.web.path: expected an absolute path (a string) or a table with `config`, "
-     "got integer 3"),
-    (("config = \"{ nixos", "confg = \"{ nixos"),
-     "4: containers.web.path.confg: unknown key; did you mean 'config'?"),
-    (("config = \"{ nixos", "confg = \"{ nixos"),
-     "3: containers.web.path: give the prebuilt system's `config` (a NixOS module)"),
-    (('config = "{ nixos-nspawn.isContainer = true; }"', 'config = " "'),
-     "4: containers.web.path.config: empty Nix code: write a module such as \"{ }\""),
-    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "nix/store/a"'),
-     "7: containers.db.path: expected an absolute path, got 'nix/store/a'"),
-    (('path = "/nix/store/aaaa-nixos-system-db"', 'path = "/nix/store/a b"'),
-     "7: containers.db.path: "),
-    (("[containers.web.path]", '[containers.web]\nconfig = "{ }"\n[containers.web.path]'),
-     "3: containers.web: set exactly one of `config` (the container's NixOS module) and "
-     "`path` (a prebuilt system): both are set"),
-    (('[[expect]]', '[host.specialisations.v2]\ncontainers.web.config = "{ }"\n[[expect]]'),
-     "10: host.specialisations.v2.containers.web: container 'web' runs a prebuilt `path`: a "
-     "specialisation can change only a container's `config`"),
-])
-def test_path_errors_are_located(
-    tmp_path: Path, change: tuple[str, str], expected: str
-) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            (
+                '[containers.web.path]\nconfig = "{ nixos-nspawn.isContainer = true; }"',
+                "[containers.web]\npath = 3",
+            ),
+            "4: containers.web.path: expected an absolute path (a "
+            "string) or a table with `config`, "
+            "got integer 3",
+        ),
+        (
+            ('config = "{ nixos', 'confg = "{ nixos'),
+            "4: containers.web.path.confg: unknown key; did you mean 'config'?",
+        ),
+        (
+            ('config = "{ nixos', 'confg = "{ nixos'),
+            "3: containers.web.path: give the prebuilt system's `config` (a NixOS module)",
+        ),
+        (
+            ('config = "{ nixos-nspawn.isContainer = true; }"', 'config = " "'),
+            '4: containers.web.path.config: empty Nix code: write a module such as "{ }"',
+        ),
+        (
+            ('path = "/nix/store/aaaa-nixos-system-db"', 'path = "nix/store/a"'),
+            "7: containers.db.path: expected an absolute path, got 'nix/store/a'",
+        ),
+        (
+            ('path = "/nix/store/aaaa-nixos-system-db"', 'path = "/nix/store/a b"'),
+            "7: containers.db.path: ",
+        ),
+        (
+            ("[containers.web.path]", '[containers.web]\nconfig = "{ }"\n[containers.web.path]'),
+            "3: containers.web: set exactly one of `config` (the container's NixOS module) and "
+            "`path` (a prebuilt system): both are set",
+        ),
+        (
+            ("[[expect]]", '[host.specialisations.v2]\ncontainers.web.config = "{ }"\n[[expect]]'),
+            "10: host.specialisations.v2.containers.web: container 'web' runs a prebuilt `path`: a "
+            "specialisation can change only a container's `config`",
+        ),
+    ],
+)
+def test_path_errors_are_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     found = errors(tmp_path, PREBUILT.replace(*change))
     assert any(error.startswith(expected) for error in found), found

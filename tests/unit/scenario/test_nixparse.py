@@ -10,8 +10,9 @@ from harness import nixparse
 from harness.loader import load_scenario
 from harness.scenario import ScenarioError
 
-needs_nix = pytest.mark.skipif(shutil.which("nix-instantiate") is None,
-                               reason="nix-instantiate is not on PATH")
+needs_nix = pytest.mark.skipif(
+    shutil.which("nix-instantiate") is None, reason="nix-instantiate is not on PATH"
+)
 
 TEXT = '''\
 description = "x"
@@ -94,7 +95,9 @@ def test_the_first_broken_field_in_file_order_is_reported(tmp_path: Path, runs) 
 def test_other_errors_are_reported_with_it(tmp_path: Path) -> None:
     text = TEXT.replace('config = "{ }"', 'config = "{"\nautostart = true')
     assert [error.split(":")[1] for error in errors(tmp_path, text)] == [
-        " containers.web.config", " containers.web.autostart"]
+        " containers.web.config",
+        " containers.web.autostart",
+    ]
 
 
 def test_without_nix_the_check_is_skipped(tmp_path: Path, monkeypatch, runs) -> None:

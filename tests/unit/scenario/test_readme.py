@@ -45,20 +45,22 @@ def test_a_new_check_regenerates_into_the_reference(monkeypatch: pytest.MonkeyPa
     spec = CheckSpec(
         name="frobnicate",
         doc="The `thing` is frobnicated | twice.",
-        params=(Param("thing", str, required=True, doc="what to frobnicate"),
-                Param("times", int, default=2, bounds=(1, 9), doc="how often"),
-                Param("mode", str, default="fast", choices=("fast", "slow"), doc="pace")),
+        params=(
+            Param("thing", str, required=True, doc="what to frobnicate"),
+            Param("times", int, default=2, bounds=(1, 9), doc="how often"),
+            Param("mode", str, default="fast", choices=("fast", "slow"), doc="pace"),
+        ),
         label=lambda p: str(p["thing"]),
     )
     monkeypatch.setattr(check_reference, "CHECKS", {**CHECKS, spec.name: spec})
     text = check_reference.updated(TEXT)
-    block = text[text.index("### frobnicate"):text.index(check_reference.END)]
+    block = text[text.index("### frobnicate") : text.index(check_reference.END)]
     assert "The `thing` is frobnicated | twice." in block
     assert "| `thing` | string | required | what to frobnicate |" in block
     assert "| `times` | integer, 1 to 9 | `2` | how often |" in block
     assert '| `mode` | `"fast"`, `"slow"` | `"fast"` | pace |' in block
-    assert text.startswith(TEXT[:TEXT.index(check_reference.BEGIN)])
-    assert text.endswith(TEXT[TEXT.index(check_reference.END):])
+    assert text.startswith(TEXT[: TEXT.index(check_reference.BEGIN)])
+    assert text.endswith(TEXT[TEXT.index(check_reference.END) :])
 
 
 def test_broken_markers_are_an_error() -> None:
@@ -86,8 +88,16 @@ def test_every_step_and_parameter_is_documented() -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["## `[host]`", "## `[[step]]`", "### command", "### http", "## `[nodes.<name>]`",
-     "#### reboot", "### A prebuilt `path`", "## `[[expect]]`"],
+    [
+        "## `[host]`",
+        "## `[[step]]`",
+        "### command",
+        "### http",
+        "## `[nodes.<name>]`",
+        "#### reboot",
+        "### A prebuilt `path`",
+        "## `[[expect]]`",
+    ],
 )
 def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     """The short example of a construct validates as part of a scenario and has the ids it
@@ -95,10 +105,15 @@ def test_construct_examples_are_valid(heading: str, tmp_path: Path) -> None:
     section = TEXT.split(heading + "\n", 1)[1]
     (example,) = re.findall(r"```toml\n(.*?)^```", section, re.M | re.S)[:1]
     path = tmp_path / "example.toml"
-    path.write_text(f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
-                    f'[containers.db]\nconfig = "{{ }}"\n{example}'
-                    + ('\n[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
-                       if "[[expect]]" not in example else ""))
+    path.write_text(
+        f'description = "x"\n[containers.web]\nconfig = "{{ }}"\n'
+        f'[containers.db]\nconfig = "{{ }}"\n{example}'
+        + (
+            '\n[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
+            if "[[expect]]" not in example
+            else ""
+        )
+    )
     scenario = load_scenario(path)
     ids = [entry.id for entry in scenario.program]
     documented = re.findall(r"# id: (.+\])", example)

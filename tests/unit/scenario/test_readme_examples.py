@@ -23,8 +23,9 @@ EXAMPLES = {
     "Example: static addresses on the veth link": "static-address",
 }
 
-pytestmark = pytest.mark.skipif(shutil.which("nix-instantiate") is None,
-                                reason="nix-instantiate not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed"
+)
 
 COMPARE = """
 let
@@ -72,7 +73,10 @@ def test_readme_example_equals_its_scenario(heading: str, scenario: str, tmp_pat
     (tmp_path / "test.nix").write_text(rendered(ROOT, loaded))
     result = subprocess.run(
         ["nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", "-E", COMPARE],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     both = json.loads(result.stdout)

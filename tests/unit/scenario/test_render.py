@@ -24,11 +24,30 @@ SCENARIOS = scenario_files(ROOT)
 
 # Driver.test_symbols() (general_symbols), plus `machines` of older drivers; the single VM is
 # also exposed as `machine`.
-DRIVER_SYMBOLS = frozenset({
-    "start_all", "test_script", "machines", "machines_qemu", "machines_nspawn", "vlans",
-    "driver", "log", "os", "create_machine", "subtest", "run_tests", "join_all", "retry",
-    "serial_stdout_off", "serial_stdout_on", "polling_condition", "BaseMachine", "t", "debug",
-})
+DRIVER_SYMBOLS = frozenset(
+    {
+        "start_all",
+        "test_script",
+        "machines",
+        "machines_qemu",
+        "machines_nspawn",
+        "vlans",
+        "driver",
+        "log",
+        "os",
+        "create_machine",
+        "subtest",
+        "run_tests",
+        "join_all",
+        "retry",
+        "serial_stdout_off",
+        "serial_stdout_on",
+        "polling_condition",
+        "BaseMachine",
+        "t",
+        "debug",
+    }
+)
 MACHINES = frozenset({"host", "machine"})
 
 needs_nix = pytest.mark.skipif(
@@ -48,7 +67,10 @@ def pyflakes_messages(script: str, nodes: frozenset[str] = frozenset()) -> list[
 def nix_eval_json(expr: str, cwd: Path) -> object:
     result = subprocess.run(
         ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", expr],
-        cwd=cwd, capture_output=True, text=True, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -98,8 +120,9 @@ def test_generated_module_parses_and_holds_the_scenario(path: Path, tmp_path: Pa
     scenario = load_scenario(path)
     out = tmp_path / f"{scenario.name}.nix"
     out.write_text(rendered(ROOT, scenario))
-    parsed = subprocess.run(["nix-instantiate", "--parse", str(out)],
-                            capture_output=True, text=True, check=False)
+    parsed = subprocess.run(
+        ["nix-instantiate", "--parse", str(out)], capture_output=True, text=True, check=False
+    )
     assert parsed.returncode == 0, parsed.stderr
     fields = generated_fields(out)
     assert fields["name"] == scenario.name
@@ -121,8 +144,11 @@ def test_hostile_values_stay_values(tmp_path: Path) -> None:
     script = render_test_script(scenario)
     assert fields["testScript"] == script
     # The Python side: the check's parameters arrive exactly, as data.
-    calls = [node for node in ast.walk(ast.parse(script))
-             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "check"]
+    calls = [
+        node
+        for node in ast.walk(ast.parse(script))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "check"
+    ]
     (call,) = calls
     params = ast.literal_eval(call.args[2])
     assert params == dict(scenario.expectations[0].params)
@@ -148,7 +174,7 @@ def test_header_names_the_source_and_command() -> None:
 
 def test_container_config_is_imported_as_code_of_its_own() -> None:
     text = rendered(ROOT, load_scenario(ROOT / SCENARIOS_DIR / "reverse-proxy.toml"))
-    assert 'config = (import (builtins.toFile "scenario-config.nix" \'\'\n' in text
+    assert "config = (import (builtins.toFile \"scenario-config.nix\" ''\n" in text
     assert to_nix("{ }") == '"{ }"'  # plain strings stay strings
 
 

@@ -58,8 +58,10 @@ def test_other_keys_and_spellings_are_not_headers() -> None:
 
 
 def test_the_loader_falls_back_to_the_full_scan(tmp_path) -> None:
-    source = 'description = "d"\n\nexpect = [\n  { check = "userns", container = "a" },\n' \
-             '  { check = "ephemeral", container = "a" },\n]\n\n[containers.a]\nconfig = "{ }"\n'
+    source = (
+        'description = "d"\n\nexpect = [\n  { check = "userns", container = "a" },\n'
+        '  { check = "ephemeral", container = "a" },\n]\n\n[containers.a]\nconfig = "{ }"\n'
+    )
     scenario = parse_scenario(tmp_path / "inline.toml", source)
     assert [e.line for e in scenario.expectations] == [4, 5]
 

@@ -27,8 +27,10 @@ scalars = st.one_of(strings, st.integers(-5, 5), st.booleans())
 tables = st.recursive(
     st.dictionaries(keys, scalars, max_size=3),
     lambda inner: st.dictionaries(
-        keys, st.one_of(scalars, inner, st.lists(scalars, max_size=3),
-                        st.lists(inner, min_size=1, max_size=2)),
+        keys,
+        st.one_of(
+            scalars, inner, st.lists(scalars, max_size=3), st.lists(inner, min_size=1, max_size=2)
+        ),
         max_size=3,
     ),
     max_leaves=10,
@@ -167,8 +169,9 @@ class Writer:
 
 @settings(max_examples=300, deadline=None)
 @given(tables, st.data())
-def test_every_written_key_is_found_on_its_line(data: dict[str, object],
-                                                draw: st.DataObject) -> None:
+def test_every_written_key_is_found_on_its_line(
+    data: dict[str, object], draw: st.DataObject
+) -> None:
     writer = Writer(draw.draw)
     writer.table((), [], data)
     assert tomllib.loads(writer.text) == data, writer.text

@@ -42,9 +42,21 @@ def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess
         files.append(str(path))
     env = {**os.environ, "MYPYPATH": f"{STUBS}{os.pathsep}{ROOT}"}
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-implicit-optional", "--no-incremental",
-         "--cache-dir", os.devnull, *files],
-        capture_output=True, text=True, check=False, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-implicit-optional",
+            "--no-incremental",
+            "--cache-dir",
+            os.devnull,
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
     )
 
 
@@ -57,10 +69,13 @@ def test_generated_test_scripts_type_check(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("broken", [
-    "session.check(1, 'x', {})\n",
-    "host.wait_for_unit(timeout='soon', unit='x')\n",
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "session.check(1, 'x', {})\n",
+        "host.wait_for_unit(timeout='soon', unit='x')\n",
+    ],
+)
 def test_type_check_catches_mistakes(tmp_path: Path, broken: str) -> None:
     script = render_test_script(load_scenario(scenario_files(ROOT)[0])) + broken
     assert mypy(tmp_path, {"broken": script}).returncode == 1

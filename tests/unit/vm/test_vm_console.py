@@ -31,8 +31,11 @@ def stderr(tmp_path_factory):
 def machine(tmp_path_factory, stderr):
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
-    config = LocalShell(Image(Path("/nonexistent")), log_dir=tmp_path_factory.mktemp("console"),
-                        guest_stderr=str(stderr))
+    config = LocalShell(
+        Image(Path("/nonexistent")),
+        log_dir=tmp_path_factory.mktemp("console"),
+        guest_stderr=str(stderr),
+    )
     with ConsoleMachine(config) as m:
         yield m
 
@@ -45,8 +48,10 @@ def test_execute_returns_status_and_stdout_only(machine, stderr):
 def test_commands_run_in_the_drivers_backdoor_environment(machine):
     """As nixpkgs' backdoor shell runs them: the console tty on stdin, stdout a pipe, an
     empty PAGER, no TERM, in /tmp."""
-    script = ("test -t 0 && echo stdin-tty; test -t 1 || echo stdout-pipe; "
-              "env | grep -E '^(PAGER|TERM)=' || true; pwd")
+    script = (
+        "test -t 0 && echo stdin-tty; test -t 1 || echo stdout-pipe; "
+        "env | grep -E '^(PAGER|TERM)=' || true; pwd"
+    )
     assert machine.execute(script) == (0, "stdin-tty\nstdout-pipe\nPAGER=\n/tmp\n")
 
 

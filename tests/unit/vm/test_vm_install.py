@@ -66,19 +66,22 @@ def test_topology_carries_the_debian_store_and_skeleton():
     assert topology.names == ("alpha",)
 
 
-@pytest.mark.parametrize(("spec", "parts"), [
-    ("/srv/same", ("/srv/same",)),
-    ("/srv/a:/a", ("/srv/a", "/a")),
-    ("/srv/a:/a:idmap,norbind", ("/srv/a", "/a", "idmap,norbind")),
-    # What the module writes for /a:b, /a\b and /a\ (eval tier, unit-escaped).
-    ("/a\\:b:/a\\:b:idmap", ("/a:b", "/a:b", "idmap")),
-    ("/a\\\\b:/a\\\\b:idmap", ("/a\\b", "/a\\b", "idmap")),
-    ("/srv/a\\\\:/a\\\\:idmap", ("/srv/a\\", "/a\\", "idmap")),
-    # nspawn's reading of what the module wrote before it escaped backslashes.
-    ("/a\\b:/a\\b", ("/ab", "/ab")),
-    ("/srv/a\\:/a:idmap", ("/srv/a:/a", "idmap")),
-    ("/srv/a:/a:", ("/srv/a", "/a", "")),
-])
+@pytest.mark.parametrize(
+    ("spec", "parts"),
+    [
+        ("/srv/same", ("/srv/same",)),
+        ("/srv/a:/a", ("/srv/a", "/a")),
+        ("/srv/a:/a:idmap,norbind", ("/srv/a", "/a", "idmap,norbind")),
+        # What the module writes for /a:b, /a\b and /a\ (eval tier, unit-escaped).
+        ("/a\\:b:/a\\:b:idmap", ("/a:b", "/a:b", "idmap")),
+        ("/a\\\\b:/a\\\\b:idmap", ("/a\\b", "/a\\b", "idmap")),
+        ("/srv/a\\\\:/a\\\\:idmap", ("/srv/a\\", "/a\\", "idmap")),
+        # nspawn's reading of what the module wrote before it escaped backslashes.
+        ("/a\\b:/a\\b", ("/ab", "/ab")),
+        ("/srv/a\\:/a:idmap", ("/srv/a:/a", "idmap")),
+        ("/srv/a:/a:", ("/srv/a", "/a", "")),
+    ],
+)
 def test_split_bind_reads_bind_as_nspawn_does(spec: str, parts: tuple[str, ...]) -> None:
     assert split_bind(spec) == parts
 
@@ -108,8 +111,9 @@ class Recorder:
 
 def test_an_appended_file_follows_the_written_one():
     vm = Recorder()
-    install_files(vm, [UnitFile("/etc/systemd/nspawn/d.nspawn", "[Exec]\n",
-                                "/srv/nixos-nspawn/d.store-view")])
+    install_files(
+        vm, [UnitFile("/etc/systemd/nspawn/d.nspawn", "[Exec]\n", "/srv/nixos-nspawn/d.store-view")]
+    )
     [command] = vm.commands
     assert command.endswith(
         "base64 -d > /etc/systemd/nspawn/d.nspawn && "
@@ -153,4 +157,3 @@ def test_existing_bind_sources_are_left_alone():
     assert vm.commands == [
         "test -e /srv/nixos-nspawn/registration || mkdir -p /srv/nixos-nspawn/registration"
     ]
-

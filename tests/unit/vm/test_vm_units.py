@@ -57,14 +57,14 @@ def test_empty_list_renders_nothing():
 
 
 def test_nspawn_unit_has_all_three_sections_even_when_empty():
-    text = nspawn_unit({
-        "execConfig": {"Ephemeral": True, "PrivateUsers": "pick"},
-        "networkConfig": {"Zone": "lab"},
-    })
+    text = nspawn_unit(
+        {
+            "execConfig": {"Ephemeral": True, "PrivateUsers": "pick"},
+            "networkConfig": {"Zone": "lab"},
+        }
+    )
     assert text == (
-        "[Exec]\nEphemeral=true\nPrivateUsers=pick\n\n\n"
-        "[Files]\n\n\n"
-        "[Network]\nZone=lab\n\n"
+        "[Exec]\nEphemeral=true\nPrivateUsers=pick\n\n\n[Files]\n\n\n[Network]\nZone=lab\n\n"
     )
 
 
@@ -74,14 +74,16 @@ def test_nspawn_unit_rejects_unknown_sections():
 
 
 def test_network_unit_layout():
-    text = network_unit({
-        "matchConfig": {"Name": "ve-web", "Kind": "veth"},
-        "linkConfig": {"RequiredForOnline": "no"},
-        "networkConfig": {"DHCPServer": True, "Address": ["0.0.0.0/28"]},
-        "address": ["10.1.0.1/24"],
-        "dhcpServerConfig": {"PoolOffset": 10},
-        "routes": [{"routeConfig": {"Gateway": "10.1.0.254"}}],
-    })
+    text = network_unit(
+        {
+            "matchConfig": {"Name": "ve-web", "Kind": "veth"},
+            "linkConfig": {"RequiredForOnline": "no"},
+            "networkConfig": {"DHCPServer": True, "Address": ["0.0.0.0/28"]},
+            "address": ["10.1.0.1/24"],
+            "dhcpServerConfig": {"PoolOffset": 10},
+            "routes": [{"routeConfig": {"Gateway": "10.1.0.254"}}],
+        }
+    )
     assert text == (
         "[Match]\nKind=veth\nName=ve-web\n\n"
         "[Link]\nRequiredForOnline=no\n\n"
@@ -110,18 +112,22 @@ def test_network_unit_rejects_unknown_and_disabled_units():
 
 
 def test_netdev_unit_layout():
-    text = netdev_unit({
-        "netdevConfig": {"Name": "vz-lab", "Kind": "bridge"},
-        "bridgeConfig": {"STP": False},
-    })
+    text = netdev_unit(
+        {
+            "netdevConfig": {"Name": "vz-lab", "Kind": "bridge"},
+            "bridgeConfig": {"STP": False},
+        }
+    )
     assert text == "[NetDev]\nKind=bridge\nName=vz-lab\n\n[Bridge]\nSTP=false\n\n"
 
 
 def test_translation_maps_the_nixos_init_and_store_only():
-    translated = translate_nspawn({
-        "execConfig": {"Parameters": "/nix/store/abc-nixos-system-web/init", "Boot": False},
-        "filesConfig": {"BindReadOnly": ["/nix/store", "/srv/ro:/ro"], "Bind": ["/srv/a:/a"]},
-    })
+    translated = translate_nspawn(
+        {
+            "execConfig": {"Parameters": "/nix/store/abc-nixos-system-web/init", "Boot": False},
+            "filesConfig": {"BindReadOnly": ["/nix/store", "/srv/ro:/ro"], "Bind": ["/srv/a:/a"]},
+        }
+    )
     assert translated == {
         "execConfig": {"Parameters": "/usr/lib/systemd/systemd", "Boot": False},
         "filesConfig": {"BindReadOnly": ["/usr", "/srv/ro:/ro"], "Bind": ["/srv/a:/a"]},
@@ -136,10 +142,12 @@ def test_untranslated_nixos_paths_are_refused():
 
 
 def test_a_store_without_a_store_bind_still_gets_the_debian_system():
-    translated = translate_nspawn({
-        "filesConfig": {"BindReadOnly": [], "Overlay": [OVERLAY]},
-        "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
-    })
+    translated = translate_nspawn(
+        {
+            "filesConfig": {"BindReadOnly": [], "Overlay": [OVERLAY]},
+            "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
+        }
+    )
     assert translated == {
         "filesConfig": {"BindReadOnly": ["/usr"], "Overlay": [OVERLAY]},
         "extraDrvConfig": "/srv/nixos-nspawn/delta.store-view",
@@ -147,24 +155,45 @@ def test_a_store_without_a_store_bind_still_gets_the_debian_system():
 
 
 def test_the_registration_and_the_systemd_package_have_debian_counterparts():
-    files = translate_nspawn({"filesConfig": {"BindReadOnly": [
-        "/nix/store/abc-closure-info/registration:/nix/.nixos-nspawn/registration"]}})
-    assert files["filesConfig"] == {"BindReadOnly": [
-        "/usr", "/srv/nixos-nspawn/registration:/nix/.nixos-nspawn/registration"]}
-    service = translate_service({"ExecStart": [
-        "", "/nix/store/abc-systemd-258/bin/systemd-nspawn --quiet --machine=%i \"--x=a b\""]})
-    assert service == {"ExecStart": ["", "systemd-nspawn --quiet --machine=%i \"--x=a b\""]}
+    files = translate_nspawn(
+        {
+            "filesConfig": {
+                "BindReadOnly": [
+                    "/nix/store/abc-closure-info/registration:/nix/.nixos-nspawn/registration"
+                ]
+            }
+        }
+    )
+    assert files["filesConfig"] == {
+        "BindReadOnly": ["/usr", "/srv/nixos-nspawn/registration:/nix/.nixos-nspawn/registration"]
+    }
+    service = translate_service(
+        {
+            "ExecStart": [
+                "",
+                '/nix/store/abc-systemd-258/bin/systemd-nspawn --quiet --machine=%i "--x=a b"',
+            ]
+        }
+    )
+    assert service == {"ExecStart": ["", 'systemd-nspawn --quiet --machine=%i "--x=a b"']}
     with pytest.raises(UnitRenderError, match="no Debian translation"):
         translate_service({"ExecStart": "/nix/store/abc-other/bin/tool"})
 
 
 def test_an_appended_store_view_is_rendered_as_an_append():
-    files = render_case({"nspawn": {"delta": {
-        "execConfig": {"Boot": False},
-        "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
-    }}})
+    files = render_case(
+        {
+            "nspawn": {
+                "delta": {
+                    "execConfig": {"Boot": False},
+                    "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
+                }
+            }
+        }
+    )
     assert [(f.path, f.append) for f in files] == [
-        ("/etc/systemd/nspawn/delta.nspawn", "/srv/nixos-nspawn/delta.store-view")]
+        ("/etc/systemd/nspawn/delta.nspawn", "/srv/nixos-nspawn/delta.store-view")
+    ]
     assert "BindReadOnly=/usr\n" in files[0].text
 
 
@@ -199,8 +228,9 @@ def test_render_case_places_every_file():
 def test_a_drop_in_gets_its_unit_section_first():
     case = {
         "serviceOverrides": {"web": {"TimeoutStartSec": "5min", "DeviceAllow": ["/dev/fuse rw"]}},
-        "unitOverrides": {"web": {"RequiresMountsFor": ["/srv/a\\ b", "/srv/50%%"],
-                                  "Wants": "x.device y.device"}},
+        "unitOverrides": {
+            "web": {"RequiresMountsFor": ["/srv/a\\ b", "/srv/50%%"], "Wants": "x.device y.device"}
+        },
     }
     (dropin,) = render_case(case)
     assert dropin.text == (
@@ -229,12 +259,21 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
 
 
 def test_sysctl_settings_are_written_as_nixos_writes_them():
-    case = {"sysctl": {"fs.inotify.max_user_instances": 8192, "net.ipv4.ip_forward": True,
-                       "kernel.sysrq": False, "vm.swappiness": None, "kernel.domainname": "lab"}}
+    case = {
+        "sysctl": {
+            "fs.inotify.max_user_instances": 8192,
+            "net.ipv4.ip_forward": True,
+            "kernel.sysrq": False,
+            "vm.swappiness": None,
+            "kernel.domainname": "lab",
+        }
+    }
     (conf,) = render_case(case)
     assert conf.path == "/etc/sysctl.d/60-nixos.conf"
-    assert conf.text == ("fs.inotify.max_user_instances=8192\nkernel.domainname=lab\n"
-                         "kernel.sysrq=0\nnet.ipv4.ip_forward=1\n")
+    assert conf.text == (
+        "fs.inotify.max_user_instances=8192\nkernel.domainname=lab\n"
+        "kernel.sysrq=0\nnet.ipv4.ip_forward=1\n"
+    )
 
 
 @pytest.mark.parametrize("settings", [{"a=b": 1}, {"kernel.x": "1\nvm.y=2"}, {"vm.x": [1]}])
@@ -248,9 +287,7 @@ def test_render_case_refuses_keys_it_would_leave_out():
         render_case({"nspawn": {}, "firewall": {"rules": []}})
 
 
-@pytest.mark.parametrize(
-    "reference", sorted(REFERENCE.glob("*.json")), ids=lambda p: p.stem
-)
+@pytest.mark.parametrize("reference", sorted(REFERENCE.glob("*.json")), ids=lambda p: p.stem)
 def test_every_exported_case_renders_for_debian(reference):
     files = render_case(json.loads(reference.read_text()))
     assert files, "a case without units"
