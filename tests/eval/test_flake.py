@@ -27,28 +27,20 @@ DEFAULT_MODULE = ROOT / "tests" / "eval" / "default-module.nix"
 SYSTEMS = {"x86_64-linux", "aarch64-linux"}
 
 
-@pytest.fixture(scope="module")
-def flake(nixpkgs_lib: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [
-            "nix-instantiate",
-            "--eval",
-            "--strict",
-            "--json",
-            str(FLAKE_EVAL),
-            "--argstr",
-            "libPath",
-            str(nixpkgs_lib),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+def evaluated(file: Path, nixpkgs_lib: Path, *args: str) -> dict[str, Any]:
+    """``file`` (a function of ``libPath`` and ``args``) evaluated to JSON data."""
+    argv = ["nix-instantiate", "--eval", "--strict", "--json", str(file)]
+    argv += ["--argstr", "libPath", str(nixpkgs_lib), *args]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert isinstance(data, dict)
     return data
+
+
+@pytest.fixture(scope="module")
+def flake(nixpkgs_lib: Path) -> dict[str, Any]:
+    return evaluated(FLAKE_EVAL, nixpkgs_lib)
 
 
 def scenario_names() -> list[str]:
@@ -111,29 +103,8 @@ def test_dev_shell_and_formatter(flake: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def default_module(flake: dict[str, Any], nixpkgs_lib: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [
-            "nix-instantiate",
-            "--eval",
-            "--strict",
-            "--json",
-            str(DEFAULT_MODULE),
-            "--argstr",
-            "libPath",
-            str(nixpkgs_lib),
-            "--arg",
-            "module",
-            flake["nixosModules"]["default"],
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert isinstance(data, dict)
-    return data
+    module = flake["nixosModules"]["default"]
+    return evaluated(DEFAULT_MODULE, nixpkgs_lib, "--arg", "module", module)
 
 
 INERT_HOST = {
