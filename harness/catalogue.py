@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.escape import NixEscapeError
-from harness.loader import load_scenario
+from harness.loader import load_scenario, parse_nix_code_of
 from harness.render import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
 from harness.scenario import Scenario, ScenarioError, ValidationError
 
@@ -152,6 +152,7 @@ class Loaded:
 def load_all(files: Sequence[Path], others: Iterable[Path] = ()) -> Loaded:
     """Load ``files``; a file whose name another of them or of ``others`` has is an error."""
     clashes = {error.path: error for error in name_clashes(files, others)}
+    parse_nix_code_of(files)
     scenarios: list[Scenario] = []
     errors: list[ValidationError] = []
     for path in files:

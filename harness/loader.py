@@ -11,7 +11,7 @@ import difflib
 import keyword
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -22,7 +22,7 @@ from harness.checks.registry import STEPS
 from harness.checks.spec import HOST, CheckSpec, describe, type_name
 from harness.checks.steps import BASE_SYSTEM
 from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode, PrebuiltSystem
-from harness.nixparse import first_syntax_error
+from harness.nixparse import first_syntax_error, parse_all
 from harness.scenario import (
     MAX_TIMEOUT,
     BindMount,
@@ -232,6 +232,8 @@ class _Reader:
 
     def check_nix(self) -> None:
         """Report the first Nix code field (in file order) that Nix cannot parse."""
+        if first_syntax_error([code for _, code in self.nix_code]) is None:
+            return  # the usual case, without the key positions (found by scanning the file)
         fields = sorted(self.nix_code, key=lambda field: self.lines.line(field[0]) or 0)
         found = first_syntax_error([code for _, code in fields])
         if found is not None:
@@ -812,6 +814,33 @@ def parse_scenario(path: Path, source: str) -> Scenario:
         steps=steps,
         nodes=tuple(nodes),
     )
+
+
+def parse_nix_code_of(paths: Iterable[Path]) -> None:
+    """Parse the Nix code of many scenario files in one go (see :mod:`harness.nixparse`), so
+    that loading each of them afterwards starts no process. A file that cannot be read or is
+    not TOML is passed over: loading it reports that."""
+    codes: list[str] = []
+    for path in paths:
+        try:
+            data = tomllib.loads(read_source(path))
+        except (ScenarioError, tomllib.TOMLDecodeError):
+            continue
+        codes.extend(_config_strings(data))
+    parse_all(codes)
+
+
+def _config_strings(value: object) -> Iterator[str]:
+    """Every string at a key ``config``: the format's Nix code (elsewhere an error anyway)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "config" and isinstance(item, str):
+                yield item
+            else:
+                yield from _config_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _config_strings(item)
 
 
 def load_scenario(path: Path) -> Scenario:

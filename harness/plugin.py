@@ -35,7 +35,7 @@ import pytest
 from harness import catalogue
 from harness.capabilities import Capabilities, probe
 from harness.catalogue import find_flake_root
-from harness.loader import load_scenario
+from harness.loader import load_scenario, parse_nix_code_of
 from harness.progress import Progress
 from harness.render import DEFAULT_TEST_TIMEOUT, generated_path
 from harness.runner import (
@@ -268,6 +268,7 @@ class ScenarioDirectory(pytest.Directory):
 
     def collect(self) -> Iterator[pytest.Collector]:
         directories, files = catalogue.scenario_entries(self.path)
+        parse_nix_code_of(files)
         for path in sorted([*directories, *files], key=lambda entry: entry.name):
             is_directory = path in directories
             if not self.session.isinitpath(

@@ -36,6 +36,12 @@ container = "web"
 '''
 
 
+@pytest.fixture(autouse=True)
+def _fresh_verdicts(monkeypatch) -> None:
+    """Each test parses for itself (the module remembers every verdict of the process)."""
+    monkeypatch.setattr(nixparse, "_verdicts", {})
+
+
 def errors(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "case.toml"
     path.write_text(text)
@@ -88,7 +94,26 @@ def test_the_first_broken_field_in_file_order_is_reported(tmp_path: Path, runs) 
     (error,) = errors(tmp_path, text)
     assert error.startswith("9: containers.web.config: not valid Nix: syntax error, ")
     assert error.endswith(" (line 1, column 7 of the Nix code)")
-    assert len(runs) == 1
+    assert len(runs) == 2  # the second run goes on after the broken field
+
+
+@needs_nix
+def test_many_codes_are_parsed_in_one_run_and_remembered(runs) -> None:
+    codes = [f"{{ a = {index}; }}" for index in range(1200)]
+    nixparse.parse_all([*codes, *codes])
+    assert [len(argv) - 2 for argv in runs] == [nixparse.BATCH, nixparse.BATCH, 200]
+    assert nixparse.first_syntax_error(codes[::-1]) is None
+    assert len(runs) == 3
+
+
+@needs_nix
+def test_each_broken_code_costs_one_more_run_and_none_is_skipped(runs) -> None:
+    codes = ["{ }", "{ a = ; }", "x: x", "{", "[ ]"]
+    nixparse.parse_all(codes)
+    assert [len(argv) - 2 for argv in runs] == [5, 3, 1]  # from the start, after each error
+    found = [nixparse.first_syntax_error([code]) for code in codes]
+    assert [error is not None for error in found] == [False, True, False, True, False]
+    assert len(runs) == 3
 
 
 @needs_nix
