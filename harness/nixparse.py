@@ -59,7 +59,7 @@ def parse_all(codes: Iterable[str]) -> None:
     """Parse the codes not parsed before and remember each verdict: one ``nix-instantiate``
     run per :data:`BATCH` codes, and one more after each broken code."""
     pending = list(dict.fromkeys(code for code in codes if code not in _verdicts))
-    program = shutil.which(NIX_INSTANTIATE)
+    program = shutil.which(NIX_INSTANTIATE) if pending else None
     while pending and program is not None:
         batch = pending[:BATCH]
         found = _first_broken(program, batch)
