@@ -235,6 +235,37 @@ _PY_PLAIN = re.compile(r"[^\x00-\x1f\x7f-\U0010ffff\\\"'${}]*\Z")
 """Text that :func:`py_string` writes unchanged: printable ASCII but ``\\ " ' $ { }``."""
 
 
+def _py_escape(code: int) -> str:
+    """How :func:`py_string` writes the character ``code``."""
+    char = chr(code)
+    if char in '\\"':
+        return "\\" + char
+    if char == "\n":
+        return "\\n"
+    if char == "\t":
+        return "\\t"
+    if char in "'${}" or code < 0x20 or code == 0x7F:
+        return f"\\x{code:02x}"
+    if code < 0x7F:
+        return char
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+class _PySpellings(dict[int, str]):
+    """The spelling of every character met so far, for ``str.translate``."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = spelling = _py_escape(code)
+        return spelling
+
+
+_PY_SPELLINGS = _PySpellings()
+
+
 def py_string(text: str) -> str:
     """A Python string literal for ``text``: double-quoted, ASCII only, on one line.
 
@@ -243,27 +274,7 @@ def py_string(text: str) -> str:
     """
     if _PY_PLAIN.match(text):
         return f'"{text}"'
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in '\\"':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char in "'${}" or code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x7F:
-            out.append(char)
-        elif code <= 0xFF:
-            out.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+    return '"' + text.translate(_PY_SPELLINGS) + '"'
 
 
 def to_python(value: object) -> str:
