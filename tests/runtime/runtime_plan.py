@@ -798,7 +798,7 @@ class Plan:
 
 def merge_cases(*cases: dict[str, Any]) -> dict[str, Any]:
     """Several exported cases as one: their containers, networks and drop-ins side by side. A
-    unit that two cases define is an error."""
+    unit (or sysctl) that two cases define differently is an error."""
     merged: dict[str, Any] = {
         "case": "+".join(c["case"] for c in cases),
         "description": "; ".join(c["description"] for c in cases),
@@ -806,7 +806,10 @@ def merge_cases(*cases: dict[str, Any]) -> dict[str, Any]:
     for key in sorted({k for c in cases for k in c} - {"case", "description"}):
         merged[key] = {}
         for c in cases:
-            clash = set(merged[key]) & set(c.get(key, {}))
+            theirs = c.get(key, {})
+            clash = {
+                name for name in set(merged[key]) & set(theirs) if merged[key][name] != theirs[name]
+            }
             if clash:
                 raise ValueError(f"{key}: {sorted(clash)} in more than one case")
             merged[key].update(copy.deepcopy(c.get(key, {})))

@@ -6,16 +6,24 @@ file's), so a runtime result and a scenario's result name an expectation alike; 
 keys every session's results by id, so they must be unique across the run.
 """
 
+import json
 from collections import Counter
 
+import pytest
 from runtime_plan import (
     AFTER_FAILED_STEP,
+    BEYOND,
     FAILED_STEP,
+    FEATURES,
     GOOD,
     LIFECYCLE,
     NEGATIVE,
+    REFERENCE,
+    WAVES,
     Expect,
     Step,
+    make_plan,
+    merge_cases,
 )
 
 from harness.checks.registry import CHECKS, STEPS
@@ -68,3 +76,29 @@ def test_only_commands_and_a_repeat_across_sessions_have_labels() -> None:
     assert {e.check for e in labelled} == {"command", "unit-active"}
     assert [e for e in labelled if e.check != "command"] == [AFTER_FAILED_STEP]
     assert Expect("unit-active", AFTER_FAILED_STEP.params).id in {e.id for e in GOOD}
+
+
+REFERENCES = (REFERENCE, FEATURES, BEYOND)
+
+
+@pytest.mark.skipif(
+    not all(path.exists() for path in REFERENCES), reason="the eval tier exports the references"
+)
+def test_the_plan_of_the_exported_cases_starts_every_container_once() -> None:
+    references = [json.loads(path.read_text()) for path in REFERENCES]
+    plan = make_plan(references, ("bin", "etc", "usr"))
+    started = [name for wave in plan.waves for name in wave]
+    assert sorted(started) == sorted(plan.case["nspawn"])
+    assert len(started) == len(set(started))
+    assert len(plan.waves) == len(WAVES)
+    assert set(plan.negative) == {broken.name for broken in NEGATIVE}
+
+
+def test_cases_may_share_a_setting_but_not_disagree_on_it() -> None:
+    one = {"case": "a", "description": "a", "sysctl": {"fs.x": 1}, "nspawn": {"web": {}}}
+    two = {"case": "b", "description": "b", "sysctl": {"fs.x": 1}, "nspawn": {"db": {}}}
+    assert merge_cases(one, two)["sysctl"] == {"fs.x": 1}
+    with pytest.raises(ValueError, match="sysctl"):
+        merge_cases(one, {**two, "sysctl": {"fs.x": 2}})
+    with pytest.raises(ValueError, match="nspawn"):
+        merge_cases(one, {**two, "nspawn": {"web": {"x": 1}}})
