@@ -35,7 +35,8 @@ let
   # The container's Nix store: the host's store as the lower layer, the upper layer a directory in
   # the container's (ephemeral) root, so that everything built in the container is gone at the
   # next start. nspawn puts overlayfs' work directory next to it.
-  overlayStore = "/nix/store:+/nix/.nixos-nspawn/upper:/nix/store";
+  upperLayer = "/nix/.nixos-nspawn/upper";
+  overlayStore = "/nix/store:+${upperLayer}:/nix/store";
 
   # The container's side of `nix = "overlay"`: Nix enabled, and its database seeded with the
   # closure it runs (so that Nix knows those lower paths as valid, and keeps them) before anything
@@ -115,6 +116,20 @@ in
 
   config = lib.mkIf (cfg.containers != { }) {
     assertions = lib.concatLists (lib.mapAttrsToList storeAssertions cfg.containers);
+
+    # systemd-nspawn creates overlayfs' work directory next to the upper layer, but not the upper
+    # layer itself (systemd 252 fails the start with ENOENT): it is part of the root directory
+    # that every start copies.
+    systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
+      name: _:
+      lib.nameValuePair "/var/lib/machines/${name}${upperLayer}" {
+        d = {
+          user = "root";
+          group = "root";
+          mode = "0755";
+        };
+      }
+    ) (lib.filterAttrs (_: c: c.nix == "overlay") runnable);
 
     systemd.nspawn = lib.mapAttrs (
       name: c:

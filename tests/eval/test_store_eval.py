@@ -43,6 +43,11 @@ def test_overlay_gives_the_container_a_store_of_its_own(run) -> None:
     assert source.endswith("-closure-info/registration")
     assert target == "/nix/.nixos-nspawn/registration"
     assert files["Bind"] == []
+    # nspawn makes the work directory beside the upper layer, but not the upper layer itself
+    upper = "/var/lib/machines/builder/nix/.nixos-nspawn/upper"
+    assert data["reference"]["tmpfiles"][upper] == {
+        "d": {"user": "root", "group": "root", "mode": "0755"}
+    }
     guest = data["guests"]["builder"]
     assert guest["nixEnable"] is True
     assert guest["postBootCommands"] == (

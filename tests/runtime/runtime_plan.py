@@ -147,11 +147,18 @@ HOST_ADDRESS = "10.77.0.1"
 """An address of the host that is not loopback: br0's, from the case's own host networks."""
 
 WEB_FEATURES = WEB.replace("alpha", "features")
-FETCH = "busybox wget -q -T 5 -O - "
-"""An HTTP GET with the image's busybox (curl is only there as a dependency of nix-bin)."""
-FORWARDED = (
-    f"for i in $(seq 60); do {FETCH}http://{HOST_ADDRESS}:8080/ && exit 0; sleep 1; done; exit 1"
-)
+
+
+def fetch(address: str, port: int) -> str:
+    """An HTTP GET of ``/`` through bash's ``/dev/tcp``, as the ``http`` check sends it (the
+    image has no curl of its own, and Debian's busybox wget crashed on the VM)."""
+    script = (
+        f"exec 3<>/dev/tcp/{address}/{port} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+    )
+    return f"timeout 5 bash -c {shlex.quote(script)}"
+
+
+FORWARDED = f"for i in $(seq 60); do {fetch(HOST_ADDRESS, 8080)} && exit 0; sleep 1; done; exit 1"
 
 
 def cap_ipc_lock(container: str) -> str:
@@ -217,7 +224,7 @@ FEATURE_CHECKS: tuple[Expect, ...] = (
         "command",
         {
             "on": "host",
-            "run": f"{FETCH}http://127.0.0.1:8080/ 2>&1",
+            "run": f"{fetch('127.0.0.1', 8080)} 2>&1",
             "exit": 1,
             "output": "Connection refused",
         },
