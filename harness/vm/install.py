@@ -40,8 +40,9 @@ on NixOS), made by :func:`install_stand_in_closure`."""
 STORE_VIEW_SCRIPT = Path(__file__).resolve().parents[2] / "nix" / "host" / "store-view.sh"
 """The module's own builder of the closure-only store view, run unchanged in the VM."""
 
-NIX = "NIX_CONFIG='build-users-group =' "
-"""Debian's nix-bin runs as root without build users (the VM has no nixbld group)."""
+NIX = "NIX_CONFIG=\"$(printf 'build-users-group =\\nsandbox = false\\nsubstituters =')\" "
+"""Debian's nix-bin as root without build users (the VM has no nixbld group), without a sandbox
+(Nix 2.8's needs more than a container gives) and offline."""
 
 
 def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:

@@ -521,7 +521,10 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         "command",
         {
             "on": "epsilon",
+            # What the NixOS guest's postBootCommands do: seed the database, root the system.
             "run": f"{NIX}nix-store --load-db < /nix/.nixos-nspawn/registration && "
+            "mkdir -p /nix/var/nix/gcroots && for path in /nix/store/*-nixos-nspawn-closure*; "
+            'do ln -sfn "$path" /nix/var/nix/gcroots/"${path##*/}"; done && '
             f"{NIX}nix-store --check-validity "
             "/nix/store/*-nixos-nspawn-closure-pkg",
         },
