@@ -362,7 +362,7 @@ def translate_nspawn(
     """Apply *translations* to an nspawn settings attrset; refuse leftover ``/nix/`` values.
 
     Every container gets :data:`DEBIAN_SYSTEM` read-only, first (NixOS' store bind becomes it;
-    where NixOS binds no whole store, it is added).
+    where NixOS binds no whole store, it is added), unless it is bound read-write already.
     """
     out: dict[str, object] = {}
     for section, attrs in settings.items():
@@ -377,7 +377,8 @@ def translate_nspawn(
     files = out.setdefault("filesConfig", {})
     assert isinstance(files, dict)
     read_only = [str(v) for v in _as_list(files.get("BindReadOnly"))]
-    if DEBIAN_SYSTEM not in read_only:
+    writable = [str(v) for v in _as_list(files.get("Bind"))]
+    if DEBIAN_SYSTEM not in read_only + writable:  # bound read-write: a negative control's
         files["BindReadOnly"] = [DEBIAN_SYSTEM, *read_only]
     return out
 

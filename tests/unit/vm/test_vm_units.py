@@ -204,6 +204,13 @@ def test_a_translation_needs_section_key_and_the_whole_value():
     assert rule.apply("filesConfig", "BindReadOnly", "/nix/store/x") is None
 
 
+def test_the_debian_system_is_added_read_only_unless_bound_read_write():
+    closure = translate_nspawn({"filesConfig": {"BindReadOnly": ["/srv/x"]}})
+    assert closure["filesConfig"]["BindReadOnly"] == ["/usr", "/srv/x"]
+    writable = translate_nspawn({"filesConfig": {"Bind": ["/usr"], "BindReadOnly": []}})
+    assert writable["filesConfig"] == {"Bind": ["/usr"], "BindReadOnly": []}
+
+
 def test_render_case_places_every_file():
     case = {
         "nspawn": {"web": {"execConfig": {"Boot": False}}},
