@@ -282,14 +282,14 @@ def to_python(value: object) -> str:
 
     Supports None, bool, int, str, tuples, lists and mappings with literal keys.
     """
+    if isinstance(value, str):  # first: by far the most common
+        return py_string(value)
     if value is None:
         return "None"
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
-        return py_string(value)
     if isinstance(value, tuple):
         if len(value) == 1:
             return f"({to_python(value[0])},)"
