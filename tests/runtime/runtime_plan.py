@@ -370,7 +370,7 @@ STAND_IN = f"{STAND_IN_DIR}/closure"
 """Where the stand-in closure's sources are made before they are added to the VM's store."""
 BUILD = (
     "printf '%s' 'derivation { name = \"built-in-epsilon\"; system = builtins.currentSystem; "
-    'builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }\' > /root/build.nix'
+    'builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }\' > /tmp/build.nix'
 )
 LEAKY_VIEW = f"{STAND_IN_DIR}/leaky.host-store"
 """What the `leaky` control appends to its .nspawn file instead of the closure's store view: the
@@ -544,7 +544,7 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         {
             "on": "epsilon",
             "output": "-built-in-epsilon",
-            "run": f"{BUILD} && {NIX}nix-build /root/build.nix --no-out-link",
+            "run": f"{BUILD} && {NIX}nix-build /tmp/build.nix --no-out-link",
         },
         "epsilon,nix-build",
     ),
