@@ -68,7 +68,7 @@
     host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
     session.check("unit-active[vault]", "unit-active", {"container": "vault"})
-    session.check("command[host:cmp /run/secrets/db-password /proc/\x24(ma\u2026]", "command", {"on": "host", "exit": 0, "run": "cmp /run/secrets/db-password /proc/\x24(machinectl show vault -p Leader --value)/root/run/reader-db"})
+    session.check("command[host:root=/proc/\x24(machinectl show vault -p L\u2026]", "command", {"on": "host", "exit": 0, "run": "root=/proc/\x24(machinectl show vault -p Leader --value)/root && cmp /run/secrets/db-password \"\x24root\"/run/reader-db"})
     session.check("command[vault:cat /run/reader-app]", "command", {"on": "vault", "exit": 0, "run": "cat /run/reader-app", "output": "max_connections = 100"})
     session.check("command[vault:stat -c %a:%U /run/credentials/@system/\u2026]", "command", {"on": "vault", "exit": 0, "run": "stat -c %a:%U /run/credentials/@system/db-password", "output": "400:root"})
     session.check("command[host:! grep -RF \"\x24(cat /run/secrets/db-passw\u2026]", "command", {"on": "host", "exit": 0, "run": "! grep -RF \"\x24(cat /run/secrets/db-password)\" /etc/systemd"})

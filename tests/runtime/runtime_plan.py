@@ -557,8 +557,8 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         "command",
         {
             "on": "host",
-            "run": f"ls /proc/{_leader('epsilon')}/root/nix/.nixos-nspawn"
-            "/upper | grep built-in-epsilon",
+            "run": f"root=/proc/{_leader('epsilon')}/root && "
+            'ls "$root"/nix/.nixos-nspawn/upper | grep built-in-epsilon',
         },
         "host,build in the upper layer",
     ),
