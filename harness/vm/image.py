@@ -60,8 +60,8 @@ APT_PACKAGES: tuple[str, ...] = (
     # Installed with apt-get after debootstrap, whose own dependency ordering fails on nix-bin's
     # Perl dependencies.
     "nix-bin",  # Nix 2.8: runtime_plan's `nix = "overlay"` container (epsilon), nix-store --add
-    # (harness/vm/install.py), tests/runtime/measure_store_view.py
-    "erofs-utils",  # mkfs.erofs: measure_store_view.py's closure store image
+    # (harness/vm/install.py), tests/runtime/measure_store.py
+    "erofs-utils",  # mkfs.erofs: the module's store-image.sh (nixStore = "closure")
 )
 
 AUTOLOGIN_DROPIN = """\

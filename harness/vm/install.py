@@ -23,6 +23,7 @@ from harness.vm.units import (
     UnitRenderError,
     render_case,
     translate_nspawn,
+    translated_mounts,
 )
 
 STORE_PATH = DEBIAN_SYSTEM
@@ -37,8 +38,8 @@ REGISTRATION = f"{STAND_IN_DIR}/registration"
 """The stand-in closure's ``store-paths`` and ``registration`` (what ``pkgs.closureInfo`` builds
 on NixOS), made by :func:`install_stand_in_closure`."""
 
-STORE_VIEW_SCRIPT = Path(__file__).resolve().parents[2] / "nix" / "host" / "store-view.sh"
-"""The module's own builder of the closure-only store view, run unchanged in the VM."""
+STORE_IMAGE_SCRIPT = Path(__file__).resolve().parents[2] / "nix" / "host" / "store-image.sh"
+"""The module's own builder of a closure's store image, run unchanged in the VM."""
 
 NIX = "NIX_CONFIG=\"$(printf 'build-users-group =\\nsandbox = false\\nsubstituters =')\" "
 """Debian's nix-bin as root without build users (the VM has no nixbld group), without a sandbox
@@ -61,9 +62,8 @@ def install_case(machine: ConsoleMachine, case: Mapping[str, object]) -> None:
         prepare_bind_sources(machine, bind_sources(translated))
     for path, entries in tmpfiles.items():
         apply_tmpfiles_dir(machine, path, _mapping(entries))
-    files = render_case(case)
-    install_store_views(machine, [f.append for f in files if f.append is not None])
-    install_files(machine, files)
+    install_store_images(machine, [mount.what for mount in translated_mounts(case)])
+    install_files(machine, render_case(case))
     # systemd-sysctl applies /etc/sysctl.d (NixOS restarts it when its file changes).
     machine.succeed(
         "systemctl daemon-reload && networkctl reload && systemctl restart systemd-sysctl"
@@ -88,21 +88,18 @@ def install_stand_in_closure(machine: ConsoleMachine, paths: Sequence[str]) -> N
     )
 
 
-def install_store_views(machine: ConsoleMachine, views: Sequence[str]) -> None:
-    """Build each closure-only store view (``<name>.store-view``, a translated
-    ``extraDrvConfig``, see units.py) with the module's store-view.sh over the stand-in closure:
-    the [Files] lines at *view*, the skeleton at *view*.skeleton. Other appended files are the
-    caller's, made beforehand."""
-    views = [view for view in views if view.endswith(".store-view")]
-    if not views:
+def install_store_images(machine: ConsoleMachine, images: Sequence[str]) -> None:
+    """Build each closure store image (``<name>.store.erofs``, a translated mount unit's
+    ``What=``, see units.py) with the module's store-image.sh over the stand-in closure."""
+    images = [image for image in images if image.endswith(".store.erofs")]
+    if not images:
         return
-    script = f"{STAND_IN_DIR}/store-view.sh"
-    install_files(machine, [UnitFile(script, STORE_VIEW_SCRIPT.read_text())])
-    for view in views:
+    script = f"{STAND_IN_DIR}/store-image.sh"
+    install_files(machine, [UnitFile(script, STORE_IMAGE_SCRIPT.read_text())])
+    for image in images:
         machine.succeed(
-            f"test -s {CLOSURE_PATHS} && rm -rf {shlex.quote(view + '.skeleton')} && "
-            f"sh {script} {CLOSURE_PATHS} {shlex.quote(view + '.skeleton')} "
-            f"> {shlex.quote(view)}"
+            f"test -s {CLOSURE_PATHS} && rm -f {shlex.quote(image)} && "
+            f"sh {script} {CLOSURE_PATHS} {shlex.quote(image)}"
         )
 
 
@@ -127,14 +124,12 @@ def apply_tmpfiles_dir(machine: ConsoleMachine, path: str, entries: Mapping[str,
 
 
 def install_files(machine: ConsoleMachine, files: Iterable[UnitFile]) -> None:
-    """Write each file (parents created), then what it appends; content travels
-    base64-encoded, byte for byte."""
+    """Write each file (parents created); content travels base64-encoded, byte for byte."""
     for unit in files:
         payload = base64.b64encode(unit.text.encode()).decode()
         path = shlex.quote(unit.path)
         parent = shlex.quote(str(PurePosixPath(unit.path).parent))
-        append = "" if unit.append is None else f" && cat {shlex.quote(unit.append)} >> {path}"
-        machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}{append}")
+        machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}")
 
 
 def install_container_root(machine: ConsoleMachine, name: str) -> None:

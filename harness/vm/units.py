@@ -305,6 +305,9 @@ every container, also where NixOS binds no store (a closure-only store, an overl
 STAND_IN_DIR = "/srv/nixos-nspawn"
 """Where the VM keeps the Debian stand-ins for what NixOS builds (see :mod:`harness.vm.install`)."""
 
+CLOSURE_MOUNT = "/run/nixos-nspawn/store/[0-9a-z]{32}"
+"""Where the module mounts a closure's store image (``nixStore = "closure"``), as a pattern."""
+
 DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
     Translation(
         "execConfig",
@@ -323,11 +326,20 @@ DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
     ),
     Translation(
         "filesConfig",
-        "Overlay",
-        r"/nix/store:\+/nix/[^:]+:/nix/store",
+        "BindReadOnly",
+        CLOSURE_MOUNT + ":/nix/store",
         r"\g<0>",
-        "the container's overlay store (nix = overlay): Debian's Nix keeps its store at "
-        "/nix/store too, so the overlay is made over the VM's own Nix store",
+        "the closure's store image, mounted on the host by its mount unit (What= translated "
+        "below): the same mount point in the VM",
+    ),
+    Translation(
+        "filesConfig",
+        "Overlay",
+        f"(?:/nix/store|{CLOSURE_MOUNT})" + r":\+/nix/[^:]+:/nix/store",
+        r"\g<0>",
+        "the container's overlay store (nix = overlay) over the host's store or the closure's "
+        "image: Debian's Nix keeps its store at /nix/store too, so the overlay is made over the "
+        "VM's own Nix store or the image built from the stand-in closure",
     ),
     Translation(
         "filesConfig",
@@ -338,12 +350,12 @@ DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
         "--dump-db of the VM's stand-in closure",
     ),
     Translation(
-        "nspawn",
-        "extraDrvConfig",
-        r"/nix/store/[^/]+-nixos-nspawn-([^/]+)-store-view",
-        STAND_IN_DIR + r"/\1.store-view",
-        "the closure-only store view, appended to the .nspawn file; on Debian, the same "
-        "store-view.sh run in the VM over the stand-in closure",
+        "mount",
+        "What",
+        r"/nix/store/[^/]+-nixos-nspawn-([^/]+)-store\.erofs",
+        STAND_IN_DIR + r"/\1.store.erofs",
+        "the closure's store image; on Debian, the module's store-image.sh run in the VM over "
+        "the stand-in closure",
     ),
     Translation(
         "service",
@@ -366,9 +378,6 @@ def translate_nspawn(
     """
     out: dict[str, object] = {}
     for section, attrs in settings.items():
-        if section == "extraDrvConfig":
-            out[section] = _translate_value("nspawn", section, attrs, translations)
-            continue
         if not isinstance(attrs, Mapping):
             raise UnitRenderError(f"{section}: expected an attrset, got {attrs!r}")
         out[section] = {
@@ -427,8 +436,6 @@ class UnitFile:
 
     path: str
     text: str
-    append: str | None = None
-    """A file in the VM whose content is appended (a translated ``extraDrvConfig``)."""
 
 
 CASE_KEYS = {
@@ -442,6 +449,7 @@ CASE_KEYS = {
     "serviceOverrides",
     "unitOverrides",
     "sysctl",
+    "mounts",
 }
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
@@ -456,15 +464,14 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     _only_keys(case, CASE_KEYS, "reference case")
     files: list[UnitFile] = []
     for name, settings in sorted(_attrs(case, "nspawn").items()):
-        translated = translate_nspawn(_mapping(settings, name))
-        extra = translated.pop("extraDrvConfig", None)
         files.append(
             UnitFile(
                 f"/etc/systemd/nspawn/{name}.nspawn",
-                nspawn_unit(translated),
-                None if extra is None else str(extra),
+                nspawn_unit(translate_nspawn(_mapping(settings, name))),
             )
         )
+    for mount in translated_mounts(case):
+        files.append(UnitFile(f"/etc/systemd/system/{mount_unit_name(mount.where)}", mount.text))
     for unit, settings in sorted(_attrs(case, "hostNetworks").items()):
         files.append(
             UnitFile(
@@ -506,6 +513,74 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     if sysctl:
         files.append(UnitFile(SYSCTL_FILE, sysctl_conf(sysctl)))
     return tuple(files)
+
+
+@dataclass(frozen=True)
+class MountUnit:
+    """One of the module's ``systemd.mounts``, Debian-translated."""
+
+    what: str
+    where: str
+    text: str
+    """The unit file, as nixpkgs' ``mountToUnit`` writes it."""
+
+
+MOUNT_KEYS = {"what", "where", "type", "options", "unitConfig", "mountConfig"}
+
+
+def translated_mounts(case: Mapping[str, object]) -> tuple[MountUnit, ...]:
+    """The case's ``systemd.mounts``, their ``What=`` translated (section ``mount``).
+
+    nixpkgs' mount options become ``[Mount]`` settings (``what`` -> ``What=``, ``where``,
+    ``type`` and ``options`` if not empty) over ``mountConfig``; ``unitConfig`` is ``[Unit]``.
+    """
+    mounts = case.get("mounts", [])
+    if not isinstance(mounts, list):
+        raise UnitRenderError(f"mounts: expected a list, got {mounts!r}")
+    out = []
+    for index, entry in enumerate(mounts):
+        mount = _mapping(entry, f"mounts[{index}]")
+        _only_keys(mount, MOUNT_KEYS, f"mounts[{index}]")
+        what, where = mount.get("what"), mount.get("where")
+        if not isinstance(what, str) or not isinstance(where, str):
+            raise UnitRenderError(f"mounts[{index}]: `what` and `where` must be strings")
+        settings = {
+            **_mapping(mount.get("mountConfig", {}), f"mounts[{index}].mountConfig"),
+            "What": _translate_value("mount", "What", what, DEBIAN_TRANSLATIONS),
+            "Where": where,
+        }
+        for key, name in (("type", "Type"), ("options", "Options")):
+            if mount.get(key):
+                settings[name] = mount[key]
+        unit = _mapping(mount.get("unitConfig", {}), f"mounts[{index}].unitConfig")
+        text = f"[Unit]\n{attrs_to_section(unit)}\n[Mount]\n{attrs_to_section(settings)}\n"
+        out.append(MountUnit(str(settings["What"]), where, text))
+    return tuple(out)
+
+
+def mount_unit_name(where: str) -> str:
+    """The name of the mount unit for mount point *where* (``systemd-escape --path
+    --suffix=mount``): slashes at either end dropped, the others ``-``; a byte that is no ASCII
+    letter or digit, nor ``:``, ``_`` or ``.`` (not first), as ``\\xNN``."""
+    if (
+        not where.startswith("/")
+        or "//" in where
+        or any(part in (".", "..") for part in where.split("/"))
+    ):
+        raise UnitRenderError(f"mount point {where!r} is not a normalized absolute path")
+    path = where.strip("/")
+    if not path:
+        return "-.mount"
+    escaped = []
+    for index, byte in enumerate(path.encode()):
+        char = chr(byte)
+        if char == "/":
+            escaped.append("-")
+        elif (char.isascii() and char.isalnum()) or char in ":_" or (char == "." and index > 0):
+            escaped.append(char)
+        else:
+            escaped.append(f"\\x{byte:02x}")
+    return "".join(escaped) + ".mount"
 
 
 SYSCTL_FILE = "/etc/sysctl.d/60-nixos.conf"

@@ -10,24 +10,34 @@
 let
   cfg = config.nixos-nspawn;
 
-  runnable = lib.filterAttrs (_: c: c.path != null) cfg.containers;
+  common = import ./common.nix { inherit lib; };
+  runnable = common.runnable cfg.containers;
+  closureOnly = lib.filterAttrs (_: c: c.nixStore == "closure") runnable;
 
   closureOf = c: pkgs.closureInfo { rootPaths = [ c.path ]; };
 
-  # The closure as a skeleton directory and the [Files] lines that bind it and every path of the
-  # closure (./store-view.sh), appended to the .nspawn file by nixpkgs' `extraDrvConfig`.
-  storeView =
+  # The closure as one erofs image (./store-image.sh): one mount however many paths the closure
+  # has. A bind per store path costs a mount, and a mount unit in the container's systemd, per
+  # path, which made stops take minutes (docs/store.md has the figures).
+  storeImage =
     name: c:
-    pkgs.runCommand "nixos-nspawn-${name}-store-view"
-      {
-        outputs = [
-          "out"
-          "skeleton"
-        ];
-      }
-      ''
-        sh ${./store-view.sh} ${closureOf c}/store-paths "$skeleton" > "$out"
-      '';
+    pkgs.runCommand "nixos-nspawn-${name}-store.erofs" { nativeBuildInputs = [ pkgs.erofs-utils ]; } ''
+      sh ${./store-image.sh} ${closureOf c}/store-paths "$out"
+    '';
+
+  # Where the host mounts a container's store image (systemd-nspawn mounts no second image): a
+  # directory named after the image, so that a changed system is a new mount unit rather than a
+  # changed one (switch-to-configuration would only remount a changed mount unit, on the old
+  # image). The name is the image's store hash, without its string context: the path names a
+  # unit, and unit names are attribute names; `what` carries the dependency on the image.
+  imageMountPoint =
+    name: c:
+    "/run/nixos-nspawn/store/${
+      builtins.substring 0 32 (builtins.unsafeDiscardStringContext (baseNameOf "${storeImage name c}"))
+    }";
+
+  # What the container's /nix/store is made of: the host's store, or the closure's image.
+  lowerStore = name: c: if c.nixStore == "closure" then imageMountPoint name c else "/nix/store";
 
   # Where the container finds the closure's registration (nix-store --load-db) with `nix = "overlay"`.
   registration = "/nix/.nixos-nspawn/registration";
@@ -36,7 +46,6 @@ let
   # the container's (ephemeral) root, so that everything built in the container is gone at the
   # next start. nspawn puts overlayfs' work directory next to it.
   upperLayer = "/nix/.nixos-nspawn/upper";
-  overlayStore = "/nix/store:+${upperLayer}:/nix/store";
 
   # The container's side of `nix = "overlay"`: Nix enabled, and its database seeded with the
   # closure it runs (so that Nix knows those lower paths as valid, and keeps them) before anything
@@ -52,12 +61,6 @@ let
       '';
     };
 
-  storeAssertions = name: c: [
-    {
-      assertion = !(c.nix == "overlay" && c.nixStore == "closure");
-      message = "nixos-nspawn.containers.${name}: `nix = \"overlay\"` needs `nixStore = \"host\"`: overlayfs cannot take the closure-only store, a stack of bind mounts, as its lower layer.";
-    }
-  ];
 in
 {
   options.nixos-nspawn.containers = lib.mkOption {
@@ -79,11 +82,12 @@ in
                 `overlay`): `host`, the host's whole store (one bind mount); or `closure`, only
                 the closure of the container's system, so that nothing else on the host (other
                 containers' systems, the host's own packages and configuration files) is
-                visible. `closure` binds every store path of the closure on its own, onto a
-                read-only skeleton directory: a mount, and a `.mount` unit for the container's
-                systemd, per store path. Fit for small closures only: with 3000 paths a start
-                took five times a plain boot and a stop fifteen minutes on the emulated test VM
-                (docs/store.md has the figures and the planned image variant).
+                visible. `closure` builds an erofs image of the closure (a copy of its paths,
+                compressed) with every change of the system; the host mounts it read-only (a loop
+                device, `/run/nixos-nspawn/store/<image hash>`) while the container runs, and
+                binds it to the container's `/nix/store`: one mount, however many paths the
+                closure has. The files are not the host store's own, so the page cache holds
+                what the container reads once more (docs/store.md has the measurements).
               '';
             };
 
@@ -103,7 +107,9 @@ in
                 daemon socket is not passed in). At every start, Nix's database in the container is
                 seeded with the registration of the container's own closure, so that Nix knows
                 those paths and its garbage collector keeps them; other host paths it does not
-                know, and it may hide them from the container. Needs `nixStore = "host"`.
+                know, and it may hide them from the container. With `nixStore = "closure"`, the
+                lower layer is the closure's image instead of the host's store: the container's
+                Nix sees only its own closure.
               '';
             };
           };
@@ -115,8 +121,6 @@ in
   };
 
   config = lib.mkIf (cfg.containers != { }) {
-    assertions = lib.concatLists (lib.mapAttrsToList storeAssertions cfg.containers);
-
     # systemd-nspawn creates overlayfs' work directory next to the upper layer, but not the upper
     # layer itself (systemd 252 fails the start with ENOENT): it is part of the root directory
     # that every start copies.
@@ -131,17 +135,35 @@ in
       }
     ) (lib.filterAttrs (_: c: c.nix == "overlay") runnable);
 
+    # The closures' images, mounted while a container that needs one runs (its unit requires the
+    # mount point, below; a mount no container needs any more is unmounted).
+    systemd.mounts = lib.mapAttrsToList (name: c: {
+      what = "${storeImage name c}";
+      where = imageMountPoint name c;
+      type = "erofs";
+      options = "loop,ro,nodev,nosuid";
+      unitConfig.StopWhenUnneeded = true;
+    }) closureOnly;
+
+    systemd.services = lib.mapAttrs' (
+      name: c:
+      lib.nameValuePair (common.service name) {
+        unitConfig.RequiresMountsFor = [ (imageMountPoint name c) ];
+      }
+    ) closureOnly;
+
     systemd.nspawn = lib.mapAttrs (
       name: c:
       if c.nix == "overlay" then
         {
           filesConfig = {
-            Overlay = [ overlayStore ];
+            # lower layer (on the host) : upper layer (`+`: in the container's root) : where
+            Overlay = [ "${lowerStore name c}:+${upperLayer}:/nix/store" ];
             BindReadOnly = lib.mkBefore [ "${closureOf c}/registration:${registration}" ];
           };
         }
       else if c.nixStore == "closure" then
-        { extraDrvConfig = storeView name c; }
+        { filesConfig.BindReadOnly = lib.mkBefore [ "${imageMountPoint name c}:/nix/store" ]; }
       else
         # Only the store is shared, read-only: not /nix/var, not the nix-daemon socket.
         { filesConfig.BindReadOnly = lib.mkBefore [ "/nix/store" ]; }

@@ -1,5 +1,5 @@
 # Generated from scenarios/closure-store.toml by `python -m harness render`; do not edit.
-# nixStore = closure: the container sees only its own system's closure under /nix/store, read-only
+# nixStore = closure: the container sees only its own system's closure under /nix/store, read-only: one erofs image, mounted on the host while the container runs
 { nixosModules, checksPackage }:
 {
   name = "closure-store";
@@ -50,6 +50,10 @@
     session.check("command[sealed:! ls /nix/store | grep -- \x27-hello-\x27]", "command", {"on": "sealed", "exit": 0, "run": "! ls /nix/store | grep -- \x27-hello-\x27"})
     session.check("command[sealed:test -x /run/current-system/sw/bin/syst\u2026]", "command", {"on": "sealed", "exit": 0, "run": "test -x /run/current-system/sw/bin/systemctl && readlink -f /run/current-system", "output": "/nix/store/"})
     session.check("command[sealed:touch /nix/store/new]", "command", {"on": "sealed", "exit": 1, "run": "touch /nix/store/new"})
+    session.check("command[sealed:test \"\x24(findmnt -n -o FSTYPE /nix/store\u2026]", "command", {"on": "sealed", "exit": 0, "run": "test \"\x24(findmnt -n -o FSTYPE /nix/store)\" = erofs && test \"\x24(grep -c \x27 /nix/store \x27 /proc/self/mountinfo)\" = 1"})
+    session.check("command[host:findmnt -n -t erofs -o TARGET,OPTIONS]", "command", {"on": "host", "exit": 0, "run": "findmnt -n -t erofs -o TARGET,OPTIONS", "output": "/run/nixos-nspawn/store/"})
+    session.step("stop[sealed]", "stop", {"container": "sealed"})
+    session.check("command[host:! findmnt -n -t erofs -o TARGET | grep \u2026]", "command", {"on": "host", "exit": 0, "run": "! findmnt -n -t erofs -o TARGET | grep /run/nixos-nspawn/store/", "within": 30})
     session.finish()
   '';
 }

@@ -970,7 +970,7 @@ in
     }
   ];
 
-  nix-overlay-closure = case "an overlay store cannot stack on the closure-only store" [
+  nix-overlay-closure = case "a container with its own nix-daemon over an overlay of its closure's store image" [
     {
       nixos-nspawn.containers.builder = {
         config = { };
@@ -982,7 +982,7 @@ in
 
   # What the runtime tier runs next to runtime-pair (tests/runtime/runtime_plan.py writes the
   # expected values out again, independently).
-  runtime-beyond = case "gamma: credentials, limits and a flag; delta: closure-only store; epsilon: Nix over an overlay store" [
+  runtime-beyond = case "gamma: credentials, limits and a flag; delta: closure-only store; epsilon: Nix over an overlay store; zeta: Nix over an overlay of the closure" [
     {
       nixos-nspawn.containers = {
         gamma = {
@@ -1006,6 +1006,12 @@ in
         epsilon = {
           config = { };
           network.veth.enable = false;
+          nix = "overlay";
+        };
+        zeta = {
+          config = { };
+          network.veth.enable = false;
+          nixStore = "closure";
           nix = "overlay";
         };
       };

@@ -108,6 +108,7 @@ in
     hostNetdevs = cfg.systemd.network.netdevs;
     containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
     tmpfiles = cfg.systemd.tmpfiles.settings."10-nixos-nspawn" or { };
+    inherit (cfg.systemd) mounts;
     inherit (cfg.boot.kernel) sysctl;
     # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in, and its
     # [Unit] settings where it has any.

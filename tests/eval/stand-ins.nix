@@ -90,6 +90,7 @@ rec {
     stdenv.hostPlatform.system = "x86_64-linux";
     htop = "/nix/store/00000000000000000000000000000000-htop-3.4.1";
     hello = "/nix/store/00000000000000000000000000000000-hello-2.12.2";
+    erofs-utils = "/nix/store/44444444444444444444444444444444-erofs-utils-1.8.10";
     closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
     runCommand =
       name: env: script:
@@ -189,6 +190,8 @@ rec {
           netdevs = settings;
         };
         targets = settings;
+        # nixpkgs' `mountOptions` (what, where, type, options, unitConfig, ...), as given.
+        mounts = values;
         tmpfiles.settings = settings;
       };
       networking = {

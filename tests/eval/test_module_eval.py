@@ -70,6 +70,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "containerNetworks": {"mycontainer": {"10-host0": CONTAINER_NETWORK}},
         "tmpfiles": machine_dir("mycontainer"),
         "sysctl": {"fs.inotify.max_user_instances": 8192},
+        "mounts": [],
         "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
         "unitOverrides": {},
     }

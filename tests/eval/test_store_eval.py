@@ -1,14 +1,13 @@
 """What a container sees of the Nix store (nix/host/store.nix): host, closure, overlay.
 
 Evaluated by nixpkgs' real module system (see test_module_eval.py). `pkgs.closureInfo` and
-`pkgs.runCommand` are stand-ins that name store paths after their inputs; what the store view's
-builder does is tested on its own (tests/unit/test_store_view.py) and on the runtime VM.
+`pkgs.runCommand` are stand-ins that name store paths after their inputs; what the store image's
+builder does is tested on its own (tests/unit/test_store_image.py) and on the runtime VM.
 """
 
-from pathlib import Path
+import re
 
 import pytest
-from nspawn_eval import evaluate
 
 pytestmark = pytest.mark.eval
 
@@ -21,15 +20,53 @@ def test_the_host_store_is_one_read_only_bind_by_default(run) -> None:
     assert run("seed-simple")["guests"]["mycontainer"]["nixEnable"] is False
 
 
-def test_closure_replaces_the_store_bind_with_the_store_view(run) -> None:
+MOUNT_POINT = re.compile(r"/run/nixos-nspawn/store/([0-9a-z]{32})")
+
+
+def _image_mount(data: dict, name: str) -> dict:
+    """The one mount of container *name*'s store image, checked for what every such mount is."""
+    [mount] = [m for m in data["reference"]["mounts"] if f"-nixos-nspawn-{name}-store" in m["what"]]
+    assert mount["what"].startswith("/nix/store/")
+    assert mount["what"].endswith(f"-nixos-nspawn-{name}-store.erofs")
+    # named after the image: a changed system is a new mount unit, not a remount of the old one
+    assert MOUNT_POINT.fullmatch(mount["where"]).group(1) == mount["what"][11:43]
+    assert mount["type"] == "erofs"
+    assert mount["options"] == "loop,ro,nodev,nosuid"
+    # unmounted when no container needs it any more
+    assert mount["unitConfig"] == {"StopWhenUnneeded": True}
+    # the container's unit pulls the mount in and starts after it
+    unit = data["reference"]["unitOverrides"][name]
+    assert mount["where"] in unit["RequiresMountsFor"]
+    return mount
+
+
+def test_closure_binds_the_closure_image_as_the_store(run) -> None:
     data = run("store-closure")
-    unit = data["reference"]["nspawn"]["sealed"]
-    # No bind of the whole store; the binds of the closure come from the store view, a
-    # derivation that nixpkgs' nspawn module appends to the .nspawn file.
-    assert unit["filesConfig"] == {"PrivateUsersOwnership": "chown", "Bind": [], "BindReadOnly": []}
-    assert unit["extraDrvConfig"].startswith("/nix/store/")
-    assert unit["extraDrvConfig"].endswith("-nixos-nspawn-sealed-store-view")
+    mount = _image_mount(data, "sealed")
+    # one bind, of the mounted image, in place of the host's whole store
+    files = data["reference"]["nspawn"]["sealed"]["filesConfig"]
+    assert files["BindReadOnly"] == [f"{mount['where']}:/nix/store"]
+    assert "Overlay" not in files
+    assert "extraDrvConfig" not in data["reference"]["nspawn"]["sealed"]
     assert data["guests"]["sealed"]["nixEnable"] is False
+
+
+def test_only_closure_containers_get_an_image(run) -> None:
+    assert run("seed-simple")["reference"]["mounts"] == []
+    data = run("runtime-beyond")
+    assert sorted(m["what"].split("-nixos-nspawn-")[1] for m in data["reference"]["mounts"]) == [
+        "delta-store.erofs",
+        "zeta-store.erofs",
+    ]
+    # every container's own image, mounted at its own place
+    assert _image_mount(data, "delta")["where"] != _image_mount(data, "zeta")["where"]
+
+
+def test_the_image_changes_with_the_system(run) -> None:
+    sealed = run("store-closure")["reference"]["mounts"][0]
+    other = run("runtime-beyond")["reference"]["mounts"]
+    assert sealed["what"] not in [m["what"] for m in other]
+    assert sealed["where"] not in [m["where"] for m in other]
 
 
 def test_overlay_gives_the_container_a_store_of_its_own(run) -> None:
@@ -64,8 +101,13 @@ def test_overlay_never_binds_the_host_daemon_or_state(run) -> None:
         assert "/nix/var" not in spec, spec
 
 
-def test_overlay_cannot_stack_on_the_closure_only_store(nixpkgs_lib: Path) -> None:
-    assert evaluate(nixpkgs_lib, "failedAssertions", "nix-overlay-closure") == [
-        'nixos-nspawn.containers.builder: `nix = "overlay"` needs `nixStore = "host"`: overlayfs '
-        "cannot take the closure-only store, a stack of bind mounts, as its lower layer."
-    ]
+def test_overlay_stacks_on_the_closure_image(run) -> None:
+    data = run("nix-overlay-closure")
+    mount = _image_mount(data, "builder")
+    files = data["reference"]["nspawn"]["builder"]["filesConfig"]
+    # the closure's image is the lower layer: the container's Nix sees only its closure
+    assert files["Overlay"] == [f"{mount['where']}:+/nix/.nixos-nspawn/upper:/nix/store"]
+    [registration] = files["BindReadOnly"]
+    assert registration.endswith("-closure-info/registration:/nix/.nixos-nspawn/registration")
+    assert data["failedAssertions"] == []
+    assert data["guests"]["builder"]["nixEnable"] is True

@@ -6,7 +6,8 @@ users of classic containers rely on: ``features`` with a forwarded port, a tmpfs
 capability, /dev/fuse, TUN and a bind on a late mount; ``attached`` with an extra veth, a MACVLAN
 and a moved interface; ``bridged`` on the host's bridge ``br0``; a container with a 28-character
 name) and ``runtime-beyond`` settings (gamma: credentials, limits and an extra flag; delta: the
-closure-only store; epsilon: Nix over an overlay store) are installed next to broken variants of
+closure-only store; epsilon: Nix over an overlay store; zeta: Nix over an overlay of the
+closure-only store) are installed next to broken variants of
 alpha, gamma and delta, started in waves (see :class:`Plan`), and every expectation runs through
 ``harness.checks.Session`` -- the code the generated testScripts call.
 """
@@ -366,15 +367,18 @@ def _cgroup(name: str) -> str:
     return f"/sys/fs/cgroup/machine.slice/systemd-nspawn@{name}.service"
 
 
+IMAGE_MOUNTS = "/run/nixos-nspawn/store"
+"""Where the host mounts the closures' store images (one directory each)."""
 STAND_IN = f"{STAND_IN_DIR}/closure"
 """Where the stand-in closure's sources are made before they are added to the VM's store."""
-BUILD = (
-    "printf '%s' 'derivation { name = \"built-in-epsilon\"; system = builtins.currentSystem; "
-    'builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }\' > /tmp/build.nix'
-)
-LEAKY_VIEW = f"{STAND_IN_DIR}/leaky.host-store"
-"""What the `leaky` control appends to its .nspawn file instead of the closure's store view: the
-host's whole store, as `nixStore = "host"` binds it."""
+
+
+def _build(name: str) -> str:
+    """A command that writes a derivation named ``built-in-<name>`` to /tmp/build.nix."""
+    return (
+        f"printf '%s' 'derivation {{ name = \"built-in-{name}\"; system = builtins.currentSystem; "
+        'builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }\' > /tmp/build.nix'
+    )
 
 
 def _payload_in_unit(name: str) -> Expect:
@@ -398,6 +402,59 @@ def _file_credential(name: str) -> Expect:
             "run": _credential("db-password", 'cat "$CREDENTIALS_DIRECTORY/db-password"'),
         },
         f"{name},file credential",
+    )
+
+
+def _seeded(name: str) -> Expect:
+    return Expect(
+        "command",
+        {
+            "on": name,
+            # What the NixOS guest's postBootCommands do: seed the database, root the system.
+            "run": f"{NIX}nix-store --load-db < /nix/.nixos-nspawn/registration && "
+            "mkdir -p /nix/var/nix/gcroots && for path in /nix/store/*-nixos-nspawn-closure*; "
+            'do ln -sfn "$path" /nix/var/nix/gcroots/"${path##*/}"; done && '
+            f"{NIX}nix-store --check-validity "
+            "/nix/store/*-nixos-nspawn-closure-pkg",
+        },
+        f"{name},closure seeded",
+    )
+
+
+def _nix_build(name: str) -> Expect:
+    return Expect(
+        "command",
+        {
+            "on": name,
+            "output": f"-built-in-{name}",
+            "run": f"{_build(name)} && {NIX}nix-build /tmp/build.nix --no-out-link",
+        },
+        f"{name},nix-build",
+    )
+
+
+def _built_in_upper_layer(name: str) -> Expect:
+    return Expect(
+        "command",
+        {
+            "on": "host",
+            "run": f"root=/proc/{_leader(name)}/root && "
+            f'ls "$root"/nix/.nixos-nspawn/upper | grep built-in-{name}',
+        },
+        f"host,{name}'s build in the upper layer",
+    )
+
+
+def _closure_images_mounted(count: int) -> Expect:
+    return Expect(
+        "command",
+        {
+            "on": "host",
+            "run": 'test "$(findmnt -n -t erofs -o TARGET | '
+            f"grep -c '^{IMAGE_MOUNTS}/')\" = {count}",
+            "within": 30,
+        },
+        f"host,{count} closure images mounted",
     )
 
 
@@ -472,8 +529,19 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         "host,gamma pids.max",
     ),
     _payload_in_unit("gamma"),
-    # closure-only store: the closure, readable, read-only; a host-only path absent
+    # closure-only store: the closure, readable, read-only, one mount of its image on the host;
+    # a host-only path absent
     _only_the_closure("delta"),
+    Expect(
+        "command",
+        {
+            "on": "delta",
+            "run": 'test "$(findmnt -n -o FSTYPE /nix/store)" = erofs && '
+            "test \"$(grep -c ' /nix/store ' /proc/self/mountinfo)\" = 1",
+        },
+        "delta,one erofs mount as /nix/store",
+    ),
+    _closure_images_mounted(2),
     Expect(
         "command",
         {"on": "host", "run": "ls /nix/store | grep host-only"},
@@ -517,19 +585,7 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         "delta,closure path read-only",
     ),
     # nix = overlay: the closure seeded, a build into the upper layer only, gone on restart
-    Expect(
-        "command",
-        {
-            "on": "epsilon",
-            # What the NixOS guest's postBootCommands do: seed the database, root the system.
-            "run": f"{NIX}nix-store --load-db < /nix/.nixos-nspawn/registration && "
-            "mkdir -p /nix/var/nix/gcroots && for path in /nix/store/*-nixos-nspawn-closure*; "
-            'do ln -sfn "$path" /nix/var/nix/gcroots/"${path##*/}"; done && '
-            f"{NIX}nix-store --check-validity "
-            "/nix/store/*-nixos-nspawn-closure-pkg",
-        },
-        "epsilon,closure seeded",
-    ),
+    _seeded("epsilon"),
     Expect(
         "command",
         {
@@ -539,29 +595,13 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         },
         "epsilon,host-only path unknown",
     ),
-    Expect(
-        "command",
-        {
-            "on": "epsilon",
-            "output": "-built-in-epsilon",
-            "run": f"{BUILD} && {NIX}nix-build /tmp/build.nix --no-out-link",
-        },
-        "epsilon,nix-build",
-    ),
+    _nix_build("epsilon"),
     Expect(
         "command",
         {"on": "host", "run": "! ls /nix/store | grep built-in-epsilon"},
         "host,build not in the host store",
     ),
-    Expect(
-        "command",
-        {
-            "on": "host",
-            "run": f"root=/proc/{_leader('epsilon')}/root && "
-            'ls "$root"/nix/.nixos-nspawn/upper | grep built-in-epsilon',
-        },
-        "host,build in the upper layer",
-    ),
+    _built_in_upper_layer("epsilon"),
     Expect(
         "command",
         {"on": "epsilon", "run": f"{NIX}nix-store --gc && ! ls /nix/store | grep host-only"},
@@ -586,6 +626,23 @@ BEYOND_GOOD: tuple[Expect, ...] = (
         },
         "epsilon,nothing survives the restart",
     ),
+    # nix = overlay over the closure's image: only the closure below, a build above it; the
+    # image unmounted when its container stops
+    _only_the_closure("zeta"),
+    _seeded("zeta"),
+    _nix_build("zeta"),
+    _built_in_upper_layer("zeta"),
+    Expect(
+        "command",
+        {"on": "host", "run": "! ls /nix/store | grep built-in-zeta"},
+        "host,zeta's build not in the host store",
+    ),
+    Expect(
+        "command",
+        {"on": "host", "run": "systemctl stop systemd-nspawn@zeta"},
+        "host,stop zeta",
+    ),
+    _closure_images_mounted(1),
 )
 
 WAVES: tuple[tuple[Expect, ...], ...] = (PAIR, FEATURE_CHECKS, BEYOND_GOOD)
@@ -769,7 +826,10 @@ def _break(
         case "nocred":
             del service["ExecStart"]
         case "leaky":
-            settings["extraDrvConfig"] = LEAKY_VIEW
+            files["BindReadOnly"] = [
+                "/nix/store" if spec.endswith(":/nix/store") else spec
+                for spec in files["BindReadOnly"]
+            ]
         case _:
             raise KeyError(name)
 
@@ -807,23 +867,30 @@ class Plan:
 
 
 def merge_cases(*cases: dict[str, Any]) -> dict[str, Any]:
-    """Several exported cases as one: their containers, networks and drop-ins side by side. A
-    unit (or sysctl) that two cases define differently is an error."""
+    """Several exported cases as one: their containers, networks and drop-ins side by side, their
+    mounts one after another. A unit (or sysctl, or mount point) that two cases define
+    differently is an error."""
     merged: dict[str, Any] = {
         "case": "+".join(c["case"] for c in cases),
         "description": "; ".join(c["description"] for c in cases),
+        "mounts": [],
     }
-    for key in sorted({k for c in cases for k in c} - {"case", "description"}):
+    for key in sorted({k for c in cases for k in c} - set(merged)):
         merged[key] = {}
         for c in cases:
-            theirs = c.get(key, {})
-            clash = {
-                name for name in set(merged[key]) & set(theirs) if merged[key][name] != theirs[name]
-            }
-            if clash:
-                raise ValueError(f"{key}: {sorted(clash)} in more than one case")
-            merged[key].update(copy.deepcopy(c.get(key, {})))
+            _merge_into(merged[key], c.get(key, {}), key)
+    points: dict[str, Any] = {}
+    for c in cases:
+        _merge_into(points, {m["where"]: m for m in c.get("mounts", [])}, "mounts")
+    merged["mounts"] = copy.deepcopy(list(points.values()))
     return merged
+
+
+def _merge_into(merged: dict[str, Any], theirs: dict[str, Any], key: str) -> None:
+    clash = {name for name in set(merged) & set(theirs) if merged[name] != theirs[name]}
+    if clash:
+        raise ValueError(f"{key}: {sorted(clash)} in more than one case")
+    merged.update(copy.deepcopy(theirs))
 
 
 def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Plan:
@@ -854,8 +921,7 @@ def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Pl
 
 def prepare_stand_ins(machine: ConsoleMachine) -> None:
     """What a NixOS host would have for runtime-beyond: gamma's credential file (root-only), the
-    closure of delta's and epsilon's system, and a store path outside it; and the `leaky`
-    control's store (:data:`LEAKY_VIEW`)."""
+    closure of delta's, epsilon's and zeta's system, and a store path outside it."""
     secret_dir = shlex.quote(str(Path(SECRET_FILE).parent))
     machine.succeed(
         f"mkdir -p {secret_dir} && chmod 0700 {secret_dir} && "
@@ -873,7 +939,6 @@ def prepare_stand_ins(machine: ConsoleMachine) -> None:
     link = add_to_store(machine, f"{STAND_IN}/nixos-nspawn-closure-link")
     add_to_store(machine, f"{STAND_IN}/nixos-nspawn-host-only")
     install_stand_in_closure(machine, (package, config, link))
-    machine.succeed(f"printf '[Files]\\nBindReadOnly=/nix/store\\n' > {LEAKY_VIEW}")
 
 
 @dataclass

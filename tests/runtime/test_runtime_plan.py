@@ -102,3 +102,24 @@ def test_cases_may_share_a_setting_but_not_disagree_on_it() -> None:
         merge_cases(one, {**two, "sysctl": {"fs.x": 2}})
     with pytest.raises(ValueError, match="nspawn"):
         merge_cases(one, {**two, "nspawn": {"web": {"x": 1}}})
+
+
+def test_cases_mounts_follow_one_another_once_per_mount_point() -> None:
+    image = {"what": "/nix/store/a-img", "where": "/run/a"}
+    one = {"case": "a", "description": "a", "mounts": [image]}
+    two = {"case": "b", "description": "b", "mounts": [image, {"what": "x", "where": "/run/b"}]}
+    assert merge_cases(one, two)["mounts"] == [image, {"what": "x", "where": "/run/b"}]
+    assert merge_cases({"case": "c", "description": "c"})["mounts"] == []
+    with pytest.raises(ValueError, match="mounts"):
+        merge_cases(one, {**two, "mounts": [{**image, "what": "/nix/store/b-img"}]})
+
+
+@pytest.mark.skipif(not BEYOND.exists(), reason="the eval tier exports the references")
+def test_the_leaky_control_binds_the_whole_store_instead_of_the_image() -> None:
+    references = [json.loads(path.read_text()) for path in REFERENCES]
+    case = make_plan(references, ("bin", "etc", "usr")).case
+    [delta_store] = [
+        s for s in case["nspawn"]["delta"]["filesConfig"]["BindReadOnly"] if "store" in s
+    ]
+    assert delta_store.startswith("/run/nixos-nspawn/store/")
+    assert case["nspawn"]["leaky"]["filesConfig"]["BindReadOnly"] == ["/usr", "/nix/store"]

@@ -1,5 +1,5 @@
 """The runtime tier's reading of nspawn settings into the checks' Topology, and the commands
-that install what NixOS would build (store views, the stand-in closure) in the VM."""
+that install what NixOS would build (store images, the stand-in closure) in the VM."""
 
 import base64
 
@@ -10,13 +10,13 @@ from harness.vm.install import (
     CLOSURE_PATHS,
     NIX,
     REGISTRATION,
-    STORE_VIEW_SCRIPT,
+    STORE_IMAGE_SCRIPT,
     add_to_store,
     bind_sources,
     container_of,
     install_files,
     install_stand_in_closure,
-    install_store_views,
+    install_store_images,
     prepare_bind_sources,
     split_bind,
     topology_of,
@@ -109,34 +109,32 @@ class Recorder:
         return self.outputs.pop(0) if self.outputs else ""
 
 
-def test_an_appended_file_follows_the_written_one():
+def test_files_are_written_byte_for_byte():
     vm = Recorder()
-    install_files(
-        vm, [UnitFile("/etc/systemd/nspawn/d.nspawn", "[Exec]\n", "/srv/nixos-nspawn/d.store-view")]
-    )
+    install_files(vm, [UnitFile("/etc/systemd/nspawn/d e.nspawn", "[Exec]\n'$x'\n")])
     [command] = vm.commands
-    assert command.endswith(
-        "base64 -d > /etc/systemd/nspawn/d.nspawn && "
-        "cat /srv/nixos-nspawn/d.store-view >> /etc/systemd/nspawn/d.nspawn"
+    payload = base64.b64encode(b"[Exec]\n'$x'\n").decode()
+    assert command == (
+        f"mkdir -p /etc/systemd/nspawn && echo {payload} | base64 -d > "
+        "'/etc/systemd/nspawn/d e.nspawn'"
     )
 
 
-def test_store_views_are_built_by_the_module_script_over_the_stand_in_closure():
+def test_store_images_are_built_by_the_module_script_over_the_stand_in_closure():
     vm = Recorder()
-    install_store_views(vm, ["/srv/nixos-nspawn/d.store-view", "/srv/nixos-nspawn/x.host-store"])
+    install_store_images(vm, ["/srv/nixos-nspawn/d.store.erofs", "/srv/other.img"])
     upload, build = vm.commands
-    assert base64.b64encode(STORE_VIEW_SCRIPT.read_bytes()).decode() in upload
-    assert upload.endswith("> /srv/nixos-nspawn/store-view.sh")
+    assert base64.b64encode(STORE_IMAGE_SCRIPT.read_bytes()).decode() in upload
+    assert upload.endswith("> /srv/nixos-nspawn/store-image.sh")
     assert build == (
-        f"test -s {CLOSURE_PATHS} && rm -rf /srv/nixos-nspawn/d.store-view.skeleton && "
-        f"sh /srv/nixos-nspawn/store-view.sh {CLOSURE_PATHS} "
-        "/srv/nixos-nspawn/d.store-view.skeleton > /srv/nixos-nspawn/d.store-view"
+        f"test -s {CLOSURE_PATHS} && rm -f /srv/nixos-nspawn/d.store.erofs && "
+        f"sh /srv/nixos-nspawn/store-image.sh {CLOSURE_PATHS} /srv/nixos-nspawn/d.store.erofs"
     )
 
 
-def test_no_store_view_means_no_command():
+def test_no_store_image_means_no_command():
     vm = Recorder()
-    install_store_views(vm, ["/srv/nixos-nspawn/x.host-store"])
+    install_store_images(vm, ["/srv/other.img"])
     assert vm.commands == []
 
 

@@ -15,6 +15,7 @@ from harness.vm.units import (
     Translation,
     UnitRenderError,
     attrs_to_section,
+    mount_unit_name,
     netdev_unit,
     network_unit,
     nix_to_string,
@@ -23,6 +24,7 @@ from harness.vm.units import (
     to_option,
     translate_nspawn,
     translate_service,
+    translated_mounts,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
@@ -141,17 +143,30 @@ def test_untranslated_nixos_paths_are_refused():
         translate_nspawn({"execConfig": {"Parameters": "/nix/store/abc-other/bin/init"}})
 
 
+IMAGE_MOUNT = "/run/nixos-nspawn/store/" + "a1" * 16
+
+
 def test_a_store_without_a_store_bind_still_gets_the_debian_system():
-    translated = translate_nspawn(
-        {
-            "filesConfig": {"BindReadOnly": [], "Overlay": [OVERLAY]},
-            "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
+    for files in (
+        {"BindReadOnly": [], "Overlay": [OVERLAY]},
+        {"Overlay": [f"{IMAGE_MOUNT}:+/nix/.nixos-nspawn/upper:/nix/store"]},
+        {"BindReadOnly": [f"{IMAGE_MOUNT}:/nix/store"]},
+    ):
+        translated = translate_nspawn({"filesConfig": files})
+        # the overlay and the image's mount point are the same paths in the VM
+        assert translated == {
+            "filesConfig": {**files, "BindReadOnly": ["/usr", *files.get("BindReadOnly", [])]}
         }
-    )
-    assert translated == {
-        "filesConfig": {"BindReadOnly": ["/usr"], "Overlay": [OVERLAY]},
-        "extraDrvConfig": "/srv/nixos-nspawn/delta.store-view",
-    }
+
+
+def test_only_the_module_s_image_mount_points_pass_as_stores():
+    for spec in (
+        "/run/nixos-nspawn/store/short:/nix/store",
+        f"{IMAGE_MOUNT}/nix/store:/nix/store",
+        f"{IMAGE_MOUNT}:/nix/store/x",
+    ):
+        with pytest.raises(UnitRenderError, match="no Debian translation"):
+            translate_nspawn({"filesConfig": {"BindReadOnly": [spec]}})
 
 
 def test_the_registration_and_the_systemd_package_have_debian_counterparts():
@@ -180,21 +195,60 @@ def test_the_registration_and_the_systemd_package_have_debian_counterparts():
         translate_service({"ExecStart": "/nix/store/abc-other/bin/tool"})
 
 
-def test_an_appended_store_view_is_rendered_as_an_append():
+STORE_IMAGE = "/nix/store/" + "a1" * 16 + "-nixos-nspawn-delta-store.erofs"
+
+
+def test_a_store_image_mount_is_rendered_as_nixpkgs_writes_it():
     files = render_case(
         {
-            "nspawn": {
-                "delta": {
-                    "execConfig": {"Boot": False},
-                    "extraDrvConfig": "/nix/store/abc-nixos-nspawn-delta-store-view",
+            "mounts": [
+                {
+                    "what": STORE_IMAGE,
+                    "where": IMAGE_MOUNT,
+                    "type": "erofs",
+                    "options": "loop,ro",
+                    "unitConfig": {"StopWhenUnneeded": True},
                 }
-            }
+            ]
         }
     )
-    assert [(f.path, f.append) for f in files] == [
-        ("/etc/systemd/nspawn/delta.nspawn", "/srv/nixos-nspawn/delta.store-view")
+    assert [(f.path, f.text) for f in files] == [
+        (
+            "/etc/systemd/system/run-nixos\\x2dnspawn-store-" + "a1" * 16 + ".mount",
+            "[Unit]\nStopWhenUnneeded=true\n\n[Mount]\nOptions=loop,ro\nType=erofs\n"
+            "What=/srv/nixos-nspawn/delta.store.erofs\nWhere=" + IMAGE_MOUNT + "\n\n",
+        )
     ]
-    assert "BindReadOnly=/usr\n" in files[0].text
+
+
+def test_a_mount_of_anything_else_from_the_store_is_refused():
+    for mount, error in (
+        ({"what": "/nix/store/abc-other.img", "where": "/mnt"}, "no Debian translation"),
+        ({"what": STORE_IMAGE, "where": "/mnt", "device": "x"}, "unsupported keys"),
+        ({"where": "/mnt"}, "must be strings"),
+    ):
+        with pytest.raises(UnitRenderError, match=error):
+            translated_mounts({"mounts": [mount]})
+
+
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [
+        ("/", "-.mount"),
+        ("/run/nixos-nspawn/store/abc", "run-nixos\\x2dnspawn-store-abc.mount"),
+        ("/mnt/.hidden/a b:c_d.e", "mnt-.hidden-a\\x20b:c_d.e.mount"),
+        ("/.x/é", "\\x2ex-\\xc3\\xa9.mount"),
+        ("/srv/", "srv.mount"),
+    ],
+)
+def test_mount_unit_names_are_escaped_as_systemd_escape_does(where: str, name: str) -> None:
+    assert mount_unit_name(where) == name
+
+
+@pytest.mark.parametrize("where", ["relative", "/a//b", "/a/../b", "/a/./b"])
+def test_mount_points_must_be_normalized_absolute_paths(where: str) -> None:
+    with pytest.raises(UnitRenderError, match="normalized absolute path"):
+        mount_unit_name(where)
 
 
 def test_a_translation_needs_section_key_and_the_whole_value():
@@ -299,4 +353,4 @@ def test_every_exported_case_renders_for_debian(reference):
     files = render_case(json.loads(reference.read_text()))
     assert files, "a case without units"
     # No NixOS store path is left (Debian's Nix store directory itself may be named).
-    assert [f.path for f in files if STORE_PATH.search(f.text + (f.append or ""))] == []
+    assert [f.path for f in files if STORE_PATH.search(f.text)] == []

@@ -1,6 +1,6 @@
 """Measure what a closure-only /nix/store costs a container's start and stop, on the runtime VM.
 
-    flock /tmp/runtime-vm.lock .venv/bin/python tests/runtime/measure_store_view.py [PATHS] [ROUNDS]
+    flock /tmp/runtime-vm.lock .venv/bin/python tests/runtime/measure_store.py [PATHS] [ROUNDS]
 
 (as root, like the runtime tier). It boots the runtime tier's Debian VM, makes PATHS (default
 3000) small store paths, and starts and stops one container per way of showing them, ROUNDS
@@ -8,10 +8,11 @@
 
 - ``none``: no /nix/store at all (the container's own boot, for reference);
 - ``host``: the whole store, one read-only bind (``nixStore = "host"``);
-- ``binds``: what ``nixStore = "closure"`` does: the module's own store-view.sh, a read-only
-  skeleton and one bind per store path;
-- ``image``: the alternative, an erofs image of the paths (as microvm.nix builds its store disk),
-  loop-mounted on the host and bound as /nix/store.
+- ``binds``: the first way ``nixStore = "closure"`` was made (:data:`BIND_VIEW`): a read-only
+  skeleton with an entry per store path, bound as /nix/store, and one bind per store path;
+- ``image``: what ``nixStore = "closure"`` does now: the module's own store-image.sh builds an
+  erofs image of the paths (as microvm.nix builds its store disk), loop-mounted on the host and
+  bound as /nix/store.
 
 It prints a Markdown table (docs/store.md records one run): wall-clock seconds of
 ``systemctl start`` (until the container's systemd reports ready) and ``systemctl stop``, the
@@ -32,14 +33,26 @@ from pathlib import Path
 
 from harness.vm.console import ConsoleMachine, VmConfig
 from harness.vm.image import ensure_image
-from harness.vm.install import STORE_VIEW_SCRIPT, install_container_root, install_files
+from harness.vm.install import STORE_IMAGE_SCRIPT, install_container_root, install_files
 from harness.vm.units import UnitFile, nspawn_unit
 
-WORK = "/srv/store-view-measure"
+WORK = "/srv/closure-store-measure"
 PATHS_FILE = f"{WORK}/store-paths"
 IMAGE = f"{WORK}/store.erofs"
-IMAGE_MOUNT = "/run/store-view-measure/store"
+IMAGE_MOUNT = "/run/closure-store-measure/store"
 VARIANTS = ("none", "host", "binds", "image")
+BIND_VIEW = f"""
+mkdir -p {WORK}/skeleton && echo '[Files]' && echo "BindReadOnly={WORK}/skeleton:/nix/store"
+while read -r path; do
+  entry={WORK}/skeleton/${{path##*/}}
+  if [ -L "$path" ]; then cp -P "$path" "$entry"
+  elif [ -d "$path" ]; then mkdir "$entry" && echo "BindReadOnly=$path"
+  else : > "$entry" && echo "BindReadOnly=$path"; fi
+done < {PATHS_FILE}
+chmod -R a-w {WORK}/skeleton
+"""
+"""The ``binds`` variant's [Files] lines (on stdout) and its skeleton: an empty directory or file
+per store path for the path to be bound onto, a copy of a symlink."""
 
 
 def settings(store: list[str]) -> dict[str, dict[str, object]]:
@@ -107,25 +120,22 @@ def prepare(machine: ConsoleMachine, count: int) -> dict[str, float]:
                 ),
             ],
         )
-    install_files(machine, [UnitFile(f"{WORK}/store-view.sh", STORE_VIEW_SCRIPT.read_text())])
-    costs["store view (store-view.sh)"] = timed(
+    install_files(
+        machine,
+        [
+            UnitFile(f"{WORK}/bind-view.sh", BIND_VIEW),
+            UnitFile(f"{WORK}/store-image.sh", STORE_IMAGE_SCRIPT.read_text()),
+        ],
+    )
+    costs["binds: skeleton and [Files] lines"] = timed(
         lambda: machine.succeed(
-            f"rm -rf {WORK}/skeleton && sh {WORK}/store-view.sh {PATHS_FILE} {WORK}/skeleton "
+            f"rm -rf {WORK}/skeleton && sh {WORK}/bind-view.sh "
             ">> /etc/systemd/nspawn/sv-binds.nspawn",
             timeout=3600,
         )
     )
-    costs["image: copy the paths"] = timed(
-        lambda: machine.succeed(
-            f"rm -rf {WORK}/image && mkdir -p {WORK}/image && "
-            f"xargs cp -a -t {WORK}/image < {PATHS_FILE}",
-            timeout=3600,
-        )
-    )
-    costs["image: mkfs.erofs"] = timed(
-        lambda: machine.succeed(
-            f"mkfs.erofs -zlz4hc --all-root {IMAGE} {WORK}/image > /dev/null", timeout=3600
-        )
+    costs["image: store-image.sh (copy, mkfs.erofs)"] = timed(
+        lambda: machine.succeed(f"sh {WORK}/store-image.sh {PATHS_FILE} {IMAGE}", timeout=3600)
     )
     machine.succeed(f"mkdir -p {IMAGE_MOUNT} && systemctl daemon-reload")
     return costs
@@ -183,7 +193,7 @@ def main() -> int:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     image = ensure_image()
     rows = [Row(variant, [], []) for variant in VARIANTS]
-    logs = Path(tempfile.mkdtemp(prefix="store-view-measure-"))
+    logs = Path(tempfile.mkdtemp(prefix="closure-store-measure-"))
     print(f"VM logs in {logs}", file=sys.stderr)
     with ConsoleMachine(VmConfig(image, log_dir=logs)) as vm:
         costs = prepare(vm, count)
