@@ -454,7 +454,7 @@ def _closure_images_mounted(count: int) -> Expect:
             f"grep -c '^{IMAGE_MOUNTS}/')\" = {count}",
             "within": 30,
         },
-        f"host,{count} closure images mounted",
+        f"host,closure images mounted: {count}",
     )
 
 
