@@ -190,8 +190,27 @@ rec {
           netdevs = settings;
         };
         targets = settings;
-        # nixpkgs' `mountOptions` (what, where, type, options, unitConfig, ...), as given.
-        mounts = values;
+        # nixpkgs' `mountOptions` (nixos/lib/systemd-unit-options.nix), those the module sets:
+        # a misspelt one fails the evaluation, as it would on NixOS.
+        mounts = mkOption {
+          type = types.listOf (
+            types.submodule {
+              options = {
+                what = text;
+                where = text;
+                type = text // {
+                  default = "";
+                };
+                options = text // {
+                  default = "";
+                };
+                mountConfig = section;
+                unitConfig = section;
+              };
+            }
+          );
+          default = [ ];
+        };
         tmpfiles.settings = settings;
       };
       networking = {
