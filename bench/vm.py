@@ -11,6 +11,11 @@ interval count: from ``systemctl start`` until machined has registered the conta
 the host's first ``ping -4`` of the container's name (its addresses, through nss-mymachines) is
 answered. The harness's own ``reachable`` check (host -> alpha, ipv4) must then pass too.
 
+Where the start's time goes is read from the container's journal (same clock: the container's
+journal is stamped by the VM's kernel): when its networkd starts, when its ``host0`` link gains a
+carrier (both ends of the veth are up) and when its DHCPv4 lease arrives. Only reported, never
+subtracted: the start is timed until the ping answers, whatever happens in between.
+
 Only one VM runs on the machine at a time: the run holds ``/tmp/runtime-vm.lock``, as every user
 of the runtime VM does (``flock /tmp/runtime-vm.lock ...``).
 """
@@ -48,9 +53,22 @@ _START = (
     'until [ -n "$(machinectl show {name} -p Leader --value 2>/dev/null)" ]; do sleep {poll}; '
     "done; registered=$(date +%s%N); "
     "until ping -4 -n -c 1 -W 1 {name} >/dev/null 2>&1; do sleep {poll}; done; "
-    "echo $(( registered - started )) $(( $(date +%s%N) - started ))"
+    "echo $started $(( registered - started )) $(( $(date +%s%N) - started ))"
 )
-"""Start the container; print nanoseconds until it is registered and until it answers."""
+"""Start the container; print the wall-clock time it began at, and nanoseconds from then until
+the container is registered and until it answers."""
+
+_EVENTS = "journalctl -M {name} -o short-unix --no-pager --since=@{since} -u systemd-networkd"
+"""The container's networkd, and systemd's messages about its unit: one line per event, prefixed
+with its wall-clock time in seconds (``date`` above is the same clock)."""
+
+PHASES = (
+    ("its networkd starts", "Starting "),
+    ("host0 has a carrier", "host0: Gained carrier"),
+    ("its DHCPv4 lease arrives", "host0: DHCPv4 address "),
+)
+"""Events of a container start in its networkd's journal: what the bench calls them, and the
+start of the message text after the unit's ``name[pid]: ``."""
 
 
 class VmBenchError(RuntimeError):
@@ -59,11 +77,13 @@ class VmBenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class VmTimes:
-    """Seconds per run: VM boots; container starts until reachable and until registered."""
+    """Seconds per run: VM boots; container starts until reachable and until registered;
+    per :data:`PHASES` entry, seconds from the start until that event (None: not in the journal)."""
 
     boots: tuple[float, ...]
     starts: tuple[float, ...]
     registrations: tuple[float, ...]
+    phases: tuple[tuple[float | None, ...], ...]
 
 
 def missing_requirement() -> str | None:
@@ -81,7 +101,7 @@ def measure(runs: int, out_dir: Path, progress: Callable[[str], None]) -> VmTime
     image = ensure_image(progress=progress)
     reference = json.loads(REFERENCE.read_text())
     boots: list[float] = []
-    starts: list[tuple[float, float]] = []
+    starts: list[tuple[float, float, tuple[float | None, ...]]] = []
     with LOCK.open("a") as lock:
         progress(f"[bench] waiting for {LOCK}")
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -97,15 +117,17 @@ def measure(runs: int, out_dir: Path, progress: Callable[[str], None]) -> VmTime
             )
     return VmTimes(
         tuple(boots),
-        tuple(start for _, start in starts),
-        tuple(registered for registered, _ in starts),
+        tuple(start for _, start, _ in starts),
+        tuple(registered for registered, _, _ in starts),
+        tuple(zip(*(phases for _, _, phases in starts), strict=True)),
     )
 
 
 def _container_start(
     machine: ConsoleMachine, reference: dict[str, object], out_dir: Path
-) -> tuple[float, float]:
-    """Seconds until the container is registered with machined, and until it is reachable.
+) -> tuple[float, float, tuple[float | None, ...]]:
+    """Seconds until the container is registered with machined, until it is reachable, and
+    until each of :data:`PHASES`.
 
     The container is started twice; the second start counts. The first one reads the container's
     programs from the VM's disk into its page cache, a cost of the first start after a boot only
@@ -120,12 +142,35 @@ def _container_start(
     unit = shlex.quote(f"systemd-nspawn@{CONTAINER}.service")
     script = _START.format(unit=unit, name=shlex.quote(CONTAINER), poll=POLL)
     for attempt in ("first", "timed"):
-        printed = machine.succeed(script, timeout=START_TIMEOUT).split()
+        started, registered, reachable = (
+            int(nanoseconds)
+            for nanoseconds in machine.succeed(script, timeout=START_TIMEOUT).split()
+        )
         result = session.check(
             f"reachable[{attempt}]", "reachable", {"from": "host", "to": CONTAINER}
         )
         if not result.ok:
             raise VmBenchError(f"{attempt} start: {result.message}")
+        events = machine.succeed(
+            _EVENTS.format(name=shlex.quote(CONTAINER), since=started // 10**9)
+        )
         machine.succeed(f"systemctl stop {unit}")
-    registered, reachable = (int(nanoseconds) / 1e9 for nanoseconds in printed)  # the timed one
-    return registered, reachable
+    # The timed start's.
+    return registered / 1e9, reachable / 1e9, phase_times(events, started / 1e9)
+
+
+def phase_times(journal: str, started: float) -> tuple[float | None, ...]:
+    """Seconds from *started* until the first line at or after it of each of :data:`PHASES`,
+    in ``journalctl -o short-unix`` output."""
+    found: dict[str, float] = {}
+    for line in journal.splitlines():
+        stamp, _, rest = line.partition(" ")
+        message = rest.partition(": ")[2]
+        try:
+            when = float(stamp)
+        except ValueError:
+            continue  # "-- No entries --" and the like
+        for label, prefix in PHASES:
+            if when >= started and label not in found and message.startswith(prefix):
+                found[label] = when - started
+    return tuple(found.get(label) for label, _ in PHASES)
