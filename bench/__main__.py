@@ -177,6 +177,11 @@ def _vm(runs: int, out: TextIO, targets: Targets) -> None:
             f"(runs: {', '.join(f'{value:.1f}' for value in values)})",
             file=out,
         )
+    for (label, _), phase in zip(vm.PHASES, times.phases, strict=True):
+        found = [value for value in phase if value is not None]
+        median = f"{statistics.median(found):.1f} s" if found else "-"
+        listed = ", ".join("-" if value is None else f"{value:.1f}" for value in phase)
+        print(f"    until {label}: median {median} (runs: {listed})", file=out)
     share = statistics.median(
         start / boot for start, boot in zip(times.starts, times.boots, strict=True)
     )

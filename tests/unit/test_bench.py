@@ -63,3 +63,20 @@ def test_documented_command_runs(tmp_path):
     assert done.returncode in (0, 1), done.stderr
     assert "host module evaluation" in done.stdout
     assert f"skipped: NIXPKGS_LIB={tmp_path / 'no-lib'} has no default.nix" in done.stdout
+
+
+def test_start_phases_are_read_from_the_containers_journal():
+    journal = (
+        "-- Journal begins at Sun 2026-11-29 21:00:00 UTC. --\n"
+        "99.500000 alpha systemd[1]: Starting systemd-networkd.service - Network Configuration...\n"
+        "100.000000 alpha systemd[1]: Stopped systemd-networkd.service - Network Configuration.\n"
+        "104.250000 alpha systemd[1]: Starting systemd-networkd.service - Network Config...\n"
+        "105.500000 alpha systemd-networkd[28]: host0: Gained carrier\n"
+        "105.600000 alpha systemd-networkd[28]: host0: Gained IPv6LL\n"
+        "109.500000 alpha systemd-networkd[28]: host0: DHCPv4 address 192.168.1.2/28, gateway "
+        "192.168.1.1 acquired from 192.168.1.1\n"
+        "109.700000 alpha systemd-networkd[28]: host0: DHCPv4 address 192.168.1.2/28 again\n"
+    )
+    assert vm.phase_times(journal, 100.0) == (4.25, 5.5, 9.5)
+    assert vm.phase_times(journal, 106.0) == (None, None, 3.5)
+    assert len(vm.PHASES) == 3
