@@ -637,12 +637,13 @@ def _steps(
         return ()
     steps: list[Step] = []
     seen: dict[str, int] = {}
+    step_lines = reader.array_lines("step", len(raw))
     for index, value in enumerate(raw):
         key: KeyPath = ("step", index)
         found = _entry(reader, key, value, containers, vms, "action", STEPS)
-        line = reader.lines.line(key)
+        line = step_lines[index]
         if found is None or line is None or None in expect_lines:
-            continue  # without lines (the scan failed) the order is unknown: reported below
+            continue  # without lines the order is unknown: reported below
         spec, params = found
         target = params.get("to")
         if spec.name == "switch" and target != BASE_SYSTEM and target not in specialisations:
@@ -672,7 +673,7 @@ def _steps(
                 before=before,
             )
         )
-    if raw and not reader.lines.scanned:
+    if None in step_lines or None in expect_lines:
         reader.error(
             ("step",),
             "the order of steps and expectations is unknown: the file's lines could not be scanned",
@@ -772,30 +773,26 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     _case_clashes(reader, names, vm_names)
     _specialised_containers(reader, host, containers)
     expectations: list[Expectation] = []
+    expect_lines: Sequence[int | None] = []
     raw = data.get("expect")
     if raw is None or raw == []:  # `expect = []` would check nothing
         reader.error(("expect",), "a scenario needs at least one [[expect]] entry")
     elif not isinstance(raw, list):
         reader.error(("expect",), f"expected an array of tables ([[expect]]), got {describe(raw)}")
     else:
-        lines = reader.array_lines("expect", len(raw))
+        expect_lines = reader.array_lines("expect", len(raw))
         for index, value in enumerate(raw):
-            expectation = _expectation(reader, index, value, names, vm_names, lines[index])
+            expectation = _expectation(reader, index, value, names, vm_names, expect_lines[index])
             if expectation is not None:
                 expectations.append(expectation)
     steps: tuple[Step, ...] = ()
     if "step" in data:
-        lines = (
-            [reader.lines.line(("expect", index)) for index in range(len(raw))]
-            if isinstance(raw, list)
-            else []
-        )
         steps = _steps(
             reader,
             data["step"],
             names,
             vm_names,
-            lines,
+            expect_lines,
             [specialisation.name for specialisation in host.specialisations],
         )
     reader.check_nix()

@@ -10,6 +10,7 @@ from harness.escape import NixCode, PrebuiltSystem
 from harness.loader import load_scenario
 from harness.render import render_scenario, render_test_script
 from harness.scenario import ScenarioError, Step
+from harness.tomlpos import KeyLines
 
 HEAD = """\
 description = "steps"
@@ -74,6 +75,52 @@ def test_steps_are_placed_between_expectations(tmp_path: Path) -> None:
         "restart[web]",
         "wait-port[web:80]",
         "http[host->web:80/]",
+    ]
+
+
+def test_a_valid_file_with_steps_needs_no_full_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The full key scan costs about twice tomllib's parse: only a file with errors, or with
+    # headers the quick search cannot count, pays it.
+    def scan(source: str) -> KeyLines:
+        raise AssertionError("the full key scan ran for a valid file")
+
+    monkeypatch.setattr("harness.loader.key_lines", scan)
+    assert [(s.line, s.before) for s in load(tmp_path, STEPS).steps] == [(6, 0), (14, 1), (18, 1)]
+
+
+def test_steps_in_other_spellings_are_placed_by_the_full_scan(tmp_path: Path) -> None:
+    # Not `[[step]]` headers: the quick header search finds none, the full key scan places them.
+    text = STEPS.replace(
+        '[[step]]\naction = "restart"\ncontainer = "web"\n\n'
+        '[[step]]\naction = "wait-port"\non = "web"\nport = 80\n',
+        '[[ "step" ]]\naction = "restart"\ncontainer = "web"\n\n'
+        "[[step]]\naction = 'wait-port'\non = \"web\"\nport = 80\n",
+    ).replace('[[step]]\naction = "run"', "[['step']]\naction = \"run\"")
+    assert [(s.line, s.before) for s in load(tmp_path, text).steps] == [(6, 0), (14, 1), (18, 1)]
+    inline = (
+        'description = "steps"\n'
+        'step = [{ action = "run", run = "true" },\n  { action = "restart", container = "web" }]\n'
+        + TAIL
+        + '[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
+    )
+    assert [(s.line, s.before) for s in load(tmp_path, inline).steps] == [(2, 0), (3, 0)]
+
+
+def test_unknown_lines_are_an_error_rather_than_a_guessed_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Should the full scan ever fail on a document whose headers the quick search misses.
+    monkeypatch.setattr("harness.loader.key_lines", lambda source: KeyLines(scanned=False))
+    inline = (
+        'description = "steps"\nstep = [{ action = "run", run = "true" }]\n'
+        + TAIL
+        + '[[expect]]\ncheck = "unit-active"\ncontainer = "web"\n'
+    )
+    assert errors(tmp_path, inline) == [
+        "None: step: the order of steps and expectations is unknown: the file's lines could not "
+        "be scanned"
     ]
 
 
