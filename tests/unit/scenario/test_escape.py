@@ -101,7 +101,12 @@ class Batch:
 
     def check(self) -> None:
         assert self.values, "hypothesis generated no examples"
-        assert nix_eval(self.exprs) == self.values
+        got = nix_eval(self.exprs)
+        assert isinstance(got, list)
+        assert len(got) == len(self.values), self.exprs
+        # Each example on its own, with its Nix expression, so that a failure shows which.
+        for value, expr, result in zip(self.values, self.exprs, got, strict=True):
+            assert result == value, f"{value!r} -> Nix {expr} -> {result!r}"
 
 
 QUICK = settings(
