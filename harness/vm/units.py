@@ -9,7 +9,9 @@ what a NixOS host would:
   booleans, ``toString`` for the rest, a list becomes the key repeated once per element, keys in
   Nix attribute order (sorted);
 - ``instanceToUnit`` from ``nixos/modules/system/boot/systemd/nspawn.nix`` for ``.nspawn``;
-- ``networkToUnit`` / ``netdevToUnit`` from ``nixos/lib/systemd-network-units.nix``.
+- ``networkToUnit`` / ``netdevToUnit`` from ``nixos/lib/systemd-network-units.nix``;
+- ``mountToUnit`` from ``nixos/lib/systemd-lib.nix`` for the module's ``systemd.mounts`` (a
+  closure's store image).
 
 The only changes are the Debian translations in :data:`DEBIAN_TRANSLATIONS` (a NixOS system's
 ``init`` and store, the systemd package and what the module builds have Debian counterparts) and
