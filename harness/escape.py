@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.unit_values import MODULE_SYSTEM_KEYS
+
 # Nix integers are signed 64 bit; the parser reads a literal before negating it, so the most
 # negative value has no literal of its own.
 NIX_INT_MIN = -(2**63)
@@ -208,6 +210,10 @@ def _nix_attrset(value: Mapping[object, object], indent: int) -> str:
         for name in path:
             if not isinstance(name, str):
                 raise NixEscapeError(f"attribute names must be strings, not {type(name).__name__}")
+            if name in MODULE_SYSTEM_KEYS:
+                raise NixEscapeError(
+                    f"attribute name {name!r} would make the attribute set more than data in Nix"
+                )
             names.append(nix_attr_name(name))
         dotted = ".".join(names)
         lines.append(f"{inner}{dotted} = {to_nix(item, indent + 1)};")

@@ -6,6 +6,7 @@ call (a list of all rendered values), so the property test stays fast on two cor
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ from harness.escape import (
     to_nix,
     to_python,
 )
+from harness.unit_values import MODULE_SYSTEM_KEYS
 
 needs_nix = pytest.mark.skipif(
     shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed"
@@ -62,13 +64,26 @@ text = st.lists(
     st.one_of(st.sampled_from(TRICKY), st.text(toml_chars, max_size=8)),
     max_size=12,
 ).map("".join)
+# Keys that Nix takes as data: `outPath` & co. are refused (see below).
+keys = text.filter(lambda key: key not in MODULE_SYSTEM_KEYS)
 ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 scalars = st.one_of(text, ints, st.booleans())
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
     max_leaves=12,
 )
+
+
+@pytest.mark.parametrize("key", sorted(MODULE_SYSTEM_KEYS))
+def test_module_system_keys_are_refused_at_any_depth(key: str) -> None:
+    # Nix would take such a set for a string, a function or a module-system property: an
+    # attribute set with `outPath` serialises as its outPath, not as the set.
+    for value in ({key: 1}, {"a": {key: "x"}}, [{"b": 1, "c": {"d": {key: True}}}]):
+        with pytest.raises(NixEscapeError, match=re.escape(f"attribute name {key!r}")):
+            to_nix(value)
+    # a longer name is data like any other
+    assert f"{key}s = 1;" in to_nix({f"{key}s": 1})
 
 
 def nix_eval(exprs: list[str]) -> object:
