@@ -636,13 +636,7 @@ in
     # everything a container runs comes from the store.
     systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
       name: _:
-      lib.nameValuePair "/var/lib/machines/${name}" {
-        d = {
-          user = "root";
-          group = "root";
-          mode = "0755";
-        };
-      }
+      lib.nameValuePair "/var/lib/machines/${name}" common.rootDirectory
     ) cfg.containers;
 
     # Every container runs in a user namespace that root created, and the kernel charges the

@@ -9,6 +9,16 @@ rec {
   # produce the assertion that explains what is missing.
   runnable = lib.filterAttrs (_: c: c.path != null);
 
+  # A systemd-tmpfiles entry for a directory owned by root, mode 0755 (a container's root, and
+  # what must exist in it before a start).
+  rootDirectory = {
+    d = {
+      user = "root";
+      group = "root";
+      mode = "0755";
+    };
+  };
+
   # The option path of a container, for assertion messages.
   where = name: "nixos-nspawn.containers.${name}";
 

@@ -126,13 +126,7 @@ in
     # that every start copies.
     systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
       name: _:
-      lib.nameValuePair "/var/lib/machines/${name}${upperLayer}" {
-        d = {
-          user = "root";
-          group = "root";
-          mode = "0755";
-        };
-      }
+      lib.nameValuePair "/var/lib/machines/${name}${upperLayer}" common.rootDirectory
     ) (lib.filterAttrs (_: c: c.nix == "overlay") runnable);
 
     # The closures' images, mounted while a container that needs one runs (its unit requires the
