@@ -82,6 +82,22 @@ MASKED_HOST_UNITS: tuple[str, ...] = (
     "systemd-timesyncd.service",
 )
 
+# What Debian's /etc (copied into the container template) enables and a NixOS container does not
+# run, so that the stand-in container boots the units a NixOS one boots (bench/vm.py times it):
+# Debian's timers above (NixOS has none of them, and no timesyncd in a container),
+# systemd-sysusers (NixOS creates users in its activation script unless
+# `systemd.sysusers.enable`), systemd-network-generator (NixOS ships the unit for the initrd and
+# does not pull it into sysinit.target). Both of the latter are on networkd's critical path.
+MASKED_CONTAINER_UNITS: tuple[str, ...] = (
+    *MASKED_HOST_UNITS,
+    "systemd-sysusers.service",
+    "systemd-network-generator.service",
+)
+
+MASKED_CONTAINER_GENERATORS: tuple[str, ...] = ("systemd-sysv-generator",)
+"""nixpkgs builds systemd without SysV compatibility (an empty ``sysvinit-path``), so without
+this generator."""
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -93,6 +109,8 @@ class Recipe:
     size: str = "4G"
     hostname: str = HOSTNAME
     masked_units: tuple[str, ...] = MASKED_HOST_UNITS
+    masked_container_units: tuple[str, ...] = MASKED_CONTAINER_UNITS
+    masked_container_generators: tuple[str, ...] = MASKED_CONTAINER_GENERATORS
 
     def key(self) -> str:
         """Hash of the recipe and of this module's source, which is the rest of the recipe."""
@@ -183,7 +201,7 @@ def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Repor
     with _phase("configure", progress):
         _chroot(rootfs, "systemctl", "enable", "systemd-networkd")
         _chroot(rootfs, "passwd", "-d", "root")
-        _make_container_template(rootfs)
+        _make_container_template(rootfs, recipe)
         _configure_host(rootfs, recipe)
     with _phase("kernel+initrd", progress):
         shutil.copyfile(_single(rootfs / "boot", "vmlinuz-*"), out.kernel)
@@ -206,14 +224,15 @@ def _build(recipe: Recipe, rootfs: Path, out: Image, debs: Path, progress: Repor
         )
 
 
-def _make_container_template(rootfs: Path) -> None:
+def _make_container_template(rootfs: Path, recipe: Recipe) -> None:
     """The nearly empty container root, made from the freshly installed host's /etc.
 
     Copying the host's /etc gives the container the users (systemd-network, messagebus), the
     nsswitch and the enabled systemd-networkd, all matching the /usr it will bind. What must
     differ is set here: an empty machine-id (systemd fills it from the container UUID and does
     not treat the boot as a first boot), a real os-release file (nspawn checks for one before
-    /usr is mounted), no fstab, no hostname (set per container when it is installed).
+    /usr is mounted), no fstab, no hostname (set per container when it is installed), and the
+    units and generators a NixOS container does not run masked.
     """
     template = rootfs / TEMPLATE_DIR.lstrip("/")
     template.mkdir(parents=True)
@@ -251,6 +270,16 @@ def _make_container_template(rootfs: Path) -> None:
         link = rootfs / name
         if link.is_symlink():
             (template / name).symlink_to(os.readlink(link))
+    _mask(etc / "systemd/system", recipe.masked_container_units)
+    _mask(etc / "systemd/system-generators", recipe.masked_container_generators)
+
+
+def _mask(directory: Path, names: Sequence[str]) -> None:
+    """Mask units (or generators) by a symlink to /dev/null in ``directory`` of some /etc."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (directory / name).unlink(missing_ok=True)
+        (directory / name).symlink_to("/dev/null")
 
 
 def _configure_host(rootfs: Path, recipe: Recipe) -> None:
@@ -261,9 +290,7 @@ def _configure_host(rootfs: Path, recipe: Recipe) -> None:
     dropin = etc / "systemd/system/serial-getty@ttyS0.service.d"
     dropin.mkdir(parents=True)
     (dropin / "autologin.conf").write_text(AUTOLOGIN_DROPIN)
-    for unit in recipe.masked_units:
-        (etc / "systemd/system" / unit).unlink(missing_ok=True)
-        (etc / "systemd/system" / unit).symlink_to("/dev/null")
+    _mask(etc / "systemd/system", recipe.masked_units)
     (etc / "systemd/nspawn").mkdir(exist_ok=True)
     (rootfs / "var/lib/machines").mkdir(parents=True, exist_ok=True)
     for leftover in (rootfs / "var/cache/apt/archives").glob("*.deb"):
