@@ -658,6 +658,11 @@ in
         overrideStrategy = "asDropin";
         # Booting a NixOS system (NotifyReady) can take longer than systemd's default 90 s.
         serviceConfig.TimeoutStartSec = lib.mkDefault "5min";
+        # The container's root holds no systemd for systemd-nspawn to find (NixOS' is in the
+        # store, bound in later), and before systemd 257 nspawn then mounts the legacy cgroup v1
+        # hierarchy for it, under which systemd 256 and later refuse to boot (older ones boot
+        # "tainted: cgroupsv1"). nixpkgs' nixos-containers sets the same.
+        environment.SYSTEMD_NSPAWN_UNIFIED_HIERARCHY = lib.mkDefault "1";
         restartIfChanged = c.restartIfChanged;
         restartTriggers = lib.optionals c.restartIfChanged [
           c.path

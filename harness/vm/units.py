@@ -17,12 +17,13 @@ The only changes are the Debian translations in :data:`DEBIAN_TRANSLATIONS` (a N
 ``init`` and store, the systemd package and what the module builds have Debian counterparts) and
 the Debian system (:data:`DEBIAN_SYSTEM`) in every container; every other value passes through
 unchanged, and a ``/nix/`` path that no translation covers is an error rather than a silent
-mismatch. Service drop-ins are rendered as NixOS writes them too (``[Service]`` and
-``attrsToSection``).
+mismatch. Service drop-ins are rendered as NixOS writes them too (``serviceToUnit``: the
+``environment`` as ``Environment=`` lines, then ``attrsToSection``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ def attrs_to_section(attrs: Mapping[str, object]) -> str:
         value = attrs[name]
         for item in value if isinstance(value, list) else [value]:
             lines.append(f"{name}={to_option(item)}\n")
+    return "".join(lines)
+
+
+def environment_lines(environment: Mapping[str, object]) -> str:
+    """``serviceToUnit``'s ``environment``: one ``Environment=`` line per variable that is not
+    null, in attribute order, each assignment quoted by ``builtins.toJSON``."""
+    lines = []
+    for name in sorted(environment):
+        value = environment[name]
+        if value is not None:
+            assignment = f"{name}={nix_to_string(value)}"
+            lines.append(f"Environment={json.dumps(assignment, ensure_ascii=False)}\n")
     return "".join(lines)
 
 
@@ -449,6 +462,7 @@ CASE_KEYS = {
     "containerNetworks",
     "tmpfiles",
     "serviceOverrides",
+    "serviceEnvironment",
     "unitOverrides",
     "sysctl",
     "mounts",
@@ -490,7 +504,9 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
         )
     services = _attrs(case, "serviceOverrides")
     unit_sections = _attrs(case, "unitOverrides")
+    environments = _attrs(case, "serviceEnvironment")
     _only_keys(unit_sections, set(services), "unitOverrides (a [Unit] section without a drop-in)")
+    _only_keys(environments, set(services), "serviceEnvironment (variables without a drop-in)")
     for name, settings in sorted(services.items()):
         # NixOS' drop-in for an upstream template instance (overrideStrategy = "asDropin").
         section = _mapping(unit_sections.get(name, {}), name)
@@ -499,6 +515,7 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
                 f"/etc/systemd/system/systemd-nspawn@{name}.service.d/overrides.conf",
                 (f"[Unit]\n{attrs_to_section(section)}\n" if section else "")
                 + "[Service]\n"
+                + environment_lines(_mapping(environments.get(name, {}), name))
                 + attrs_to_section(translate_service(_mapping(settings, name))),
             )
         )

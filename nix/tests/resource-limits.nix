@@ -55,6 +55,7 @@
     session.check("command[host:cat /sys/fs/cgroup/machine.slice/system\u2026]#2", "command", {"on": "host", "exit": 0, "run": "cat /sys/fs/cgroup/machine.slice/systemd-nspawn@capped.service/pids.max", "output": "512"})
     session.check("command[host:cat /proc/\x24(machinectl show capped -p L\u2026]", "command", {"on": "host", "exit": 0, "run": "cat /proc/\x24(machinectl show capped -p Leader --value)/cgroup", "output": "/machine.slice/systemd-nspawn@capped.service/payload/"})
     session.check("command[capped:tr \x27\\0\x27 \x27\\n\x27 < /proc/1/environ]", "command", {"on": "capped", "exit": 0, "run": "tr \x27\\0\x27 \x27\\n\x27 < /proc/1/environ", "output": "GREETING=50% of \x24HOME \"quoted\" \\ back\n"})
+    session.check("command[capped:stat -fc %T /sys/fs/cgroup]", "command", {"on": "capped", "exit": 0, "run": "stat -fc %T /sys/fs/cgroup", "output": "cgroup2fs"})
     session.finish()
   '';
 }

@@ -845,12 +845,16 @@ in
     }
   ];
 
-  service-override = case "serviceConfig wins over the module's start timeout; a % in a file path" [
+  service-override = case "serviceConfig and environment win over the module's defaults; a % in a file path" [
     {
       nixos-nspawn.containers.slow = {
         config = { };
         serviceConfig.TimeoutStartSec = "15min";
         credentials.token.file = "/run/keys/50%/token";
+      };
+      systemd.services."systemd-nspawn@slow".environment = {
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY = "0";
+        SYSTEMD_LOG_LEVEL = "debug";
       };
     }
   ];

@@ -113,6 +113,8 @@ in
     # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in, and its
     # [Unit] settings where it has any.
     serviceOverrides = lib.mapAttrs (_: service: service.serviceConfig) containerServices;
+    # Their `environment`, which NixOS writes as `Environment=` lines of the same section.
+    serviceEnvironment = lib.mapAttrs (_: service: service.environment) containerServices;
     unitOverrides = lib.filterAttrs (_: section: section != { }) (
       lib.mapAttrs (_: unitSection) containerServices
     );

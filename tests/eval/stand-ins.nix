@@ -50,6 +50,10 @@ let
     options = {
       unitConfig = section;
       serviceConfig = section;
+      environment = mkOption {
+        type = types.attrsOf (types.nullOr (types.either types.str types.path));
+        default = { };
+      };
       wants = strings;
       after = strings;
     };

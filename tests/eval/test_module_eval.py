@@ -72,6 +72,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "sysctl": {"fs.inotify.max_user_instances": 8192},
         "mounts": [],
         "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
+        "serviceEnvironment": {"mycontainer": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}},
         "unitOverrides": {},
     }
     assert data["guests"]["mycontainer"]["systemPackages"] == [
@@ -95,6 +96,7 @@ def test_seed_simple_host_integration(run) -> None:
             "systemd-nspawn@mycontainer": {
                 "overrideStrategy": "asDropin",
                 "serviceConfig": {"TimeoutStartSec": "5min"},
+                "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
                 "unitConfig": {},
                 "wants": [],
                 "after": [],
@@ -359,6 +361,7 @@ def test_restart_if_changed_off_has_no_triggers(run) -> None:
         "systemd-nspawn@steady": {
             "overrideStrategy": "asDropin",
             "serviceConfig": {"TimeoutStartSec": "5min"},
+            "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
             "unitConfig": {},
             "wants": [],
             "after": [],

@@ -15,6 +15,7 @@ from nspawn_eval import NixEvalError, evaluate
 
 pytestmark = pytest.mark.eval
 
+REFERENCES = Path(__file__).parents[1] / "reference"
 SYSTEMD = "/nix/store/22222222222222222222222222222222-systemd-258"
 # systemd's units/systemd-nspawn@.service.in, `ExecStart=` (the binary is NixOS' systemd).
 UPSTREAM = (
@@ -58,6 +59,26 @@ def test_service_config_wins_over_the_module_default_and_percent_is_escaped(run)
     # LoadCredential= expands specifiers in the path
     assert service["LoadCredential"] == ["token:/run/keys/50%%/token"]
     assert service["ExecStart"] == ["", UPSTREAM + ' "--load-credential=token:token"']
+
+
+def test_every_container_gets_the_unified_cgroup_hierarchy() -> None:
+    # Its root holds no systemd for systemd-nspawn to detect: without the variable, nspawn
+    # before 257 would mount cgroup v1 for it, which systemd 256 and later refuse to boot on.
+    references = sorted(REFERENCES.glob("*.json"))
+    assert references
+    for path in references:
+        reference = json.loads(path.read_text())
+        assert set(reference["serviceEnvironment"]) == set(reference["nspawn"]), path.name
+        for name, environment in reference["serviceEnvironment"].items():
+            if reference["case"] != "service-override":
+                assert environment == {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}, (path.name, name)
+
+
+def test_a_users_environment_merges_with_and_wins_over_the_modules(run) -> None:
+    assert run("service-override")["reference"]["serviceEnvironment"]["slow"] == {
+        "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "0",
+        "SYSTEMD_LOG_LEVEL": "debug",
+    }
 
 
 def test_credentials_leave_the_nspawn_file_alone(run) -> None:

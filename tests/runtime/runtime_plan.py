@@ -100,6 +100,18 @@ ODD_HOST, ODD_INSIDE = (
     shlex.quote("/var/lib/odd:dir\\x/from-host"),
 )
 
+
+def _unified_cgroup(name: str) -> Expect:
+    """The container's /sys/fs/cgroup is the unified hierarchy (cgroup2), not the legacy one
+    that nspawn mounts for a root in which it finds no systemd (the module's
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY)."""
+    return Expect(
+        "command",
+        {"on": name, "run": "stat -fc %T /sys/fs/cgroup", "output": "cgroup2fs"},
+        f"{name},unified cgroup hierarchy",
+    )
+
+
 PAIR: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "alpha"}),
     Expect("unit-active", {"container": "beta"}),
@@ -139,6 +151,7 @@ PAIR: tuple[Expect, ...] = (
     Expect("ephemeral", {"container": "beta"}),
     Expect("userns", {"container": "alpha"}),
     Expect("userns", {"container": "beta"}),
+    _unified_cgroup("alpha"),
 )
 
 # --- runtime-features ---------------------------------------------------------------------
@@ -769,6 +782,12 @@ NEGATIVE: tuple[Broken, ...] = (
         "lacks 'opened /dev/fuse'",
     ),
     Broken(
+        "legacy",
+        "no SYSTEMD_NSPAWN_UNIFIED_HIERARCHY in the unit's environment",
+        _unified_cgroup("legacy"),
+        "lacks 'cgroup2fs'",
+    ),
+    Broken(
         "nokeep",
         "gamma's command line without --keep-unit",
         _payload_in_unit("nokeep"),
@@ -795,7 +814,11 @@ FIXED_RANGE = "268435456:65536"
 
 
 def _break(
-    name: str, settings: dict[str, Any], networks: dict[str, Any], service: dict[str, Any]
+    name: str,
+    settings: dict[str, Any],
+    networks: dict[str, Any],
+    service: dict[str, Any],
+    environment: dict[str, Any],
 ) -> None:
     """Apply the broken setting of negative control ``name`` (in place)."""
     exec_, files, network = (
@@ -819,6 +842,8 @@ def _break(
             exec_["PrivateUsers"] = FIXED_RANGE
         case "nodevice":
             files["Bind"] = ["/dev/fuse"]
+        case "legacy":
+            del environment["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"]
         case "nokeep":
             service["ExecStart"] = [
                 line.replace(" --keep-unit", "") for line in service["ExecStart"]
@@ -903,11 +928,13 @@ def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Pl
         settings, networks = _variant(reference, base, name)
         twins[name] = copy.deepcopy(settings)
         service = copy.deepcopy(reference["serviceOverrides"][base])
-        _break(name, settings, networks, service)
+        environment = copy.deepcopy(reference["serviceEnvironment"][base])
+        _break(name, settings, networks, service, environment)
         case["nspawn"][name] = settings
         case["hostNetworks"].update(networks)
         case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"][base])
         case["serviceOverrides"][name] = service
+        case["serviceEnvironment"][name] = environment
     good = topology_of(reference["nspawn"], skeleton)
     negative = {
         b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton) for b in NEGATIVE

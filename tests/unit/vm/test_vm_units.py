@@ -306,6 +306,33 @@ def test_a_unit_section_without_its_drop_in_is_refused():
         render_case({"serviceOverrides": {}, "unitOverrides": {"web": {"Wants": "x.device"}}})
 
 
+def test_the_environment_comes_first_in_the_service_section_quoted_as_json():
+    case = {
+        "serviceOverrides": {"web": {"TimeoutStartSec": "5min"}},
+        "serviceEnvironment": {
+            "web": {
+                "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1",
+                "A_QUOTE": 'say "hi" \\ tab\tend',
+                "UNSET": None,
+                "Ü": "ä",
+            }
+        },
+    }
+    (dropin,) = render_case(case)
+    assert dropin.text == (
+        "[Service]\n"
+        'Environment="A_QUOTE=say \\"hi\\" \\\\ tab\\tend"\n'
+        'Environment="SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1"\n'
+        'Environment="Ü=ä"\n'
+        "TimeoutStartSec=5min\n"
+    )
+
+
+def test_an_environment_without_its_drop_in_is_refused():
+    with pytest.raises(UnitRenderError, match="serviceEnvironment"):
+        render_case({"serviceOverrides": {}, "serviceEnvironment": {"web": {"A": "1"}}})
+
+
 @pytest.mark.skipif(not (REFERENCE / "runtime-pair.json").exists(), reason="no reference yet")
 def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     case = json.loads((REFERENCE / "runtime-pair.json").read_text())
