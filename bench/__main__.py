@@ -177,7 +177,7 @@ def _vm(runs: int, out: TextIO, targets: Targets) -> None:
             f"(runs: {', '.join(f'{value:.1f}' for value in values)})",
             file=out,
         )
-    for (label, _), phase in zip(vm.PHASES, times.phases, strict=True):
+    for label, phase in zip(vm.PHASES, times.phases, strict=True):
         found = [value for value in phase if value is not None]
         median = f"{statistics.median(found):.1f} s" if found else "-"
         listed = ", ".join("-" if value is None else f"{value:.1f}" for value in phase)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench import __main__ as bench
 from bench import vm
 from bench.scenarios import collected_items, generate
@@ -77,6 +79,13 @@ def test_start_phases_are_read_from_the_containers_journal():
         "192.168.1.1 acquired from 192.168.1.1\n"
         "109.700000 alpha systemd-networkd[28]: host0: DHCPv4 address 192.168.1.2/28 again\n"
     )
-    assert vm.phase_times(journal, 100.0) == (4.25, 5.5, 9.5)
-    assert vm.phase_times(journal, 106.0) == (None, None, 3.5)
-    assert len(vm.PHASES) == 3
+    assert vm.phase_times(journal, 100.0) == (5.5, 9.5)
+    assert vm.phase_times(journal, 106.0) == (None, 3.5)
+
+
+def test_networkd_start_is_its_units_timestamp_if_after_the_start():
+    assert vm.unit_started("t 104250000\n", 100.0) == 4.25
+    assert vm.unit_started("t 99500000", 100.0) is None  # an earlier start's
+    assert vm.unit_started("t 0", 100.0) is None  # never started
+    with pytest.raises(vm.VmBenchError, match="InactiveExitTimestamp"):
+        vm.unit_started("Failed to get property", 100.0)
