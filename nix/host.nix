@@ -220,7 +220,7 @@ let
   # The module every container's NixOS evaluation gets from the host.
   containerBaseModule =
     name: c:
-    { ... }:
+    { pkgs, ... }:
     {
       nixos-nspawn.isContainer = true;
       networking.hostName = lib.mkDefault name;
@@ -237,6 +237,23 @@ let
           c.network.veth.config.container
         ]
       );
+      # host0 up before the container's networkd starts, as nixpkgs' classic containers do in
+      # their init script. The host's networkd configures its end (address, DHCP server) only
+      # once the veth has a carrier, and the container's DHCP client sends its first DISCOVER as
+      # soon as it sees that carrier: when both happen together, the DISCOVER can be lost and is
+      # resent only 3 to 5 s later. Up early, the host's end is ready before the client starts.
+      # networkd then configures the link as its settings say; set this service's `enable` to
+      # false to leave host0 to networkd alone.
+      systemd.services.nixos-nspawn-host0 = lib.mkIf c.network.veth.enable {
+        description = "Bring up host0 before systemd-networkd configures it";
+        wantedBy = [ "systemd-networkd.service" ];
+        before = [ "systemd-networkd.service" ];
+        unitConfig.DefaultDependencies = false;
+        serviceConfig = {
+          Type = "oneshot";
+          ExecStart = "${pkgs.iproute2}/bin/ip link set dev host0 up";
+        };
+      };
     };
 
   # `name` is the bind's attribute name, the path in the container (as in nixpkgs'

@@ -20,6 +20,7 @@ from harness.vm.units import (
     DEBIAN_SYSTEM,
     STAND_IN_DIR,
     UnitFile,
+    UnitLink,
     UnitRenderError,
     render_case,
     translate_nspawn,
@@ -123,12 +124,16 @@ def apply_tmpfiles_dir(machine: ConsoleMachine, path: str, entries: Mapping[str,
     )
 
 
-def install_files(machine: ConsoleMachine, files: Iterable[UnitFile]) -> None:
-    """Write each file (parents created); content travels base64-encoded, byte for byte."""
+def install_files(machine: ConsoleMachine, files: Iterable[UnitFile | UnitLink]) -> None:
+    """Write each file or link (parents created); content travels base64-encoded, byte for
+    byte."""
     for unit in files:
-        payload = base64.b64encode(unit.text.encode()).decode()
         path = shlex.quote(unit.path)
         parent = shlex.quote(str(PurePosixPath(unit.path).parent))
+        if isinstance(unit, UnitLink):
+            machine.succeed(f"mkdir -p {parent} && ln -sfn {shlex.quote(unit.target)} {path}")
+            continue
+        payload = base64.b64encode(unit.text.encode()).decode()
         machine.succeed(f"mkdir -p {parent} && echo {payload} | base64 -d > {path}")
 
 

@@ -18,7 +18,8 @@ The only changes are the Debian translations in :data:`DEBIAN_TRANSLATIONS` (a N
 the Debian system (:data:`DEBIAN_SYSTEM`) in every container; every other value passes through
 unchanged, and a ``/nix/`` path that no translation covers is an error rather than a silent
 mismatch. Service drop-ins are rendered as NixOS writes them too (``serviceToUnit``: the
-``environment`` as ``Environment=`` lines, then ``attrsToSection``).
+``environment`` as ``Environment=`` lines, then ``attrsToSection``), and so are the services the
+module gives a container (``serviceToUnit`` and ``generateUnits``' ``.wants/`` links).
 """
 
 from __future__ import annotations
@@ -373,6 +374,13 @@ DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
         "the stand-in closure",
     ),
     Translation(
+        "containerService",
+        "ExecStart",
+        r"/nix/store/[0-9a-z]{32}-iproute2-[^/ ]+/bin/ip( .+)",
+        r"/usr/bin/ip\1",
+        "iproute2 from the container's store; Debian's ip is in the /usr the container binds",
+    ),
+    Translation(
         "service",
         "ExecStart",
         r"/nix/store/[^/ ]+/bin/(systemd-nspawn .*)",
@@ -453,6 +461,14 @@ class UnitFile:
     text: str
 
 
+@dataclass(frozen=True)
+class UnitLink:
+    """One symbolic link to install in the VM (a ``.wants/`` link)."""
+
+    path: str
+    target: str
+
+
 CASE_KEYS = {
     "case",
     "description",
@@ -460,6 +476,7 @@ CASE_KEYS = {
     "hostNetworks",
     "hostNetdevs",
     "containerNetworks",
+    "containerServices",
     "tmpfiles",
     "serviceOverrides",
     "serviceEnvironment",
@@ -470,7 +487,7 @@ CASE_KEYS = {
 """Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
 
 
-def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
+def render_case(case: Mapping[str, object]) -> tuple[UnitFile | UnitLink, ...]:
     """All files of an exported reference case, ``tests/reference/<case>.json``.
 
     Container-side networks go below the container's directory in /var/lib/machines, where its
@@ -478,7 +495,7 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
     refused, so that nothing the module exports is silently left out of the VM.
     """
     _only_keys(case, CASE_KEYS, "reference case")
-    files: list[UnitFile] = []
+    files: list[UnitFile | UnitLink] = []
     for name, settings in sorted(_attrs(case, "nspawn").items()):
         files.append(
             UnitFile(
@@ -528,10 +545,56 @@ def render_case(case: Mapping[str, object]) -> tuple[UnitFile, ...]:
                     network_unit(_mapping(settings, unit)),
                 )
             )
+    for container, own in sorted(_attrs(case, "containerServices").items()):
+        files.extend(
+            container_service_files(f"{MACHINES_DIR}/{container}", _mapping(own, container))
+        )
     sysctl = _attrs(case, "sysctl")
     if sysctl:
         files.append(UnitFile(SYSCTL_FILE, sysctl_conf(sysctl)))
     return tuple(files)
+
+
+UNIT_NAME = re.compile(r"[a-zA-Z0-9@%:_.\-]+")
+"""The characters of nixpkgs' ``unitNameType``: a name that is one file name."""
+SERVICE_KEYS = {"unit", "service", "wantedBy"}
+
+
+def container_service_files(
+    root: str, services: Mapping[str, object]
+) -> tuple[UnitFile | UnitLink, ...]:
+    """A container's own services (``containerServices.<container>``) in its root, as NixOS
+    writes them: ``serviceToUnit``'s text in ``/etc/systemd/system/<name>.service`` (``[Unit]``,
+    ``[Service]``, and ``[Install]`` with the ``wantedBy`` units), and a
+    ``<unit>.wants/<name>.service`` link for each of those (``generateUnits``).
+
+    NixOS also writes ``Environment=`` lines of its global environment (PATH, LOCALE_ARCHIVE,
+    TZDIR: store paths) into every service; they are left out here, which is why a command must
+    be an absolute path that :data:`DEBIAN_TRANSLATIONS` (section ``containerService``) covers.
+    """
+    out: list[UnitFile | UnitLink] = []
+    for name, entry in sorted(services.items()):
+        settings = _mapping(entry, name)
+        _only_keys(settings, SERVICE_KEYS, f"container service {name}")
+        wanted_by = _strings(settings, "wantedBy")
+        for unit in (name, *wanted_by):
+            if not UNIT_NAME.fullmatch(unit) or unit in (".", ".."):
+                raise UnitRenderError(f"container service {name}: {unit!r} is not a unit name")
+        service = {
+            key: _translate_value("containerService", key, value, DEBIAN_TRANSLATIONS)
+            for key, value in _attrs(settings, "service").items()
+        }
+        text = f"[Unit]\n{attrs_to_section(_attrs(settings, 'unit'))}\n"
+        text += f"[Service]\n{attrs_to_section(service)}"
+        if wanted_by:
+            text += f"\n[Install]\nWantedBy={' '.join(wanted_by)}\n"
+        units = f"{root}/etc/systemd/system"
+        out.append(UnitFile(f"{units}/{name}.service", text))
+        out.extend(
+            UnitLink(f"{units}/{unit}.wants/{name}.service", f"../{name}.service")
+            for unit in wanted_by
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@
     session.check("reachable[host->web,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "web"})
     session.check("reachable[web->host,ipv4]", "reachable", {"from": "web", "family": "ipv4", "by": "address", "to": "host"})
     session.check("reachable[host->web,link-local]", "reachable", {"from": "host", "family": "link-local", "by": "address", "to": "web"})
+    session.check("command[web:up=\x24(systemctl show -P ExecMainExitTime\u2026]", "command", {"on": "web", "exit": 0, "run": "up=\x24(systemctl show -P ExecMainExitTimestampMonotonic nixos-nspawn-host0.service) && status=\x24(systemctl show -P ExecMainStatus nixos-nspawn-host0.service) && networkd=\x24(systemctl show -P ExecMainStartTimestampMonotonic systemd-networkd.service) && test \"\x24status\" = 0 && test \"\x24up\" -gt 0 && test \"\x24up\" -le \"\x24networkd\" && echo host0 up before networkd", "output": "host0 up before networkd"})
     session.check("store-readonly[web]", "store-readonly", {"container": "web"})
     session.check("no-nix-daemon[web]", "no-nix-daemon", {"container": "web"})
     session.check("command[host:systemctl is-active systemd-nspawn@idle\u2026]", "command", {"on": "host", "exit": 3, "run": "systemctl is-active systemd-nspawn@idle.service", "output": "inactive"})

@@ -252,7 +252,7 @@ in
   network-override = case "every default of both link ends replaced by the user" [
     {
       nixos-nspawn.containers.custom = {
-        config = { };
+        config.systemd.services.nixos-nspawn-host0.enable = false;
         network.veth.config = {
           host = {
             matchConfig = {
@@ -408,6 +408,7 @@ in
             _type = "pkgs";
             stdenv.hostPlatform.system = "x86_64-linux";
             hello = "/nix/store/22222222222222222222222222222222-custom-hello";
+            iproute2 = "/nix/store/22222222222222222222222222222222-iproute2-custom";
           };
           config =
             { pkgs, ... }:

@@ -70,6 +70,22 @@ CONTAINER_NETWORK = {
     },
 }
 
+IPROUTE2 = "/nix/store/55555555555555555555555555555555-iproute2-6.17.0"
+"""The stand-ins' ``pkgs.iproute2``."""
+
+HOST0_SERVICE = {
+    "nixos-nspawn-host0": {
+        "unit": {
+            "Description": "Bring up host0 before systemd-networkd configures it",
+            "DefaultDependencies": False,
+            "Before": "systemd-networkd.service",
+        },
+        "service": {"Type": "oneshot", "ExecStart": f"{IPROUTE2}/bin/ip link set dev host0 up"},
+        "wantedBy": ["systemd-networkd.service"],
+    }
+}
+"""A container's own services when it has a veth: host0 up before its networkd starts."""
+
 VETH_AND_ZONE_FIREWALL = {
     "ve-+": {"allowedUDPPorts": [67, 5353]},
     "vz-+": {"allowedUDPPorts": [67, 5353]},

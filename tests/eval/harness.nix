@@ -53,18 +53,31 @@ let
   guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
 
   # The systemd-nspawn@<name> drop-ins, by container name.
-  containerServices = lib.mapAttrs' (
+  nspawnServices = lib.mapAttrs' (
     unit: service: lib.nameValuePair (lib.removePrefix "systemd-nspawn@" unit) service
   ) (lib.filterAttrs (unit: _: lib.hasPrefix "systemd-nspawn@" unit) cfg.systemd.services);
 
   # A service's [Unit] section as nixpkgs writes it (`unitConfig` in nixos/lib/systemd-lib.nix:
-  # the dependency lists joined by spaces, over `unitConfig`). Restart triggers (X-Restart-
-  # Triggers) are left out: they only matter to switch-to-configuration.
+  # the dependency lists joined by spaces and the description, over `unitConfig`). Restart
+  # triggers (X-Restart-Triggers) are left out: they only matter to switch-to-configuration.
   unitSection =
     service:
     service.unitConfig
     // lib.optionalAttrs (service.wants != [ ]) { Wants = toString service.wants; }
-    // lib.optionalAttrs (service.after != [ ]) { After = toString service.after; };
+    // lib.optionalAttrs (service.after != [ ]) { After = toString service.after; }
+    // lib.optionalAttrs (service.before != [ ]) { Before = toString service.before; }
+    // lib.optionalAttrs (service.description != "") { Description = service.description; };
+
+  # A container's own services, as NixOS writes them into its /etc/systemd/system: the [Unit]
+  # and [Service] sections, and the units whose `.wants/` links it. Disabled ones are left out,
+  # as NixOS leaves them out.
+  guestServices =
+    g:
+    lib.mapAttrs (_: service: {
+      unit = unitSection service;
+      service = service.serviceConfig;
+      inherit (service) wantedBy;
+    }) (lib.filterAttrs (_: service: service.enable) g.systemd.services);
 
   # The user-visible options of both modules, as NixOS' manual sees them (needs no `case`).
   documented =
@@ -107,16 +120,17 @@ in
     hostNetworks = cfg.systemd.network.networks;
     hostNetdevs = cfg.systemd.network.netdevs;
     containerNetworks = lib.mapAttrs (_: g: g.systemd.network.networks) guests;
+    containerServices = lib.mapAttrs (_: guestServices) guests;
     tmpfiles = cfg.systemd.tmpfiles.settings."10-nixos-nspawn" or { };
     inherit (cfg.systemd) mounts;
     inherit (cfg.boot.kernel) sysctl;
     # The [Service] settings of each container's systemd-nspawn@<name>.service drop-in, and its
     # [Unit] settings where it has any.
-    serviceOverrides = lib.mapAttrs (_: service: service.serviceConfig) containerServices;
+    serviceOverrides = lib.mapAttrs (_: service: service.serviceConfig) nspawnServices;
     # Their `environment`, which NixOS writes as `Environment=` lines of the same section.
-    serviceEnvironment = lib.mapAttrs (_: service: service.environment) containerServices;
+    serviceEnvironment = lib.mapAttrs (_: service: service.environment) nspawnServices;
     unitOverrides = lib.filterAttrs (_: section: section != { }) (
-      lib.mapAttrs (_: unitSection) containerServices
+      lib.mapAttrs (_: unitSection) nspawnServices
     );
   };
 

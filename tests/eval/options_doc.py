@@ -94,6 +94,7 @@ def _ini(sections: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]) ->
 
 NSPAWN_SECTIONS = {"execConfig": "Exec", "filesConfig": "Files", "networkConfig": "Network"}
 NETWORK_SECTIONS = {"matchConfig": "Match", "networkConfig": "Network", "linkConfig": "Link"}
+SERVICE_SECTIONS = {"unit": "Unit", "service": "Service", "install": "Install"}
 
 
 def _produced(lib: Path) -> str:
@@ -101,6 +102,8 @@ def _produced(lib: Path) -> str:
     unit = ref["nspawn"]["mycontainer"]
     host = ref["hostNetworks"]["10-ve-mycontainer"]
     guest = ref["containerNetworks"]["mycontainer"]["10-host0"]
+    link_up = ref["containerServices"]["mycontainer"]["nixos-nspawn-host0"]
+    install = {"WantedBy": " ".join(link_up["wantedBy"])}
     host_sections = {k: v for k, v in NETWORK_SECTIONS.items() if k in host}
     guest_sections = {k: v for k, v in NETWORK_SECTIONS.items() if k in guest}
     return "\n".join(
@@ -129,6 +132,16 @@ def _produced(lib: Path) -> str:
             "",
             "```ini",
             _ini(guest, guest_sections),
+            "```",
+            "",
+            "Container, `/etc/systemd/system/nixos-nspawn-host0.service`: it brings `host0` up",
+            "before the container's networkd starts, so that the host's end has its address and",
+            "DHCP server before the container's client sends its first request (when both start",
+            "at the carrier together, that request can be lost and is resent only seconds later).",
+            "`systemd.services.nixos-nspawn-host0.enable = false` in the container turns it off.",
+            "",
+            "```ini",
+            _ini({**link_up, "install": install}, SERVICE_SECTIONS),
             "```",
             "",
         ]

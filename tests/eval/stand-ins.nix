@@ -50,12 +50,18 @@ let
     options = {
       unitConfig = section;
       serviceConfig = section;
+      enable = flag true;
+      description = text // {
+        default = "";
+      };
       environment = mkOption {
         type = types.attrsOf (types.nullOr (types.either types.str types.path));
         default = { };
       };
       wants = strings;
+      wantedBy = strings;
       after = strings;
+      before = strings;
     };
   };
 
@@ -95,6 +101,7 @@ rec {
     htop = "/nix/store/00000000000000000000000000000000-htop-3.4.1";
     hello = "/nix/store/00000000000000000000000000000000-hello-2.12.2";
     erofs-utils = "/nix/store/44444444444444444444444444444444-erofs-utils-1.8.10";
+    iproute2 = "/nix/store/55555555555555555555555555555555-iproute2-6.17.0";
     closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
     runCommand =
       name: env: script:

@@ -12,6 +12,8 @@ import pytest
 from expected import (
     CONTAINER_NETWORK,
     CONTROL,
+    HOST0_SERVICE,
+    IPROUTE2,
     VETH_AND_ZONE_FIREWALL,
     WEB,
     host_network,
@@ -22,6 +24,8 @@ from expected import (
 from nspawn_eval import evaluate
 
 pytestmark = pytest.mark.eval
+
+CUSTOM_IPROUTE2 = "/nix/store/22222222222222222222222222222222-iproute2-custom"
 
 REFERENCE_CASES = [
     "seed-simple",
@@ -68,6 +72,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "hostNetworks": {"10-ve-mycontainer": host_network("ve-mycontainer", "veth", "28")},
         "hostNetdevs": {},
         "containerNetworks": {"mycontainer": {"10-host0": CONTAINER_NETWORK}},
+        "containerServices": {"mycontainer": HOST0_SERVICE},
         "tmpfiles": machine_dir("mycontainer"),
         "sysctl": {"fs.inotify.max_user_instances": 8192},
         "mounts": [],
@@ -98,8 +103,12 @@ def test_seed_simple_host_integration(run) -> None:
                 "serviceConfig": {"TimeoutStartSec": "5min"},
                 "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
                 "unitConfig": {},
+                "enable": True,
+                "description": "",
                 "wants": [],
+                "wantedBy": [],
                 "after": [],
+                "before": [],
                 "restartIfChanged": True,
                 "restartTriggers": [
                     top,
@@ -199,6 +208,8 @@ def test_a_user_value_wins_over_every_default(run) -> None:
             "linkConfig": {"RequiredForOnline": "routable"},
         }
     }
+    # networkd alone brings host0 up.
+    assert data["reference"]["containerServices"] == {"custom": {}}
     assert data["reference"]["containerNetworks"]["custom"] == {
         "10-host0": {
             "matchConfig": {"Name": "host0", "Kind": "veth", "Virtualization": "yes"},
@@ -246,6 +257,24 @@ def test_veth_disabled_leaves_only_a_private_namespace(run) -> None:
     assert data["reference"]["hostNetworks"] == {}
     assert data["reference"]["containerNetworks"] == {"isolated": {}}
     assert data["guests"]["isolated"]["firewallInterfaces"] == {}
+    assert data["reference"]["containerServices"] == {"isolated": {}}
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_every_evaluated_container_with_a_veth_brings_host0_up_before_networkd(
+    run, case: str
+) -> None:
+    """Every container the host evaluates (not a prebuilt `path`) gets the service exactly when
+    it has a veth link: of its own, in a zone or on a bridge."""
+    reference = run(case)["reference"]
+    for name, services in reference["containerServices"].items():
+        network = reference["nspawn"][name]["networkConfig"]
+        veth = network["VirtualEthernet"] is True or "Zone" in network
+        disabled = (case, name) == ("network-override", "custom")
+        expected = HOST0_SERVICE if veth and not disabled else {}
+        if (case, name) == ("evaluation", "custom"):  # its own package set's iproute2
+            expected = json.loads(json.dumps(expected).replace(IPROUTE2, CUSTOM_IPROUTE2))
+        assert {k: v for k, v in services.items() if k.startswith("nixos-nspawn")} == expected
 
 
 def test_runtime_pair(run) -> None:
@@ -363,8 +392,12 @@ def test_restart_if_changed_off_has_no_triggers(run) -> None:
             "serviceConfig": {"TimeoutStartSec": "5min"},
             "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
             "unitConfig": {},
+            "enable": True,
+            "description": "",
             "wants": [],
+            "wantedBy": [],
             "after": [],
+            "before": [],
             "restartIfChanged": False,
             "restartTriggers": [],
         }

@@ -112,6 +112,25 @@ def _unified_cgroup(name: str) -> Expect:
     )
 
 
+HOST0_FIRST = (
+    "up=$(systemctl show -P ExecMainExitTimestampMonotonic nixos-nspawn-host0.service) && "
+    "status=$(systemctl show -P ExecMainStatus nixos-nspawn-host0.service) && "
+    "networkd=$(systemctl show -P ExecMainStartTimestampMonotonic systemd-networkd.service) && "
+    'test "$status" = 0 && test "$up" -gt 0 && test "$up" -le "$networkd" && '
+    "echo host0 up before networkd"
+)
+"""The container's nixos-nspawn-host0.service ran, succeeded and had finished before its
+networkd started (an unknown unit shows 0 for both properties of its own)."""
+
+
+def _host0_first(name: str) -> Expect:
+    return Expect(
+        "command",
+        {"on": name, "run": HOST0_FIRST, "output": "host0 up before networkd"},
+        f"{name},host0 up before networkd",
+    )
+
+
 PAIR: tuple[Expect, ...] = (
     Expect("unit-active", {"container": "alpha"}),
     Expect("unit-active", {"container": "beta"}),
@@ -152,6 +171,7 @@ PAIR: tuple[Expect, ...] = (
     Expect("userns", {"container": "alpha"}),
     Expect("userns", {"container": "beta"}),
     _unified_cgroup("alpha"),
+    _host0_first("alpha"),
 )
 
 # --- runtime-features ---------------------------------------------------------------------
@@ -788,6 +808,12 @@ NEGATIVE: tuple[Broken, ...] = (
         "lacks 'cgroup2fs'",
     ),
     Broken(
+        "latelink",
+        "no nixos-nspawn-host0.service in the container",
+        _host0_first("latelink"),
+        "exit status 1",
+    ),
+    Broken(
         "nokeep",
         "gamma's command line without --keep-unit",
         _payload_in_unit("nokeep"),
@@ -819,6 +845,7 @@ def _break(
     networks: dict[str, Any],
     service: dict[str, Any],
     environment: dict[str, Any],
+    own_services: dict[str, Any],
 ) -> None:
     """Apply the broken setting of negative control ``name`` (in place)."""
     exec_, files, network = (
@@ -844,6 +871,8 @@ def _break(
             files["Bind"] = ["/dev/fuse"]
         case "legacy":
             del environment["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"]
+        case "latelink":
+            del own_services["nixos-nspawn-host0"]
         case "nokeep":
             service["ExecStart"] = [
                 line.replace(" --keep-unit", "") for line in service["ExecStart"]
@@ -929,12 +958,14 @@ def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Pl
         twins[name] = copy.deepcopy(settings)
         service = copy.deepcopy(reference["serviceOverrides"][base])
         environment = copy.deepcopy(reference["serviceEnvironment"][base])
-        _break(name, settings, networks, service, environment)
+        own_services = copy.deepcopy(reference["containerServices"][base])
+        _break(name, settings, networks, service, environment, own_services)
         case["nspawn"][name] = settings
         case["hostNetworks"].update(networks)
         case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"][base])
         case["serviceOverrides"][name] = service
         case["serviceEnvironment"][name] = environment
+        case["containerServices"][name] = own_services
     good = topology_of(reference["nspawn"], skeleton)
     negative = {
         b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton) for b in NEGATIVE

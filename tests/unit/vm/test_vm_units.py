@@ -13,6 +13,8 @@ import pytest
 
 from harness.vm.units import (
     Translation,
+    UnitFile,
+    UnitLink,
     UnitRenderError,
     attrs_to_section,
     mount_unit_name,
@@ -336,7 +338,7 @@ def test_an_environment_without_its_drop_in_is_refused():
 @pytest.mark.skipif(not (REFERENCE / "runtime-pair.json").exists(), reason="no reference yet")
 def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     case = json.loads((REFERENCE / "runtime-pair.json").read_text())
-    files = {f.path: f.text for f in render_case(case)}
+    files = {f.path: f.text for f in render_case(case) if isinstance(f, UnitFile)}
     alpha = files["/etc/systemd/nspawn/alpha.nspawn"]
     assert "Parameters=/usr/lib/systemd/systemd\n" in alpha
     assert "BindReadOnly=/usr\n" in alpha
@@ -344,6 +346,65 @@ def test_runtime_pair_reference_renders_to_the_expected_alpha_unit():
     assert "NotifyReady=true\n" in alpha
     assert "Ephemeral=true\n" in alpha
     assert "/nix/" not in "".join(files.values())
+
+
+IPROUTE2 = "/nix/store/" + "5" * 32 + "-iproute2-6.17.0"
+HOST0_UP = {
+    "unit": {
+        "Before": "systemd-networkd.service",
+        "DefaultDependencies": False,
+        "Description": "Bring up host0",
+    },
+    "service": {"ExecStart": f"{IPROUTE2}/bin/ip link set dev host0 up", "Type": "oneshot"},
+    "wantedBy": ["systemd-networkd.service", "network-pre.target"],
+}
+
+
+def test_a_container_service_is_written_as_nixos_writes_it_with_its_wants_links():
+    files = render_case({"containerServices": {"web": {"nixos-nspawn-host0": HOST0_UP}}})
+    units = "/var/lib/machines/web/etc/systemd/system"
+    assert files == (
+        UnitFile(
+            f"{units}/nixos-nspawn-host0.service",
+            "[Unit]\nBefore=systemd-networkd.service\nDefaultDependencies=false\n"
+            "Description=Bring up host0\n\n"
+            "[Service]\nExecStart=/usr/bin/ip link set dev host0 up\nType=oneshot\n\n"
+            "[Install]\nWantedBy=systemd-networkd.service network-pre.target\n",
+        ),
+        UnitLink(
+            f"{units}/systemd-networkd.service.wants/nixos-nspawn-host0.service",
+            "../nixos-nspawn-host0.service",
+        ),
+        UnitLink(
+            f"{units}/network-pre.target.wants/nixos-nspawn-host0.service",
+            "../nixos-nspawn-host0.service",
+        ),
+    )
+
+
+def test_a_container_service_wanted_by_nothing_has_no_install_section_and_no_link():
+    service = {**HOST0_UP, "wantedBy": [], "unit": {}}
+    (unit,) = render_case({"containerServices": {"web": {"x": service}}})
+    assert isinstance(unit, UnitFile)
+    assert unit.text == (
+        "[Unit]\n\n[Service]\nExecStart=/usr/bin/ip link set dev host0 up\nType=oneshot\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "service", "error"),
+    [
+        ("../escape", HOST0_UP, "not a unit name"),
+        ("x", {**HOST0_UP, "wantedBy": ["../../etc/passwd"]}, "not a unit name"),
+        ("x", {**HOST0_UP, "wantedBy": [".."]}, "not a unit name"),
+        ("x", {**HOST0_UP, "environment": {"A": "1"}}, "unsupported keys"),
+        ("x", {**HOST0_UP, "service": {"ExecStart": "/nix/store/abc-tool/bin/x"}}, "no Debian"),
+        ("x", {**HOST0_UP, "service": {"ExecStartPre": f"{IPROUTE2}/bin/ip a"}}, "no Debian"),
+    ],
+)
+def test_a_container_service_that_cannot_be_written_faithfully_is_refused(name, service, error):
+    with pytest.raises(UnitRenderError, match=error):
+        render_case({"containerServices": {"web": {name: service}}})
 
 
 def test_sysctl_settings_are_written_as_nixos_writes_them():
@@ -380,4 +441,5 @@ def test_every_exported_case_renders_for_debian(reference):
     files = render_case(json.loads(reference.read_text()))
     assert files, "a case without units"
     # No NixOS store path is left (Debian's Nix store directory itself may be named).
-    assert [f.path for f in files if STORE_PATH.search(f.text)] == []
+    texts = [(f.path, f.text if isinstance(f, UnitFile) else f.target) for f in files]
+    assert [path for path, text in texts if STORE_PATH.search(text)] == []
