@@ -13,8 +13,8 @@ as one JSON line in $FAKE_NIX_RECORD and behaves as $FAKE_NIX_PLAN (a JSON file)
 
 A hanging build starts processes carrying $FAKE_NIX_PLAN's "marker" in their command lines, as
 nix's builders and QEMU would: a builder in a session of its own with a child, and a daemon (a
-double fork, so it loses its parent; its pid goes to $FAKE_NIX_DAEMONS). "hang-ignoring-sigterm"
-notes each SIGTERM it ignores in $FAKE_NIX_SIGNALS.
+double fork, so it loses its parent; its pid goes to $FAKE_NIX_DAEMONS), then creates
+$FAKE_NIX_READY. "hang-ignoring-sigterm" notes each SIGTERM it ignores in $FAKE_NIX_SIGNALS.
 """
 
 import json
@@ -83,6 +83,9 @@ def build(plan: dict[str, object], installable: str) -> int:
         if mode == "hang-ignoring-sigterm":
             signal.signal(signal.SIGTERM, note_sigterm)
         spawn_sleepers(str(plan["marker"]))
+        # The whole tree is up only now: until spawn_daemon returned, the daemon's middle
+        # process was alive too, and a SIGTERM then would end this double with it.
+        Path(os.environ["FAKE_NIX_READY"]).touch()
         say.write("vm-test-run-x> host: starting vm\n")
         say.flush()
         time.sleep(600)

@@ -26,6 +26,7 @@ class FakeNix:
         self.plan_file = root / "plan.json"
         self.signals = root / "signals.txt"
         self.daemons = root / "daemons.txt"
+        self.ready = root / "ready"
         self.marker = f"fake-nix-sleeper-{os.getpid()}-{root.name}"
         nix = self.bin / "nix"
         nix.write_text(f"#!{sys.executable}\n" + FAKE_NIX.read_text())
@@ -37,6 +38,7 @@ class FakeNix:
             "FAKE_NIX_STORE": str(self.store),
             "FAKE_NIX_SIGNALS": str(self.signals),
             "FAKE_NIX_DAEMONS": str(self.daemons),
+            "FAKE_NIX_READY": str(self.ready),
         }
         for key, value in self.env.items():
             monkeypatch.setenv(key, value)
@@ -62,8 +64,10 @@ class FakeNix:
         return [pid for pid in processes_with(*signs) if state(pid) not in (None, "Z")]
 
     def wait_for_survivors(self, count: int) -> list[int]:
-        """Poll until ``count`` processes of the double are alive (they start asynchronously)."""
-        wait_until(lambda: len(self.survivors()) == count)
+        """Poll until a hanging build has started its whole tree and ``count`` processes of the
+        double are alive (they start asynchronously; a count alone can be reached while a
+        process that is about to exit, the daemon's middle one, is still there)."""
+        wait_until(lambda: self.ready.exists() and len(self.survivors()) == count)
         return self.survivors()
 
     def wait_until_all_gone(self) -> list[int]:
