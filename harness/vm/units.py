@@ -418,11 +418,12 @@ def translate_nspawn(
 def translate_service(
     settings: Mapping[str, object],
     translations: Sequence[Translation] = DEBIAN_TRANSLATIONS,
+    section: str = "service",
 ) -> dict[str, object]:
-    """The service drop-in's settings with *translations* (section ``service``) applied."""
+    """A service's settings with *translations* of ``section`` applied: ``service`` for the
+    systemd-nspawn@ drop-in, ``containerService`` for a container's own services."""
     return {
-        key: _translate_value("service", key, value, translations)
-        for key, value in settings.items()
+        key: _translate_value(section, key, value, translations) for key, value in settings.items()
     }
 
 
@@ -580,10 +581,7 @@ def container_service_files(
         for unit in (name, *wanted_by):
             if not UNIT_NAME.fullmatch(unit) or unit in (".", ".."):
                 raise UnitRenderError(f"container service {name}: {unit!r} is not a unit name")
-        service = {
-            key: _translate_value("containerService", key, value, DEBIAN_TRANSLATIONS)
-            for key, value in _attrs(settings, "service").items()
-        }
+        service = translate_service(_attrs(settings, "service"), section="containerService")
         text = f"[Unit]\n{attrs_to_section(_attrs(settings, 'unit'))}\n"
         text += f"[Service]\n{attrs_to_section(service)}"
         if wanted_by:
