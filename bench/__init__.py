@@ -6,3 +6,11 @@ Each concern has a module: :mod:`bench.scenarios` (generated catalogues), :mod:`
 (the runtime VM); :mod:`bench.__main__` runs them and prints the report. See README.md,
 "Performance".
 """
+
+import sys
+from pathlib import Path
+
+# The runtime VM (:mod:`support.vm`) is test infrastructure under tests/, not part of the wheel.
+_TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)

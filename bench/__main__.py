@@ -157,7 +157,7 @@ def _host_eval(repeat: int, out: TextIO) -> None:
 
 def _vm(runs: int, out: TextIO, targets: Targets) -> None:
     print(
-        f"\nruntime VM (harness.vm): {runs} runs, each a VM boot and a container start in it",
+        f"\nruntime VM (support.vm): {runs} runs, each a VM boot and a container start in it",
         file=out,
     )
     reason = vm.missing_requirement()

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.loader import load_scenario
-from harness.render import render_scenario
+from harness.render.nixos_test import render_scenario
+from harness.scenario.load import load_scenario
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.loader import load_scenario
+from harness.scenario.load import load_scenario
 
 
 def generate(sources: Sequence[Path], count: int, directory: Path) -> list[Path]:

@@ -1,6 +1,6 @@
 """Runtime VM: container start -> reachable, against VM boot -> shell (several runs each).
 
-The runtime tier's machinery (:mod:`harness.vm`): its cached Debian host image booted under QEMU
+The runtime tier's machinery (:mod:`support.vm`): its cached Debian host image booted under QEMU
 (KVM where it can boot a stock kernel, else TCG) and driven over the serial console. Each run
 boots a VM, timed from starting QEMU until the console's command shell answers, installs the
 module's exported ``runtime-pair`` settings in it and starts container ``alpha`` (own veth link,
@@ -35,11 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.vm.console import ConsoleMachine, VmConfig
+from support.vm.image import ensure_image
+from support.vm.install import install_case, template_entries, topology_of
+
 from harness.catalogue import find_root
 from harness.checks import Session
-from harness.vm.console import ConsoleMachine, VmConfig
-from harness.vm.image import ensure_image
-from harness.vm.install import install_case, template_entries, topology_of
 
 ROOT = find_root(Path(__file__))
 REFERENCE = ROOT / "tests" / "reference" / "runtime-pair.json"

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.escape import NixEscapeError
-from harness.loader import load_scenario, parse_nix_code_of
-from harness.render import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
-from harness.scenario import Scenario, ScenarioError, ValidationError
+from harness.render.escape import NixEscapeError
+from harness.render.nixos_test import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
+from harness.scenario.load import load_scenario, parse_nix_code_of
+from harness.scenario.model import Scenario, ScenarioError, ValidationError
 
 SCENARIOS_DIR = Path("scenarios")
 ROOT_MARKER = "flake.nix"

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from harness import catalogue, check_reference
+from harness import catalogue
 from harness.catalogue import Loaded, RootNotFound
-from harness.escape import nix_attr_name
-from harness.render import generated_path
-from harness.runner import current_system
-from harness.scenario import ScenarioError, Step
+from harness.render import check_reference
+from harness.render.escape import nix_attr_name
+from harness.render.nixos_test import generated_path
+from harness.run.build import current_system
+from harness.scenario.model import ScenarioError, Step
 
 
 def _parser() -> argparse.ArgumentParser:

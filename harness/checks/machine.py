@@ -1,7 +1,7 @@
 """What the checks need from the machine they run on, and from the clock.
 
 The checks are driven by the NixOS test driver (``host`` in a testScript is its ``Machine``) and,
-in the runtime test tier, by :class:`harness.vm.console.ConsoleMachine` on a Debian VM. The
+in the runtime test tier, by :class:`support.vm.console.ConsoleMachine` on a Debian VM. The
 checks call exactly one method of it, :meth:`Machine.execute` (always with a timeout): it is the
 one method that returns the exit status *and* the output, which is what a failure message must
 show. The protocol declares that method alone, as the checks call it: the command and a

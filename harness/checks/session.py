@@ -7,7 +7,7 @@ gathered so far, so one run reports every problem at once.
 
 Each result is also printed as one line, :data:`STDOUT_PREFIX` and the record's JSON, on the
 driver's stdout: the build log carries the results even when the test fails
-(:mod:`harness.results` reads them back).
+(:mod:`harness.run.results` reads them back).
 """
 
 import sys

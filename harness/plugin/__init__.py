@@ -13,9 +13,9 @@ ini option, default ``scenarios``; such directories are walked as the CLI walks 
   files are collected as usual. Two files with one name (file stem) in the same scenario
   directory tree fail this way too: they would share a flake check, a generated test and logs.
 * ``<file>::<expectation id>`` per expectation (marker ``vm``). The first of them builds the
-  scenario's NixOS VM test (:mod:`harness.runner`); every item then reports its own
+  scenario's NixOS VM test (:mod:`harness.run.build`); every item then reports its own
   expectation's result. They skip with the reason when the machine cannot run VM tests
-  (:mod:`harness.capabilities`).
+  (:mod:`harness.run.capabilities`).
 """
 
 from __future__ import annotations
@@ -33,20 +33,20 @@ from typing import Any
 import pytest
 
 from harness import catalogue
-from harness.capabilities import Capabilities, probe
 from harness.catalogue import find_flake_root
-from harness.loader import load_scenario, parse_nix_code_of
-from harness.progress import Progress
-from harness.render import DEFAULT_TEST_TIMEOUT, generated_path
-from harness.runner import (
+from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT, generated_path
+from harness.run.build import (
     BUILD_MARGIN,
     BuildOutcome,
     NixOptions,
     current_system,
     plan_target,
 )
-from harness.runner import build as run_build
-from harness.scenario import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
+from harness.run.build import build as run_build
+from harness.run.capabilities import Capabilities, probe
+from harness.run.progress import Progress
+from harness.scenario.load import load_scenario, parse_nix_code_of
+from harness.scenario.model import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
 
 RENDER_ITEM = "validate-render"
 SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"
@@ -140,7 +140,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """``--interactive NAME[::EXPECTATION]`` replaces the test run (see harness.interactive)."""
+    """``--interactive NAME[::EXPECTATION]`` replaces the test run (see harness.run.interactive)."""
     request: str | None = config.getoption("nixos_nspawn_interactive")
     if request is None:
         return None
@@ -168,7 +168,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
         capman.suspend_global_capture(in_=True)
-    from harness.interactive import debug_scenario
+    from harness.run.interactive import debug_scenario
 
     try:
         return debug_scenario(
@@ -180,7 +180,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             say=say,
             nix_options=_nix_options(config),
         )
-    except KeyboardInterrupt:  # the build's process tree is already gone (harness.processes)
+    except KeyboardInterrupt:  # the build's process tree is already gone (harness.run.processes)
         say("--interactive: interrupted\n")
         return pytest.ExitCode.INTERRUPTED
 
@@ -199,8 +199,8 @@ def _find_scenario(config: pytest.Config, name: str) -> Path | None:
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With ``-n`` (``--dist load``, ``loadgroup`` or ``worksteal``), keep each scenario on one
-    worker (see :mod:`harness.scheduling`)."""
-    from harness.scheduling import DISTRIBUTIONS, ScenarioScheduling
+    worker (see :mod:`harness.plugin.scheduling`)."""
+    from harness.plugin.scheduling import DISTRIBUTIONS, ScenarioScheduling
 
     if config.getvalue("dist") not in DISTRIBUTIONS:
         return None

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from harness.unit_values import MODULE_SYSTEM_KEYS
+from harness.scenario.unit_values import MODULE_SYSTEM_KEYS
 
 # Nix integers are signed 64 bit; the parser reads a literal before negating it, so the most
 # negative value has no literal of its own.

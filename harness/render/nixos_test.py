@@ -1,7 +1,7 @@
 """Render a validated scenario into its NixOS test module (``nix/tests/<name>.nix``).
 
 Two jinja2 templates give the shape (the Nix module, and the testScript inside it); every value
-goes into them through the filters below, which are the functions of :mod:`harness.escape`.
+goes into them through the filters below, which are the functions of :mod:`harness.render.escape`.
 Templates never format values themselves, so the escaping argument is made in one module.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from harness import escape
-from harness.scenario import ContainerSpec, Scenario, Step
+from harness.render import escape
+from harness.scenario.model import ContainerSpec, Scenario, Step
 
 GENERATED_DIR = Path("nix", "tests")
 """Where generated test modules live, relative to the repository root (flake.nix reads it)."""
@@ -39,7 +39,7 @@ AUTO_START_DEFAULT = True
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("harness", "templates"),
+        loader=jinja2.PackageLoader("harness.render", "templates"),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from harness.checks.result import Result
 from harness.checks.session import RESULTS_FILE
-from harness.escape import nix_attr_name, nix_string
-from harness.processes import ProcessOutcome, run_logged
-from harness.results import (
+from harness.render.escape import nix_attr_name, nix_string
+from harness.run.processes import ProcessOutcome, run_logged
+from harness.run.results import (
     dump_results,
     results_from_file,
     results_from_log,

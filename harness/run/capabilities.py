@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.runner import NIX_FEATURES, NixOptions, option_args
+from harness.run.build import NIX_FEATURES, NixOptions, option_args
 
 KVM_DEVICE = Path("/dev/kvm")
 SYS_MODULES = Path("/sys/module")

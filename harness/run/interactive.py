@@ -34,12 +34,9 @@ import pexpect
 
 from harness.catalogue import rendered
 from harness.checks.result import Result
-from harness.escape import py_string
-from harness.processes import reaped, stop
-from harness.progress import Progress
-from harness.render import generated_path
-from harness.results import results_from_file
-from harness.runner import (
+from harness.render.escape import py_string
+from harness.render.nixos_test import generated_path
+from harness.run.build import (
     STATE_DIR,
     NixOptions,
     build_driver_interactive,
@@ -47,7 +44,10 @@ from harness.runner import (
     out_path,
     plan_target,
 )
-from harness.scenario import Scenario
+from harness.run.processes import reaped, stop
+from harness.run.progress import Progress
+from harness.run.results import results_from_file
+from harness.scenario.model import Scenario
 
 _ANSI = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
 
@@ -202,7 +202,7 @@ def run_driver(
             # interact() returns when the driver closed its terminal; let it finish exiting.
             child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
         finally:
-            # The driver runs under harness.reaper, which QEMU and every other leftover cannot
+            # The driver runs under harness.run.reaper, which QEMU and every other leftover cannot
             # outlive; close(force=True) alone would SIGKILL the reaper before it is done.
             stop(child.kill, lambda: child.expect(pexpect.EOF, timeout=None))
             child.close(force=True)

@@ -4,7 +4,7 @@ Why not ``subprocess.run(timeout=...)``: it kills only the direct child. ``nix b
 builders that call ``setsid()`` (they leave nix's process group), and those start QEMU; a
 process that double-forks is reparented to init and cannot even be found from nix any more; and
 when pytest itself is killed (``kill -9``), nothing in it can clean up. So the command runs under
-:mod:`harness.reaper` (its module doc says why that design): a small process of its own, in a
+:mod:`harness.run.reaper` (its module doc says why that design): a small process of its own, in a
 session of its own (no terminal's Ctrl-C reaches the tree directly), which every orphan below it
 is reparented to and which the kernel signals when pytest dies. On a timeout or a
 KeyboardInterrupt the runner asks the reaper to stop (SIGTERM): ``SIGTERM`` to the whole tree
@@ -46,7 +46,7 @@ class ProcessOutcome:
 
 
 def reaped(argv: Sequence[str]) -> list[str]:
-    """The command line that runs ``argv`` under :mod:`harness.reaper`, started from here."""
+    """The command line that runs ``argv`` under :mod:`harness.run.reaper`, started from here."""
     return [
         sys.executable,
         "-I",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from harness.results import result_from_log_line
+from harness.run.results import result_from_log_line
 
 _BUILDING = re.compile(r"building '/nix/store/[0-9a-z]{32}-(?P<name>[^']+?)(?:\.drv)?'")
 _VM_START = re.compile(r"\bstarting vm\b", re.IGNORECASE)

@@ -1,7 +1,8 @@
 """The reaper: runs one command and sees to it that nothing the command started outlives it.
 
-``python -I harness/reaper.py --parent PID --grace SECONDS -- COMMAND [ARG...]`` is how
-:mod:`harness.processes` runs ``nix build`` and :mod:`harness.interactive` runs the test driver.
+``python -I harness/run/reaper.py --parent PID --grace SECONDS -- COMMAND [ARG...]`` is how
+:mod:`harness.run.processes` runs ``nix build`` and :mod:`harness.run.interactive` runs the test
+driver.
 Nothing else: a user never calls it. The command inherits the reaper's stdin, stdout, stderr,
 working directory and environment; the reaper exits with the command's status (its exit code, or
 its signal raised again).

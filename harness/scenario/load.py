@@ -1,7 +1,7 @@
 """Read and validate a scenario file into a :class:`harness.scenario.Scenario`.
 
 Validation collects every problem of a file before failing, each with the file, the dotted key
-path and the line of that key (from :mod:`harness.tomlpos`), so one run of
+path and the line of that key (from :mod:`harness.scenario.tomlpos`), so one run of
 ``python -m harness validate`` shows everything to fix. User errors are never tracebacks.
 """
 
@@ -21,9 +21,8 @@ from harness.checks import CHECKS
 from harness.checks.registry import STEPS
 from harness.checks.spec import HOST, CheckSpec, describe, type_name
 from harness.checks.steps import BASE_SYSTEM
-from harness.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode, PrebuiltSystem
-from harness.nixparse import first_syntax_error, parse_all
-from harness.scenario import (
+from harness.render.escape import NIX_INT_MAX, NIX_INT_MIN, NixCode, PrebuiltSystem
+from harness.scenario.model import (
     MAX_TIMEOUT,
     BindMount,
     ContainerSpec,
@@ -38,10 +37,11 @@ from harness.scenario import (
     VmNode,
     visible,
 )
-from harness.source import read_source
-from harness.tomlheaders import array_table_lines
-from harness.tomlpos import KeyLines, KeyPath, key_lines
-from harness.unit_values import (
+from harness.scenario.nixparse import first_syntax_error, parse_all
+from harness.scenario.source import read_source
+from harness.scenario.tomlheaders import array_table_lines
+from harness.scenario.tomlpos import KeyLines, KeyPath, key_lines
+from harness.scenario.unit_values import (
     bind_option_problem,
     bind_path_problem,
     key_problem,
@@ -814,7 +814,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
 
 
 def parse_nix_code_of(paths: Iterable[Path]) -> None:
-    """Parse the Nix code of many scenario files in one go (see :mod:`harness.nixparse`), so
+    """Parse the Nix code of many scenario files in one go (:mod:`harness.scenario.nixparse`), so
     that loading each of them afterwards starts no process. A file that cannot be read or is
     not TOML is passed over: loading it reports that."""
     codes: list[str] = []

@@ -1,4 +1,4 @@
-"""The validated form of a scenario file: frozen dataclasses, produced by :mod:`harness.loader`.
+"""The validated form of a scenario file: frozen dataclasses, made by :mod:`harness.scenario.load`.
 
 Fields that mirror the module's options are ``None`` when the scenario does not set them, so the
 rendered test leaves the module's own defaults (and their documentation) in charge.
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from harness.escape import NixCode, PrebuiltSystem
+from harness.render.escape import NixCode, PrebuiltSystem
 
 MAX_TIMEOUT = 7 * 24 * 60 * 60
 """Largest ``timeout`` (the test's ``globalTimeout``): one week, the NixOS test driver's own

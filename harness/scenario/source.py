@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from harness.scenario import ScenarioError, ValidationError
+from harness.scenario.model import ScenarioError, ValidationError
 
 MAX_FILE_BYTES = 1024 * 1024
 """Largest scenario file (the catalogue's are a few KiB)."""

@@ -1,9 +1,9 @@
 """The lines of a top-level array of tables (``[[expect]]``), found without the full key scan.
 
 A valid scenario needs only the line of each expectation (its test item's location); every other
-line is needed only for an error message. :mod:`harness.tomlpos` tokenizes the whole document
-in Python, which costs about twice as much as parsing it with ``tomllib``; this module lets the
-loader run that scan only for a file with errors, or when the quick answer here is not certain.
+line is needed only for an error message. :mod:`harness.scenario.tomlpos` tokenizes the whole
+document in Python, which costs about twice as much as parsing it with ``tomllib``; this module lets
+the loader run that scan only for a file with errors, or when the quick answer here is not certain.
 
 On a document ``tomllib`` accepted, one regular expression skips comments and strings (so
 nothing inside them counts) and sees every bracket; a ``[[KEY]]`` that starts a line outside any

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from harness.catalogue import find_root, rendered, scenario_files
-from harness.loader import load_scenario
-from harness.render import generated_path, render_test_script
+from harness.render.nixos_test import generated_path, render_test_script
+from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.eval
 

@@ -28,8 +28,8 @@ from nixpkgs_keys import (
 from nspawn_eval import reference_cases, report
 from test_generated import ROOT, SCENARIOS, evaluated
 
-from harness.loader import load_scenario
-from harness.render import generated_path
+from harness.render.nixos_test import generated_path
+from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.eval
 

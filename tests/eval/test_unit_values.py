@@ -1,4 +1,5 @@
-"""The loader's unit-value rules (harness/unit_values.py) are the module's (nix/unit-values.nix).
+"""The loader's unit-value rules (harness/scenario/unit_values.py) are the module's
+(nix/unit-values.nix).
 
 A scenario that validates must not then fail the module's assertions, and the loader must not
 refuse what the module accepts: both are evaluated on every string of three characters from an
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from nspawn_eval import ROOT
 
-from harness.unit_values import setting_key_problem, value_problem
+from harness.scenario.unit_values import setting_key_problem, value_problem
 
 pytestmark = pytest.mark.eval
 

@@ -7,7 +7,8 @@ never more than one VM (the machines have two cores).
 Run alone with ``.venv/bin/pytest tests/runtime`` (as root; progress goes to stderr and to
 ``<basetemp>/runtime-tier/progress.log``, the VM's console, command and stderr logs to
 ``.../vm/``).
-The image is built once and cached under ``~/.cache/nixos-nspawn/vm`` (see harness/vm/image.py).
+The image is built once and cached under ``~/.cache/nixos-nspawn/vm`` (see
+tests/support/vm/image.py).
 """
 
 import fcntl

@@ -31,10 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.vm.console import ConsoleMachine, VmConfig
-from harness.vm.image import ensure_image
-from harness.vm.install import STORE_IMAGE_SCRIPT, install_container_root, install_files
-from harness.vm.units import UnitFile, nspawn_unit
+from support.vm.console import ConsoleMachine, VmConfig
+from support.vm.image import ensure_image
+from support.vm.install import STORE_IMAGE_SCRIPT, install_container_root, install_files
+from support.vm.units import UnitFile, nspawn_unit
 
 WORK = "/srv/closure-store-measure"
 PATHS_FILE = f"{WORK}/store-paths"

@@ -25,13 +25,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.checks import Session, Topology
-from harness.checks.errors import assertion_failures
-from harness.checks.registry import CHECKS, STEPS
-from harness.checks.spec import CheckSpec
-from harness.vm.console import ConsoleMachine, VmConfig
-from harness.vm.image import ensure_image
-from harness.vm.install import (
+from support.vm.console import ConsoleMachine, VmConfig
+from support.vm.image import ensure_image
+from support.vm.install import (
     NIX,
     add_to_store,
     install_case,
@@ -40,7 +36,12 @@ from harness.vm.install import (
     template_entries,
     topology_of,
 )
-from harness.vm.units import STAND_IN_DIR, UnitFile, translate_nspawn
+from support.vm.units import STAND_IN_DIR, UnitFile, translate_nspawn
+
+from harness.checks import Session, Topology
+from harness.checks.errors import assertion_failures
+from harness.checks.registry import CHECKS, STEPS
+from harness.checks.spec import CheckSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference" / "runtime-pair.json"

@@ -18,7 +18,7 @@ from bench import __main__ as bench
 from bench import vm
 from bench.scenarios import collected_items, generate
 from harness.catalogue import find_root, scenario_files
-from harness.loader import load_scenario
+from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
 

@@ -36,9 +36,9 @@ from typing import Protocol, TextIO, cast
 
 import pexpect
 
-from harness.capabilities import KVM_MODULES
 from harness.checks.errors import assertion_failure
-from harness.vm.image import HOSTNAME, Image
+from harness.run.capabilities import KVM_MODULES
+from support.vm.image import HOSTNAME, Image
 
 BOOT_TIMEOUT = 300
 MAX_COMMAND_BYTES = 16_384

@@ -40,7 +40,7 @@ TEMPLATE_DIR = "/var/lib/nixos-nspawn/template"
 """Where the container template lives inside the image (outside /var/lib/machines on purpose:
 machined would list it as an image there)."""
 
-# What the VM runs and who needs it (the checks, tests/runtime and harness/vm).
+# What the VM runs and who needs it (the checks, tests/runtime and tests/support/vm).
 HOST_PACKAGES: tuple[str, ...] = (
     "systemd",
     "systemd-sysv",  # init, networkd, systemd-run, networkctl, systemd-escape
@@ -60,7 +60,7 @@ APT_PACKAGES: tuple[str, ...] = (
     # Installed with apt-get after debootstrap, whose own dependency ordering fails on nix-bin's
     # Perl dependencies.
     "nix-bin",  # Nix 2.8: runtime_plan's `nix = "overlay"` container (epsilon), nix-store --add
-    # (harness/vm/install.py), tests/runtime/measure_store.py
+    # (tests/support/vm/install.py), tests/runtime/measure_store.py
     "erofs-utils",  # mkfs.erofs: the module's store-image.sh (nixStore = "closure")
 )
 
@@ -391,7 +391,7 @@ def _run_streaming(argv: Sequence[str], progress: Report, *, timeout: float) -> 
 
 
 def main() -> int:
-    """``python -m harness.vm.image``: build or find the image and print its directory."""
+    """``python -m support.vm.image``: build or find the image and print its directory."""
     try:
         image = ensure_image()
     except ImageBuildError as err:

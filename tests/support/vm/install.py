@@ -14,9 +14,9 @@ from pathlib import Path, PurePosixPath
 
 from harness.checks import Bind, Container, Topology
 from harness.checks.topology import MACHINES_DIR
-from harness.vm.console import ConsoleMachine
-from harness.vm.image import TEMPLATE_DIR
-from harness.vm.units import (
+from support.vm.console import ConsoleMachine
+from support.vm.image import TEMPLATE_DIR
+from support.vm.units import (
     DEBIAN_SYSTEM,
     STAND_IN_DIR,
     UnitFile,
@@ -39,7 +39,7 @@ REGISTRATION = f"{STAND_IN_DIR}/registration"
 """The stand-in closure's ``store-paths`` and ``registration`` (what ``pkgs.closureInfo`` builds
 on NixOS), made by :func:`install_stand_in_closure`."""
 
-STORE_IMAGE_SCRIPT = Path(__file__).resolve().parents[2] / "nix" / "host" / "store-image.sh"
+STORE_IMAGE_SCRIPT = Path(__file__).resolve().parents[3] / "nix" / "host" / "store-image.sh"
 """The module's own builder of a closure's store image, run unchanged in the VM."""
 
 NIX = "NIX_CONFIG=\"$(printf 'build-users-group =\\nsandbox = false\\nsubstituters =')\" "

@@ -319,7 +319,7 @@ DEBIAN_SYSTEM = "/usr"
 every container, also where NixOS binds no store (a closure-only store, an overlay store)."""
 
 STAND_IN_DIR = "/srv/nixos-nspawn"
-"""Where the VM keeps the Debian stand-ins for what NixOS builds (see :mod:`harness.vm.install`)."""
+"""Where the VM keeps the Debian stand-ins for what NixOS builds (see :mod:`support.vm.install`)."""
 
 CLOSURE_MOUNT = "/run/nixos-nspawn/store/[0-9a-z]{32}"
 """Where the module mounts a closure's store image (``nixStore = "closure"``), as a pattern."""
@@ -485,7 +485,7 @@ CASE_KEYS = {
     "sysctl",
     "mounts",
 }
-"""Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`harness.vm.install`."""
+"""Top-level keys of an exported case; ``tmpfiles`` is applied by :mod:`support.vm.install`."""
 
 
 def render_case(case: Mapping[str, object]) -> tuple[UnitFile | UnitLink, ...]:

@@ -182,7 +182,7 @@ def test_evidence_values_are_clipped(rig):
 def test_line_separators_in_evidence_do_not_lose_the_record(rig, tmp_path, capsys):
     """U+2028, U+2029 and U+0085 are line breaks to str.splitlines(); output containing them
     must still come out as one record, in the JSONL file and on stdout."""
-    from harness.results import results_from_file, results_from_log
+    from harness.run.results import results_from_file, results_from_log
 
     rig.machine.on("host", r"^printf", (0, "a\u2028b\u2029c\u0085d\n"))
     result = rig.session.check(

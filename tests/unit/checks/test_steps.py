@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from checks_fakes import DB, WEB, FakeClock, FakeMachine, Rig
+from support.vm.console import ConsoleMachine, VmConfig
+from support.vm.image import Image
 
 from harness.checks import Session, Topology
 from harness.checks.machine import PowerCycled
 from harness.checks.session import RESULTS_FILE, STEP_PREFIX
-from harness.vm.console import ConsoleMachine, VmConfig
-from harness.vm.image import Image
 
 
 def lifecycle(rig, new_leader=303):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from harness.cli import main
-from harness.source import MAX_FILE_BYTES
+from harness.scenario.source import MAX_FILE_BYTES
 
 DEMO = (
     'description = "d"\ncontainers.c.config = "{ }"\n'
@@ -119,7 +119,7 @@ def test_an_unreadable_file_is_an_error_for_both(project, monkeypatch, capsys):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr("harness.source.os.open", refuse)
+    monkeypatch.setattr("harness.scenario.source.os.open", refuse)
     line = f"{locked}: (file): cannot read: Permission denied"
     assert main(["--root", str(project.path), "list"]) == 1
     assert error_lines(capsys.readouterr().err) == {line}

@@ -15,7 +15,7 @@ from support.demo import DEMO
 
 # A grace period no test waits out: only the second Ctrl-C can end the run in time.
 LONG_GRACE = """\
-from harness import processes
+from harness.run import processes
 
 processes.KILL_GRACE_SECONDS = 300.0
 """

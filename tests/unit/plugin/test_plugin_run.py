@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from support.fake_nix_env import result
 
-from harness import capabilities, catalogue, processes
-from harness.loader import load_scenario
+from harness import catalogue
+from harness.run import capabilities, processes
+from harness.scenario.load import load_scenario
 
 SYSTEM = ("--nixos-nspawn-system", "x86_64-linux")
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from support.fake_nix_env import result
 
-from harness import processes
-from harness.progress import summarize
-from harness.runner import NixTarget, build, last_results_path, plan_target
+from harness.run import processes
+from harness.run.build import NixTarget, build, last_results_path, plan_target
+from harness.run.progress import summarize
 
 SYSTEM = "x86_64-linux"
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]

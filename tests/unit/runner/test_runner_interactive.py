@@ -10,10 +10,10 @@ import support
 from support.demo import DEMO
 from support.fake_nix_env import processes_with, result, state, wait_until
 
-import harness.interactive
+import harness.run.interactive
 from harness import catalogue
 from harness.checks.result import Result
-from harness.interactive import (
+from harness.run.interactive import (
     HAND_OVER,
     DriverError,
     Stop,
@@ -22,7 +22,7 @@ from harness.interactive import (
     run_driver,
     write_prelude,
 )
-from harness.loader import load_scenario
+from harness.scenario.load import load_scenario
 
 FAKE_DRIVER = Path(support.__file__).with_name("fake_driver.py")
 IDS = ("unit-active[web]", "reachable[host->web,ipv4]", "tcp[host->web,22]")
@@ -222,7 +222,7 @@ def test_prelude_cuts_the_rendered_test_script_before_the_expectation(tmp_path):
     """On the real rendered testScript: everything before that expectation's check runs."""
     import ast
 
-    from harness.render import render_test_script
+    from harness.render.nixos_test import render_test_script
 
     path = tmp_path / "scenarios" / "demo.toml"
     path.parent.mkdir()
@@ -299,7 +299,7 @@ def test_the_driver_runs_with_a_fresh_ipython_directory(driver, tmp_path):
 
 def test_a_driver_without_a_known_prompt_names_the_repls_expected(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_DRIVER_REPL", "none")
-    monkeypatch.setattr(harness.interactive, "BOOT_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(harness.run.interactive, "BOOT_TIMEOUT_SECONDS", 1.0)
     program = stand_in(tmp_path, monkeypatch, SCRIPT)
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     with pytest.raises(DriverError) as raised:
@@ -371,8 +371,8 @@ HOST = """\
 import sys, time
 from pathlib import Path
 
-from harness import processes
-from harness.interactive import Stop, run_driver, write_prelude
+from harness.run import processes
+from harness.run.interactive import Stop, run_driver, write_prelude
 
 processes.KILL_GRACE_SECONDS = 1.0
 prelude = write_prelude(Path(sys.argv[2]) / "p.py", "demo", Stop(None, "t"))

@@ -5,11 +5,11 @@ import json
 import pytest
 from support.fake_nix_env import result
 
-from harness.capabilities import kvm_reason
 from harness.checks.result import Result
-from harness.progress import Progress, summarize
-from harness.results import dump_results, results_from_file, results_from_log
-from harness.scheduling import scope_of
+from harness.plugin.scheduling import scope_of
+from harness.run.capabilities import kvm_reason
+from harness.run.progress import Progress, summarize
+from harness.run.results import dump_results, results_from_file, results_from_log
 
 
 def test_result_lines_are_the_drivers_own_and_bad_ones_ignored():
@@ -45,7 +45,7 @@ def test_result_markers_inside_other_lines_are_not_results():
 
 
 def test_an_id_recorded_twice_is_a_failure_naming_both_records(tmp_path):
-    from harness.results import results_from_file
+    from harness.run.results import results_from_file
 
     first, second = result("userns[one]", ok=True), result("userns[one]", ok=False)
     other = result("ephemeral[one]")
@@ -153,7 +153,7 @@ def test_progress_names_the_expectation_being_checked():
 
 def test_results_file_is_split_on_newlines_only(tmp_path):
     """A record whose text holds a raw U+2028 (a line break to str.splitlines) stays whole."""
-    from harness.results import results_from_file
+    from harness.run.results import results_from_file
 
     records = [result("command[host:a]", evidence={"out": "x\u2028y\u0085z"}), result("b[c]")]
     path = tmp_path / "results.jsonl"
@@ -170,7 +170,7 @@ def test_the_plugin_schedules_scenarios_for_every_load_distribution(dist):
     """Work stealing would move a scenario's remaining items to an idle worker, which then
     builds and boots the scenario a second time."""
     from harness.plugin import pytest_xdist_make_scheduler
-    from harness.scheduling import ScenarioScheduling
+    from harness.plugin.scheduling import ScenarioScheduling
 
     class Config:
         def getvalue(self, name: str) -> object:
@@ -192,7 +192,7 @@ def test_other_distributions_keep_xdists_scheduler():
 def test_installable_attribute_names_are_escaped_like_all_generated_nix(tmp_path):
     """Names go through harness.escape.nix_attr_name: quoted when not a bare Nix name,
     keywords included."""
-    from harness.runner import NixTarget
+    from harness.run.build import NixTarget
 
     for name, attr in (("zones", "zones"), ("2web", '"2web"'), ("in", '"in"')):
         target = NixTarget(tmp_path, "x86_64-linux", name, None)

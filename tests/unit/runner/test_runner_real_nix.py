@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.capabilities import nixpkgs_reason
-from harness.runner import build, current_system, plan_target
+from harness.run.build import build, current_system, plan_target
+from harness.run.capabilities import nixpkgs_reason
 
 pytestmark = pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
 

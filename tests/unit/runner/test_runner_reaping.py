@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from support.fake_nix_env import processes_with, state, wait_until
 
-from harness import processes
-from harness.runner import NixTarget, build
+from harness.run import processes
+from harness.run.build import NixTarget, build
 
 TREE = 4  # the stand-in nix, its builder, the builder's child, the daemon
 
@@ -24,8 +24,8 @@ HOST = """\
 import sys
 from pathlib import Path
 
-from harness import processes
-from harness.runner import NixTarget, build
+from harness.run import processes
+from harness.run.build import NixTarget, build
 
 processes.KILL_GRACE_SECONDS = 1.0
 build(NixTarget(Path(sys.argv[1]), "x86_64-linux", "demo", None), timeout=600,

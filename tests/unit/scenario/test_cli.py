@@ -12,7 +12,7 @@ import pytest
 
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.cli import main
-from harness.render import GENERATED_DIR
+from harness.render.nixos_test import GENERATED_DIR
 
 ROOT = find_root(Path(__file__))
 
@@ -210,7 +210,7 @@ def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
     """The safety net behind the loader: should a value pass validation but have no Nix form,
     render names the scenario file instead of crashing."""
     import harness.catalogue
-    from harness.escape import NixEscapeError
+    from harness.render.escape import NixEscapeError
 
     real = harness.catalogue.render_scenario
 

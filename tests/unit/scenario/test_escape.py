@@ -1,4 +1,4 @@
-"""harness.escape: values survive Python → Nix/Python text → evaluation exactly.
+"""harness.render.escape: values survive Python → Nix/Python text → evaluation exactly.
 
 The Nix side batches many hypothesis examples into one ``nix-instantiate --eval --strict --json``
 call (a list of all rendered values), so the property test stays fast on two cores.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.escape import (
+from harness.render.escape import (
     NixCode,
     NixEscapeError,
     nix_attr_name,
@@ -25,7 +25,7 @@ from harness.escape import (
     to_nix,
     to_python,
 )
-from harness.unit_values import MODULE_SYSTEM_KEYS
+from harness.scenario.unit_values import MODULE_SYSTEM_KEYS
 
 needs_nix = pytest.mark.skipif(
     shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed"

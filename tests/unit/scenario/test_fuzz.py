@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.checks import CHECKS
 from harness.checks.registry import STEPS
-from harness.loader import load_scenario, parse_scenario
-from harness.render import render_scenario
-from harness.scenario import ScenarioError
+from harness.render.nixos_test import render_scenario
+from harness.scenario.load import load_scenario, parse_scenario
+from harness.scenario.model import ScenarioError
 
 HERE = Path(__file__).parent
 REGRESSIONS = HERE / "regressions"

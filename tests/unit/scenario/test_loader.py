@@ -1,4 +1,4 @@
-"""harness.loader: valid files load into dataclasses; every kind of error names file, key, line."""
+"""harness.scenario.load: valid files load into dataclasses; every error names file, key, line."""
 
 import json
 from pathlib import Path
@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.catalogue import rendered
-from harness.escape import NixCode
-from harness.loader import format_key, load_scenario
-from harness.render import render_scenario
-from harness.scenario import ScenarioError, ValidationError
+from harness.render.escape import NixCode
+from harness.render.nixos_test import render_scenario
+from harness.scenario.load import format_key, load_scenario
+from harness.scenario.model import ScenarioError, ValidationError
 
 VALID = """\
 description = "two containers"
@@ -694,7 +694,7 @@ def test_unknown_positions_name_the_file_only(tmp_path: Path, monkeypatch) -> No
     def broken(self: object) -> None:
         raise IndexError("scanner bug")
 
-    monkeypatch.setattr("harness.tomlpos._Scanner.run", broken)
+    monkeypatch.setattr("harness.scenario.tomlpos._Scanner.run", broken)
     errors = errors_of(tmp_path, 'description = "x"\ntimeout = 0\n[[expect]]\ncheck = "userns"\n')
     assert [(e.key, e.line) for e in errors] == [("timeout", None), ("expect[0].container", None)]
     assert str(errors[0]).startswith(f"{tmp_path / 'case.toml'}: timeout: expected a positive ")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import nixparse
-from harness.loader import load_scenario
-from harness.scenario import ScenarioError
+from harness.scenario import nixparse
+from harness.scenario.load import load_scenario
+from harness.scenario.model import ScenarioError
 
 needs_nix = pytest.mark.skipif(
     shutil.which("nix-instantiate") is None, reason="nix-instantiate is not on PATH"

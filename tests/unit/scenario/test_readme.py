@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import check_reference
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.checks import CHECKS, CheckSpec, Param
 from harness.checks.registry import STEPS
-from harness.loader import CONTAINER_KEYS, TOP_KEYS, load_scenario
+from harness.render import check_reference
+from harness.scenario.load import CONTAINER_KEYS, TOP_KEYS, load_scenario
 
 README = find_root(Path(__file__)) / SCENARIOS_DIR / "README.md"
 TEXT = README.read_text()

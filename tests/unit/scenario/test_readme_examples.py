@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalogue import find_root, rendered
-from harness.loader import load_scenario
+from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
 README = (ROOT / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""harness.render: generated test modules parse, carry exact values, and lint like the driver.
+"""harness.render.nixos_test: generated modules parse, carry exact values, lint like the driver.
 
 The NixOS test driver lints every testScript with pyflakes, predefining the machine names and
 the driver's symbols (nixos/lib/testing/driver.nix, ``Driver.test_symbols`` in
@@ -15,9 +15,9 @@ import pytest
 from pyflakes.checker import Checker
 
 from harness.catalogue import SCENARIOS_DIR, find_root, rendered, scenario_files
-from harness.escape import PrebuiltSystem, to_nix
-from harness.loader import load_scenario
-from harness.render import render_test_script
+from harness.render.escape import PrebuiltSystem, to_nix
+from harness.render.nixos_test import render_test_script
+from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
 SCENARIOS = scenario_files(ROOT)

@@ -1,4 +1,5 @@
-"""harness.tomlheaders: the quick ``[[expect]]`` lines agree with the full scan, or say nothing.
+"""harness.scenario.tomlheaders: the quick ``[[expect]]`` lines agree with the full scan, or are
+silent.
 
 Generated documents (tomlpos' property-test writer, any spelling of ``expect``, strings and
 arrays with brackets and quotes around) and hand-made traps: every header is found on its line,
@@ -11,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tomlpos_property import Writer, tables
 
-from harness.loader import parse_scenario
-from harness.tomlheaders import array_table_lines
+from harness.scenario.load import parse_scenario
+from harness.scenario.tomlheaders import array_table_lines
 
 TRAPS = '''\
 description = """

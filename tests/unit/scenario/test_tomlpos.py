@@ -1,10 +1,10 @@
-"""harness.tomlpos: the line of every kind of TOML key path."""
+"""harness.scenario.tomlpos: the line of every kind of TOML key path."""
 
 import tomllib
 
 import pytest
 
-from harness.tomlpos import key_lines
+from harness.scenario.tomlpos import key_lines
 
 DOC = '''\
 # comment with = and [brackets] and "quotes"
@@ -136,7 +136,7 @@ def test_a_scanner_failure_degrades_to_no_position(monkeypatch: pytest.MonkeyPat
     def broken(self: object) -> None:
         raise IndexError("scanner bug")
 
-    monkeypatch.setattr("harness.tomlpos._Scanner.run", broken)
+    monkeypatch.setattr("harness.scenario.tomlpos._Scanner.run", broken)
     lines = key_lines("a = 1\n")
     assert not lines.scanned
     assert lines.line(("a",)) is None

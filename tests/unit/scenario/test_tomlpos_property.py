@@ -1,4 +1,4 @@
-"""harness.tomlpos against generated TOML: every key path is found on the line it was written.
+"""harness.scenario.tomlpos on generated TOML: every key path is found on the line it was written.
 
 A small writer emits random data in randomly chosen TOML spellings (bare, basic and literal
 keys; table headers, dotted keys and inline tables; arrays on one or many lines; arrays of
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.tomlpos import KeyPath, key_lines
+from harness.scenario.tomlpos import KeyPath, key_lines
 
 BARE = re.compile(r"[A-Za-z0-9_-]+\Z")
 TRICKY = ["#", "=", "[", "]", "{", "}", ".", ",", '"', "'", "\\", "\n", "\t", "é", " ", "a"]

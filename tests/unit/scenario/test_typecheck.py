@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from harness.catalogue import find_root, scenario_files
-from harness.loader import load_scenario
-from harness.render import render_test_script
+from harness.render.nixos_test import render_test_script
+from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
 STUBS = Path(__file__).with_name("driver_stubs")

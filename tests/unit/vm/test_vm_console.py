@@ -10,9 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from harness.vm.console import ConsoleLost, ConsoleMachine, VmConfig, accelerator_args
-from harness.vm.image import Image
+from support.vm.console import ConsoleLost, ConsoleMachine, VmConfig, accelerator_args
+from support.vm.image import Image
 
 
 class LocalShell(VmConfig):

@@ -4,9 +4,7 @@ that install what NixOS would build (store images, the stand-in closure) in the 
 import base64
 
 import pytest
-
-from harness.checks import Bind, Container
-from harness.vm.install import (
+from support.vm.install import (
     CLOSURE_PATHS,
     NIX,
     REGISTRATION,
@@ -21,7 +19,9 @@ from harness.vm.install import (
     split_bind,
     topology_of,
 )
-from harness.vm.units import UnitFile, UnitRenderError
+from support.vm.units import UnitFile, UnitRenderError
+
+from harness.checks import Bind, Container
 
 ALPHA = {
     "execConfig": {"Parameters": "/nix/store/abc-nixos-system-alpha/init"},

@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from harness.vm.units import (
+from support.vm.units import (
     Translation,
     UnitFile,
     UnitLink,
