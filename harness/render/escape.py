@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from harness.scenario.nixvalues import (
+    NIX_INT_MAX,
+    NIX_INT_MIN,
+    NixCode,
+    PrebuiltSystem,
+)
 from harness.scenario.unit_values import MODULE_SYSTEM_KEYS
-
-# Nix integers are signed 64 bit; the parser reads a literal before negating it, so the most
-# negative value has no literal of its own.
-NIX_INT_MIN = -(2**63)
-NIX_INT_MAX = 2**63 - 1
 
 _BARE_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
 # Keywords cannot be bare attribute names (``or`` is only special in some positions, but
@@ -35,35 +35,14 @@ _NIX_KEYWORDS = frozenset(
 
 _INDENT = "  "
 
-CODE_FILE_NAME = "scenario-config.nix"
-"""The store name of the file that holds a :class:`NixCode` (see :func:`nix_code`)."""
-
-
-@dataclass(frozen=True)
-class NixCode:
-    """A Nix expression written by the scenario author, evaluated as a file of its own.
-
-    Only fields documented as Nix code (the ``config`` keys: ``[host].config``,
-    ``[containers.<n>].config``, ...) become NixCode; the loader never wraps anything else.
-    """
-
-    code: str
-
-
 PREBUILT_MODULES = "nixosModules.default"
 """What a :class:`PrebuiltSystem` is built with besides its own module: both sides of
 nixos-nspawn, as a user builds a system for ``path`` (``nixosModules`` is the generated test's
 argument)."""
 
 
-@dataclass(frozen=True)
-class PrebuiltSystem:
-    """The toplevel of a NixOS system built from ``module`` (a ``[containers.<n>.path]``
-    ``config``), as ``(pkgs.nixos [ nixosModules.default <module> ]).toplevel``: nixpkgs'
-    ``pkgs.nixos`` evaluates a system of its own with the host's packages. The expression
-    needs ``pkgs`` and ``nixosModules`` in scope; the generated module binds both."""
-
-    module: NixCode
+CODE_FILE_NAME = "scenario-config.nix"
+"""The store name of the file that holds a :class:`NixCode` (see :func:`nix_code`)."""
 
 
 class NixEscapeError(ValueError):

@@ -13,6 +13,7 @@ import jinja2
 
 from harness.render import escape
 from harness.scenario.model import ContainerSpec, Scenario, Step
+from harness.scenario.nixvalues import PrebuiltSystem
 
 GENERATED_DIR = Path("nix", "tests")
 """Where generated test modules live, relative to the repository root (flake.nix reads it)."""
@@ -177,8 +178,8 @@ def render_scenario(scenario: Scenario, source: str) -> str:
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
         containers={c.name: container_options(c) for c in scenario.containers},
-        # A prebuilt system is built with the host's `pkgs` (escape.PrebuiltSystem).
-        needs_pkgs=any(isinstance(c.path, escape.PrebuiltSystem) for c in scenario.containers),
+        # A prebuilt system is built with the host's `pkgs` (PrebuiltSystem).
+        needs_pkgs=any(isinstance(c.path, PrebuiltSystem) for c in scenario.containers),
         specialisations=specialisations(scenario),
         nodes={
             node.name: {"imports": [node.config] if node.config is not None else []}

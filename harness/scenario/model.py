@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from harness.render.escape import NixCode, PrebuiltSystem
+from harness.scenario.nixvalues import NixCode, PrebuiltSystem
 
 MAX_TIMEOUT = 7 * 24 * 60 * 60
 """Largest ``timeout`` (the test's ``globalTimeout``): one week, the NixOS test driver's own

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.render.escape import (
-    NixCode,
     NixEscapeError,
     nix_attr_name,
     nix_multiline_string,
@@ -25,6 +24,7 @@ from harness.render.escape import (
     to_nix,
     to_python,
 )
+from harness.scenario.nixvalues import NixCode
 from harness.scenario.unit_values import MODULE_SYSTEM_KEYS
 
 needs_nix = pytest.mark.skipif(

@@ -9,10 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.catalogue import rendered
-from harness.render.escape import NixCode
 from harness.render.nixos_test import render_scenario
-from harness.scenario.load import format_key, load_scenario
+from harness.scenario.load import load_scenario
 from harness.scenario.model import ScenarioError, ValidationError
+from harness.scenario.nixvalues import NixCode
+from harness.scenario.reader import format_key
 
 VALID = """\
 description = "two containers"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.render.escape import NixCode, PrebuiltSystem
 from harness.render.nixos_test import render_scenario, render_test_script
 from harness.scenario.load import load_scenario
 from harness.scenario.model import ScenarioError, Step
+from harness.scenario.nixvalues import NixCode, PrebuiltSystem
 from harness.scenario.tomlpos import KeyLines
 
 HEAD = """\
@@ -86,7 +86,7 @@ def test_a_valid_file_with_steps_needs_no_full_scan(
     def scan(source: str) -> KeyLines:
         raise AssertionError("the full key scan ran for a valid file")
 
-    monkeypatch.setattr("harness.scenario.load.key_lines", scan)
+    monkeypatch.setattr("harness.scenario.reader.key_lines", scan)
     assert [(s.line, s.before) for s in load(tmp_path, STEPS).steps] == [(6, 0), (14, 1), (18, 1)]
 
 
@@ -112,7 +112,7 @@ def test_unknown_lines_are_an_error_rather_than_a_guessed_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Should the full scan ever fail on a document whose headers the quick search misses.
-    monkeypatch.setattr("harness.scenario.load.key_lines", lambda source: KeyLines(scanned=False))
+    monkeypatch.setattr("harness.scenario.reader.key_lines", lambda source: KeyLines(scanned=False))
     inline = (
         'description = "steps"\nstep = [{ action = "run", run = "true" }]\n'
         + TAIL

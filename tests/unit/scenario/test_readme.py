@@ -10,7 +10,8 @@ from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.checks import CHECKS, CheckSpec, Param
 from harness.checks.registry import STEPS
 from harness.render import check_reference
-from harness.scenario.load import CONTAINER_KEYS, TOP_KEYS, load_scenario
+from harness.scenario.load import TOP_KEYS, load_scenario
+from harness.scenario.sections import CONTAINER_KEYS
 
 README = find_root(Path(__file__)) / SCENARIOS_DIR / "README.md"
 TEXT = README.read_text()

@@ -15,9 +15,10 @@ import pytest
 from pyflakes.checker import Checker
 
 from harness.catalogue import SCENARIOS_DIR, find_root, rendered, scenario_files
-from harness.render.escape import PrebuiltSystem, to_nix
+from harness.render.escape import to_nix
 from harness.render.nixos_test import render_test_script
 from harness.scenario.load import load_scenario
+from harness.scenario.nixvalues import PrebuiltSystem
 
 ROOT = find_root(Path(__file__))
 SCENARIOS = scenario_files(ROOT)
