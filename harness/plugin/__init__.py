@@ -135,7 +135,6 @@ def _positive_seconds(text: str) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = _State()
     config.addinivalue_line("markers", "vm: builds and runs a scenario's NixOS VM test with nix")
-    config.addinivalue_line("markers", "xdist_group(name): run these items on one xdist worker")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -156,12 +155,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         say(f"{error}\n")
         return pytest.ExitCode.USAGE_ERROR
     root = find_flake_root(path.parent)
-    reason = probe(
-        root,
-        _system(config),
-        bool(config.getoption("nixos_nspawn_allow_tcg")),
-        _nix_options(config),
-    )
+    reason = _probe(config, root)
     if root is None or reason.skip_reason is not None:
         say(f"--interactive {name}: cannot run the VM here: {reason.skip_reason}\n")
         return pytest.ExitCode.USAGE_ERROR
@@ -302,7 +296,6 @@ class ScenarioFile(pytest.File):
     """One scenario file: its validate-render item, then one item per expectation."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        group = pytest.mark.xdist_group(f"nixos-nspawn:{self.path.stem}")
         clashes = _name_clashes(self.path, self.config)
         try:
             scenario = load_scenario(self.path)
@@ -319,13 +312,11 @@ class ScenarioFile(pytest.File):
             yield InvalidScenarioItem.from_parent(self, name=RENDER_ITEM, message=message)
             return
         render = RenderItem.from_parent(self, name=RENDER_ITEM, scenario=scenario)
-        render.add_marker(group)
         yield render
         for expectation in scenario.expectations:
             item = ExpectationItem.from_parent(
                 self, name=expectation.id, scenario=scenario, expectation=expectation
             )
-            item.add_marker(group)
             item.add_marker(pytest.mark.vm)
             yield item
 
@@ -430,17 +421,22 @@ def _nix_options(config: pytest.Config) -> NixOptions:
     return tuple((name, value) for name, value in pairs)
 
 
+def _probe(config: pytest.Config, root: Path | None) -> Capabilities:
+    """Can this machine run the VM tests of the flake at ``root``, with this run's options."""
+    return probe(
+        root,
+        _system(config),
+        bool(config.getoption("nixos_nspawn_allow_tcg")),
+        _nix_options(config),
+    )
+
+
 def _capabilities(config: pytest.Config, scenario: Scenario) -> Capabilities:
     """Probed once per flake and pytest process (each xdist worker probes for itself)."""
     state = config.stash[STATE]
     root = find_flake_root(scenario.path.parent)
     if root not in state.capabilities:
-        state.capabilities[root] = probe(
-            root,
-            _system(config),
-            bool(config.getoption("nixos_nspawn_allow_tcg")),
-            _nix_options(config),
-        )
+        state.capabilities[root] = _probe(config, root)
     return state.capabilities[root]
 
 

@@ -9,9 +9,10 @@ scenario file is one unit of work (like ``loadfile``), a test whose node id xdis
 ``@<group>`` (an ``xdist_group`` mark) joins its group, and any other test is distributed alone,
 as with ``load``.
 
-Why not rely on the ``xdist_group`` marks the plugin also sets: pytest-xdist (3.8) implements
-them by rewriting ``item._nodeid``, which pytest 9 no longer reads, so ``--dist loadgroup`` on
-its own silently spreads the items. ``loadscope`` and ``loadfile`` group scenario files as well.
+The plugin sets no ``xdist_group`` marks of its own: pytest-xdist (3.8) implements them by
+rewriting ``item._nodeid``, which pytest 9 no longer reads, so they would change nothing, and
+this scheduler groups by file already. ``loadscope`` and ``loadfile`` group scenario files as
+well.
 
 Importing this module needs pytest-xdist; the plugin imports it only from xdist's own hook.
 """
