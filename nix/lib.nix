@@ -22,7 +22,15 @@ rec {
     refers to them by name (`modules = [ "web" ]`) and the test receives them as `userModules`.
     The checks library inside the VM is always this flake's (`./checks-package.nix`).
 
-    Example: `mkScenarioTest { inherit pkgs; file = ./nix/tests/web.nix; modules = self.nixosModules; }`
+    Example:
+
+    ```nix
+    mkScenarioTest {
+      inherit pkgs;
+      file = ./nix/tests/web.nix;
+      modules = self.nixosModules;
+    }
+    ```
   */
   mkScenarioTest =
     {
@@ -42,7 +50,15 @@ rec {
     Every `*.nix` file of `directory` (the generated tests, `nix/tests` by default) as
     `<file name without .nix> = mkScenarioTest { ... }`: a flake's `checks.<system>`.
 
-    Example: `checks.x86_64-linux = scenarioChecks { pkgs = nixpkgs.legacyPackages.x86_64-linux; directory = ./nix/tests; modules = self.nixosModules; }`
+    Example:
+
+    ```nix
+    checks.x86_64-linux = scenarioChecks {
+      pkgs = nixpkgs.legacyPackages.x86_64-linux;
+      directory = ./nix/tests;
+      modules = self.nixosModules;
+    };
+    ```
   */
   scenarioChecks =
     {

@@ -1,5 +1,5 @@
 {
-  description = "myinfra: NixOS hosts running nixos-nspawn containers, and scenario tests about them";
+  description = "myinfra: NixOS hosts with nixos-nspawn containers, and scenario tests about them";
 
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";

@@ -28,7 +28,13 @@ let
           ;
       };
   }
-  // lib.genAttrs [ "setuptools" "pytest" "pexpect" "pytest-xdist" "jinja2" ] (name: fakeDrv name { });
+  // lib.genAttrs [
+    "setuptools"
+    "pytest"
+    "pexpect"
+    "pytest-xdist"
+    "jinja2"
+  ] (name: fakeDrv name { });
 
   fakePkgs = system: rec {
     inherit lib python3Packages;
@@ -40,7 +46,12 @@ let
       let
         f = import file;
       in
-      f (builtins.intersectAttrs (lib.functionArgs f) { inherit lib runCommand python3Packages; } // overrides);
+      f (
+        builtins.intersectAttrs (lib.functionArgs f) {
+          inherit lib runCommand python3Packages;
+        }
+        // overrides
+      );
     linkFarm = name: entries: fakeDrv name { inherit entries; };
     mkShell = args: fakeDrv "shell" { inherit (args) packages; };
     python3.withPackages = f: fakeDrv "python3-env" { packages = f python3Packages; };
