@@ -102,6 +102,9 @@ def test_each_test_runs_our_host_module_and_ships_the_checks(flake: dict[str, An
 def test_lib_builds_one_file_or_a_directory(flake: dict[str, Any]) -> None:
     assert flake["lib"]["functions"] == ["mkScenarioTest", "scenarioChecks", "scenarioTest"]
     assert flake["lib"]["scenarioTest"] == "simple-container"
+    nix_files = sorted(path.stem for path in (ROOT / "tests" / "eval").glob("*.nix"))
+    assert len(nix_files) >= 3
+    assert flake["lib"]["directoryNames"] == nix_files
     # A file rendered by an older harness (no `userModules` argument) still builds.
     assert flake["lib"]["olderFile"] == [str(ROOT / "nix" / "host.nix")]
 

@@ -58,6 +58,14 @@ in
   lib = {
     functions = lib.attrNames self.lib;
     scenarioTest = (self.lib.scenarioTest pkgs ../../../nix/tests/simple-container.nix).module.name;
+    # The names scenarioChecks gives a directory of other files too (tests/eval: Python files,
+    # the directory nix/): only its regular *.nix files count (the tests are not evaluated).
+    directoryNames = lib.attrNames (
+      self.lib.scenarioChecks {
+        inherit pkgs;
+        directory = ../.;
+      }
+    );
     olderFile = map toString
       (self.lib.mkScenarioTest {
         inherit pkgs;
