@@ -13,13 +13,15 @@
       ];
       forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
-      # One generated NixOS test module per scenario (`python -m harness render`).
-      testFiles = lib.filterAttrs (
-        file: type: type == "regular" && lib.hasSuffix ".nix" file
-      ) (builtins.readDir ./nix/tests);
-      scenarioNames = map (lib.removeSuffix ".nix") (lib.attrNames testFiles);
+      # One NixOS VM test per generated scenario file (`python -m harness render`), with our
+      # modules as the scenarios' `modules` (as a downstream flake passes its own).
       scenarioTests =
-        pkgs: lib.genAttrs scenarioNames (name: self.lib.scenarioTest pkgs (./nix/tests + "/${name}.nix"));
+        pkgs:
+        self.lib.scenarioChecks {
+          inherit pkgs;
+          directory = ./nix/tests;
+          modules = self.nixosModules;
+        };
     in
     {
       nixosModules = {
@@ -28,21 +30,23 @@
         default = ./nix/default.nix;
       };
 
-      # Build the NixOS VM test of one generated scenario file (also used by the pytest runner
-      # for freshly rendered, not yet committed scenarios).
-      lib.scenarioTest =
-        pkgs: file:
-        pkgs.testers.runNixOSTest (
-          import file {
-            inherit (self) nixosModules;
-            checksPackage = pkgs.callPackage ./nix/checks-package.nix { };
-          }
-        );
+      # The generated tests as NixOS VM tests (nix/lib.nix): `mkScenarioTest` builds one file,
+      # `scenarioChecks` a directory of them; both need nixpkgs only when called with `pkgs`.
+      lib = import ./nix/lib.nix { inherit (self) nixosModules; } // {
+        # One file with this flake's modules (the pytest runner's route for a scenario of this
+        # repository that is not committed yet).
+        scenarioTest =
+          pkgs: file:
+          self.lib.mkScenarioTest {
+            inherit pkgs file;
+            modules = self.nixosModules;
+          };
+      };
 
       checks = forAllSystems scenarioTests;
 
       # Hydra's layout, job by system: one job per scenario (its VM test, as in `checks`).
-      hydraJobs = lib.genAttrs scenarioNames (
+      hydraJobs = lib.genAttrs (lib.attrNames self.checks.${lib.head systems}) (
         name: lib.genAttrs systems (system: self.checks.${system}.${name})
       );
 
@@ -51,7 +55,16 @@
         checks = pkgs.linkFarm "nixos-nspawn-checks" (
           lib.mapAttrsToList (name: path: { inherit name path; }) (scenarioTests pkgs)
         );
+        # The harness as a Python package (for a downstream flake's development shell).
+        harness = pkgs.callPackage ./nix/harness-package.nix { };
       });
+
+      # `nix flake init -t github:<owner>/nixos-nspawn`: a flake of your own whose hosts run
+      # nixos-nspawn containers, with scenarios about them (docs/testing-your-hosts.md).
+      templates.default = {
+        path = ./templates/default;
+        description = "A NixOS host with nixos-nspawn containers, and scenario tests about it";
+      };
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {

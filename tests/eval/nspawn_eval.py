@@ -66,8 +66,9 @@ def _nix(
 def _flake_input(env: Mapping[str, str], flake_root: Path) -> LibSource:
     """The flake's own ``nixpkgs`` input, fetched by Nix (needs the network the first time).
 
-    There is no committed ``flake.lock``: the input resolves to the head of the branch that
-    ``flake.nix`` names at the time of the call, and the revision is reported in ``origin``.
+    The revision is the one ``flake.lock`` pins (a flake without a lock resolves the branch
+    that ``flake.nix`` names at the time of the call); ``origin`` reports it. Nothing writes a
+    lock file.
     """
     if shutil.which("nix") is None:
         return LibSource(None, "`nix` is not installed")

@@ -1,15 +1,19 @@
 """Eval tier: flake.nix's outputs, called with a stand-in nixpkgs input (real lib).
 
-The stand-in (tests/eval/nix/flake-eval.nix) records how the flake calls nixpkgs, so this
-proves the wiring: the modules exist, and checks.<system> and packages.<system>.checks are
-exactly the scenario catalogue, each the NixOS test of its generated module with our host module,
-and hydraJobs.<scenario>.<system> offers the same tests to CI systems. nixosModules.default is
+The stand-in (tests/eval/nix/flake-stand-ins.nix, called by flake-eval.nix) records how the
+flake calls nixpkgs, so this proves the wiring: the modules exist, and checks.<system> and
+packages.<system>.checks are exactly the scenario catalogue, each the NixOS test of its generated
+module with our host module, and hydraJobs.<scenario>.<system> offers the same tests to CI
+systems; `lib` builds one file or a directory of them, packages.<system>.harness is the harness
+as a Python package, and templates.default is the downstream template. nixosModules.default is
 evaluated itself (tests/eval/default-module.nix): both sides, each inert until used.
 """
 
 import io
 import json
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ SYSTEMS = {"x86_64-linux", "aarch64-linux"}
 
 def evaluated(file: Path, nixpkgs_lib: Path, *args: str) -> dict[str, Any]:
     """``file`` (a function of ``libPath`` and ``args``) evaluated to JSON data."""
-    argv = ["nix-instantiate", "--eval", "--strict", "--json", str(file)]
+    argv = ["nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", str(file)]
     argv += ["--argstr", "libPath", str(nixpkgs_lib), *args]
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     assert result.returncode == 0, result.stderr
@@ -93,6 +97,49 @@ def test_each_test_runs_our_host_module_and_ships_the_checks(flake: dict[str, An
     # The driver type-checks testScripts with mypy: the package must carry its py.typed marker.
     for installed in ('"$dest/__init__.py"', '"$dest/py.typed"', '"$dest/checks"'):
         assert installed in script
+
+
+def test_lib_builds_one_file_or_a_directory(flake: dict[str, Any]) -> None:
+    assert flake["lib"]["functions"] == ["mkScenarioTest", "scenarioChecks", "scenarioTest"]
+    assert flake["lib"]["scenarioTest"] == "simple-container"
+    nix_files = sorted(path.stem for path in (ROOT / "tests" / "eval").glob("*.nix"))
+    assert len(nix_files) >= 3
+    assert flake["lib"]["directoryNames"] == nix_files
+    # A file rendered by an older harness (no `userModules` argument) still builds.
+    assert flake["lib"]["olderFile"] == [str(ROOT / "nix" / "host.nix")]
+
+
+def test_harness_package_is_built_from_pyproject_and_harness_only(flake: dict[str, Any]) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for system in SYSTEMS:
+        package = flake["harness"][system]
+        assert package["name"] == f"{project['name']}-{project['version']}"
+        assert package["description"] == project["description"]
+        assert package["license"] == project["license"]
+        assert package["pyproject"] is True
+        assert package["buildSystem"] == ["setuptools"]
+        # Each runtime dependency of pyproject.toml, in its order, by its nixpkgs name.
+        assert package["dependencies"] == [
+            re.split(r"[<>=!~ ]", requirement)[0] for requirement in project["dependencies"]
+        ]
+        assert package["pythonImportsCheck"] == ["harness.cli", "harness.plugin"]
+        assert package["source"] == {
+            "LICENSE": "regular",
+            "README.md": "regular",
+            "harness": "directory",
+            "pyproject.toml": "regular",
+        }
+        assert "__pycache__" not in package["sourceHarness"]
+        assert {"__init__.py", "py.typed", "checks", "plugin"} <= set(package["sourceHarness"])
+
+
+def test_template_is_listed_with_its_path(flake: dict[str, Any]) -> None:
+    assert flake["templates"] == {
+        "default": {
+            "path": str(ROOT / "templates" / "default"),
+            "description": "A NixOS host with nixos-nspawn containers, and scenario tests about it",
+        }
+    }
 
 
 def test_dev_shell_and_formatter(flake: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ def test_mypy_strict_harness() -> None:
 
 def test_there_are_nix_files() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in tracked_nix_files()}
-    assert {"flake.nix", "nix/checks-package.nix"} <= names
+    assert {"flake.nix", "nix/checks-package.nix", "templates/default/flake.nix"} <= names
 
 
 @pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="nix-instantiate not installed")

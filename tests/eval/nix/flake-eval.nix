@@ -1,47 +1,22 @@
-# Calls flake.nix's `outputs` with a stand-in nixpkgs input: the real lib, and legacyPackages
-# whose few attributes (testers.runNixOSTest, callPackage, linkFarm, mkShell, python3, ruff,
-# nixfmt) record how they were called instead of building anything. Returns plain data:
-#   nix-instantiate --eval --strict --json tests/eval/nix/flake-eval.nix \
+# Calls flake.nix's `outputs` with the stand-in nixpkgs input of flake-stand-ins.nix (the real
+# lib; testers.runNixOSTest, callPackage, ... record how they were called instead of building
+# anything). Returns plain data:
+#   nix-instantiate --eval --read-write-mode --strict --json tests/eval/nix/flake-eval.nix \
 #     --argstr libPath <nixpkgs lib>
 { libPath }:
 let
   lib = import libPath;
+  standIns = import ./flake-stand-ins.nix { inherit lib; };
+  inherit (standIns) fakePkgs nixpkgs;
   flake = import ../../../flake.nix;
-
-  fakeDrv = name: attrs: {
-    type = "derivation";
-    inherit name;
-    outPath = "/nix/store/00000000000000000000000000000000-${name}";
-  } // attrs;
-
-  fakePkgs = system: rec {
-    inherit lib;
-    testers.runNixOSTest = module: fakeDrv "vm-test-run-${module.name}" { inherit module system; };
-    runCommand = name: env: script: fakeDrv name { inherit script; };
-    callPackage =
-      file: overrides:
-      let
-        f = import file;
-      in
-      f (builtins.intersectAttrs (lib.functionArgs f) { inherit runCommand; } // overrides);
-    linkFarm = name: entries: fakeDrv name { inherit entries; };
-    mkShell = args: fakeDrv "shell" { inherit (args) packages; };
-    python3.withPackages = f: fakeDrv "python3-env" { };
-    ruff = fakeDrv "ruff" { };
-    nixfmt = fakeDrv "nixfmt" { };
-  };
-
-  nixpkgs = {
-    inherit lib;
-    legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] fakePkgs;
-  };
   self = flake.outputs { inherit self nixpkgs; };
+  pythonPackages = standIns.driverPythonPackages;
+  pkgs = fakePkgs "x86_64-linux";
 
-  # The python3Packages of the test driver, as far as nix/checks-package.nix uses it.
-  pythonPackages = {
-    python.sitePackages = "lib/python3.13/site-packages";
-    toPythonModule = drv: drv // { pythonModule = true; };
-  };
+  # A test file as an older harness rendered it, without `userModules`.
+  olderTestFile = builtins.toFile "older.nix" ''
+    { nixosModules, checksPackage }: { name = "older"; nodes.host.imports = [ nixosModules.host ]; }
+  '';
 in
 {
   nixosModules = lib.mapAttrs (_: toString) self.nixosModules;
@@ -79,6 +54,45 @@ in
   checksPackageScripts = map (p: p.script) (
     (lib.head (lib.attrValues self.checks.x86_64-linux)).module.extraPythonPackages pythonPackages
   );
+  # The library: one file, a directory, and the one-file form the runner has always used.
+  lib = {
+    functions = lib.attrNames self.lib;
+    scenarioTest = (self.lib.scenarioTest pkgs ../../../nix/tests/simple-container.nix).module.name;
+    # The names scenarioChecks gives a directory of other files too (tests/eval: Python files,
+    # the directory nix/): only its regular *.nix files count (the tests are not evaluated).
+    directoryNames = lib.attrNames (
+      self.lib.scenarioChecks {
+        inherit pkgs;
+        directory = ../.;
+      }
+    );
+    olderFile = map toString
+      (self.lib.mkScenarioTest {
+        inherit pkgs;
+        file = olderTestFile;
+        modules.web = { };
+      }).module.nodes.host.imports;
+  };
+  harness = lib.mapAttrs (
+    _: p:
+    let
+      drv = p.harness;
+    in
+    {
+      inherit (drv) name pyproject pythonImportsCheck;
+      inherit (drv.meta) description;
+      license = drv.meta.license.spdxId;
+      buildSystem = map (d: d.name) drv.build-system;
+      dependencies = map (d: d.name) drv.dependencies;
+      # The source the wheel is built from (the store copy is made: --read-write-mode).
+      source = builtins.readDir drv.src;
+      sourceHarness = builtins.readDir "${drv.src}/harness";
+    }
+  ) self.packages;
+  templates = lib.mapAttrs (_: t: {
+    inherit (t) description;
+    path = toString t.path;
+  }) self.templates;
   devShellPackages = lib.mapAttrs (_: s: map (p: p.name) s.default.packages) self.devShells;
   formatter = lib.mapAttrs (_: f: f.name) self.formatter;
 }
