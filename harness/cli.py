@@ -138,8 +138,8 @@ def _cmd_render(root: Path, check: bool, out: TextIO) -> int:
 
 
 def _render_reference(root: Path, check: bool, out: TextIO) -> int:
-    """Refresh (or, with ``check``, compare) the check reference of scenarios/README.md; a
-    README without the reference's markers is not the harness's to write."""
+    """Refresh (or, with ``check``, compare) the check reference of docs/scenarios.md; a
+    page without the reference's markers is not the harness's to write."""
     path = root / check_reference.README
     if not path.is_file():
         return 0

@@ -68,10 +68,11 @@ class Guest:
 
 @dataclass(frozen=True)
 class Topology:
-    """What a picture shows: a title, the containers in order, further VM nodes, forwarded
-    ports."""
+    """What a picture shows: its title (for screen readers), the host's label, the containers
+    in order, further VM nodes, forwarded ports."""
 
     title: str
+    host: str
     containers: tuple[Guest, ...]
     nodes: tuple[str, ...] = ()
     ports: tuple[Port, ...] = ()
@@ -80,7 +81,8 @@ class Topology:
 def topology(scenario: Scenario) -> Topology:
     """The picture's content for a validated scenario."""
     return Topology(
-        title=scenario.name,
+        title=f"Topology of {scenario.name}",
+        host=f"host: {scenario.name}",
         containers=tuple(
             Guest(
                 name=container.name,
@@ -178,7 +180,7 @@ def svg(picture: Topology) -> str:
         max(sum(ws) + GAP * (len(ws) - 1), _width(f"vz-{c.zone}") + 2 * PAD if c.zone else 0)
         for c, ws in zip(columns, widths, strict=True)
     ]
-    host_lines = [f"host: {picture.title}", *(_port_text(port) for port in picture.ports)]
+    host_lines = [picture.host, *(_port_text(port) for port in picture.ports)]
     zone_count = sum(1 for column in columns if column.zone is not None)
     node_widths = [max(MIN_BOX, _width(f"node {n}") + 2 * PAD) for n in picture.nodes]
 
@@ -253,7 +255,7 @@ def svg(picture: Topology) -> str:
         x += column_width + GAP
 
     height = box_bottom + GAP
-    title = f"Topology of {picture.title}"
+    title = picture.title
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
         f'viewBox="0 0 {width:g} {height:g}" role="img" aria-label={quoteattr(title)} '

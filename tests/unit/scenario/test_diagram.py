@@ -104,6 +104,7 @@ def test_every_text_is_escaped() -> None:
     document = svg(
         Topology(
             title=hostile,
+            host=f"host: {hostile}",
             containers=(Guest(name=hostile, zone=hostile, binds=(hostile,)),),
             nodes=(hostile,),
             ports=(Port("tcp", 80, hostile, 8080),),
@@ -114,7 +115,8 @@ def test_every_text_is_escaped() -> None:
     assert f"host: {hostile}" in texts(document)
     assert f"vz-{hostile}" in texts(document)
     assert f"tcp :80 → {hostile}:8080" in texts(document)
-    assert root.get("aria-label") == f"Topology of {hostile}"
+    assert root.get("aria-label") == hostile
+    assert [t.text for t in root.iter(f"{SVG}title")] == [hostile]
 
 
 def test_show_prints_the_picture() -> None:
