@@ -51,6 +51,19 @@
         checks = pkgs.linkFarm "nixos-nspawn-checks" (
           lib.mapAttrsToList (name: path: { inherit name path; }) (scenarioTests pkgs)
         );
+
+        # `nix build .#docs`: the manual, the same strict MkDocs build as the test suite's.
+        docs =
+          pkgs.runCommand "nixos-nspawn-docs"
+            {
+              # The flake's own source: docs/contributing.md is a symlink to CONTRIBUTING.md.
+              src = ./.;
+              nativeBuildInputs = [ (pkgs.python3.withPackages (p: [ p.mkdocs ])) ];
+            }
+            ''
+              cd "$src"
+              python -m mkdocs build --strict --site-dir "$out"
+            '';
       });
 
       devShells = forAllSystems (pkgs: {
@@ -64,6 +77,7 @@
               p.hypothesis
               p.mypy
               p.pyflakes
+              p.mkdocs
             ]))
             pkgs.ruff
             pkgs.nixfmt

@@ -58,13 +58,18 @@ def literal(text: str) -> str:
     ).replace("&#32;", " ")
 
 
+def code(text: str) -> str:
+    """``text`` as inline code that shows exactly these characters."""
+    return f"<code>{literal(text)}</code>"
+
+
 def _program(scenario: Scenario) -> list[str]:
     lines = []
     for number, entry in enumerate(scenario.program, 1):
         name, kind = (entry.action, "step") if isinstance(entry, Step) else (entry.check, "expect")
-        where = f" (line {entry.line})" if entry.line is not None else ""
+        where = f", line {entry.line}" if entry.line is not None else ""
         lines.append(
-            f"{number}. {kind} [{name}]({FORMAT_PAGE}#{name}): {literal(entry.id)}{literal(where)}"
+            f"{number}. {kind} [{name}]({FORMAT_PAGE}#{name}): {code(entry.id)}{literal(where)}"
         )
     return lines
 
@@ -81,11 +86,10 @@ def scenario_page(scenario: Scenario, label: str) -> str:
             "",
             f'<div class="topology">{topology_svg(scenario).strip()}</div>',
             "",
-            f"- scenario file: {literal(label)}",
-            f"- generated test: {literal(test)}",
-            f"- its VM test: {literal(f'nix build .#checks.<system>.{scenario.name}')}",
-            f"- the picture alone: {literal(f'python -m harness show {scenario.name}')} "
-            f"{literal('--format svg')}",
+            f"- scenario file: {code(label)}",
+            f"- generated test: {code(test)}",
+            f"- its VM test: {code(f'nix build .#checks.<system>.{scenario.name}')}",
+            f"- the picture alone: {code(f'python -m harness show {scenario.name} --format svg')}",
             "",
             "## Steps and expectations, in order",
             "",
