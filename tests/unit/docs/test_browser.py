@@ -70,7 +70,7 @@ def test_the_manual_in_headless_chromium(site: Path, browser) -> None:
 
         events = chromium.open(f"{base}index.html?q={SEARCH_TERM}")
         results: list[str] = []
-        for _ in range(100):
+        for _ in range(300):  # the index is built in a web worker: up to 15 s on a busy machine
             results = chromium.evaluate(SEARCH_RESULTS)
             if results:
                 break
