@@ -135,9 +135,10 @@ def _host_end(guest: Guest) -> str:
 
 
 def _box_lines(guest: Guest) -> list[str]:
+    binds = [f"bind {path}" for path in guest.binds]
     if not guest.linked:
-        return [guest.name, "no network", *guest.binds]
-    return [guest.name, *guest.binds]
+        return [guest.name, "no network", *binds]
+    return [guest.name, *binds]
 
 
 def _guest_width(guest: Guest) -> int:
@@ -169,7 +170,7 @@ def _tag(center: float, top: float, label: str) -> Iterator[str]:
 
 
 def _port_text(port: Port) -> str:
-    return f"{port.protocol} :{port.host_port} → {port.container}:{port.container_port}"
+    return f"forwarded {port.protocol} :{port.host_port} → {port.container}:{port.container_port}"
 
 
 def svg(picture: Topology) -> str:

@@ -89,7 +89,7 @@ def test_a_container_without_veth_has_no_link(tmp_path: Path) -> None:
     assert "no network" in shown
     assert "host0" not in shown
     assert "ve-alone" not in shown
-    assert "/var/lib/x (ro)" in shown
+    assert "bind /var/lib/x (ro)" in shown
 
 
 def test_nodes_sit_on_the_test_network(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_every_text_is_escaped() -> None:
     assert not list(root.iter(f"{SVG}script"))
     assert f"host: {hostile}" in texts(document)
     assert f"vz-{hostile}" in texts(document)
-    assert f"tcp :80 → {hostile}:8080" in texts(document)
+    assert f"forwarded tcp :80 → {hostile}:8080" in texts(document)
     assert root.get("aria-label") == hostile
     assert [t.text for t in root.iter(f"{SVG}title")] == [hostile]
 
