@@ -2,7 +2,9 @@
 catalogue's index, and the picture of how a container is wired.
 
 ``python -m harness render`` writes them under ``docs/`` and ``render --check`` reports them
-stale, as it does the generated tests (:mod:`harness.catalogue`). Every text that comes from a
+stale, as it does the generated tests (:mod:`harness.catalogue`), in a repository whose
+``docs/catalogue/`` exists: a repository of one's own hosts gets no pages unless it asks for them
+by creating that directory. Every text that comes from a
 scenario file reaches Markdown as a literal: each character that is not a letter, a digit or a
 space becomes an HTML character reference, so no description, id or path can become Markdown
 or HTML markup; the scenario file itself is shown HTML-escaped in a ``<pre>`` block.
@@ -128,7 +130,10 @@ def index_page(scenarios: Sequence[Scenario], labels: Callable[[Scenario], str])
 def expected_pages(
     root: Path, scenarios: Sequence[Scenario], labels: Callable[[Scenario], str]
 ) -> dict[Path, str]:
-    """Every generated page and picture of the manual: path → text."""
+    """Every generated page and picture of the manual: path → text (none without
+    ``docs/catalogue/``)."""
+    if not (root / CATALOGUE_DIR).is_dir():
+        return {}
     pages = {root / CATALOGUE_DIR / f"{s.name}.md": scenario_page(s, labels(s)) for s in scenarios}
     pages[root / CATALOGUE_DIR / "index.md"] = index_page(scenarios, labels)
     pages[root / WIRING] = svg(WIRING_TOPOLOGY)
@@ -136,7 +141,10 @@ def expected_pages(
 
 
 def present_pages(root: Path) -> dict[Path, str]:
-    """The generated pages that exist now (the wiring picture included)."""
+    """The generated pages that exist now (the wiring picture included); none without
+    ``docs/catalogue/``."""
+    if not (root / CATALOGUE_DIR).is_dir():
+        return {}
     present = {
         path: path.read_text(encoding="utf-8") for path in (root / CATALOGUE_DIR).glob("*.md")
     }

@@ -133,6 +133,15 @@ def test_the_manual_pages_are_generated_files(repo: Path) -> None:
     assert run("render", "--check", root=repo) == (0, "")
 
 
+def test_a_repository_without_the_catalogue_pages_gets_none(repo: Path) -> None:
+    """Pages are written only where docs/catalogue/ exists: a repository of one's own hosts
+    gets only its generated tests."""
+    shutil.rmtree(repo / CATALOGUE_DIR)
+    assert run("render", "--check", root=repo) == (0, "")
+    assert run("render", root=repo) == (0, "")
+    assert not (repo / CATALOGUE_DIR).exists()
+
+
 def test_validate_prints_all_errors_of_all_files(repo: Path) -> None:
     bad = repo / SCENARIOS_DIR / "zones.toml"
     bad.write_text(bad.read_text().replace('to = "beta"', 'to = "betta"', 1))
