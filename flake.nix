@@ -57,6 +57,19 @@
         );
         # The harness as a Python package (for a downstream flake's development shell).
         harness = pkgs.callPackage ./nix/harness-package.nix { };
+
+        # `nix build .#docs`: the manual, the same strict MkDocs build as the test suite's.
+        docs =
+          pkgs.runCommand "nixos-nspawn-docs"
+            {
+              # The flake's own source: docs/contributing.md is a symlink to CONTRIBUTING.md.
+              src = ./.;
+              nativeBuildInputs = [ (pkgs.python3.withPackages (p: [ p.mkdocs ])) ];
+            }
+            ''
+              cd "$src"
+              python -m mkdocs build --strict --site-dir "$out"
+            '';
       });
 
       # `nix flake init -t github:<owner>/nixos-nspawn`: a flake of your own whose hosts run
@@ -77,6 +90,7 @@
               p.hypothesis
               p.mypy
               p.pyflakes
+              p.mkdocs
             ]))
             pkgs.ruff
             pkgs.nixfmt

@@ -1,4 +1,7 @@
-"""The repository's scenario catalogue and its generated tests: find, render, compare.
+"""The repository's scenario catalogue and its generated files: find, render, compare.
+
+The generated files are the tests in ``nix/tests`` and the manual's scenario pages
+(:mod:`harness.render.manual`).
 
 ``render --check`` must catch both a stale generated file and an orphan (a generated file whose
 scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
@@ -20,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.render import manual
 from harness.render.escape import NixEscapeError
 from harness.render.nixos_test import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
 from harness.scenario.load import load_scenario, parse_nix_code_of
@@ -185,9 +189,11 @@ def rendered(root: Path, scenario: Scenario) -> str:
 
 
 def is_generated(text: str) -> bool:
-    """Whether a file in nix/tests carries our generated header."""
+    """Whether a file in nix/tests or a page of the manual's catalogue carries our generated
+    header."""
     first = text.split("\n", 1)[0]
-    return first.startswith("# Generated from ") and f"`{RENDER_COMMAND}`" in first
+    nix = first.startswith("# Generated from ") and f"`{RENDER_COMMAND}`" in first
+    return nix or manual.is_generated(text)
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,8 @@ class Drift:
 
 
 def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, str]:
-    """What ``render`` writes: generated path → text, for every scenario.
+    """What ``render`` writes: generated path → text, for every scenario (its test and its
+    page in the manual), and the manual's catalogue index and wiring picture.
 
     The loader rejects every value without a Nix form; should one slip through anyway, this
     raises :class:`ScenarioError` naming each such file rather than a bare escape traceback.
@@ -227,7 +234,9 @@ def expected_files(root: Path, scenarios: tuple[Scenario, ...]) -> dict[Path, st
             errors.append(ValidationError(scenario.path, 1, "(render)", f"cannot render: {error}"))
     if errors:
         raise ScenarioError(tuple(errors))
-    return expected
+    return expected | manual.expected_pages(
+        root, scenarios, lambda scenario: source_label(root, scenario)
+    )
 
 
 def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
@@ -235,6 +244,7 @@ def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
     :class:`ScenarioError` as :func:`expected_files` does)."""
     expected = expected_files(root, scenarios)
     present = {p: p.read_text(encoding="utf-8") for p in (root / GENERATED_DIR).glob("*.nix")}
+    present |= manual.present_pages(root)
     found = [
         Drift(path, text, present.get(path))
         for path, text in expected.items()

@@ -1,5 +1,7 @@
 """``python -m harness list [--json] | validate [FILES] | render [--check] | show NAME``.
 
+``show NAME --format svg`` prints the scenario's topology as an SVG picture.
+
 Bad scenario files are user errors: they are printed as ``file:line: key: message`` (all of
 them, for every file) and the exit status is 1, never a traceback.
 """
@@ -17,7 +19,7 @@ from typing import TextIO
 
 from harness import catalogue
 from harness.catalogue import Loaded, RootNotFound
-from harness.render import check_reference
+from harness.render import check_reference, diagram
 from harness.render.escape import nix_attr_name
 from harness.render.nixos_test import generated_path
 from harness.run.build import current_system
@@ -62,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         "show", help="show a scenario's machines, and its steps and expectations in order"
     )
     show.add_argument("name", help="scenario name (file stem)")
+    show.add_argument(
+        "--format",
+        choices=("text", "svg"),
+        default="text",
+        help="text (default), or the topology as an SVG picture",
+    )
     return parser
 
 
@@ -130,8 +138,8 @@ def _cmd_render(root: Path, check: bool, out: TextIO) -> int:
 
 
 def _render_reference(root: Path, check: bool, out: TextIO) -> int:
-    """Refresh (or, with ``check``, compare) the check reference of scenarios/README.md; a
-    README without the reference's markers is not the harness's to write."""
+    """Refresh (or, with ``check``, compare) the check reference of docs/scenarios.md; a
+    page without the reference's markers is not the harness's to write."""
     path = root / check_reference.README
     if not path.is_file():
         return 0
@@ -182,7 +190,7 @@ def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
     return 1 if leftover else 0
 
 
-def _cmd_show(root: Path, name: str, out: TextIO) -> int:
+def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
     everything = catalogue.scenario_files(root)
     found = [path for path in everything if path.stem == name]
     if not found:
@@ -195,6 +203,9 @@ def _cmd_show(root: Path, name: str, out: TextIO) -> int:
         _print_errors(loaded, out)
         return 1
     (scenario,) = loaded.scenarios
+    if svg:
+        out.write(diagram.topology_svg(scenario))
+        return 0
     print(f"{scenario.name}: {scenario.description}", file=out)
     print(f"  file: {path.relative_to(root).as_posix()}", file=out)
     print(f"  test: {generated_path(root, scenario).relative_to(root).as_posix()}", file=out)
@@ -235,4 +246,4 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return _cmd_validate(root, args.files, stream)
     if args.command == "render":
         return _cmd_render(root, args.check, stream)
-    return _cmd_show(root, args.name, stream)
+    return _cmd_show(root, args.name, stream, svg=args.format == "svg")

@@ -2,12 +2,13 @@
 # Set up a fresh Debian/Ubuntu machine for nixos-nspawn's test suite (idempotent):
 #   system packages: nix-bin (parses/evaluates .nix) with nix-setup-systemd (Debian's multi-user
 #   set-up: the nixbld build users a root Nix expects), qemu-system-x86 + debootstrap +
-#   systemd-container (runtime tier), erofs-utils (tests of the closure store's image builder);
+#   systemd-container (runtime tier), erofs-utils (tests of the closure store's image builder),
+#   chromium (the manual's browser test);
 #   then a virtualenv in .venv with the project and its dev extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nix-bin nix-setup-systemd qemu-system-x86 debootstrap systemd-container erofs-utils python3-venv git)
+packages=(nix-bin nix-setup-systemd qemu-system-x86 debootstrap systemd-container erofs-utils chromium python3-venv git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

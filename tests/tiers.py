@@ -1,9 +1,10 @@
 """Tier accounting: every test session ends with one line per test tier, and can insist on some.
 
-The suite proves one link of the evidence chain per tier (README, "Set-up"), told apart by marker:
-``eval`` (nixpkgs lib), ``runtime`` (a Debian VM with real nspawn), ``vm`` (a scenario's NixOS VM
-test); everything else is ``unit``. A tier whose requirement is missing skips, so a green run can
-be weaker than the last one: the closing lines say how each tier fared and why it skipped.
+The suite proves one link of the evidence chain per tier (CONTRIBUTING.md, "Test tiers"), told
+apart by marker: ``eval`` (nixpkgs lib), ``runtime`` (a Debian VM with real nspawn), ``vm`` (a
+scenario's NixOS VM test); everything else is ``unit``. A tier whose requirement is missing
+skips, so a green run can be weaker than the last one: the closing lines say how each tier fared
+and why it skipped.
 
 ``NIXOS_NSPAWN_REQUIRE_TIERS=unit,eval,runtime`` (set by ``.ci/run`` for what its machine can run)
 fails the session when a named tier skipped a test or ran none.

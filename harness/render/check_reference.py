@@ -1,4 +1,5 @@
-"""The check reference of ``scenarios/README.md``, generated from the check registry.
+"""The check reference of ``docs/scenarios.md`` (the manual's page on the scenario format),
+generated from the check registry.
 
 Everything between :data:`BEGIN` and :data:`END` is written from :data:`harness.checks.CHECKS`:
 one section per check (its ``doc``) with a table of its parameters (type, default, ``doc``).
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from harness.checks import CHECKS, CheckSpec, Param
 
-README = Path("scenarios", "README.md")
+README = Path("docs", "scenarios.md")
 """The document holding the reference, relative to the repository root."""
 
 BEGIN = (

@@ -6,7 +6,7 @@ from harness.checks import CHECKS, Param, Problem
 
 
 def test_every_check_and_parameter_says_what_it_is():
-    """The check reference in scenarios/README.md is written from these strings."""
+    """The check reference in docs/scenarios.md is written from these strings."""
     for spec in CHECKS.values():
         assert spec.doc, spec.name
         assert all(param.doc for param in spec.params), spec.name

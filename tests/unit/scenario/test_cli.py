@@ -12,6 +12,8 @@ import pytest
 
 from harness.catalogue import SCENARIOS_DIR, find_root
 from harness.cli import main
+from harness.render import check_reference
+from harness.render.manual import CATALOGUE_DIR, WIRING
 from harness.render.nixos_test import GENERATED_DIR
 
 ROOT = find_root(Path(__file__))
@@ -29,6 +31,9 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "flake.nix").write_text("{ outputs = _: { }; }\n")
     shutil.copytree(ROOT / SCENARIOS_DIR, tmp_path / SCENARIOS_DIR)
     shutil.copytree(ROOT / GENERATED_DIR, tmp_path / GENERATED_DIR)
+    for generated in (CATALOGUE_DIR, WIRING.parent):
+        shutil.copytree(ROOT / generated, tmp_path / generated)
+    shutil.copy(ROOT / check_reference.README, tmp_path / check_reference.README)
     return tmp_path
 
 
@@ -56,7 +61,7 @@ def test_check_fails_with_a_diff_on_a_stale_file(repo: Path) -> None:
 
 
 def test_render_refreshes_a_stale_check_reference(repo: Path) -> None:
-    readme = repo / SCENARIOS_DIR / "README.md"
+    readme = repo / check_reference.README
     fresh = readme.read_text()
     # The first occurrence is the generated `command` check (the [[step]] docs have one too).
     stale = fresh.replace("| `run` | string | required |", "| `run` | text | required |", 1)
@@ -65,7 +70,7 @@ def test_render_refreshes_a_stale_check_reference(repo: Path) -> None:
     assert status == 1
     assert "-| `run` | text | required |" in output
     assert "check reference out of date: run `python -m harness render`" in output
-    assert run("render", root=repo) == (0, "wrote scenarios/README.md\n")
+    assert run("render", root=repo) == (0, "wrote docs/scenarios.md\n")
     assert readme.read_text() == fresh
     assert run("render", "--check", root=repo) == (0, "")
 
@@ -101,6 +106,40 @@ def test_render_writes_and_removes_only_generated_files(repo: Path) -> None:
     assert status == 1  # the hand-written file is reported
     handwritten.unlink()
     assert run("render", "--check", root=repo) == (0, "")
+
+
+def test_the_manual_pages_are_generated_files(repo: Path) -> None:
+    """A scenario's page in the manual is stale when its scenario changes, an orphan when it
+    goes; a hand-written page beside them is reported, never removed."""
+    page = repo / CATALOGUE_DIR / "zones.md"
+    scenario = repo / SCENARIOS_DIR / "zones.toml"
+    scenario.write_text(scenario.read_text().replace('zone = "dmz"', 'zone = "edge"'))
+    status, output = run("render", "--check", root=repo)
+    assert status == 1
+    assert "+++ b/docs/catalogue/zones.md" in output
+    assert "vz-edge" in output
+    (repo / SCENARIOS_DIR / "userns.toml").unlink()
+    (repo / WIRING).unlink()
+    handwritten = repo / CATALOGUE_DIR / "notes.md"
+    handwritten.write_text("# Notes\n")
+    status, output = run("render", root=repo)
+    assert status == 1
+    assert "wrote docs/catalogue/zones.md" in output
+    assert "removed docs/catalogue/userns.md" in output
+    assert "wrote docs/catalogue/index.md" in output
+    assert "wrote docs/pictures/wiring.svg" in output
+    assert "vz-edge" in page.read_text()
+    handwritten.unlink()
+    assert run("render", "--check", root=repo) == (0, "")
+
+
+def test_a_repository_without_the_catalogue_pages_gets_none(repo: Path) -> None:
+    """Pages are written only where docs/catalogue/ exists: a repository of one's own hosts
+    gets only its generated tests."""
+    shutil.rmtree(repo / CATALOGUE_DIR)
+    assert run("render", "--check", root=repo) == (0, "")
+    assert run("render", root=repo) == (0, "")
+    assert not (repo / CATALOGUE_DIR).exists()
 
 
 def test_validate_prints_all_errors_of_all_files(repo: Path) -> None:
@@ -237,7 +276,8 @@ def test_nested_scenarios_are_part_of_the_catalogue(repo: Path) -> None:
     status, output = run("show", "zones", root=repo)
     assert (status, output.splitlines()[1]) == (0, "  file: scenarios/net/zones.toml")
     status, output = run("render", root=repo)
-    assert (status, output) == (0, "wrote nix/tests/zones.nix\n")
+    assert (status, output) == (0, "wrote docs/catalogue/zones.md\nwrote nix/tests/zones.nix\n")
+    assert "scenarios&#47;net&#47;zones&#46;toml" in (repo / CATALOGUE_DIR / "zones.md").read_text()
     generated = (repo / GENERATED_DIR / "zones.nix").read_text()
     assert generated.startswith("# Generated from scenarios/net/zones.toml by")
     assert run("render", "--check", root=repo) == (0, "")

@@ -1,4 +1,4 @@
-"""scenarios/README.md documents the format: its complete example is valid, and its check
+"""docs/scenarios.md documents the format: its complete example is valid, and its check
 reference is generated from the registry."""
 
 import re
@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalogue import SCENARIOS_DIR, find_root
+from harness.catalogue import find_root
 from harness.checks import CHECKS, CheckSpec, Param
 from harness.checks.registry import STEPS
 from harness.render import check_reference
 from harness.scenario.load import TOP_KEYS, load_scenario
 from harness.scenario.sections import CONTAINER_KEYS
 
-README = find_root(Path(__file__)) / SCENARIOS_DIR / "README.md"
+README = find_root(Path(__file__)) / check_reference.README
 TEXT = README.read_text()
 
 

@@ -1,7 +1,8 @@
-"""README.md's examples are the catalogue's scenarios: each example, evaluated by Nix, defines
-exactly the containers (options and container config) of its scenario's generated test, and
-the host settings it shows are the scenario's host config. An edit to one side without the
-other fails here, so the README cannot drift from what the VM tests prove."""
+"""The examples of README.md and of the manual's Getting started are the catalogue's scenarios:
+each example, evaluated by Nix, defines exactly the containers (options and container config) of
+its scenario's generated test, and the host settings it shows are the scenario's host config. An
+edit to one side without the other fails here, so neither page can drift from what the VM tests
+prove."""
 
 import json
 import re
@@ -15,7 +16,7 @@ from harness.catalogue import find_root, rendered
 from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
-README = (ROOT / "README.md").read_text()
+PAGES = ("README.md", "docs/getting-started.md")
 
 EXAMPLES = {
     "Example: a simple container": "simple-container",
@@ -55,20 +56,23 @@ in {
 """
 
 
-def example(heading: str) -> str:
-    match = re.search(rf"^### {re.escape(heading)}\n.*?```nix\n(.*?)^```", README, re.M | re.S)
-    assert match, f"README.md has no example {heading!r}"
+def example(page: str, heading: str) -> str:
+    text = (ROOT / page).read_text()
+    match = re.search(rf"^### {re.escape(heading)}\n.*?```nix\n(.*?)^```", text, re.M | re.S)
+    assert match, f"{page} has no example {heading!r}"
     return match.group(1)
 
 
-def test_every_example_has_its_scenario() -> None:
-    """A new example in the README needs a scenario (and an entry above) to be proven."""
-    assert re.findall(r"^### (Example: .*)$", README, re.M) == list(EXAMPLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_example_has_its_scenario(page: str) -> None:
+    """A new example needs a scenario (and an entry above) to be proven."""
+    assert re.findall(r"^### (Example: .*)$", (ROOT / page).read_text(), re.M) == list(EXAMPLES)
 
 
+@pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize(("heading", "scenario"), EXAMPLES.items())
-def test_readme_example_equals_its_scenario(heading: str, scenario: str, tmp_path: Path) -> None:
-    (tmp_path / "readme.nix").write_text(example(heading))
+def test_example_equals_its_scenario(page: str, heading: str, scenario: str, tmp_path: Path):
+    (tmp_path / "readme.nix").write_text(example(page, heading))
     loaded = load_scenario(ROOT / "scenarios" / f"{scenario}.toml")
     (tmp_path / "test.nix").write_text(rendered(ROOT, loaded))
     result = subprocess.run(
