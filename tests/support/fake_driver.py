@@ -13,10 +13,12 @@ without any prompt (a driver whose REPL never shows up).
 `host.succeed(command)` records the command; `sleep N` prints "running sleep N" and sleeps, so a
 test can interrupt a running command. With $FAKE_DRIVER_QEMU set the driver starts a stand-in QEMU
 the way the real one starts its VMs: a child in the driver's own process group, its command line
-carrying that marker, stopped by the driver's cleanup. Leaving the REPL runs that cleanup (the
-driver's `__exit__`), which appends "cleanup (qemu running)" or "cleanup (qemu gone)" (whether
-the stand-in QEMU was still alive when the cleanup began; "cleanup" without one) to
-$FAKE_DRIVER_LOG, whose first line is the IPYTHONDIR the driver was started with.
+carrying that marker, stopped by the driver's cleanup (SIGTERM). It notes every SIGINT and SIGTERM
+it gets ("qemu: SIGINT"; in signal order, so a SIGINT that came first is noted first) and
+ends only on SIGTERM. Leaving the REPL runs that cleanup (the driver's `__exit__`), which appends
+"cleanup (qemu running)" or "cleanup (qemu gone)" (whether the stand-in QEMU was still alive when
+the cleanup began; "cleanup" without one) after what QEMU noted to $FAKE_DRIVER_LOG, whose first
+line is the IPYTHONDIR the driver was started with.
 
 With $FAKE_DRIVER_DAEMON set it first starts a daemon whose command line carries that marker
 (a double fork: the sleeper loses its parent), standing in for whatever a driver leaves behind.
@@ -30,6 +32,20 @@ from pathlib import Path
 
 LOG = Path(os.environ["FAKE_DRIVER_LOG"])
 SLEEPER = "import time; time.sleep(600)"
+QEMU = """\
+import os, signal, sys
+
+def note(signum, frame):
+    with open(os.environ["FAKE_DRIVER_LOG"], "a") as log:
+        log.write(f"qemu: {signal.Signals(signum).name}\\n")
+    if signum == signal.SIGTERM:
+        sys.exit(0)
+
+signal.signal(signal.SIGINT, note)
+signal.signal(signal.SIGTERM, note)
+while True:
+    signal.pause()
+"""
 
 
 class Driver:
@@ -41,7 +57,7 @@ class Driver:
     def __enter__(self) -> "Driver":
         if "FAKE_DRIVER_QEMU" in os.environ:
             self.qemu = subprocess.Popen(
-                [sys.executable, "-c", SLEEPER, os.environ["FAKE_DRIVER_QEMU"]]
+                [sys.executable, "-c", QEMU, os.environ["FAKE_DRIVER_QEMU"]]
             )
         return self
 
