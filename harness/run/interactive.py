@@ -11,11 +11,30 @@ The cut is made inside the driver, on the very script it runs (``driver.tests``)
 prelude file: it parses the script with :mod:`ast` and finds the statement that mentions the
 expectation's id as a string constant, so it does not depend on how the script is formatted.
 
-The driver embeds one of two REPLs (:data:`REPLS`), told apart by their prompts. Its run is kept
-clean of the user's own IPython set-up (``IPYTHONDIR`` is a fresh directory). A prelude that
-outlives the timeout is interrupted with SIGINT and the REPL left with ``exit()``, so that the
-driver's own cleanup (``Driver.__exit__``: VMs, sockets in the state directory) runs before
-anything is killed.
+The driver embeds one of two REPLs (:data:`REPLS`), told apart by their prompts. nixpkgs' driver
+(``nixos/lib/test-driver/src/test_driver/__init__.py``) calls
+``ptpython.repl.embed(driver.test_symbols(), {}, history_filename=...)`` (prompt ``>>>``) in older
+releases (e.g. at nixpkgs commit 00f4f345a8c4) and
+``ptpython.ipython.embed(user_ns=driver.test_symbols(), history_filename=...)`` (``In [n]:``) in
+current ones (every version with the debug hook and the vsock SSH backdoor). prompt_toolkit draws
+either prompt with colour codes and cursor movements (``ESC[0;1m>>>ESC[0m``, then a cursor move
+past the trailing space): :func:`prompt_pattern` allows control sequences between and after the
+prompt's characters. The unit tests run the real ptpython, embedded both ways, in a pty. The
+driver's run is kept clean of the user's IPython set-up and of prompt_toolkit's cursor position
+requests (:func:`driver_environment`).
+
+Signals. The reaper, the driver and every VM the driver starts (QEMU) share the terminal's
+foreground process group, so a Ctrl-C written to the terminal while a command runs would stop the
+VMs too. While the user holds the REPL, a Ctrl-C typed during a command is therefore delivered as
+a SIGINT to the driver's process alone (its PID written by the reaper): the command gets a
+KeyboardInterrupt, the REPL prompts again, the VMs run on. At the prompt, where prompt_toolkit
+reads keys itself, Ctrl-C stays the key that clears the line (a SIGINT there would break
+ptpython's input thread) (:class:`Terminal`). A prelude that outlives the timeout, and a driver
+that shows no REPL prompt in time, are interrupted the same way and the REPL (if it prompts) left
+with ``exit()``, so that the driver's own cleanup (``Driver.__exit__``: VMs, sockets in the state
+directory) runs; only what has not ended within the grace periods is stopped by the reaper
+(SIGTERM, then SIGKILL). Keys typed while a command runs go to the terminal's line discipline, not
+to ptpython: a Ctrl-D typed then is lost.
 """
 
 from __future__ import annotations
@@ -87,6 +106,7 @@ PRELUDE_STARTED = "nixos-nspawn: prelude started"
 
 HAND_OVER = (
     "nixos-nspawn: the VM is yours; `session`, `host` and the testScript's names are defined. "
+    "Ctrl-C interrupts a running command (the VMs keep running). "
     "Leave with Ctrl-D (ptpython asks to confirm) or exit()."
 )
 

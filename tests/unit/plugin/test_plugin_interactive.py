@@ -1,5 +1,6 @@
 """`pytest --interactive` end to end in a real terminal (pexpect): stand-in nix and driver."""
 
+import io
 import os
 import sys
 import termios
@@ -100,11 +101,13 @@ def test_ctrl_c_interrupts_the_command_and_leaves_the_vm_running(
 ):
     """A Ctrl-C typed while a command runs interrupts that command (KeyboardInterrupt in the
     driver, back at the prompt) while the VM — a stand-in QEMU in the driver's process group,
-    which the terminal's Ctrl-C would reach — keeps running until the driver's cleanup."""
+    which the terminal's Ctrl-C would reach — keeps running until the driver's cleanup. At the
+    prompt, Ctrl-C stays the REPL's own key."""
     marker = f"fake-qemu-{os.getpid()}-{tmp_path.name}"
     monkeypatch.setenv("FAKE_DRIVER_QEMU", marker)
     monkeypatch.setenv("FAKE_DRIVER_REPL", flavour)
     child = start(project, "demo")
+    child.logfile_read = output = io.BytesIO()
     try:
         handed_over(child)
         (qemu,) = processes_with(marker.encode())
@@ -116,6 +119,10 @@ def test_ctrl_c_interrupts_the_command_and_leaves_the_vm_running(
         child.expect("KeyboardInterrupt")
         child.expect([repl.prompt for repl in REPLS])
         assert state(qemu) not in (None, "Z")
+        # At the prompt, Ctrl-C is the REPL's key: it drops the line typed so far.
+        child.send("1/0")
+        child.expect("0")
+        child.sendcontrol("c")
         child.sendline('print("R" + "AN", host.commands)')  # the REPL still works
         child.expect(r"RAN \['sleep 600'\]")
         child.expect([repl.prompt for repl in REPLS])
@@ -124,6 +131,7 @@ def test_ctrl_c_interrupts_the_command_and_leaves_the_vm_running(
     finally:
         child.close()
     assert child.exitstatus == 0
+    assert b"ZeroDivisionError" not in output.getvalue()
     # QEMU got no SIGINT; the driver's cleanup stopped it.
     log = (tmp_path / "driver.log").read_text().splitlines()
     assert log[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
