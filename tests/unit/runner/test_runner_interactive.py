@@ -319,8 +319,9 @@ def test_the_driver_runs_with_a_fresh_ipython_directory(driver, tmp_path):
     assert not Path(driver_log(driver)[0]).exists()  # removed with the run
 
 
+@pytest.mark.parametrize("term", ["xterm-256color", "dumb"])
 @pytest.mark.parametrize("repl", ["ipython", "ptpython"])
-def test_the_prompt_patterns_match_what_ptpython_draws(repl, tmp_path):
+def test_the_prompt_patterns_match_what_ptpython_draws(repl, term, tmp_path):
     """The real ptpython in a pty, embedded as nixpkgs' driver embeds it: each REPL's pattern
     matches its prompt and not the other's, and no cursor position request (ESC [ 6 n) is sent
     (it would go unanswered: a 2 s wait and a warning)."""
@@ -336,7 +337,7 @@ def test_the_prompt_patterns_match_what_ptpython_draws(repl, tmp_path):
         sys.executable,
         ["-c", embed],
         cwd=str(tmp_path),
-        env={**os.environ, "TERM": "xterm-256color", **driver_environment(tmp_path / "ipython")},
+        env={**os.environ, "TERM": term, **driver_environment(tmp_path / "ipython")},
         timeout=60,
     )
     try:
