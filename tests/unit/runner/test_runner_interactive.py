@@ -26,6 +26,7 @@ from harness.run.interactive import (
     run_driver,
     write_prelude,
 )
+from harness.run.processes import reaped
 from harness.scenario.load import load_scenario
 
 FAKE_DRIVER = Path(support.__file__).with_name("fake_driver.py")
@@ -416,6 +417,19 @@ def test_a_prelude_past_its_time_is_interrupted_and_the_driver_cleans_up(
     assert handed == []
     assert driver_log(program)[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
     assert HAND_OVER not in capsysbinary.readouterr().out.decode()
+
+
+def test_the_reaper_names_the_drivers_python_process_behind_its_wrapper(tmp_path):
+    """nixpkgs' nixos-test-driver is a wrapProgram script that execs Python: the PID the reaper
+    writes for a Ctrl-C is that process's own."""
+    wrapper = tmp_path / "nixos-test-driver"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import os; print(os.getpid())'\n")
+    wrapper.chmod(0o755)
+    pid_file = tmp_path / "driver.pid"
+    ran = subprocess.run(
+        reaped([str(wrapper)], pid_file=pid_file), capture_output=True, text=True, check=True
+    )
+    assert int(pid_file.read_text()) == int(ran.stdout)
 
 
 def test_a_driver_that_dies_before_its_prompt_is_reported(tmp_path):
