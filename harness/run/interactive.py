@@ -29,12 +29,13 @@ VMs too. While the user holds the REPL, a Ctrl-C typed during a command is there
 a SIGINT to the driver's process alone (its PID written by the reaper): the command gets a
 KeyboardInterrupt, the REPL prompts again, the VMs run on. At the prompt, where prompt_toolkit
 reads keys itself, Ctrl-C stays the key that clears the line (a SIGINT there would break
-ptpython's input thread) (:class:`Terminal`). A prelude that outlives the timeout, and a driver
-that shows no REPL prompt in time, are interrupted the same way and the REPL (if it prompts) left
-with ``exit()``, so that the driver's own cleanup (``Driver.__exit__``: VMs, sockets in the state
-directory) runs; only what has not ended within the grace periods is stopped by the reaper
-(SIGTERM, then SIGKILL). Keys typed while a command runs go to the terminal's line discipline, not
-to ptpython: a Ctrl-D typed then is lost.
+ptpython's input thread) (:class:`Terminal`). A prelude that outlives the timeout, a driver that
+shows no REPL prompt in time, and a Ctrl-C typed before the hand-over (it reaches pytest, whose
+terminal is not the driver's) end the same way: the driver is interrupted and the REPL (if it
+prompts) left with ``exit()``, so that the driver's own cleanup (``Driver.__exit__``: VMs,
+sockets in the state directory) runs; only what has not ended within the grace periods is stopped
+by the reaper (SIGTERM, then SIGKILL). Keys typed while a command runs go to the terminal's line
+discipline, not to ptpython: a Ctrl-D typed then is lost.
 """
 
 from __future__ import annotations
@@ -290,6 +291,11 @@ def run_driver(
                 interact(child)
             # interact() returns when the driver closed its terminal; let it finish exiting.
             child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=EXIT_GRACE_SECONDS)
+        except KeyboardInterrupt:
+            # Ctrl-C on pytest's own terminal (before the hand-over): the driver's cleanup first;
+            # a second Ctrl-C meanwhile goes straight to the reaper's stop below.
+            _stop(terminal, REPLS)
+            raise
         finally:
             # The driver runs under harness.run.reaper, which QEMU and every other leftover cannot
             # outlive; close(force=True) alone would SIGKILL the reaper before it is done.

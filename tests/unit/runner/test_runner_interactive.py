@@ -446,8 +446,10 @@ def test_what_the_driver_started_ends_with_the_session(
     driver, tmp_path, fake_nix, monkeypatch, how
 ):
     """QEMU and whatever else the driver started (here a daemon) do not outlive the REPL, left
-    with Ctrl-D or interrupted."""
+    with Ctrl-D or interrupted (a KeyboardInterrupt here); either way the driver's own cleanup
+    stops its VM first."""
     monkeypatch.setenv("FAKE_DRIVER_DAEMON", fake_nix.marker)
+    monkeypatch.setenv("FAKE_DRIVER_QEMU", f"fake-qemu-{os.getpid()}-{tmp_path.name}")
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     daemons: list[int] = []
 
@@ -465,6 +467,7 @@ def test_what_the_driver_started_ends_with_the_session(
         assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=end) == 0
     assert len(daemons) == 1
     assert fake_nix.survivors() == []
+    assert driver_log(driver)[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
 
 
 HOST = """\
