@@ -45,8 +45,10 @@ class ProcessOutcome:
     seconds: float
 
 
-def reaped(argv: Sequence[str]) -> list[str]:
-    """The command line that runs ``argv`` under :mod:`harness.run.reaper`, started from here."""
+def reaped(argv: Sequence[str], pid_file: Path | None = None) -> list[str]:
+    """The command line that runs ``argv`` under :mod:`harness.run.reaper`, started from here
+    (with ``pid_file``: the reaper writes the PID of ``argv``'s process there)."""
+    options = [] if pid_file is None else ["--pid-file", str(pid_file)]
     return [
         sys.executable,
         "-I",
@@ -55,6 +57,7 @@ def reaped(argv: Sequence[str]) -> list[str]:
         str(os.getpid()),
         "--grace",
         f"{KILL_GRACE_SECONDS:g}",
+        *options,
         "--",
         *argv,
     ]

@@ -1,8 +1,9 @@
 """The reaper: runs one command and sees to it that nothing the command started outlives it.
 
-``python -I harness/run/reaper.py --parent PID --grace SECONDS -- COMMAND [ARG...]`` is how
-:mod:`harness.run.processes` runs ``nix build`` and :mod:`harness.run.interactive` runs the test
-driver.
+``python -I harness/run/reaper.py --parent PID --grace SECONDS [--pid-file PATH] -- COMMAND
+[ARG...]`` is how :mod:`harness.run.processes` runs ``nix build`` and
+:mod:`harness.run.interactive` runs the test driver (with ``--pid-file``: the reaper writes the
+command's PID there once it runs, so that a Ctrl-C can be delivered to the driver alone).
 Nothing else: a user never calls it. The command inherits the reaper's stdin, stdout, stderr,
 working directory and environment; the reaper exits with the command's status (its exit code, or
 its signal raised again).
@@ -31,7 +32,7 @@ Why a process of its own, and why this way:
   systemd user manager with delegation, which containers, CI runners and ``sudo`` sessions
   often lack; two ``prctl`` calls work for every Linux user.
 * SIGINT and SIGQUIT belong to the command: the interactive driver shares the reaper's terminal
-  and process group, and the terminal's Ctrl-C must reach the REPL, not stop the VM. The reaper
+  and process group, and a SIGINT meant for the driver must not stop the reaper. The reaper
   catches them with a handler that does nothing (an *ignored* signal would be inherited).
 * Standard library only, started with ``-I`` by path: it must not depend on how pytest found
   the harness, nor on the caller's ``PYTHONPATH``.
@@ -174,10 +175,19 @@ def _exit_like(status: int | None) -> NoReturn:
     sys.exit(128 - status)  # a signal whose default action is not to end the process
 
 
+def _write_pid(path: str, pid: int) -> None:
+    """Write ``pid`` to ``path`` whole: a reader sees no file or the complete number."""
+    partial = f"{path}.partial"
+    with open(partial, "w", encoding="utf-8") as file:
+        file.write(f"{pid}\n")
+    os.replace(partial, path)
+
+
 def main(argv: list[str]) -> NoReturn:
     parser = argparse.ArgumentParser(prog="reaper", description="Run COMMAND; leave nothing.")
     parser.add_argument("--parent", type=int, required=True, help="pid of the starting process")
     parser.add_argument("--grace", type=float, required=True, help="seconds from SIGTERM to KILL")
+    parser.add_argument("--pid-file", help="where to write the command's PID once it runs")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
     reaper = Reaper()
@@ -190,6 +200,8 @@ def main(argv: list[str]) -> NoReturn:
     except OSError as error:
         print(f"reaper: cannot run {args.command[0]}: {error}", file=sys.stderr)
         sys.exit(127)
+    if args.pid_file is not None:
+        _write_pid(args.pid_file, reaper.command)
     while reaper.reap() and reaper.status is None and reaper.stop_requests == 0:
         reaper.sleep(None)
     reaper.stop_tree(args.grace)

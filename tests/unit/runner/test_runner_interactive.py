@@ -1,5 +1,7 @@
 """--interactive: choosing where to stop, the prelude, the REPL session (stand-in driver)."""
 
+import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,13 +17,16 @@ from harness import catalogue
 from harness.checks.result import Result
 from harness.run.interactive import (
     HAND_OVER,
+    REPLS,
     DriverError,
     Stop,
     choose_stop,
     debug_scenario,
+    driver_environment,
     run_driver,
     write_prelude,
 )
+from harness.run.processes import reaped
 from harness.scenario.load import load_scenario
 
 FAKE_DRIVER = Path(support.__file__).with_name("fake_driver.py")
@@ -65,9 +70,22 @@ def test_stop_choice():
 
 @pytest.fixture(params=["ipython", "ptpython"])
 def driver(request, tmp_path, monkeypatch):
-    """The stand-in driver, once with each REPL the real one embeds."""
+    """The stand-in driver, once with each REPL the real one embeds (the real ptpython)."""
     monkeypatch.setenv("FAKE_DRIVER_REPL", request.param)
     return stand_in(tmp_path, monkeypatch, SCRIPT)
+
+
+def prompted(child):
+    """Wait for the REPL's next prompt (keys typed while a command runs are the terminal's
+    line discipline's: a Ctrl-D then would be lost)."""
+    child.expect([repl.prompt for repl in REPLS], timeout=20)
+
+
+def leave(child):
+    """Ctrl-D, and yes to ptpython's question, as a user leaves the REPL (at its prompt)."""
+    child.sendeof()
+    child.expect("Do you really want to exit", timeout=20)
+    child.send("y")
 
 
 def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
@@ -91,10 +109,12 @@ def session_namespace(driver: Path, prelude: Path) -> str:
     seen: list[str] = []
 
     def inspect(child):
-        child.sendline('print("RAN", ran, host.commands)')
-        child.expect(r"RAN .*\]\r?\n", timeout=20)
+        # Built at run time: the REPL's echo of the line must not match.
+        child.sendline('print("R" + "AN", ran, host.commands)')
+        child.expect(r"RAN [^\r\n]*\]\r?\n", timeout=20)  # pexpect: DOTALL
         seen.append(child.after.decode().strip())
-        child.sendeof()
+        prompted(child)
+        leave(child)
 
     assert run_driver(driver, prelude, cwd=prelude.parent, timeout=30, interact=inspect) == 0
     return seen[0]
@@ -136,10 +156,11 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
     seen: list[str] = []
 
     def inspect(child):
-        child.sendline("print('STOP', _count, _total)")
-        child.expect(r"STOP .*\r?\n", timeout=20)
+        child.sendline("print('ST' + 'OP', _count, _total)")
+        child.expect(r"STOP [^\r\n]*\r?\n", timeout=20)
         seen.append(child.after.decode().strip())
-        child.sendeof()
+        prompted(child)
+        leave(child)
 
     status = debug_scenario(
         scenario,
@@ -193,7 +214,7 @@ def test_debug_scenario_recognises_a_committed_nested_scenario_as_fresh(driver, 
         timeout=30,
         requested=None,
         say=lambda text: None,
-        interact=lambda child: child.sendeof(),
+        interact=leave,
     )
     assert status == 0
     (build,) = fake_nix.calls()
@@ -269,55 +290,121 @@ def test_prelude_carries_hostile_values_as_literals(tmp_path):
     assert (local["_count"], local["_total"]) == (0, 1)
 
 
+def visible(shown: bytes) -> str:
+    """What a terminal shows of ``shown``, roughly: its text without the control sequences."""
+    return re.sub(rb"\x1b\[[0-?]*[ -/]*[@-~]|[\x08]", b"", shown).decode()
+
+
 def test_the_hand_over_notice_comes_before_the_users_prompt(driver, tmp_path, capsysbinary):
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
-    assert (
-        run_driver(
-            driver, prelude, cwd=tmp_path, timeout=30, interact=lambda child: child.sendeof()
-        )
-        == 0
-    )
-    shown = capsysbinary.readouterr().out.decode()
-    prompt = "\x1b[32mIn [\x1b[1m2\x1b[0m]: " if ">>>" not in shown else ">>> "
-    assert shown.endswith(f"{HAND_OVER}\r\n{prompt}")  # the pty turns \n into \r\n
+    assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=leave) == 0
+    shown = visible(capsysbinary.readouterr().out)
+    prompt = ">>>" if os.environ["FAKE_DRIVER_REPL"] == "ptpython" else "In [2]:"
+    # Nothing but the REPL's next prompt after the notice.
+    assert shown.split(HAND_OVER)[-1].split() == prompt.split()
 
 
 def test_the_driver_runs_with_a_fresh_ipython_directory(driver, tmp_path):
-    """IPython must not read the user's ~/.ipython (prompts and banners could differ)."""
+    """IPython must not read the user's ~/.ipython (prompts and banners could differ): it makes
+    its profile in the fresh directory, which goes with the run."""
     seen = []
 
     def inspect(child):
         directory = Path(driver_log(driver)[0])
-        seen.append((directory.is_dir(), list(directory.iterdir())))
-        child.sendeof()
+        seen.append((directory.is_dir(), (directory / "profile_default").is_dir()))
+        leave(child)
 
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=inspect) == 0
-    assert seen == [(True, [])]
+    assert seen == [(True, os.environ["FAKE_DRIVER_REPL"] == "ipython")]
     assert not Path(driver_log(driver)[0]).exists()  # removed with the run
 
 
-def test_a_driver_without_a_known_prompt_names_the_repls_expected(tmp_path, monkeypatch):
+@pytest.mark.parametrize("term", ["xterm-256color", "dumb"])
+@pytest.mark.parametrize("repl", ["ipython", "ptpython"])
+def test_the_prompt_patterns_match_what_ptpython_draws(repl, term, tmp_path):
+    """The real ptpython in a pty, embedded as nixpkgs' driver embeds it: each REPL's pattern
+    matches its prompt and not the other's, and no cursor position request (ESC [ 6 n) is sent
+    (it would go unanswered: a 2 s wait and a warning)."""
+    import pexpect
+
+    embed = {
+        "ipython": "import ptpython.ipython; ptpython.ipython.embed(user_ns={}, "
+        "history_filename='h')",
+        "ptpython": "import ptpython.repl; ptpython.repl.embed({}, {}, history_filename='h')",
+    }[repl]
+    (tmp_path / "ipython").mkdir()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", embed],
+        cwd=str(tmp_path),
+        env={**os.environ, "TERM": term, **driver_environment(tmp_path / "ipython")},
+        timeout=60,
+    )
+    try:
+        mine, other = REPLS if repl == "ipython" else reversed(REPLS)
+        child.expect(mine.prompt)
+        first = child.before + child.after
+        child.sendline("1 + 1")
+        child.expect(mine.prompt)  # the redraw of the line, with the input
+        child.expect(mine.prompt)  # the next prompt
+        shown = first + child.before + child.after
+        child.sendline("exit()")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert other.prompt.search(shown) is None
+    assert b"\x1b[6n" not in shown
+    assert b"CPR" not in shown
+    assert b"\x1b[" in first  # the prompt comes with control sequences, not as plain text
+
+
+@pytest.mark.parametrize(
+    ("shown", "repl"),
+    [
+        (b"\x1b[J\x1b[0;38;5;28mIn [\x1b[0m12\x1b[0;38;5;28m]: \x1b[0m\r\r\n", 0),
+        (b"\x1b[0m\x1b[J\x1b[0;1m>>>\x1b[0m\r\r\n\r\r\n\x1b[0m \x08\x1b[5A\x1b[4C", 1),
+        (b"booting\r\n>>> ", 1),  # plain text, as a dumb terminal shows it
+        (b"booting\r\nIn [1]: ", 0),
+        (b"print('>>> ')\r\n", None),  # not at a line start
+        (b"x = 'In [1]: '\r\n", None),
+        (b"\r\n>>>>\r\n", None),
+    ],
+)
+def test_prompt_patterns(shown, repl):
+    found = [i for i, candidate in enumerate(REPLS) if candidate.prompt.search(shown)]
+    assert found == ([] if repl is None else [repl])
+
+
+def test_a_driver_without_a_known_prompt_is_interrupted_and_cleans_up(tmp_path, monkeypatch):
+    """No prompt in time: the driver is interrupted (SIGINT to it alone) and its own cleanup
+    stops its VM, before anything is killed; the error names the REPLs expected."""
     monkeypatch.setenv("FAKE_DRIVER_REPL", "none")
-    monkeypatch.setattr(harness.run.interactive, "BOOT_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setenv("FAKE_DRIVER_QEMU", f"fake-qemu-{os.getpid()}-{tmp_path.name}")
+    # Long enough for the stand-in to be inside its `with Driver(...)` on a busy machine.
+    monkeypatch.setattr(harness.run.interactive, "BOOT_TIMEOUT_SECONDS", 5.0)
     program = stand_in(tmp_path, monkeypatch, SCRIPT)
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     with pytest.raises(DriverError) as raised:
         run_driver(program, prelude, cwd=tmp_path, timeout=10, interact=lambda child: None)
     assert str(raised.value) == (
-        f"{program} showed no REPL prompt within 1 s; expected the prompt of "
+        f"{program} showed no REPL prompt within 5 s; expected the prompt of "
         "ptpython.ipython.embed (`In [n]: `, current nixpkgs) or "
         "ptpython.repl.embed (`>>> `, older nixpkgs)"
     )
+    # No SIGINT reached QEMU: the driver's cleanup stopped it.
+    assert driver_log(program)[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
 
 
 @pytest.mark.parametrize("repl", ["ipython", "ptpython"])
 def test_a_prelude_past_its_time_is_interrupted_and_the_driver_cleans_up(
     repl, tmp_path, monkeypatch, capsysbinary
 ):
-    """Still running is its own message; SIGINT and exit() let the driver's __exit__ run
-    (its cleanup of VMs and sockets) before anything is killed."""
+    """Still running is its own message; a SIGINT to the driver alone and exit() let the
+    driver's __exit__ stop its VM (still running then: the SIGINT did not reach it) before
+    anything is killed."""
     monkeypatch.setenv("FAKE_DRIVER_REPL", repl)
+    monkeypatch.setenv("FAKE_DRIVER_QEMU", f"fake-qemu-{os.getpid()}-{tmp_path.name}")
     program = stand_in(tmp_path, monkeypatch, "import time\n\ntime.sleep(600)\n")
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     handed = []
@@ -328,8 +415,21 @@ def test_a_prelude_past_its_time_is_interrupted_and_the_driver_cleans_up(
     ):
         run_driver(program, prelude, cwd=tmp_path, timeout=2, interact=handed.append)
     assert handed == []
-    assert driver_log(program)[1:] == ["cleanup"]
+    assert driver_log(program)[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
     assert HAND_OVER not in capsysbinary.readouterr().out.decode()
+
+
+def test_the_reaper_names_the_drivers_python_process_behind_its_wrapper(tmp_path):
+    """nixpkgs' nixos-test-driver is a wrapProgram script that execs Python: the PID the reaper
+    writes for a Ctrl-C is that process's own."""
+    wrapper = tmp_path / "nixos-test-driver"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import os; print(os.getpid())'\n")
+    wrapper.chmod(0o755)
+    pid_file = tmp_path / "driver.pid"
+    ran = subprocess.run(
+        reaped([str(wrapper)], pid_file=pid_file), capture_output=True, text=True, check=True
+    )
+    assert int(pid_file.read_text()) == int(ran.stdout)
 
 
 def test_a_driver_that_dies_before_its_prompt_is_reported(tmp_path):
@@ -346,25 +446,28 @@ def test_what_the_driver_started_ends_with_the_session(
     driver, tmp_path, fake_nix, monkeypatch, how
 ):
     """QEMU and whatever else the driver started (here a daemon) do not outlive the REPL, left
-    with Ctrl-D or interrupted."""
+    with Ctrl-D or interrupted (a KeyboardInterrupt here); either way the driver's own cleanup
+    stops its VM first."""
     monkeypatch.setenv("FAKE_DRIVER_DAEMON", fake_nix.marker)
+    monkeypatch.setenv("FAKE_DRIVER_QEMU", f"fake-qemu-{os.getpid()}-{tmp_path.name}")
     prelude = write_prelude(tmp_path / "p.py", "demo", Stop(None, "t"))
     daemons: list[int] = []
 
-    def leave(child):
+    def end(child):
         wait_until(lambda: bool(fake_nix.survivors()))
         daemons.extend(fake_nix.survivors())
         if how == "ctrl-c":
             raise KeyboardInterrupt
-        child.sendeof()
+        leave(child)
 
     if how == "ctrl-c":
         with pytest.raises(KeyboardInterrupt):
-            run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=leave)
+            run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=end)
     else:
-        assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=leave) == 0
+        assert run_driver(driver, prelude, cwd=tmp_path, timeout=30, interact=end) == 0
     assert len(daemons) == 1
     assert fake_nix.survivors() == []
+    assert driver_log(driver)[1:] == ["qemu: SIGTERM", "cleanup (qemu running)"]
 
 
 HOST = """\
