@@ -17,11 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from harness import catalogue
-from harness.catalogue import Loaded, RootNotFound
+from harness import catalogue, settings
+from harness.catalogue import Loaded, RootNotFound, generated_path
 from harness.render import check_reference, diagram
-from harness.render.escape import nix_attr_name
-from harness.render.nixos_test import generated_path
 from harness.run.build import current_system
 from harness.scenario.model import ScenarioError, Step
 
@@ -35,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
         "--root",
         type=Path,
         default=None,
-        help="repository root (default: nearest directory with flake.nix and scenarios/)",
+        help="repository root (default: nearest directory with flake.nix and a scenario "
+        "directory: scenarios/ unless pyproject.toml's [tool.nixos-nspawn] says otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the scenarios with their descriptions")
@@ -54,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "files", nargs="*", type=Path, help="scenario files (default: the whole catalogue)"
     )
-    render = commands.add_parser("render", help="write nix/tests/<name>.nix for every scenario")
+    render = commands.add_parser(
+        "render", help="write the generated test (nix/tests/<name>.nix) of every scenario"
+    )
     render.add_argument(
         "--check",
         action="store_true",
@@ -89,12 +90,13 @@ class CiJob:
 
 
 def _ci_jobs(root: Path, loaded: Loaded, system: str) -> list[CiJob]:
+    chosen = settings.load(root)
     return [
         CiJob(
             name=scenario.name,
             file=scenario.path.relative_to(root).as_posix(),
             system=system,
-            attr=f"checks.{nix_attr_name(system)}.{nix_attr_name(scenario.name)}",
+            attr=chosen.check_attr(system, scenario.name),
         )
         for scenario in loaded.scenarios
     ]
@@ -237,9 +239,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         root = catalogue.find_root(args.root if args.root is not None else Path.cwd())
+        return _run(root, args, stream)
     except RootNotFound as error:
         print(error, file=stream)
-        return 1
+    except settings.SettingsError as error:
+        for problem in error.errors:
+            print(problem, file=stream)
+    return 1
+
+
+def _run(root: Path, args: argparse.Namespace, stream: TextIO) -> int:
     if args.command == "list":
         return _cmd_list(root, stream, args.json, args.system)
     if args.command == "validate":

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.catalogue import find_root, rendered, scenario_files
-from harness.render.nixos_test import generated_path, render_test_script
+from harness.catalogue import find_root, generated_path, rendered, scenario_files
+from harness.render.nixos_test import render_test_script
 from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.eval
