@@ -175,7 +175,7 @@ def parse(root: Path, path: Path, source: str) -> Settings:
         elif (problem := check(value)) is not None:
             report(name, problem)
     if errors:
-        raise SettingsError(tuple(errors))
+        raise SettingsError(tuple(sorted(errors, key=lambda error: error.line or 0)))
     defaults = Settings(root)
     return Settings(
         root,

@@ -137,6 +137,7 @@ def _positive_seconds(text: str) -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = _State()
+    _settings_trees(config)  # a bad settings file is a usage error, before any collection
     config.addinivalue_line("markers", "vm: builds and runs a scenario's NixOS VM test with nix")
 
 
