@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.downstream import WEB_ITEMS, commit_all, git, write_project
+from support.fake_nix_env import result
 
 from harness import catalogue
 from harness.run.build import build
@@ -281,3 +282,29 @@ def test_the_uncommitted_route_through_the_users_input_with_real_nix(
         "pkgs": "users-pkgs",
         "host": ["HOST", str(myinfra / "hosts/web.nix"), "MONITORING"],
     }
+
+
+def test_what_pytest_says_when_an_imported_file_is_untracked(pytester, fake_nix) -> None:
+    """In the user's repository, `pytest` builds through the settings' attribute (the probe
+    evaluates its set) and, for an untracked import, says which file to `git add`."""
+    root = write_project(pytester.path)
+    (root / "pyproject.toml").write_text(
+        '[tool.nixos-nspawn]\nchecks-attr = "legacyPackages.{system}.scenarios.{name}"\n'
+    )
+    harness(root, "render")
+    commit_all(root)
+    fake_nix.plan(results=[result("unit-active[db]"), result("reachable[host->db,ipv4]")])
+    run = pytester.runpytest_subprocess("--nixos-nspawn-system", SYSTEM, "--nixos-nspawn-allow-tcg")
+    run.assert_outcomes(passed=3)
+    probe, committed = fake_nix.calls()
+    assert f".#legacyPackages.{SYSTEM}.scenarios" in probe
+    assert committed[-1] == f".#legacyPackages.{SYSTEM}.scenarios.web"
+    git(root, "rm", "-q", "--cached", "hosts/web.nix")
+    run = pytester.runpytest_subprocess("--nixos-nspawn-system", SYSTEM, "--nixos-nspawn-allow-tcg")
+    run.assert_outcomes(passed=3)
+    assert (
+        "[nixos-nspawn] web: nix build of the freshly rendered web.nix, from the working tree: "
+        "it imports files git does not track (hosts/web.nix), which the flake's own checks "
+        "cannot see: `git add` them, timeout 5400 s"
+    ) in run.errlines
+    assert fake_nix.calls()[-1][-3:-1] == ["--impure", "--expr"]
