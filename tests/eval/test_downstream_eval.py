@@ -4,19 +4,16 @@ container (see tests/eval/nix/eval-test.nix; issue #23)."""
 
 import io
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.downstream import FILES, write_project
+from test_generated import evaluate
 
-from harness.catalogue import find_root
 from harness.cli import main
 
 pytestmark = pytest.mark.eval
-
-EVAL_TEST = find_root(Path(__file__)) / "tests" / "eval" / "nix" / "eval-test.nix"
 
 USER_FILES = {
     **FILES,
@@ -28,31 +25,6 @@ USER_FILES = {
     ),
     "modules/monitoring.nix": "{ lib, ... }: { services.nginx.enable = lib.mkDefault true; }\n",
 }
-
-
-def evaluate(lib: Path, test: Path, user_modules: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "nix-instantiate",
-            "--eval",
-            "--read-write-mode",
-            "--strict",
-            "--json",
-            str(EVAL_TEST),
-            "--argstr",
-            "libPath",
-            str(lib),
-            "--arg",
-            "file",
-            str(test),
-            "--arg",
-            "userModules",
-            user_modules,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -67,7 +39,7 @@ def test_the_users_modules_reach_the_host_and_the_container(
     nixpkgs_lib: Path, myinfra: Path
 ) -> None:
     modules = f"{{ monitoring = {myinfra / 'modules' / 'monitoring.nix'}; }}"
-    result = evaluate(nixpkgs_lib, myinfra / "nix/tests/web.nix", modules)
+    result = evaluate(nixpkgs_lib, myinfra / "nix/tests/web.nix", "--arg", "userModules", modules)
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     assert data["failedAssertions"] == []
@@ -82,7 +54,7 @@ def test_the_users_modules_reach_the_host_and_the_container(
 def test_a_module_the_flake_lacks_fails_with_the_scenarios_message(
     nixpkgs_lib: Path, myinfra: Path
 ) -> None:
-    result = evaluate(nixpkgs_lib, myinfra / "nix/tests/web.nix", "{ }")
+    result = evaluate(nixpkgs_lib, myinfra / "nix/tests/web.nix", "--arg", "userModules", "{ }")
     assert result.returncode != 0
     assert (
         "scenario scenarios/web.toml: [host] modules: the flake has no nixosModules.monitoring"

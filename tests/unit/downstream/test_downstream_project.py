@@ -42,15 +42,20 @@ def harness(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def collected(root: Path) -> list[str]:
-    """``pytest --collect-only -q`` in the repository: the item ids."""
-    result = subprocess.run(
+def collect_only(root: Path) -> subprocess.CompletedProcess[str]:
+    """``pytest --collect-only -q`` in the repository (the installed plugin)."""
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def collected(root: Path) -> list[str]:
+    """The item ids that ``pytest --collect-only`` lists."""
+    result = collect_only(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return [line for line in result.stdout.splitlines() if "::" in line]
 
@@ -108,13 +113,7 @@ def test_bad_settings_are_located_errors(myinfra: Path) -> None:
         f"{pyproject}:7: tool.nixos-nspawn.scenario-dir: unknown key; did you mean "
         "'scenario-dirs'?",
     ]
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=myinfra,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = collect_only(myinfra)
     assert run.returncode == 4  # a usage error, with the messages
     assert "tool.nixos-nspawn.tests-dir: '../elsewhere' leaves the flake root" in run.stderr
 
