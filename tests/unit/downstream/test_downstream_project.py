@@ -77,6 +77,45 @@ def test_validate_render_and_collect_in_a_foreign_repository(myinfra: Path) -> N
     assert collected(myinfra) == WEB_ITEMS
 
 
+TEMPLATE = HERE.parents[3] / "templates" / "default"
+
+
+@needs_nix
+def test_the_template_project_in_a_foreign_directory(tmp_path: Path) -> None:
+    """The example project this repository ships (templates/default), copied out of it."""
+    root = tmp_path / "myinfra"
+    shutil.copytree(TEMPLATE, root)
+    assert harness(root, "validate").stdout == "1 scenario(s) valid\n"
+    checked = harness(root, "render", "--check")
+    assert checked.returncode == 0, checked.stdout  # its committed generated test is fresh
+    assert collected(root) == [
+        "scenarios/example.toml::validate-render",
+        "scenarios/example.toml::tcp[app->db:5432]",
+        "scenarios/example.toml::http[host->app:80/]",
+        "scenarios/example.toml::ephemeral[db]",
+    ]
+    test = root / "nix/tests/example.nix"
+    parse = subprocess.run(["nix-instantiate", "--parse", test], capture_output=True)
+    assert parse.returncode == 0, parse.stderr
+    show = "x: if builtins.isPath x then toString x else builtins.typeOf x"
+    result = nix_eval(
+        f"let test = import {test} {{ nixosModules.host = {{ }}; checksPackage = p: p; "
+        'userModules.web = "WEB"; }; host = test.nodes.host { lib.mkDefault = x: x; }; '
+        f"in {{ host = map ({show}) host.imports; "
+        "containers = builtins.mapAttrs (_: c: map toString c.config.imports) "
+        "host.nixos-nspawn.containers; }",
+        root,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "host": ["set", "string"],
+        "containers": {
+            "db": [str(root / "containers/db.nix")],
+            "app": [str(root / "containers/app.nix")],
+        },
+    }
+
+
 def test_the_settings_move_scenarios_and_generated_tests(myinfra: Path) -> None:
     (myinfra / "checks").mkdir()
     (myinfra / "scenarios").rename(myinfra / "checks" / "scenarios")
