@@ -22,13 +22,13 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.render.escape import nix_attr_name
 from harness.scenario.model import ScenarioError, ValidationError
+from harness.scenario.reader import parse_toml
 from harness.scenario.source import read_source
 from harness.scenario.tomlpos import key_lines
 
@@ -41,12 +41,9 @@ _ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
 _PLACEHOLDERS = ("{system}", "{name}")
 
 
-class SettingsError(Exception):
-    """The settings file is unreadable or has bad values; ``errors`` lists every problem."""
-
-    def __init__(self, errors: tuple[ValidationError, ...]) -> None:
-        super().__init__("\n".join(str(error) for error in errors))
-        self.errors = errors
+class SettingsError(ScenarioError):
+    """The settings file is unreadable or has bad values; ``errors`` lists every problem (each
+    located as a scenario's are)."""
 
 
 @dataclass(frozen=True)
@@ -146,13 +143,9 @@ _CHECKS: Mapping[str, Callable[[object], str | None]] = {
 def parse(root: Path, path: Path, source: str) -> Settings:
     """The settings in ``source``, the text of ``path`` (the flake at ``root``)."""
     try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"at line (\d+)", str(error))
-        line = int(match.group(1)) if match else 1
-        raise SettingsError(
-            (ValidationError(path, line, "(syntax)", f"invalid TOML: {error}"),)
-        ) from None
+        data = parse_toml(path, source)
+    except ScenarioError as error:
+        raise SettingsError(error.errors) from None
     lines = key_lines(source)
     prefix = ".".join(TABLE)
     tool = data.get(TABLE[0], {})

@@ -1,8 +1,9 @@
 """A small downstream project (a user's own flake, ``myinfra``) written into a temporary directory
 outside this repository, for the tests of the harness in a foreign repository (issue #23)."""
 
-import subprocess
 from pathlib import Path
+
+from support.gitrepo import git
 
 WEB_SCENARIO = """\
 description = "myinfra's web host with its database container"
@@ -56,15 +57,6 @@ def write_project(root: Path, files: dict[str, str] = FILES) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 def commit_all(root: Path) -> None:

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.downstream import WEB_ITEMS, commit_all, git, write_project
+from support.downstream import WEB_ITEMS, commit_all, write_project
 from support.fake_nix_env import result
+from support.gitrepo import git
 
 from harness import catalogue
 from harness.run.build import build

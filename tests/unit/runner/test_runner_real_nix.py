@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.gitrepo import git
 
 from harness.run.build import build, current_system, plan_target
 from harness.run.capabilities import nixpkgs_reason
@@ -56,15 +57,6 @@ STUB_FLAKE = """\
     };
 }
 """
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture
