@@ -119,12 +119,12 @@ def test_the_template_project_in_a_foreign_directory(tmp_path: Path) -> None:
 
 def test_the_settings_move_scenarios_and_generated_tests(myinfra: Path) -> None:
     (myinfra / "checks").mkdir()
-    (myinfra / "scenarios").rename(myinfra / "checks" / "scenarios")
-    scenario = myinfra / "checks/scenarios/web.toml"
+    (myinfra / "scenarios").rename(myinfra / "checks" / "cases")  # no dir named scenarios
+    scenario = myinfra / "checks/cases/web.toml"
     scenario.write_text(scenario.read_text().replace('"../', '"../../'))
     (myinfra / "pyproject.toml").write_text(
         "[tool.nixos-nspawn]\n"
-        'scenario-dirs = ["checks/scenarios"]\n'
+        'scenario-dirs = ["checks/cases"]\n'
         'tests-dir = "generated"\n'
         'checks-attr = "legacyPackages.{system}.scenarios.{name}"\n'
     )
@@ -133,9 +133,7 @@ def test_the_settings_move_scenarios_and_generated_tests(myinfra: Path) -> None:
     assert "        ../hosts/web.nix\n" in text
     listing = json.loads(harness(myinfra, "list", "--json", "--system", SYSTEM).stdout)
     assert [job["attr"] for job in listing] == [f"legacyPackages.{SYSTEM}.scenarios.web"]
-    assert collected(myinfra) == [
-        item.replace("scenarios/", "checks/scenarios/") for item in WEB_ITEMS
-    ]
+    assert collected(myinfra) == [item.replace("scenarios/", "checks/cases/") for item in WEB_ITEMS]
 
 
 def test_bad_settings_are_located_errors(myinfra: Path) -> None:
