@@ -7,7 +7,8 @@ The generated files are the tests in ``nix/tests`` and the manual's scenario pag
 scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
 generated header count as ours, so a hand-written file in ``nix/tests`` is reported, not deleted.
 
-The catalogue is every ``scenarios/**/*.toml`` entry, at any depth; the pytest plugin walks a
+The catalogue is every ``*.toml`` entry, at any depth, of the scenario directories
+(``scenarios/`` unless :mod:`harness.settings` names others); the pytest plugin walks a
 scenario directory with the same function (:func:`scenario_entries`), so both see the same
 entries, and both read each through :func:`harness.source.read_source`, so both report the
 same ones as errors (a FIFO, a device, a directory named ``*.toml``, a symlink loop).

@@ -21,7 +21,7 @@ from harness import catalogue, settings
 from harness.catalogue import Loaded, RootNotFound, generated_path
 from harness.render import check_reference, diagram
 from harness.run.build import current_system
-from harness.scenario.model import ScenarioError, Step
+from harness.scenario.model import ScenarioError, Step, UserCode
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -192,6 +192,18 @@ def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
     return 1 if leftover else 0
 
 
+def _user_code(user: UserCode) -> list[str]:
+    """``imports a, b`` and ``modules c``: what a machine takes from the user's repository."""
+    return [
+        f"{what} {', '.join(items)}"
+        for what, items in (
+            ("imports", [item.written for item in user.imports]),
+            ("modules", list(user.modules)),
+        )
+        if items
+    ]
+
+
 def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
     everything = catalogue.scenario_files(root)
     found = [path for path in everything if path.stem == name]
@@ -211,6 +223,8 @@ def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
     print(f"{scenario.name}: {scenario.description}", file=out)
     print(f"  file: {path.relative_to(root).as_posix()}", file=out)
     print(f"  test: {generated_path(root, scenario).relative_to(root).as_posix()}", file=out)
+    if scenario.host.user:
+        print(f"  host: {'; '.join(_user_code(scenario.host.user))}", file=out)
     for container in scenario.containers:
         network = (
             f"zone {container.veth.zone}"
@@ -220,9 +234,11 @@ def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
             else "no network"
         )
         binds = ", ".join(bind.path for bind in container.binds) or "no binds"
-        print(f"  container {container.name}: {network}; {binds}", file=out)
+        about = "; ".join([network, binds, *_user_code(container.user)])
+        print(f"  container {container.name}: {about}", file=out)
     for node in scenario.nodes:
-        print(f"  node {node.name}", file=out)
+        about = "; ".join(_user_code(node.user))
+        print(f"  node {node.name}" + (f": {about}" if about else ""), file=out)
     for specialisation in scenario.host.specialisations:
         changed = ", ".join(specialisation.containers) or "no containers"
         print(f"  specialisation {specialisation.name}: {changed}", file=out)

@@ -78,6 +78,15 @@ def test_validate_render_and_collect_in_a_foreign_repository(myinfra: Path) -> N
     assert collected(myinfra) == WEB_ITEMS
 
 
+def test_show_names_what_each_machine_takes_from_the_repository(myinfra: Path) -> None:
+    lines = harness(myinfra, "show", "web").stdout.splitlines()
+    assert lines[3:6] == [
+        "  host: imports ../hosts/web.nix; modules monitoring",
+        "  container db: veth; no binds; imports ../containers/db.nix",
+        "  node client: modules monitoring",
+    ]
+
+
 TEMPLATE = HERE.parents[3] / "templates" / "default"
 
 
