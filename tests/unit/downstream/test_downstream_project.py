@@ -143,6 +143,16 @@ def test_the_settings_move_scenarios_and_generated_tests(myinfra: Path) -> None:
     listing = json.loads(harness(myinfra, "list", "--json", "--system", SYSTEM).stdout)
     assert [job["attr"] for job in listing] == [f"legacyPackages.{SYSTEM}.scenarios.web"]
     assert collected(myinfra) == [item.replace("scenarios/", "checks/cases/") for item in WEB_ITEMS]
+    # The runner: the committed test at its place; a fresh rendering, one level deeper, has its
+    # paths relative to its own place.
+    commit_all(myinfra)
+    loaded = load_scenario(scenario)
+    committed = catalogue.build_target(myinfra, loaded, SYSTEM)
+    assert committed.installable() == (f".#legacyPackages.{SYSTEM}.scenarios.web",)
+    git(myinfra, "rm", "-q", "--cached", "hosts/web.nix")
+    fresh = catalogue.build_target(myinfra, loaded, SYSTEM)
+    assert fresh.rendered is not None
+    assert "        ../../hosts/web.nix\n" in fresh.rendered.read_text()
 
 
 def test_bad_settings_are_located_errors(myinfra: Path) -> None:
