@@ -133,14 +133,19 @@ def container_options(container: ContainerSpec, place: _Place) -> dict[str, obje
     return options
 
 
-def specialisations(scenario: Scenario) -> dict[str, object]:
-    """The host's ``specialisation`` option: per specialisation an extra host module and the
-    containers' extra modules (merged with their ``config`` by the module's option type)."""
+def specialisations(scenario: Scenario, place: _Place) -> dict[str, object]:
+    """The host's ``specialisation`` option: per specialisation extra host modules (its
+    ``imports``, ``modules``, ``config``) and the containers' extra modules (merged with their
+    ``config`` by the module's option type)."""
     out: dict[str, object] = {}
     for specialisation in scenario.host.specialisations:
         configuration: dict[str, object] = {}
+        where = f"[host.specialisations.{specialisation.name}]"
+        imports = place.modules(specialisation.user, where)
         if specialisation.config is not None:
-            configuration["imports"] = [specialisation.config]
+            imports.append(specialisation.config)
+        if imports:
+            configuration["imports"] = imports
         if specialisation.containers:
             configuration["nixos-nspawn"] = {
                 "containers": {
@@ -212,7 +217,7 @@ def render_scenario(scenario: Scenario, source: str, directory: Path | None = No
         containers={c.name: container_options(c, place) for c in scenario.containers},
         # A prebuilt system is built with the host's `pkgs` (PrebuiltSystem).
         needs_pkgs=any(isinstance(c.path, PrebuiltSystem) for c in scenario.containers),
-        specialisations=specialisations(scenario),
+        specialisations=specialisations(scenario, place),
         nodes={
             node.name: {
                 "imports": [

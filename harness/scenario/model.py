@@ -94,6 +94,7 @@ class Specialisation:
     name: str
     config: NixCode | None = None
     containers: Mapping[str, NixCode] = field(default_factory=lambda: MappingProxyType({}))
+    user: UserCode = UserCode()
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,9 @@ class Scenario:
     @property
     def imported(self) -> tuple[Path, ...]:
         """Every file or directory of the repository that the scenario ``imports``."""
-        machines: tuple[Host | VmNode | ContainerSpec, ...] = (
+        machines: tuple[Host | Specialisation | VmNode | ContainerSpec, ...] = (
             self.host,
+            *self.host.specialisations,
             *self.nodes,
             *self.containers,
         )

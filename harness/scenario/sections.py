@@ -34,7 +34,7 @@ from harness.scenario.usercode import flake_root, import_target, module_problem
 USER_CODE_KEYS = ("imports", "modules")
 NODE_KEYS = ("config", *USER_CODE_KEYS)
 HOST_KEYS = ("config", "specialisations", *USER_CODE_KEYS)
-SPECIALISATION_KEYS = ("config", "containers")
+SPECIALISATION_KEYS = ("config", "containers", *USER_CODE_KEYS)
 SPECIALISATION_CONTAINER_KEYS = ("config",)
 CONTAINER_KEYS = (
     "config",
@@ -129,9 +129,18 @@ def read_specialisation(
                 reader.error(item_key, "give the container's `config` in this specialisation")
             if code is not None:
                 containers[container] = code
-    if "config" not in table and "containers" not in table:
-        reader.error(key, "a specialisation changes something: give `config` or `containers`")
-    return Specialisation(name, _nix_code(reader, table, key), MappingProxyType(containers))
+    if not any(name in table for name in ("config", "containers", *USER_CODE_KEYS)):
+        reader.error(
+            key,
+            "a specialisation changes something: give `config`, `imports`, `modules` or "
+            "`containers`",
+        )
+    return Specialisation(
+        name,
+        _nix_code(reader, table, key),
+        MappingProxyType(containers),
+        _user_code(reader, table, key),
+    )
 
 
 def specialised_containers(reader: Reader, host: Host, containers: Sequence[ContainerSpec]) -> None:

@@ -223,6 +223,31 @@ def test_generated_paths_parse_and_resolve_to_the_users_files(myinfra: Path) -> 
 
 
 @needs_nix
+def test_a_specialisations_paths_resolve_in_it(myinfra: Path) -> None:
+    (myinfra / "hosts/web-v2.nix").write_text("{ }\n")
+    scenario = myinfra / "scenarios/web.toml"
+    scenario.write_text(
+        scenario.read_text().replace(
+            "[nodes.client]",
+            '[host.specialisations.v2]\nimports = ["../hosts/web-v2.nix"]\n'
+            'modules = ["monitoring"]\nconfig = "{ }"\n\n[nodes.client]',
+        )
+    )
+    harness(myinfra, "render")
+    show = "x: if builtins.isPath x || builtins.isString x then toString x else builtins.typeOf x"
+    test = myinfra / "nix/tests/web.nix"
+    result = nix_eval(
+        f'let test = import {test} {{ nixosModules.host = "HOST"; checksPackage = p: p; '
+        'userModules.monitoring = "MONITORING"; }; '
+        "host = test.nodes.host { lib.mkDefault = x: x; }; "
+        f"in map ({show}) host.specialisation.v2.configuration.imports",
+        myinfra,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [str(myinfra / "hosts/web-v2.nix"), "MONITORING", "set"]
+
+
+@needs_nix
 def test_an_awkward_file_name_and_a_directory_resolve_too(myinfra: Path) -> None:
     (myinfra / "hosts/my web's host.nix").write_text("{ }\n")
     (myinfra / "containers/db").mkdir()

@@ -122,13 +122,19 @@ def test_accepted_imports_name_their_files(myinfra) -> None:
     )
 
 
-def test_specialisations_take_no_imports(myinfra) -> None:
+def test_a_specialisation_imports_too_and_changes_something(myinfra) -> None:
     path = myinfra / "scenarios" / "case.toml"
     path.write_text(
         'description = "x"\n[host.specialisations.v2]\nimports = ["../hosts/web.nix"]\n'
+        'modules = ["web"]\n[host.specialisations.v3]\n'
         '[containers.db]\nconfig = "{ }"\n' + EXPECT
     )
-    assert (
-        f"{path}:3: host.specialisations.v2.imports: unknown key (known: config, containers)"
-        in errors(path)
-    )
+    assert errors(path) == [
+        f"{path}:5: host.specialisations.v3: a specialisation changes something: give "
+        "`config`, `imports`, `modules` or `containers`"
+    ]
+    path.write_text(path.read_text().replace("[host.specialisations.v3]\n", ""))
+    (v2,) = load_scenario(path).host.specialisations
+    assert v2.user.imports == (ImportPath("../hosts/web.nix", myinfra / "hosts/web.nix"),)
+    assert v2.user.modules == ("web",)
+    assert load_scenario(path).imported == (myinfra / "hosts/web.nix",)

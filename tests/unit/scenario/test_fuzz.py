@@ -247,6 +247,7 @@ DOCUMENTS = st.fixed_dictionaries(
                                 {},
                                 optional={
                                     "config": NIX,
+                                    **USER_CODE,
                                     "containers": st.dictionaries(
                                         NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2
                                     ),
