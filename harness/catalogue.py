@@ -31,21 +31,14 @@ from harness.render.nixos_test import RENDER_COMMAND, render_scenario
 from harness.run.build import NixOptions, NixTarget, plan_target
 from harness.scenario.load import load_scenario, parse_nix_code_of
 from harness.scenario.model import Scenario, ScenarioError, ValidationError
+from harness.scenario.usercode import FLAKE_FILE
 
 SCENARIOS_DIR = Path("scenarios")
-ROOT_MARKER = "flake.nix"
+ROOT_MARKER = FLAKE_FILE
 
 
 class RootNotFound(Exception):
     """No directory with flake.nix and a scenario directory above the starting point."""
-
-
-def find_flake_root(start: Path) -> Path | None:
-    """The nearest directory at or above ``start`` holding a ``flake.nix``."""
-    for directory in (start, *start.parents):
-        if (directory / ROOT_MARKER).is_file():
-            return directory
-    return None
 
 
 def find_root(start: Path) -> Path:

@@ -34,7 +34,6 @@ from typing import Any
 import pytest
 
 from harness import catalogue, settings
-from harness.catalogue import find_flake_root
 from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT
 from harness.run.build import (
     BUILD_MARGIN,
@@ -47,6 +46,7 @@ from harness.run.capabilities import Capabilities, probe
 from harness.run.progress import Progress
 from harness.scenario.load import load_scenario, parse_nix_code_of
 from harness.scenario.model import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
+from harness.scenario.usercode import find_flake_root
 
 RENDER_ITEM = "validate-render"
 SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"

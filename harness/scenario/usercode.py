@@ -21,14 +21,18 @@ MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
 """A ``modules`` entry: a plain Nix attribute name."""
 
 
-def flake_root(scenario: Path) -> Path | None:
-    """The nearest directory above the scenario file with a ``flake.nix`` (lexically: the
-    place the scenario has in the repository, symlinks kept)."""
-    start = Path(os.path.abspath(scenario)).parent
+def find_flake_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding a ``flake.nix``."""
     for directory in (start, *start.parents):
         if (directory / FLAKE_FILE).is_file():
             return directory
     return None
+
+
+def flake_root(scenario: Path) -> Path | None:
+    """The nearest directory above the scenario file with a ``flake.nix`` (lexically: the
+    place the scenario has in the repository, symlinks kept)."""
+    return find_flake_root(Path(os.path.abspath(scenario)).parent)
 
 
 def _within(path: str, root: str) -> bool:
