@@ -7,7 +7,8 @@ The generated files are the tests in ``nix/tests`` and the manual's scenario pag
 scenario was deleted or renamed: flake.nix would still build it). Only files that carry the
 generated header count as ours, so a hand-written file in ``nix/tests`` is reported, not deleted.
 
-The catalogue is every ``scenarios/**/*.toml`` entry, at any depth; the pytest plugin walks a
+The catalogue is every ``*.toml`` entry, at any depth, of the scenario directories
+(``scenarios/`` unless :mod:`harness.settings` names others); the pytest plugin walks a
 scenario directory with the same function (:func:`scenario_entries`), so both see the same
 entries, and both read each through :func:`harness.source.read_source`, so both report the
 same ones as errors (a FIFO, a device, a directory named ``*.toml``, a symlink loop).
@@ -23,40 +24,36 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import settings
 from harness.render import manual
 from harness.render.escape import NixEscapeError
-from harness.render.nixos_test import GENERATED_DIR, RENDER_COMMAND, generated_path, render_scenario
+from harness.render.nixos_test import RENDER_COMMAND, render_scenario
+from harness.run.build import NixOptions, NixTarget, plan_target
 from harness.scenario.load import load_scenario, parse_nix_code_of
 from harness.scenario.model import Scenario, ScenarioError, ValidationError
+from harness.scenario.usercode import FLAKE_FILE
 
 SCENARIOS_DIR = Path("scenarios")
-ROOT_MARKER = "flake.nix"
+ROOT_MARKER = FLAKE_FILE
 
 
 class RootNotFound(Exception):
-    """No directory with flake.nix and scenarios/ above the starting point."""
-
-
-def find_flake_root(start: Path, *, with_scenarios: bool = False) -> Path | None:
-    """The nearest directory at or above ``start`` holding a ``flake.nix`` (and, with
-    ``with_scenarios``, a scenarios/ directory)."""
-    for directory in (start, *start.parents):
-        if (directory / ROOT_MARKER).is_file() and (
-            not with_scenarios or (directory / SCENARIOS_DIR).is_dir()
-        ):
-            return directory
-    return None
+    """No directory with flake.nix and a scenario directory above the starting point."""
 
 
 def find_root(start: Path) -> Path:
-    """The repository root: the nearest directory at or above ``start`` with flake.nix and a
-    scenarios/ directory (so a flake.nix of some other project higher up does not match)."""
+    """The repository root: the nearest directory at or above ``start`` with flake.nix and one
+    of its scenario directories (:mod:`harness.settings`; so a flake.nix of some other project
+    higher up does not match). Raises :class:`SettingsError` for a bad settings file."""
     start = start.resolve()
-    root = find_flake_root(start, with_scenarios=True)
-    if root is not None:
-        return root
+    for directory in (start, *start.parents):
+        if (directory / ROOT_MARKER).is_file() and any(
+            path.is_dir() for path in settings.load(directory).scenario_paths
+        ):
+            return directory
     raise RootNotFound(
-        f"no {ROOT_MARKER} with a {SCENARIOS_DIR}/ directory at or above {start}; use --root"
+        f"no {ROOT_MARKER} with a scenario directory ({SCENARIOS_DIR}/ unless its pyproject.toml "
+        f"sets [tool.nixos-nspawn] scenario-dirs) at or above {start}; use --root"
     )
 
 
@@ -102,8 +99,11 @@ def walk(directory: Path) -> list[Path]:
 
 
 def scenario_files(root: Path) -> list[Path]:
-    """The catalogue: every ``scenarios/**/*.toml`` entry, sorted by path."""
-    return walk(root / SCENARIOS_DIR)
+    """The catalogue: every ``*.toml`` entry at any depth of the scenario directories
+    (``scenarios/`` unless the settings say otherwise), sorted by path."""
+    return sorted(
+        {path for directory in settings.load(root).scenario_paths for path in walk(directory)}
+    )
 
 
 class ScenarioNames:
@@ -181,11 +181,33 @@ def source_label(root: Path, scenario: Scenario) -> str:
     return path.relative_to(os.path.abspath(root)).as_posix()
 
 
-def rendered(root: Path, scenario: Scenario) -> str:
+def generated_path(root: Path, scenario: Scenario) -> Path:
+    """The generated test of ``scenario`` in the repository at ``root`` (``tests-dir``)."""
+    return settings.load(root).generated_path(scenario.name)
+
+
+def rendered(root: Path, scenario: Scenario, output: Path | None = None) -> str:
     """The generated test of ``scenario`` as ``render`` writes it into ``root``: the one
     rendering of the CLI, the pytest plugin and ``--interactive`` (so each recognises a
-    committed, fresh file as such)."""
-    return render_scenario(scenario, source_label(root, scenario))
+    committed, fresh file as such). ``output`` is where the text goes (default: the
+    committed place, :func:`generated_path`): the paths it imports are relative to it."""
+    where = output if output is not None else generated_path(root, scenario)
+    return render_scenario(scenario, source_label(root, scenario), where.parent)
+
+
+def build_target(
+    root: Path, scenario: Scenario, system: str, nix_options: NixOptions = ()
+) -> NixTarget:
+    """What the runner builds for ``scenario`` (:func:`harness.run.build.plan_target`): its
+    committed check when that is current, else its fresh rendering."""
+    return plan_target(
+        settings.load(root),
+        system,
+        scenario.name,
+        lambda output: rendered(root, scenario, output),
+        nix_options,
+        scenario.imported,
+    )
 
 
 def is_generated(text: str) -> bool:
@@ -243,7 +265,8 @@ def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
     """Every stale, missing or orphaned generated file, sorted by path (raises
     :class:`ScenarioError` as :func:`expected_files` does)."""
     expected = expected_files(root, scenarios)
-    present = {p: p.read_text(encoding="utf-8") for p in (root / GENERATED_DIR).glob("*.nix")}
+    tests = settings.load(root).tests_path
+    present = {p: p.read_text(encoding="utf-8") for p in tests.glob("*.nix")}
     present |= manual.present_pages(root)
     found = [
         Drift(path, text, present.get(path))
@@ -255,7 +278,8 @@ def drift(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
 
 
 def write(root: Path, scenarios: tuple[Scenario, ...]) -> list[Drift]:
-    """Bring nix/tests up to date: write stale or missing files, delete generated orphans.
+    """Bring the generated tests (``tests-dir``) up to date: write stale or missing files,
+    delete generated orphans.
 
     Returns what changed; orphans without our header are left alone (and stay in the result
     of :func:`drift`, so ``render --check`` keeps reporting them).

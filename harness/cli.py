@@ -17,13 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from harness import catalogue
-from harness.catalogue import Loaded, RootNotFound
+from harness import catalogue, settings
+from harness.catalogue import Loaded, RootNotFound, generated_path
 from harness.render import check_reference, diagram
-from harness.render.escape import nix_attr_name
-from harness.render.nixos_test import generated_path
 from harness.run.build import current_system
-from harness.scenario.model import ScenarioError, Step
+from harness.scenario.model import ScenarioError, Step, UserCode
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
         "--root",
         type=Path,
         default=None,
-        help="repository root (default: nearest directory with flake.nix and scenarios/)",
+        help="repository root (default: nearest directory with flake.nix and a scenario "
+        "directory: scenarios/ unless pyproject.toml's [tool.nixos-nspawn] says otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the scenarios with their descriptions")
@@ -54,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "files", nargs="*", type=Path, help="scenario files (default: the whole catalogue)"
     )
-    render = commands.add_parser("render", help="write nix/tests/<name>.nix for every scenario")
+    render = commands.add_parser(
+        "render", help="write the generated test (nix/tests/<name>.nix) of every scenario"
+    )
     render.add_argument(
         "--check",
         action="store_true",
@@ -89,12 +90,13 @@ class CiJob:
 
 
 def _ci_jobs(root: Path, loaded: Loaded, system: str) -> list[CiJob]:
+    chosen = settings.load(root)
     return [
         CiJob(
             name=scenario.name,
             file=scenario.path.relative_to(root).as_posix(),
             system=system,
-            attr=f"checks.{nix_attr_name(system)}.{nix_attr_name(scenario.name)}",
+            attr=chosen.check_attr(system, scenario.name),
         )
         for scenario in loaded.scenarios
     ]
@@ -190,6 +192,18 @@ def _render_loaded(root: Path, loaded: Loaded, check: bool, out: TextIO) -> int:
     return 1 if leftover else 0
 
 
+def _user_code(user: UserCode) -> list[str]:
+    """``imports a, b`` and ``modules c``: what a machine takes from the user's repository."""
+    return [
+        f"{what} {', '.join(items)}"
+        for what, items in (
+            ("imports", [item.written for item in user.imports]),
+            ("modules", list(user.modules)),
+        )
+        if items
+    ]
+
+
 def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
     everything = catalogue.scenario_files(root)
     found = [path for path in everything if path.stem == name]
@@ -209,6 +223,8 @@ def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
     print(f"{scenario.name}: {scenario.description}", file=out)
     print(f"  file: {path.relative_to(root).as_posix()}", file=out)
     print(f"  test: {generated_path(root, scenario).relative_to(root).as_posix()}", file=out)
+    if scenario.host.user:
+        print(f"  host: {'; '.join(_user_code(scenario.host.user))}", file=out)
     for container in scenario.containers:
         network = (
             f"zone {container.veth.zone}"
@@ -218,9 +234,11 @@ def _cmd_show(root: Path, name: str, out: TextIO, svg: bool = False) -> int:
             else "no network"
         )
         binds = ", ".join(bind.path for bind in container.binds) or "no binds"
-        print(f"  container {container.name}: {network}; {binds}", file=out)
+        about = "; ".join([network, binds, *_user_code(container.user)])
+        print(f"  container {container.name}: {about}", file=out)
     for node in scenario.nodes:
-        print(f"  node {node.name}", file=out)
+        about = "; ".join(_user_code(node.user))
+        print(f"  node {node.name}" + (f": {about}" if about else ""), file=out)
     for specialisation in scenario.host.specialisations:
         changed = ", ".join(specialisation.containers) or "no containers"
         print(f"  specialisation {specialisation.name}: {changed}", file=out)
@@ -237,9 +255,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         root = catalogue.find_root(args.root if args.root is not None else Path.cwd())
+        return _run(root, args, stream)
     except RootNotFound as error:
         print(error, file=stream)
-        return 1
+    except settings.SettingsError as error:
+        for problem in error.errors:
+            print(problem, file=stream)
+    return 1
+
+
+def _run(root: Path, args: argparse.Namespace, stream: TextIO) -> int:
     if args.command == "list":
         return _cmd_list(root, stream, args.json, args.system)
     if args.command == "validate":

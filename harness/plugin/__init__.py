@@ -5,8 +5,9 @@ all options are declared in :func:`pytest_addoption`, and per-session state live
 ``config.stash`` (one ``_State`` per pytest process, so also one per xdist worker).
 
 Per scenario file (``*.toml`` entry under a directory named by the ``nixos_nspawn_scenario_dirs``
-ini option, default ``scenarios``; such directories are walked as the CLI walks them,
-:class:`ScenarioDirectory`):
+ini option; without it, under one named ``scenarios`` or one of the ``scenario-dirs`` that
+:mod:`harness.settings` reads for the flake at the rootdir; such directories are walked as the
+CLI walks them, :class:`ScenarioDirectory`):
 
 * ``<file>::validate-render`` loads, validates and renders the file. It runs everywhere. A file
   that does not validate yields only this item, failing with every validation message; the other
@@ -32,24 +33,24 @@ from typing import Any
 
 import pytest
 
-from harness import catalogue
-from harness.catalogue import find_flake_root
-from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT, generated_path
+from harness import catalogue, settings
+from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT
 from harness.run.build import (
     BUILD_MARGIN,
     BuildOutcome,
     NixOptions,
     current_system,
-    plan_target,
 )
 from harness.run.build import build as run_build
 from harness.run.capabilities import Capabilities, probe
 from harness.run.progress import Progress
 from harness.scenario.load import load_scenario, parse_nix_code_of
 from harness.scenario.model import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
+from harness.scenario.usercode import find_flake_root
 
 RENDER_ITEM = "validate-render"
 SCENARIO_DIRS_INI = "nixos_nspawn_scenario_dirs"
+DEFAULT_SCENARIO_DIR = "scenarios"
 LOG_TAIL_LINES = 30
 
 
@@ -60,6 +61,7 @@ class _State:
     capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
     builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
     trees: dict[Path, catalogue.ScenarioNames] = field(default_factory=dict)
+    scenario_paths: tuple[Path, ...] | None = None
 
 
 STATE = pytest.StashKey[_State]()
@@ -108,9 +110,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         SCENARIO_DIRS_INI,
-        "names of directories whose *.toml files (at any depth) are scenario files",
+        "names of directories whose *.toml files (at any depth) are scenario files (default: "
+        "`scenarios`, and pyproject.toml's [tool.nixos-nspawn] scenario-dirs)",
         type="linelist",
-        default=["scenarios"],
+        default=[],
     )
 
 
@@ -134,6 +137,7 @@ def _positive_seconds(text: str) -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = _State()
+    _settings_trees(config)  # a bad settings file is a usage error, before any collection
     config.addinivalue_line("markers", "vm: builds and runs a scenario's NixOS VM test with nix")
 
 
@@ -218,10 +222,31 @@ def is_scenario_file(path: Path, config: pytest.Config) -> bool:
     return path.suffix == ".toml" and _scenario_tree(path.parent, config) is not None
 
 
+def _settings_trees(config: pytest.Config) -> tuple[Path, ...]:
+    """The scenario directories that the settings (:mod:`harness.settings`) of the flake at or
+    above the rootdir name; read once per pytest process (``--interactive`` asks before
+    pytest_configure)."""
+    state = config.stash.setdefault(STATE, _State())
+    if state.scenario_paths is None:
+        root = find_flake_root(config.rootpath)
+        try:
+            state.scenario_paths = settings.load(root).scenario_paths if root else ()
+        except settings.SettingsError as error:
+            raise pytest.UsageError(str(error)) from None
+    return state.scenario_paths
+
+
 def _scenario_tree(directory: Path, config: pytest.Config) -> Path | None:
-    """The outermost scenario directory at or above ``directory`` (names relative to the
-    rootdir when inside it): the tree whose scenario names must be unique."""
+    """The outermost scenario directory at or above ``directory``: a directory named by the
+    ini option when it is set (names relative to the rootdir when inside it), else one named
+    ``scenarios`` or one of the settings' ``scenario-dirs``. The tree is where scenario names
+    must be unique."""
     names = set(config.getini(SCENARIO_DIRS_INI))
+    if not names:
+        names = {DEFAULT_SCENARIO_DIR}
+        for tree in _settings_trees(config):
+            if directory == tree or tree in directory.parents:
+                return tree
     try:
         base = config.rootpath
         parts = directory.relative_to(base).parts
@@ -359,6 +384,8 @@ class RenderItem(_ScenarioItem):
         root = find_flake_root(self.path.parent) or tree.parent
         try:
             catalogue.rendered(root, self.scenario)
+        except settings.SettingsError as error:
+            raise ScenarioFailure(str(error)) from error
         except (ScenarioError, ValueError) as error:
             raise ScenarioFailure(f"{self.path}: cannot render: {error}") from error
 
@@ -466,18 +493,13 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
     root = find_flake_root(scenario.path.parent)
     assert root is not None, "the capability probe skips scenarios outside a flake"
     try:
-        rendered = catalogue.rendered(root, scenario)
+        target = catalogue.build_target(root, scenario, _system(config), _nix_options(config))
+    except settings.SettingsError as error:
+        state.builds[scenario.path] = str(error)
+        return state.builds[scenario.path]
     except (ScenarioError, ValueError) as error:
         state.builds[scenario.path] = f"{scenario.path}: cannot render: {error}"
         return state.builds[scenario.path]
-    target = plan_target(
-        root,
-        _system(config),
-        scenario.name,
-        rendered,
-        generated_path(root, scenario),
-        _nix_options(config),
-    )
     timeout = build_timeout(config, scenario)
     progress = Progress(
         _stderr_writer(config),

@@ -7,7 +7,9 @@ become code. The only exception is by design: :class:`NixCode` wraps the fields 
 code (the ``config`` keys): it travels as an escaped string into a file of its own that the
 generated module imports, so it is exactly one expression and cannot reach the text around it;
 the scenario format documents it as code. :class:`PrebuiltSystem` is such code used as the
-module of a NixOS system that the generated test builds.
+module of a NixOS system that the generated test builds. A scenario's ``imports`` and ``modules``
+refer to the user's code without being code: :class:`NixPath` becomes a path literal (or a path
+built from an escaped string), :class:`UserModule` an escaped attribute of ``userModules``.
 
 The property tests in ``tests/unit/scenario/test_escape.py`` prove the round trip
 Python → Nix text → ``nix-instantiate --eval --strict --json`` → Python for arbitrary values.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from harness.scenario.nixvalues import (
     NIX_INT_MAX,
@@ -43,6 +46,29 @@ argument)."""
 
 CODE_FILE_NAME = "scenario-config.nix"
 """The store name of the file that holds a :class:`NixCode` (see :func:`nix_code`)."""
+
+
+@dataclass(frozen=True)
+class NixPath:
+    """A file of the user's repository that a generated module imports, as a path relative to
+    the directory of the generated file (POSIX, normalised: ``../../hosts/web.nix``). Nix
+    resolves it where the file is read: in the flake's source for a committed test, in the
+    working tree for a fresh rendering (see :func:`nix_path`)."""
+
+    relative: str
+
+
+USER_MODULES = "userModules"
+"""The generated test's argument holding the user's flake's ``nixosModules``."""
+
+
+@dataclass(frozen=True)
+class UserModule:
+    """``userModules.<name>``: a module of the user's flake by name; ``missing`` is the message
+    of the evaluation error when the flake has no such module."""
+
+    name: str
+    missing: str
 
 
 class NixEscapeError(ValueError):
@@ -148,18 +174,43 @@ def nix_code(code: NixCode, indent: int = 0) -> str:
     return f"(import (builtins.toFile {nix_string(CODE_FILE_NAME)} {contents}))"
 
 
+_PATH_LITERAL = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*\Z")
+"""A relative path that Nix's lexer reads as one path literal (its PATH_CHAR set)."""
+
+
+def nix_path(path: NixPath) -> str:
+    """A path expression for ``path.relative``: a literal (``../../hosts/web.nix``,
+    ``./web.nix``) when every character may stand in one, else ``(./. + "/name with space")``,
+    which Nix normalises (``..`` included) to the same path."""
+    relative = path.relative
+    if relative.startswith("/") or not relative:
+        raise NixEscapeError(f"not a relative path: {relative!r}")
+    if _PATH_LITERAL.match(relative):
+        return relative if relative.startswith("../") else f"./{relative}"
+    return f"(./. + {nix_string('/' + relative)})"
+
+
+def user_module(module: UserModule) -> str:
+    """``(userModules.<name> or (throw "<missing>"))``: the module, or a clear evaluation error."""
+    return f"({USER_MODULES}.{nix_attr_name(module.name)} or (throw {nix_string(module.missing)}))"
+
+
 def to_nix(value: object, indent: int = 0) -> str:
     """A Nix expression denoting ``value``.
 
-    Supports str, bool, int, NixCode, PrebuiltSystem, sequences (lists/tuples) and mappings with
-    str keys; the result is pretty-printed for ``indent`` levels of two spaces. Anything else
-    (floats, dates, None) raises :class:`NixEscapeError`: the loader rejects such values with a
-    clear message before rendering.
+    Supports str, bool, int, NixCode, PrebuiltSystem, NixPath, UserModule, sequences
+    (lists/tuples) and mappings with str keys; the result is pretty-printed for ``indent``
+    levels of two spaces. Anything else (floats, dates, None) raises :class:`NixEscapeError`:
+    the loader rejects such values with a clear message before rendering.
     """
     if isinstance(value, NixCode):
         return nix_code(value, indent)
     if isinstance(value, PrebuiltSystem):
         return f"(pkgs.nixos [ {PREBUILT_MODULES} {nix_code(value.module, indent)} ]).toplevel"
+    if isinstance(value, NixPath):
+        return nix_path(value)
+    if isinstance(value, UserModule):
+        return user_module(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -7,16 +7,19 @@ Templates never format values themselves, so the escaping argument is made in on
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from harness.render import escape
-from harness.scenario.model import ContainerSpec, Scenario, Step
+from harness.scenario.model import ContainerSpec, Scenario, Step, UserCode
 from harness.scenario.nixvalues import PrebuiltSystem
 
 GENERATED_DIR = Path("nix", "tests")
-"""Where generated test modules live, relative to the repository root (flake.nix reads it)."""
+"""Where this repository's generated test modules live (the manual's pages name them); a
+repository's own place is its settings' ``tests-dir`` (:mod:`harness.settings`)."""
 
 RENDER_COMMAND = "python -m harness render"
 
@@ -60,16 +63,41 @@ def _environment() -> jinja2.Environment:
 _ENV = _environment()
 
 
-def generated_path(repo_root: Path, scenario: Scenario) -> Path:
-    """The generated test module of ``scenario`` in the repository at ``repo_root``."""
-    return repo_root / GENERATED_DIR / f"{scenario.name}.nix"
+@dataclass(frozen=True)
+class _Place:
+    """Where a rendering goes: the scenario file as the header names it (``source``) and the
+    directory of the generated file (``directory``; the scenario's paths are relative to it)."""
+
+    source: str
+    directory: Path | None
+
+    def modules(self, user: UserCode, where: str) -> list[object]:
+        """A machine's ``imports`` (path expressions) and ``modules`` (``userModules.<name>``)."""
+        if user.imports and self.directory is None:
+            raise ValueError("a scenario with `imports` renders only for a place (directory)")
+        base = os.path.abspath(self.directory) if self.directory is not None else ""
+        paths: list[object] = [
+            escape.NixPath(Path(os.path.relpath(item.target, base)).as_posix())
+            for item in user.imports
+        ]
+        return paths + [
+            escape.UserModule(
+                name,
+                f"scenario {self.source}: {where} modules: the flake has no nixosModules.{name}",
+            )
+            for name in user.modules
+        ]
 
 
-def container_options(container: ContainerSpec) -> dict[str, object]:
+def container_options(container: ContainerSpec, place: _Place) -> dict[str, object]:
     """The ``nixos-nspawn.containers.<name>`` definition: exactly the options the scenario set,
     under the module's option names, so the module's defaults apply to everything else."""
     options: dict[str, object] = {}
-    if container.config is not None:
+    user = place.modules(container.user, f"[containers.{container.name}]")
+    if user:
+        code = [container.config] if container.config is not None else []
+        options["config"] = {"imports": [*user, *code]}
+    elif container.config is not None:
         options["config"] = container.config
     if container.path is not None:
         options["path"] = container.path
@@ -105,14 +133,19 @@ def container_options(container: ContainerSpec) -> dict[str, object]:
     return options
 
 
-def specialisations(scenario: Scenario) -> dict[str, object]:
-    """The host's ``specialisation`` option: per specialisation an extra host module and the
-    containers' extra modules (merged with their ``config`` by the module's option type)."""
+def specialisations(scenario: Scenario, place: _Place) -> dict[str, object]:
+    """The host's ``specialisation`` option: per specialisation extra host modules (its
+    ``imports``, ``modules``, ``config``) and the containers' extra modules (merged with their
+    ``config`` by the module's option type)."""
     out: dict[str, object] = {}
     for specialisation in scenario.host.specialisations:
         configuration: dict[str, object] = {}
+        where = f"[host.specialisations.{specialisation.name}]"
+        imports = place.modules(specialisation.user, where)
         if specialisation.config is not None:
-            configuration["imports"] = [specialisation.config]
+            imports.append(specialisation.config)
+        if imports:
+            configuration["imports"] = imports
         if specialisation.containers:
             configuration["nixos-nspawn"] = {
                 "containers": {
@@ -162,27 +195,36 @@ def render_test_script(scenario: Scenario) -> str:
     )
 
 
-def render_scenario(scenario: Scenario, source: str) -> str:
+def render_scenario(scenario: Scenario, source: str, directory: Path | None = None) -> str:
     """The text of the generated NixOS test module for ``scenario``.
 
     ``source`` is the scenario file as the header names it: give
     :func:`harness.catalogue.source_label` (through :func:`harness.catalogue.rendered`), so
-    that every renderer writes the header ``render`` commits.
+    that every renderer writes the header ``render`` commits. ``directory`` is where the text
+    is written: the scenario's ``imports`` become paths relative to it (a scenario with
+    ``imports`` needs it).
     """
+    place = _Place(source, directory)
+    host_config = [scenario.host.config] if scenario.host.config is not None else []
     header = f"Generated from {source} by `{RENDER_COMMAND}`; do not edit.\n{scenario.description}"
     return _ENV.get_template("test.nix.j2").render(
         header=header,
         name=scenario.name,
         timeout=scenario.timeout if scenario.timeout is not None else DEFAULT_TEST_TIMEOUT,
-        host_config=scenario.host.config,
+        host_imports=[*place.modules(scenario.host.user, "[host]"), *host_config],
         memory_mb=HOST_MEMORY_MB + CONTAINER_MEMORY_MB * len(scenario.containers),
         disk_mb=HOST_DISK_MB,
-        containers={c.name: container_options(c) for c in scenario.containers},
+        containers={c.name: container_options(c, place) for c in scenario.containers},
         # A prebuilt system is built with the host's `pkgs` (PrebuiltSystem).
         needs_pkgs=any(isinstance(c.path, PrebuiltSystem) for c in scenario.containers),
-        specialisations=specialisations(scenario),
+        specialisations=specialisations(scenario, place),
         nodes={
-            node.name: {"imports": [node.config] if node.config is not None else []}
+            node.name: {
+                "imports": [
+                    *place.modules(node.user, f"[nodes.{node.name}]"),
+                    *([node.config] if node.config is not None else []),
+                ]
+            }
             for node in scenario.nodes
         },
         test_script=render_test_script(scenario),

@@ -2,14 +2,20 @@
 
 Which derivation is built (see :func:`plan_target`):
 
-* The scenario's generated file ``nix/tests/<name>.nix`` is tracked by git and identical to a
-  fresh rendering: build the flake's own check, ``.#checks.<system>.<name>``. This is exactly
-  what ``nix build .#checks`` and CI build.
-* Otherwise (a new, untracked scenario, or a scenario edited since it was last rendered): a git
-  flake only sees tracked files, so the fresh rendering is written to
-  ``.nixos-nspawn/rendered/<name>.nix`` and built through the flake's ``lib.scenarioTest`` with
-  ``--impure --expr``. The host module and the checks package still come from the flake, so
-  uncommitted edits of tracked files are honoured as in any dirty git flake.
+* The scenario's generated file (``nix/tests/<name>.nix``, or in the settings' ``tests-dir``)
+  is tracked by git and identical to a fresh rendering, and so is every file the scenario
+  ``imports``: build the flake's own check (``checks-attr``, ``.#checks.<system>.<name>`` by
+  default). This is exactly what ``nix build .#checks`` and CI build.
+* Otherwise (a new, untracked scenario, a scenario edited since it was last rendered, or one
+  importing a file git does not track yet): a git flake only sees tracked files, so the fresh
+  rendering is written to ``.nixos-nspawn/rendered/<name>.nix`` and built with ``--impure
+  --expr`` through nixos-nspawn's ``lib.mkScenarioTest``: the flake itself when the settings'
+  ``input`` is ``self`` (this repository), else the flake's input of that name. Its paths are
+  relative to the rendering's place, so they read the working tree (untracked files
+  included); ``pkgs`` is the flake's own ``nixpkgs`` input when it has one (the user's pin),
+  else nixos-nspawn's; the user's ``nixosModules`` come from the flake. The host module and
+  the checks package come from the flakes, so uncommitted edits of tracked files are honoured
+  as in any dirty git flake.
 
 Every nix call passes ``--extra-experimental-features "nix-command flakes"`` so that it works
 with a stock Nix configuration, where both features are still off by default, and the user's
@@ -23,7 +29,7 @@ import os
 import platform
 import subprocess
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +42,7 @@ from harness.run.results import (
     results_from_file,
     results_from_log,
 )
+from harness.settings import SELF_INPUT, Settings
 
 NIX_FEATURES = ("--extra-experimental-features", "nix-command flakes")
 # --json, not --print-out-paths: the latter is missing from Nix 2.8 (Debian's nix-bin).
@@ -70,22 +77,46 @@ class NixTarget:
     flake_root: Path
     system: str
     name: str
-    rendered: Path | None  # None: the flake's own checks.<system>.<name>
+    rendered: Path | None  # None: the flake's committed check (``attr``)
     flake_url: str = ""  # how --expr names the flake (see flake_url()); unused without it
     nix_options: NixOptions = ()
+    attr: str = ""  # the committed check's flake attribute; default: checks.<system>.<name>
+    input: str = SELF_INPUT  # the flake input that is nixos-nspawn (harness.settings)
+    untracked: tuple[str, ...] = ()  # imported files git does not track (why it is fresh)
+
+    @property
+    def check_attr(self) -> str:
+        return self.attr or Settings(self.flake_root).check_attr(self.system, self.name)
 
     def installable(self, output_attr: str = "") -> tuple[str, ...]:
         """Installable arguments; ``output_attr`` selects an attribute such as driverInteractive."""
         suffix = f".{output_attr}" if output_attr else ""
         if self.rendered is None:
-            return (f".#checks.{self.system}.{nix_attr_name(self.name)}{suffix}",)
-        expr = (
+            return (f".#{self.check_attr}{suffix}",)
+        return ("--impure", "--expr", f"({self.expression()}){suffix}")
+
+    def expression(self) -> str:
+        """The fresh rendering's test through nixos-nspawn's ``lib.mkScenarioTest``."""
+        assert self.rendered is not None
+        if self.input == SELF_INPUT:
+            nixos_nspawn = "flake"
+        else:
+            missing = (
+                f"the flake {self.flake_url} has no input {self.input!r}: name nixos-nspawn's "
+                "input in pyproject.toml, [tool.nixos-nspawn] input"
+            )
+            nixos_nspawn = (
+                f"flake.inputs.{nix_attr_name(self.input)} or (throw {nix_string(missing)})"
+            )
+        return (
             f"let flake = builtins.getFlake {nix_string(self.flake_url)}; "
-            "in (flake.lib.scenarioTest flake.inputs.nixpkgs.legacyPackages."
-            f"{nix_attr_name(self.system)} "
-            f"{nix_string(str(self.rendered))}){suffix}"
+            f"nn = {nixos_nspawn}; in "
+            "nn.lib.mkScenarioTest { "
+            "pkgs = (flake.inputs.nixpkgs or nn.inputs.nixpkgs).legacyPackages."
+            f"{nix_attr_name(self.system)}; "
+            f"file = /. + {nix_string(str(self.rendered))}; "
+            "modules = flake.nixosModules or { }; }"
         )
-        return ("--impure", "--expr", expr)
 
     def build_argv(self, output_attr: str = "") -> tuple[str, ...]:
         """The exact ``nix build`` command line (run in ``flake_root``)."""
@@ -100,7 +131,13 @@ class NixTarget:
 
     def describe(self) -> str:
         if self.rendered is None:
-            return f"flake check checks.{self.system}.{self.name}"
+            return f"flake check {self.check_attr}"
+        if self.untracked:
+            return (
+                f"freshly rendered {self.rendered.name}, from the working tree: it imports "
+                f"files git does not track ({', '.join(self.untracked)}), which the flake's "
+                "own checks cannot see: `git add` them"
+            )
         return f"freshly rendered {self.rendered.name} (not committed or stale)"
 
 
@@ -146,26 +183,44 @@ def _tracked_by_git(root: Path, path: Path) -> bool:
 
 
 def plan_target(
-    flake_root: Path,
+    settings: Settings,
     system: str,
     name: str,
-    rendered: str,
-    generated: Path,
+    render: Callable[[Path], str],
     nix_options: NixOptions = (),
+    imports: Sequence[Path] = (),
 ) -> NixTarget:
-    """Build the committed check when it is current, else the fresh rendering (module doc)."""
+    """Build the committed check when it is current, else the fresh rendering (module doc).
+
+    ``render`` gives the scenario's generated test for a place (its imported paths are
+    relative to it); ``imports`` are the files the scenario imports."""
+    root = settings.root
+    generated = settings.generated_path(name)
     try:
         committed = generated.read_text(encoding="utf-8")
     except OSError:
         committed = None
-    if committed == rendered and _tracked_by_git(flake_root, generated):
-        return NixTarget(flake_root, system, name, None, nix_options=nix_options)
-    target = flake_root / STATE_DIR / "rendered" / f"{name}.nix"
+    untracked = tuple(
+        os.path.relpath(path, root) for path in imports if not _tracked_by_git(root, path)
+    )
+    if committed == render(generated) and _tracked_by_git(root, generated) and not untracked:
+        attr = settings.check_attr(system, name)
+        return NixTarget(root, system, name, None, nix_options=nix_options, attr=attr)
+    target = root / STATE_DIR / "rendered" / f"{name}.nix"
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.{os.getpid()}")
-    scratch.write_text(rendered, encoding="utf-8")
+    scratch.write_text(render(target), encoding="utf-8")
     scratch.replace(target)
-    return NixTarget(flake_root, system, name, target, flake_url(flake_root), nix_options)
+    return NixTarget(
+        root,
+        system,
+        name,
+        target,
+        flake_url(root),
+        nix_options,
+        input=settings.input,
+        untracked=untracked,
+    )
 
 
 def log_path(flake_root: Path, name: str, kind: str = "build") -> Path:

@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import settings
 from harness.run.build import NIX_FEATURES, NixOptions, option_args
 
 KVM_DEVICE = Path("/dev/kvm")
@@ -58,19 +59,24 @@ def kvm_reason(device: Path, modules: Path) -> str | None:
     return None
 
 
-def nixpkgs_reason(flake_root: Path, system: str, nix_options: NixOptions = ()) -> str | None:
+def nixpkgs_reason(
+    flake_root: Path, system: str, nix_options: NixOptions = (), checks: str | None = None
+) -> str | None:
     """Why the flake's nixpkgs input cannot be obtained, or None.
 
-    Evaluating the names of ``checks.<system>`` forces the flake's lock and the nixpkgs source
-    (``lib`` comes from it) and nothing else: offline without the source in the store, it fails.
+    Evaluating the names of ``checks.<system>`` (``checks``: the attribute set of the flake's
+    scenario checks, :meth:`harness.settings.Settings.checks_set`) forces the flake's lock and
+    the nixpkgs source (``lib`` comes from it) and nothing else: offline without the source in
+    the store, it fails.
     """
+    checks = checks if checks is not None else f"checks.{system}"
     argv = [
         "nix",
         *NIX_FEATURES,
         *option_args(nix_options),
         "eval",
         "--json",
-        f".#checks.{system}",
+        f".#{checks}",
         "--apply",
         "builtins.attrNames",
     ]
@@ -86,7 +92,7 @@ def nixpkgs_reason(flake_root: Path, system: str, nix_options: NixOptions = ()) 
         )
     except subprocess.TimeoutExpired:
         return (
-            f"nixpkgs not obtainable: `nix eval .#checks.{system}` in {flake_root} did not "
+            f"nixpkgs not obtainable: `nix eval .#{checks}` in {flake_root} did not "
             f"finish within {PROBE_TIMEOUT_SECONDS:g} s"
         )
     if result.returncode == 0:
@@ -94,7 +100,7 @@ def nixpkgs_reason(flake_root: Path, system: str, nix_options: NixOptions = ()) 
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     detail = (errors or result.stderr.strip().splitlines() or ["no output"])[-1]
     return (
-        f"nixpkgs not obtainable (offline, no binary cache?): `nix eval .#checks.{system}` "
+        f"nixpkgs not obtainable (offline, no binary cache?): `nix eval .#{checks}` "
         f"in {flake_root} failed: {detail.strip()}"
     )
 
@@ -114,7 +120,12 @@ def probe(
     if flake_root is None:
         reasons.append("no flake.nix found above the scenario files")
     elif missing_nix is None:
-        nixpkgs = nixpkgs_reason(flake_root, system, nix_options)
+        try:
+            checks = settings.load(flake_root).checks_set(system)
+        except settings.SettingsError as error:
+            reasons.append(str(error))
+            return Capabilities("; ".join(reasons))
+        nixpkgs = nixpkgs_reason(flake_root, system, nix_options, checks)
         if nixpkgs is not None:
             reasons.append(nixpkgs)
     return Capabilities("; ".join(reasons) if reasons else None)

@@ -54,17 +54,15 @@ from pathlib import Path
 
 import pexpect
 
-from harness.catalogue import rendered
+from harness.catalogue import build_target
 from harness.checks.result import Result
 from harness.render.escape import py_string
-from harness.render.nixos_test import generated_path
 from harness.run.build import (
     STATE_DIR,
     NixOptions,
     build_driver_interactive,
     last_results_path,
     out_path,
-    plan_target,
 )
 from harness.run.processes import reaped, stop
 from harness.run.progress import Progress
@@ -386,14 +384,7 @@ def debug_scenario(
     if requested is not None and requested not in ids:
         say(f"{scenario.path}: no expectation {requested!r}; expectations: {', '.join(ids)}\n")
         return 4
-    target = plan_target(
-        flake_root,
-        system,
-        scenario.name,
-        rendered(flake_root, scenario),
-        generated_path(flake_root, scenario),
-        nix_options,
-    )
+    target = build_target(flake_root, scenario, system, nix_options)
     progress = Progress(say, scenario.name, ids)
     progress.say(f"nix build of the {target.describe()}'s driverInteractive")
     process, log = build_driver_interactive(target, timeout=timeout, on_line=progress.feed)

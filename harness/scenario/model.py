@@ -64,6 +64,28 @@ class ScenarioError(Exception):
 
 
 @dataclass(frozen=True)
+class ImportPath:
+    """One ``imports`` entry: ``written`` as the scenario has it (relative to the scenario
+    file), ``target`` the file or directory it names: absolute, normalised lexically (as Nix
+    normalises paths), inside the flake root."""
+
+    written: str
+    target: Path
+
+
+@dataclass(frozen=True)
+class UserCode:
+    """A machine's references to the user's own code: ``imports`` (files of the repository)
+    and ``modules`` (names of the flake's ``nixosModules``), imported before its ``config``."""
+
+    imports: tuple[ImportPath, ...] = ()
+    modules: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.imports or self.modules)
+
+
+@dataclass(frozen=True)
 class Specialisation:
     """``[host.specialisations.<name>]``: a NixOS specialisation of the host, which a
     ``switch`` step activates. ``config`` is an extra host module; ``containers`` maps container
@@ -72,6 +94,7 @@ class Specialisation:
     name: str
     config: NixCode | None = None
     containers: Mapping[str, NixCode] = field(default_factory=lambda: MappingProxyType({}))
+    user: UserCode = UserCode()
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,7 @@ class Host:
 
     config: NixCode | None = None
     specialisations: tuple[Specialisation, ...] = ()
+    user: UserCode = UserCode()
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,7 @@ class ContainerSpec:
     restart_if_changed: bool | None = None
     binds: tuple[BindMount, ...] = ()
     veth: Veth = Veth()
+    user: UserCode = UserCode()
 
 
 @dataclass(frozen=True)
@@ -129,6 +154,7 @@ class VmNode:
 
     name: str
     config: NixCode | None = None
+    user: UserCode = UserCode()
 
 
 @dataclass(frozen=True)
@@ -168,6 +194,17 @@ class Scenario:
     expectations: tuple[Expectation, ...]
     steps: tuple[Step, ...] = ()
     nodes: tuple[VmNode, ...] = ()
+
+    @property
+    def imported(self) -> tuple[Path, ...]:
+        """Every file or directory of the repository that the scenario ``imports``."""
+        machines: tuple[Host | Specialisation | VmNode | ContainerSpec, ...] = (
+            self.host,
+            *self.host.specialisations,
+            *self.nodes,
+            *self.containers,
+        )
+        return tuple(item.target for machine in machines for item in machine.user.imports)
 
     @property
     def program(self) -> tuple[Step | Expectation, ...]:

@@ -10,7 +10,16 @@ from types import MappingProxyType
 
 from harness.checks.spec import HOST, describe
 from harness.checks.steps import BASE_SYSTEM
-from harness.scenario.model import BindMount, ContainerSpec, Host, Specialisation, Veth, VmNode
+from harness.scenario.model import (
+    BindMount,
+    ContainerSpec,
+    Host,
+    ImportPath,
+    Specialisation,
+    UserCode,
+    Veth,
+    VmNode,
+)
 from harness.scenario.nixvalues import NixCode, PrebuiltSystem
 from harness.scenario.reader import NAME, Reader, suggest
 from harness.scenario.tomlpos import KeyPath
@@ -20,12 +29,22 @@ from harness.scenario.unit_values import (
     key_problem,
     parameters_problem,
 )
+from harness.scenario.usercode import flake_root, import_target, module_problem
 
-NODE_KEYS = ("config",)
-HOST_KEYS = ("config", "specialisations")
-SPECIALISATION_KEYS = ("config", "containers")
+USER_CODE_KEYS = ("imports", "modules")
+NODE_KEYS = ("config", *USER_CODE_KEYS)
+HOST_KEYS = ("config", "specialisations", *USER_CODE_KEYS)
+SPECIALISATION_KEYS = ("config", "containers", *USER_CODE_KEYS)
 SPECIALISATION_CONTAINER_KEYS = ("config",)
-CONTAINER_KEYS = ("config", "path", "autoStart", "restartIfChanged", "binds", "network")
+CONTAINER_KEYS = (
+    "config",
+    "path",
+    "autoStart",
+    "restartIfChanged",
+    "binds",
+    "network",
+    *USER_CODE_KEYS,
+)
 PATH_KEYS = ("config",)
 BIND_KEYS = ("hostPath", "readOnly", "idmap", "options")
 NETWORK_KEYS = ("veth",)
@@ -49,6 +68,24 @@ def _nix_code(reader: Reader, table: Mapping[str, object], key: KeyPath) -> NixC
     return NixCode(code)
 
 
+def _user_code(reader: Reader, table: Mapping[str, object], key: KeyPath) -> UserCode:
+    """A machine's ``imports`` and ``modules`` (:mod:`harness.scenario.usercode`)."""
+    imports = []
+    root = flake_root(reader.path)
+    for index, written in enumerate(reader.strings(table, key, "imports") or ()):
+        target = import_target(written, reader.path, root)
+        if isinstance(target, str):
+            reader.error((*key, "imports", index), target)
+        else:
+            imports.append(ImportPath(written, target))
+    modules = reader.strings(table, key, "modules") or ()
+    for index, name in enumerate(modules):
+        problem = module_problem(name)
+        if problem is not None:
+            reader.error((*key, "modules", index), problem)
+    return UserCode(tuple(imports), modules)
+
+
 def read_host(reader: Reader, value: object) -> Host:
     table = reader.table(value, ("host",), HOST_KEYS)
     if table is None:
@@ -60,7 +97,11 @@ def read_host(reader: Reader, value: object) -> Host:
             found = read_specialisation(reader, name, item, (*key, name))
             if found is not None:
                 specialisations.append(found)
-    return Host(_nix_code(reader, table, ("host",)), tuple(specialisations))
+    return Host(
+        _nix_code(reader, table, ("host",)),
+        tuple(specialisations),
+        _user_code(reader, table, ("host",)),
+    )
 
 
 def read_specialisation(
@@ -88,9 +129,18 @@ def read_specialisation(
                 reader.error(item_key, "give the container's `config` in this specialisation")
             if code is not None:
                 containers[container] = code
-    if "config" not in table and "containers" not in table:
-        reader.error(key, "a specialisation changes something: give `config` or `containers`")
-    return Specialisation(name, _nix_code(reader, table, key), MappingProxyType(containers))
+    if not any(name in table for name in ("config", "containers", *USER_CODE_KEYS)):
+        reader.error(
+            key,
+            "a specialisation changes something: give `config`, `imports`, `modules` or "
+            "`containers`",
+        )
+    return Specialisation(
+        name,
+        _nix_code(reader, table, key),
+        MappingProxyType(containers),
+        _user_code(reader, table, key),
+    )
 
 
 def specialised_containers(reader: Reader, host: Host, containers: Sequence[ContainerSpec]) -> None:
@@ -213,11 +263,18 @@ def read_container(reader: Reader, name: str, value: object) -> ContainerSpec | 
             if bind is not None:
                 binds.append(bind)
     path = read_prebuilt_path(reader, table["path"], (*key, "path")) if "path" in table else None
-    if ("config" in table) == ("path" in table):
+    configured = [name for name in ("config", *USER_CODE_KEYS) if name in table]
+    if "path" in table and configured:
         reader.error(
             key,
-            "set exactly one of `config` (the container's NixOS module) and "
-            "`path` (a prebuilt system)" + (": both are set" if "path" in table else ""),
+            "set either `path` (a prebuilt system) or the container's NixOS configuration "
+            f"(`config`, `imports`, `modules`): {', '.join(['path', *configured])} are set",
+        )
+    elif "path" not in table and not configured:
+        reader.error(
+            key,
+            "set the container's NixOS configuration (`config` and/or `imports`, "
+            "`modules`) or `path` (a prebuilt system)",
         )
     return ContainerSpec(
         name=name,
@@ -229,6 +286,7 @@ def read_container(reader: Reader, name: str, value: object) -> ContainerSpec | 
         veth=read_veth(reader, table["network"], (*key, "network"))
         if "network" in table
         else Veth(),
+        user=_user_code(reader, table, key),
     )
 
 
@@ -276,7 +334,7 @@ def read_node(reader: Reader, name: str, value: object) -> VmNode | None:
     table = reader.table(value, key, NODE_KEYS)
     if table is None:
         return None
-    return VmNode(name, _nix_code(reader, table, key))
+    return VmNode(name, _nix_code(reader, table, key), _user_code(reader, table, key))
 
 
 def case_clashes(reader: Reader, names: Sequence[str], nodes: Sequence[str]) -> None:

@@ -1,6 +1,6 @@
 # Generated from scenarios/autostart-off.toml by `python -m harness render`; do not edit.
 # A container with autoStart = false stays down at boot until `machinectl start`, then runs and answers
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "autostart-off";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.
 # One container on the default veth link: DHCP from the host, reachable both ways
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "basic-veth";
   globalTimeout = 1800;

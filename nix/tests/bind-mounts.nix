@@ -1,6 +1,6 @@
 # Generated from scenarios/bind-mounts.toml by `python -m harness render`; do not edit.
 # Bind mounts: read-only, read-write and idmapped (container root writes as host root), not idmapped (container root is nobody there), and what the container writes is visible on the host
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "bind-mounts";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/classic-features.toml by `python -m harness render`; do not edit.
 # What classic containers offer: a forwarded port, a tmpfs, a capability, /dev/fuse, TUN, and a bind on a late mount
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "classic-features";
   globalTimeout = 1800;

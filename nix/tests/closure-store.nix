@@ -1,6 +1,6 @@
 # Generated from scenarios/closure-store.toml by `python -m harness render`; do not edit.
 # nixStore = closure: the container sees only its own system's closure under /nix/store, read-only: one erofs image, mounted on the host while the container runs
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "closure-store";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/credentials.toml by `python -m harness render`; do not edit.
 # Credentials reach a container's services: a host file read as root at start, never in the store, and a text
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "credentials";
   globalTimeout = 1800;

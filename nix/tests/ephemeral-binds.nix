@@ -1,6 +1,6 @@
 # Generated from scenarios/ephemeral-binds.toml by `python -m harness render`; do not edit.
 # An ephemeral container: its root file system is fresh on every start, only bind mounts keep state
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "ephemeral-binds";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/isolation.toml by `python -m harness render`; do not edit.
 # Isolation: the store is read-only in the container, it has no nix-daemon socket, and host processes are invisible to it
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "isolation";
   globalTimeout = 1800;

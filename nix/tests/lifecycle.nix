@@ -1,6 +1,6 @@
 # Generated from scenarios/lifecycle.toml by `python -m harness render`; do not edit.
 # machinectl stop, start and restart: each new instance boots from a fresh root, binds keep their data, the service answers again
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "lifecycle";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/link-local.toml by `python -m harness render`; do not edit.
 # Link-local addresses and LLMNR names: the host and a container reach each other over fe80:: on the veth link and by name, and HTTP works over the link-local address
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "link-local";
   globalTimeout = 1800;

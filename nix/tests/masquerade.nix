@@ -1,6 +1,6 @@
 # Generated from scenarios/masquerade.toml by `python -m harness render`; do not edit.
 # A container reaches a plain NixOS VM on the test network through the host, which masquerades it: the outside node sees the host's address
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "masquerade";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/mdns.toml by `python -m harness render`; do not edit.
 # mDNS names: the host and a zone peer reach a container as <name>.local, and the container reaches the host as host.local, through systemd-resolved's multicast DNS on the container links
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "mdns";
   globalTimeout = 1800;

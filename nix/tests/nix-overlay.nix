@@ -1,6 +1,6 @@
 # Generated from scenarios/nix-overlay.toml by `python -m harness render`; do not edit.
 # nix = overlay: the container builds with its own nix-daemon into a throw-away layer over the host's store
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "nix-overlay";
   globalTimeout = 1800;

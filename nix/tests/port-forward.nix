@@ -1,6 +1,6 @@
 # Generated from scenarios/port-forward.toml by `python -m harness render`; do not edit.
 # Port forwarding from an outside node into a container: a client on the test network connects to the host's address and port 8080 and is answered by the container's port 80
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "port-forward";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/prebuilt-path.toml by `python -m harness render`; do not edit.
 # A prebuilt `path` container: a NixOS system built on its own with nixosModules.default and nixos-nspawn.isContainer = true boots from its toplevel, gets its network from its own configuration and serves
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "prebuilt-path";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/reboot.toml by `python -m harness render`; do not edit.
 # Rebooting the host brings back the containers with autoStart (fresh roots, binds kept) and not the others; a rebooted test-network node is reached through the host again
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "reboot";
   globalTimeout = 1800;

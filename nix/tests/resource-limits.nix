@@ -1,6 +1,6 @@
 # Generated from scenarios/resource-limits.toml by `python -m harness render`; do not edit.
 # serviceConfig limits the whole container through its unit's cgroup; extraFlags reach systemd-nspawn as written
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "resource-limits";
   globalTimeout = 1800;

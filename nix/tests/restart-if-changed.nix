@@ -1,6 +1,6 @@
 # Generated from scenarios/restart-if-changed.toml by `python -m harness render`; do not edit.
 # Switching the host to a specialisation restarts a changed container (restartIfChanged, the default), while one with restartIfChanged = false keeps running its old system
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "restart-if-changed";
   globalTimeout = 1800;

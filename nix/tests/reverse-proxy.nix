@@ -1,6 +1,6 @@
 # Generated from scenarios/reverse-proxy.toml by `python -m harness render`; do not edit.
 # The seed's reverse proxy example: nginx on the host proxies to nginx in the container 'backend'
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "reverse-proxy";
   globalTimeout = 1800;

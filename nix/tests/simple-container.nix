@@ -1,6 +1,6 @@
 # Generated from scenarios/simple-container.toml by `python -m harness render`; do not edit.
 # The seed's simple example: a container 'mycontainer' running a plain NixOS with htop, and `machinectl shell` gives a root shell in it
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "simple-container";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/static-address.toml by `python -m harness render`; do not edit.
 # The seed's custom network example: static IPv4 and IPv6 addresses on both ends
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "static-address";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/three-instances.toml by `python -m harness render`; do not edit.
 # Three instances of one NixOS service on one port: each container runs nginx on port 80 in its own network namespace
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "three-instances";
   globalTimeout = 1800;

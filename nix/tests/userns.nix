@@ -1,6 +1,6 @@
 # Generated from scenarios/userns.toml by `python -m harness render`; do not edit.
 # Every container runs in its own user namespace: private, disjoint 65536-wide UID ranges
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "userns";
   globalTimeout = 1800;

@@ -1,6 +1,6 @@
 # Generated from scenarios/zone-peers.toml by `python -m harness render`; do not edit.
 # Two containers in one zone: the app reaches its database by name, as the upstream bind-mounts test has nextcloud reach 'database'
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "zone-peers";
   globalTimeout = 1800;

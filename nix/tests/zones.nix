@@ -1,6 +1,6 @@
 # Generated from scenarios/zones.toml by `python -m harness render`; do not edit.
 # Two containers share the zone 'lab' and reach each other; a host that filters forwarding isolates zone 'dmz' from them
-{ nixosModules, checksPackage }:
+{ nixosModules, checksPackage, userModules ? { }, ... }:
 {
   name = "zones";
   globalTimeout = 1800;

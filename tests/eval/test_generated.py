@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.catalogue import find_root, rendered, scenario_files
-from harness.render.nixos_test import generated_path, render_test_script
+from harness.catalogue import find_root, generated_path, rendered, scenario_files
+from harness.render.nixos_test import render_test_script
 from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.eval
@@ -23,7 +23,8 @@ EVAL_TEST = ROOT / "tests" / "eval" / "nix" / "eval-test.nix"
 SCENARIOS = scenario_files(ROOT)
 
 
-def evaluate(lib: Path, module: Path) -> subprocess.CompletedProcess[str]:
+def evaluate(lib: Path, module: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """eval-test.nix of the generated test ``module``; ``args`` are more of its arguments."""
     return subprocess.run(
         [
             "nix-instantiate",
@@ -38,6 +39,7 @@ def evaluate(lib: Path, module: Path) -> subprocess.CompletedProcess[str]:
             "--arg",
             "file",
             str(module),
+            *args,
         ],
         capture_output=True,
         text=True,

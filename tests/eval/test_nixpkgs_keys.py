@@ -28,7 +28,7 @@ from nixpkgs_keys import (
 from nspawn_eval import reference_cases, report
 from test_generated import ROOT, SCENARIOS, evaluated
 
-from harness.render.nixos_test import generated_path
+from harness.catalogue import generated_path
 from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.eval

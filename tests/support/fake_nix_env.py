@@ -145,3 +145,19 @@ def result(id_: str, ok: bool = True, **extra: object) -> dict[str, object]:
     }
     record.update(extra)
     return record
+
+
+def fresh_expression(url: str, rendered: Path, input: str = "nixos-nspawn") -> str:
+    """The --expr of the fresh route: nixos-nspawn's lib.mkScenarioTest (harness.run.build)."""
+    nn = (
+        "flake"
+        if input == "self"
+        else f'flake.inputs.{input} or (throw "the flake {url} has no input '
+        f"'{input}': name nixos-nspawn's input in pyproject.toml, [tool.nixos-nspawn] "
+        'input")'
+    )
+    return (
+        f'(let flake = builtins.getFlake "{url}"; nn = {nn}; in nn.lib.mkScenarioTest '
+        "{ pkgs = (flake.inputs.nixpkgs or nn.inputs.nixpkgs).legacyPackages.x86_64-linux; "
+        f'file = /. + "{rendered}"; modules = flake.nixosModules or {{ }}; }})'
+    )

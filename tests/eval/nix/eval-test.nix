@@ -3,7 +3,12 @@
 # nix/host.nix plus stand-ins only for NixOS itself. Returns plain data for the Python test:
 #   nix-instantiate --eval --strict --json tests/eval/nix/eval-test.nix \
 #     --argstr libPath <nixpkgs lib> --arg file ./nix/tests/<name>.nix
-{ libPath, file }:
+# `userModules` stands for a downstream flake's nixosModules (`lib.mkScenarioTest { modules }`).
+{
+  libPath,
+  file,
+  userModules ? { },
+}:
 let
   lib = import libPath;
   standIns = import ../stand-ins.nix { inherit lib; };
@@ -33,7 +38,7 @@ let
           container = ../../../nix/container.nix;
           default = ../../../nix/default.nix;
         };
-        inherit checksPackage;
+        inherit checksPackage userModules;
       })
     ];
   };

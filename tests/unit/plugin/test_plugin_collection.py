@@ -86,7 +86,7 @@ def test_a_bad_file_is_one_failing_item_and_others_still_run(project, monkeypatc
 def test_render_item_fails_when_the_file_does_not_render(project, monkeypatch):
     import harness.catalogue
 
-    def refuse(scenario, source):
+    def refuse(scenario, source, directory):
         raise ValueError("Nix strings cannot contain NUL characters")
 
     monkeypatch.setattr(harness.catalogue, "render_scenario", refuse)

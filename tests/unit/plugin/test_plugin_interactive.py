@@ -92,7 +92,9 @@ def test_interactive_hands_over_the_repl_after_the_expectations_before(project, 
         child.close()
     assert child.exitstatus == 0
     (build,) = [call for call in fake_nix.calls() if "build" in call]
-    assert build[-1].endswith('demo.nix").driverInteractive')
+    assert build[-1].endswith(
+        'demo.nix"; modules = flake.nixosModules or { }; }).driverInteractive'
+    )
 
 
 @pytest.mark.parametrize("flavour", ["ipython", "ptpython"])

@@ -6,7 +6,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from support.fake_nix_env import result
+from support.fake_nix_env import fresh_expression, result
 
 from harness import catalogue
 from harness.run import capabilities, processes
@@ -124,10 +124,7 @@ def test_each_item_reports_its_own_result_from_one_build(project, kvm, fake_nix)
     builds = [call for call in fake_nix.calls() if "build" in call]
     assert len(builds) == 1
     rendered = project.path / ".nixos-nspawn" / "rendered" / "demo.nix"
-    expr = (
-        f'let flake = builtins.getFlake "path:{project.path}"; in (flake.lib.scenarioTest '
-        f'flake.inputs.nixpkgs.legacyPackages.x86_64-linux "{rendered}")'
-    )
+    expr = fresh_expression(f"path:{project.path}", rendered)
     assert builds[0] == [*FEATURES, *BUILD, "--impure", "--expr", expr]
     text = run.stdout.str()
     log = project.path / ".nixos-nspawn" / "logs" / "demo.log"
@@ -319,7 +316,8 @@ def test_xdist_keeps_a_scenario_on_one_worker_and_builds_it_once(project, fake_n
     run = project.runpytest_subprocess("-n", "2", *dist, "-v", "--nixos-nspawn-allow-tcg", *SYSTEM)
     run.assert_outcomes(passed=2 + 10 + 6)
     builds = [call[-1] for call in fake_nix.calls() if "build" in call]
-    assert sorted(build.rsplit("/", 1)[-1] for build in builds) == ['demo.nix")', 'other.nix")']
+    files = sorted(re.findall(r'file = /\. \+ "[^"]*/([^/"]*)"', build)[0] for build in builds)
+    assert files == ["demo.nix", "other.nix"]
     workers: dict[str, set[str]] = {}
     for line in run.outlines:
         if line.startswith("[gw") and "PASSED" in line:

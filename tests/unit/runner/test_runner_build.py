@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from support.fake_nix_env import result
+from support.fake_nix_env import fresh_expression, result
 
 from harness.run import processes
 from harness.run.build import NixTarget, build, last_results_path, plan_target
 from harness.run.progress import summarize
+from harness.settings import Settings
 
 SYSTEM = "x86_64-linux"
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]
@@ -21,6 +22,10 @@ BUILD = ["build", "--print-build-logs", "--no-link", "--json"]
 
 def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def always(text: str):
+    return lambda output: text
 
 
 @pytest.fixture
@@ -36,9 +41,7 @@ def flake(tmp_path) -> Path:
 
 
 def test_committed_fresh_scenario_builds_the_flake_check(flake):
-    target = plan_target(
-        flake, SYSTEM, "demo", "committed rendering\n", flake / "nix/tests/demo.nix"
-    )
+    target = plan_target(Settings(flake), SYSTEM, "demo", always("committed rendering\n"))
     assert target.rendered is None
     assert list(target.build_argv()) == [
         "nix",
@@ -53,7 +56,6 @@ def test_committed_fresh_scenario_builds_the_flake_check(flake):
 
 @pytest.mark.parametrize("case", ["stale", "untracked", "no-git"])
 def test_edited_or_untracked_scenario_builds_the_fresh_rendering(flake, case):
-    generated = flake / "nix/tests/demo.nix"
     rendered = "committed rendering\n"
     if case == "stale":
         rendered = "edited rendering\n"
@@ -61,16 +63,13 @@ def test_edited_or_untracked_scenario_builds_the_fresh_rendering(flake, case):
         git(flake, "rm", "-q", "--cached", "nix/tests/demo.nix")
     else:
         shutil.rmtree(flake / ".git")
-    target = plan_target(flake, SYSTEM, "demo", rendered, generated)
+    target = plan_target(Settings(flake), SYSTEM, "demo", always(rendered))
     written = flake / ".nixos-nspawn" / "rendered" / "demo.nix"
     assert target.rendered == written
     assert written.read_text() == rendered
     url = f"path:{flake}" if case == "no-git" else f"git+file://{flake}"
     assert target.flake_url == url
-    expr = (
-        f'let flake = builtins.getFlake "{url}"; in (flake.lib.scenarioTest '
-        f'flake.inputs.nixpkgs.legacyPackages.x86_64-linux "{written}")'
-    )
+    expr = fresh_expression(url, written)
     assert list(target.build_argv()) == ["nix", *FEATURES, *BUILD, "--impure", "--expr", expr]
     assert list(target.build_argv("driverInteractive"))[-1] == expr + ".driverInteractive"
 
@@ -82,7 +81,7 @@ OPTION_ARGS = ["--option", "builders", BUILDERS, "--option", "max-jobs", "0"]
 
 @pytest.mark.parametrize("rendering", ["committed rendering\n", "edited rendering\n"])
 def test_nix_options_reach_the_build_as_option_flags(flake, fake_nix, rendering):
-    target = plan_target(flake, SYSTEM, "demo", rendering, flake / "nix/tests/demo.nix", OPTIONS)
+    target = plan_target(Settings(flake), SYSTEM, "demo", always(rendering), OPTIONS)
     fake_nix.plan(build="success", results=[result("unit-active[web]")])
     outcome = build(target, timeout=30, on_line=lambda line: None)
     (call,) = fake_nix.calls()
@@ -104,7 +103,8 @@ def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     root.mkdir()
     (root / "flake.nix").write_text(
         '{ inputs.nixpkgs.url = "path:' + str(dep) + '"; outputs = { self, nixpkgs }: '
-        "{ lib.scenarioTest = pkgs: file: { inherit pkgs; test = import file; "
+        "{ nixosModules.own = { }; lib.mkScenarioTest = { pkgs, file, modules }: "
+        "{ inherit pkgs; test = import file; modules = builtins.attrNames modules; "
         'hidden = builtins.pathExists (self + "/nix/tests/new.nix"); }; }; }\n'
     )
     nix = ["nix", *FEATURES]
@@ -117,7 +117,7 @@ def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     generated = root / "nix/tests/new.nix"
     generated.parent.mkdir(parents=True)
     generated.write_text('"the rendering"\n')
-    target = plan_target(root, SYSTEM, "new", '"the rendering"\n', generated)
+    target = plan_target(Settings(root, input="self"), SYSTEM, "new", always('"the rendering"\n'))
     expr = target.build_argv()[-1]
     out = subprocess.run(
         [*nix, "eval", "--json", "--impure", "--expr", expr],
@@ -129,6 +129,7 @@ def test_expression_reaches_an_untracked_file_through_the_git_flake(tmp_path):
     assert json.loads(out) == {
         "pkgs": {"stand-in": "pkgs"},
         "test": "the rendering",
+        "modules": ["own"],
         "hidden": False,
     }
 

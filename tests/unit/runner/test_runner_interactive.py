@@ -173,7 +173,10 @@ def test_debug_scenario_builds_driver_interactive_and_stops_before_the_failure(
     )
     assert status == 0
     (build,) = fake_nix.calls()
-    assert build[-1].endswith('.nixos-nspawn/rendered/demo.nix").driverInteractive')
+    assert build[-1].endswith(
+        '.nixos-nspawn/rendered/demo.nix"; modules = flake.nixosModules or { }; })'
+        ".driverInteractive"
+    )
     assert build[:7] == [
         "--extra-experimental-features",
         "nix-command flakes",

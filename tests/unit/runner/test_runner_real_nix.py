@@ -1,6 +1,6 @@
 """The runner with the real `nix`, on a stand-in flake whose "VM tests" are trivial derivations.
 
-No nixpkgs is needed: the flake's nixpkgs input is a local stub, and ``lib.scenarioTest`` and
+No nixpkgs is needed: the flake's nixpkgs input is a local stub, and ``lib.mkScenarioTest`` and
 ``checks`` build a derivation with /bin/sh that prints result lines and writes the results file
 like the checks library does. This proves the exact argv, the flake/--expr routes, the probe and
 the parsing of nix's real output against Nix itself.
@@ -14,9 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.gitrepo import git
 
 from harness.run.build import build, current_system, plan_target
 from harness.run.capabilities import nixpkgs_reason
+from harness.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
 
@@ -50,20 +52,11 @@ STUB_FLAKE = """\
         '' ];
       };
     in {
-      lib.scenarioTest = pkgs: file: fakeTest "vm-test-run-${pkgs.name}" file;
+      lib.mkScenarioTest = { pkgs, file, modules }: fakeTest "vm-test-run-${pkgs.name}" file;
       checks.${system}.demo = fakeTest "vm-test-run-demo" ./nix/tests/demo.nix;
     };
 }
 """
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture
@@ -95,7 +88,8 @@ def test_probe_then_both_build_routes_with_real_nix(stub_flake):
     assert nixpkgs_reason(root, SYSTEM) is None
     assert (root / "flake.lock").exists()
 
-    committed = plan_target(root, SYSTEM, "demo", "committed\n", root / "nix/tests/demo.nix")
+    settings = Settings(root, input="self")
+    committed = plan_target(settings, SYSTEM, "demo", lambda output: "committed\n")
     assert committed.rendered is None
     outcome = build(committed, timeout=120, on_line=lambda line: None)
     assert outcome.succeeded, outcome.log_tail()
@@ -109,7 +103,7 @@ def test_probe_then_both_build_routes_with_real_nix(stub_flake):
     assert "vm-test-run-demo> nixos-nspawn-result: " in log
 
     # An untracked, freshly rendered scenario goes through --impure --expr.
-    fresh = plan_target(root, SYSTEM, "new", "fresh and die\n", root / "nix/tests/new.nix")
+    fresh = plan_target(settings, SYSTEM, "new", lambda output: "fresh and die\n")
     assert fresh.rendered is not None
     failed = build(fresh, timeout=120, on_line=lambda line: None)
     assert not failed.succeeded

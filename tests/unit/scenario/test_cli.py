@@ -253,10 +253,10 @@ def test_a_value_validation_missed_is_reported_with_its_file_not_a_traceback(
 
     real = harness.catalogue.render_scenario
 
-    def render(scenario, source):  # type: ignore[no-untyped-def]
+    def render(scenario, source, directory):  # type: ignore[no-untyped-def]
         if scenario.name == "zones":
             raise NixEscapeError("integer 99999999999999999999 does not fit Nix's 64-bit integers")
-        return real(scenario, source)
+        return real(scenario, source, directory)
 
     monkeypatch.setattr(harness.catalogue, "render_scenario", render)
     status, output = run(*argv, root=repo)

@@ -52,8 +52,8 @@ def check(text: str, path: Path = Path("fuzz.toml")) -> None:
         scenario = parse_scenario(path, text)
     except ScenarioError as error:
         problems = error.errors
-    else:
-        render_scenario(scenario, path.name)
+    else:  # imported paths are relative to the rendering's place: here, next to the file
+        render_scenario(scenario, path.name, path.absolute().parent)
         return
     assert problems
     for problem in problems:
@@ -101,6 +101,8 @@ PIECES = [
     "[[expect]]\n",
     "[host]\n",
     "[containers.web]\n",
+    'imports = ["flake.nix", "nix"]\n',
+    'modules = ["web"]\n',
     'check = "userns"\n',
     "[[step]]\n",
     'action = "restart"\n',
@@ -170,6 +172,19 @@ def containing(inner: st.SearchStrategy) -> st.SearchStrategy:
 
 VALUES = st.recursive(SCALARS, containing, max_leaves=12)
 NIX = st.one_of(st.sampled_from(["{ }", "{ pkgs, ... }: { }", "{ a = ; }", "x", ""]), TRICKY)
+# `imports` are relative to the scenario file, fuzz.toml in the working directory (the
+# repository: flake.nix and nix/default.nix exist there, so some are accepted and rendered).
+PATHS = st.one_of(
+    st.sampled_from(
+        ["flake.nix", "nix", "./nix/", "nix/host.nix", "../x.nix", "/etc/hosts", "~/x", "", ".."]
+    ),
+    st.sampled_from(["<nixpkgs>", "https://x/y.nix", "${x}", "nix/../flake.nix", "missing.nix"]),
+    TRICKY,
+)
+USER_CODE = {
+    "imports": st.one_of(st.lists(PATHS, max_size=3), VALUES),
+    "modules": st.one_of(st.lists(st.one_of(NAMES, TRICKY), max_size=3), VALUES),
+}
 
 
 def keyed(known: list[str], values: st.SearchStrategy) -> st.SearchStrategy:
@@ -197,6 +212,7 @@ CONTAINER = st.fixed_dictionaries(
         "binds": st.dictionaries(st.one_of(st.just("/var/lib/a"), TRICKY), BIND, max_size=2),
         "network": st.one_of(VALUES, st.fixed_dictionaries({"veth": VETH})),
         "extra": VALUES,
+        **USER_CODE,
     },
 )
 EXPECT = st.builds(
@@ -223,6 +239,7 @@ DOCUMENTS = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {"config": NIX},
                 optional={
+                    **USER_CODE,
                     "specialisations": st.one_of(
                         st.dictionaries(
                             NAMES,
@@ -230,6 +247,7 @@ DOCUMENTS = st.fixed_dictionaries(
                                 {},
                                 optional={
                                     "config": NIX,
+                                    **USER_CODE,
                                     "containers": st.dictionaries(
                                         NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2
                                     ),
@@ -244,7 +262,10 @@ DOCUMENTS = st.fixed_dictionaries(
             VALUES,
         ),
         "nodes": st.one_of(
-            st.dictionaries(NAMES, st.fixed_dictionaries({"config": NIX}), max_size=2), VALUES
+            st.dictionaries(
+                NAMES, st.fixed_dictionaries({"config": NIX}, optional=USER_CODE), max_size=2
+            ),
+            VALUES,
         ),
         "containers": st.one_of(st.dictionaries(NAMES, CONTAINER, max_size=3), VALUES),
         "expect": st.one_of(st.lists(EXPECT, max_size=3), VALUES),

@@ -778,10 +778,11 @@ def test_an_empty_expect_array_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("keys", "words"),
     [
-        ("", "exactly one of `config`"),
-        ('config = "{ }"\npath = "/nix/store/aaaa-nixos-system"\n', "both are set"),
+        ("", "set the container's NixOS configuration (`config` and/or `imports`, `modules`)"),
+        ('config = "{ }"\npath = "/nix/store/aaaa-nixos-system"\n', "path, config are set"),
+        ('modules = ["db"]\npath = "/nix/store/aaaa-nixos-system"\n', "path, modules are set"),
     ],
-    ids=["neither", "both"],
+    ids=["neither", "both", "path-and-modules"],
 )
 def test_a_container_needs_exactly_one_of_config_and_path(
     tmp_path: Path, keys: str, words: str

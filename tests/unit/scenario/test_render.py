@@ -169,7 +169,7 @@ def test_header_names_the_source_and_command() -> None:
     assert text.startswith(
         "# Generated from scenarios/basic-veth.toml by `python -m harness render`; do not edit.\n"
     )
-    assert "\n{ nixosModules, checksPackage }:\n" in text
+    assert "\n{ nixosModules, checksPackage, userModules ? { }, ... }:\n" in text
     assert "extraPythonPackages = p: [ (checksPackage p) ];" in text
 
 

@@ -463,8 +463,8 @@ def test_a_path_table_is_a_system_built_from_nix_code(tmp_path: Path) -> None:
         ),
         (
             ("[containers.web.path]", '[containers.web]\nconfig = "{ }"\n[containers.web.path]'),
-            "3: containers.web: set exactly one of `config` (the container's NixOS module) and "
-            "`path` (a prebuilt system): both are set",
+            "3: containers.web: set either `path` (a prebuilt system) or the container's NixOS "
+            "configuration (`config`, `imports`, `modules`): path, config are set",
         ),
         (
             ("[[expect]]", '[host.specialisations.v2]\ncontainers.web.config = "{ }"\n[[expect]]'),
