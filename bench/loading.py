@@ -1,4 +1,4 @@
-"""Load + validate (+ render) of scenario files, against plain ``tomllib`` on the same files.
+"""Load + validate (+ render) of scenario files, against the loader's guarded TOML parse alone.
 
 Every phase reads the file through the loader's bounded reading
 (:func:`harness.scenario.source.read_source`); the baseline is the loader's guarded ``tomllib``

@@ -25,6 +25,11 @@ class Bind:
     path: str
     read_only: bool
 
+    def __post_init__(self) -> None:
+        # Paths below it reach `rm -f` and `find` command lines: absolute, never an option.
+        if not self.path.startswith("/"):
+            raise ValueError(f"bind path {self.path!r} is not absolute")
+
 
 @dataclass(frozen=True)
 class Container:
@@ -79,6 +84,10 @@ class Topology:
     containers: tuple[Container, ...]
     store_path: str = STORE
     root_skeleton: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.store_path.startswith("/"):
+            raise ValueError(f"store path {self.store_path!r} is not absolute")
 
     def container(self, name: str) -> Container:
         """The container called ``name``; KeyError names the known ones."""

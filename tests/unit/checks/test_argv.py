@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from checks_fakes import DB, WEB, FakeClock, ip4
 
-from harness.checks import CHECKS, Session, Topology
+from harness.checks import CHECKS, Bind, Session, Topology
 from harness.checks.names import (
     interface_name_problem,
     machine_name_problem,
@@ -203,3 +203,10 @@ def test_specialisation_names_are_file_names():
 def test_the_topology_refuses_a_container_name_a_command_would_read_as_an_option():
     with pytest.raises(ValueError, match="not a machine name"):
         Topology((WEB.__class__("-web", zone=None, veth=True),))
+
+
+def test_the_topology_refuses_paths_a_command_would_read_as_options():
+    with pytest.raises(ValueError, match="not absolute"):
+        Bind("-rf", read_only=False)
+    with pytest.raises(ValueError, match="not absolute"):
+        Topology((), store_path="-x")
