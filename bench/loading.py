@@ -1,21 +1,24 @@
-"""Load + validate (+ render) of scenario files, against plain ``tomllib`` on the same files.
+"""Load + validate (+ render) of scenario files, against the loader's guarded TOML parse alone.
 
-Every phase reads the file as the loader does (bytes, decoded as UTF-8). Times are this
-process's CPU time, so other work on a busy machine distorts them less than wall time; each
-phase runs ``repeat`` times, interleaved with the others, and the best run counts. The templates
-are compiled once per process, before the timed runs.
+Every phase reads the file through the loader's bounded reading
+(:func:`harness.scenario.source.read_source`); the baseline is the loader's guarded ``tomllib``
+parse (:func:`harness.scenario.reader.parse_toml`), so no phase reads a file another way.
+Times are this process's CPU time, so other work on a busy machine distorts them less than
+wall time; each phase runs ``repeat`` times, interleaved with the others, and the best run
+counts. The templates are compiled once per process, before the timed runs.
 """
 
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.render.nixos_test import render_scenario
 from harness.scenario.load import load_scenario
+from harness.scenario.reader import parse_toml
+from harness.scenario.source import read_source
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class LoadTimes:
 
 
 def _parse(path: Path) -> object:
-    return tomllib.loads(path.read_bytes().decode("utf-8"))
+    return parse_toml(path, read_source(path))
 
 
 def _render(path: Path) -> object:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.scenario.load import load_scenario
+from harness.scenario.source import read_source
 
 
 def generate(sources: Sequence[Path], count: int, directory: Path) -> list[Path]:
@@ -13,11 +14,12 @@ def generate(sources: Sequence[Path], count: int, directory: Path) -> list[Path]
     each copy named ``<stem>-<index>``, so that every scenario name is unique."""
     target = directory / "scenarios"
     target.mkdir(parents=True)
+    texts = [read_source(source) for source in sources]  # bounded, as the loader reads
     files = []
     for index in range(count):
         source = sources[index % len(sources)]
         path = target / f"{source.stem}-{index:05d}.toml"
-        path.write_bytes(source.read_bytes())
+        path.write_text(texts[index % len(sources)], encoding="utf-8")
         files.append(path)
     return files
 

@@ -31,6 +31,7 @@ let
   inherit (import ./unit-values.nix { inherit lib; })
     checkWritten
     checkUnitValue
+    checkWrittenPath
     checkSettings
     showValue
     ;
@@ -539,7 +540,7 @@ let
     # A user's `path` (not a toplevel evaluated from `config`) becomes `Parameters=<path>/init`,
     # which nspawn splits into words and unquotes.
     ++ lib.optionals (c.path != null && !lib.isDerivation c.path) (
-      checkUnitValue "${where}.path" (toString c.path)
+      checkWrittenPath "${where}.path" (toString c.path) (toString c.path)
       ++ [
         {
           assertion = builtins.match "[^ \t\"']*" (toString c.path) != null;
@@ -561,10 +562,10 @@ let
         message = "${at}: bind mount paths must be absolute.";
       }
     ]
-    ++ checkWritten at containerPath (escapeBindPath containerPath)
+    ++ checkWrittenPath at containerPath (escapeBindPath containerPath)
     # A host path that is the container path (the default) is checked once, as the latter.
     ++ lib.optionals (bind.hostPath != containerPath) (
-      checkWritten "${at}.hostPath" bind.hostPath (escapeBindPath bind.hostPath)
+      checkWrittenPath "${at}.hostPath" bind.hostPath (escapeBindPath bind.hostPath)
     )
     ++ lib.concatLists (
       lib.imap0 (

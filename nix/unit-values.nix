@@ -41,6 +41,37 @@ rec {
     else
       null;
 
+  # Why the path `path` does not name what it reads as, or null: the module writes paths that
+  # are "below" a directory or name one file, so a path has no empty (`//`, a trailing `/`),
+  # `.` or `..` component, and fits the kernel's limits (255 bytes a file name, 4095 a path).
+  # The loader's `path_problem` (harness/scenario/unit_values.py) is the same rule.
+  pathProblem =
+    path:
+    let
+      components = lib.splitString "/" path;
+    in
+    if builtins.match ".*//.*|.+/" path != null then
+      "has an empty component (`//`, or `/` at the end): write the path without them"
+    else if lib.any (c: c == "." || c == "..") components then
+      "has a `.` or `..` component, which can lead out of the directory it names: write the path without them"
+    else if lib.any (c: lib.stringLength c > 255) components then
+      "has a component longer than 255 bytes, which no file name can be"
+    else if lib.stringLength path > 4095 then
+      "is longer than 4095 bytes, which no path can be"
+    else
+      null;
+
+  # The failed assertion for the path `value` at option path `where`, if it has a problem.
+  checkPath =
+    where: value:
+    let
+      problem = pathProblem value;
+    in
+    lib.optional (problem != null) {
+      assertion = false;
+      message = "${where}: ${showValue value} ${problem}.";
+    };
+
   # Keys of networkd settings are written as they are before `=`, and nested attribute sets
   # become sections of their own: every key is a setting name.
   isSettingName = key: builtins.match "[A-Za-z][A-Za-z0-9-]*" key != null;
@@ -66,6 +97,14 @@ rec {
     };
 
   checkUnitValue = where: value: checkWritten where value value;
+
+  # `checkWritten`, then (if the value can be written) `checkPath`: one problem per path.
+  checkWrittenPath =
+    where: value: written:
+    let
+      unwritable = checkWritten where value written;
+    in
+    if unwritable != [ ] then unwritable else checkPath where value;
 
   # A path as one word of a unit's path list (`RequiresMountsFor=`): systemd splits the value at
   # whitespace, takes quotes and backslashes as quoting (`\x` is `x`), then expands `%`

@@ -8,18 +8,56 @@ show. The protocol declares that method alone, as the checks call it: the comman
 keyword ``timeout``, which the driver's own signature
 (``nixos/lib/test-driver/src/test_driver/machine/__init__.py``) accepts.
 
+The driver's timeouts changed type: nixpkgs' driver types them as ``int`` in the releases the
+module supports up to 26.05, and as ``Duration`` (``datetime.timedelta | int | float``) since
+nixpkgs PR #542374 (merged into nixos-unstable in July 2026), warning when a bare number is
+passed. :func:`timed_execute` passes each driver what its ``execute`` signature asks for.
+
 The ``reboot`` step alone needs two more of the driver's documented methods, ``shutdown()`` and
 ``start()`` (:class:`PowerCycled`); it asks the machine whether it has them.
 """
 
+import inspect
 import time
-from typing import Protocol, runtime_checkable
+from datetime import timedelta
+from functools import cache
+from typing import Protocol, cast, runtime_checkable
 
 
 class Machine(Protocol):
     """The part of the NixOS test driver's ``Machine`` API that the checks call."""
 
     def execute(self, command: str, *, timeout: int) -> tuple[int, str]: ...
+
+
+class DurationMachine(Protocol):
+    """A machine whose ``execute`` takes its timeout as a ``timedelta`` (the current driver)."""
+
+    def execute(self, command: str, *, timeout: timedelta) -> tuple[int, str]: ...
+
+
+@cache
+def takes_timedelta(kind: type[Machine]) -> bool:
+    """Whether the ``execute`` of machines of class ``kind`` types its timeout as a duration
+    (its annotation names ``timedelta`` or ``Duration``), read from its signature: the
+    annotation is an object, or a string under ``from __future__ import annotations``."""
+    try:
+        parameter = inspect.signature(kind.execute).parameters.get("timeout")
+    except (AttributeError, TypeError, ValueError):
+        return False
+    if parameter is None or parameter.annotation is inspect.Parameter.empty:
+        return False
+    annotation = parameter.annotation
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "timedelta" in text or "Duration" in text
+
+
+def timed_execute(machine: Machine, command: str, seconds: int) -> tuple[int, str]:
+    """``machine.execute(command)`` with a timeout of ``seconds``, typed as the machine's
+    ``execute`` takes it."""
+    if takes_timedelta(type(machine)):
+        return cast(DurationMachine, machine).execute(command, timeout=timedelta(seconds=seconds))
+    return machine.execute(command, timeout=seconds)
 
 
 @runtime_checkable

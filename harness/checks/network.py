@@ -26,6 +26,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .names import interface_name_problem
 from .nodes import (
     VM_INTERFACE,
     Context,
@@ -435,7 +436,13 @@ ADDRESS = CheckSpec(
     "kernel flags `dynamic`; waits for it until the timeout.",
     params=(
         Param("node", str, required=True, node=True, doc="host or a container"),
-        Param("interface", str, required=True, doc="e.g. ve-web, vz-lab, host0"),
+        Param(
+            "interface",
+            str,
+            required=True,
+            grammar=interface_name_problem,
+            doc="e.g. ve-web, vz-lab, host0",
+        ),
         Param("prefix", str, doc="network in CIDR notation, e.g. 192.168.42.0/24 or fc42::/64"),
         Param("dhcp", bool, default=False, doc="expect a DHCP lease instead of a prefix"),
     ),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
-from .machine import Clock, Machine
+from .machine import Clock, Machine, timed_execute
 from .result import Evidence
 from .spec import HOST
 from .topology import Container, Topology
@@ -147,7 +147,7 @@ class Context:
     ) -> Output:
         """Run ``command`` on ``machine`` (default: the host); record it as
         ``<label>$ <shown>``."""
-        status, text = (machine or self.machine).execute(command, timeout=timeout)
+        status, text = timed_execute(machine or self.machine, command, timeout)
         self.evidence.command(label, shown, status, text)
         return Output(status, text)
 

@@ -9,6 +9,8 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from .names import interface_name_problem
+
 HOST = "host"
 """The node name of the VM that runs the containers."""
 
@@ -32,7 +34,8 @@ class Param:
     knows the scenario's; this module does not); ``vm``: such a node that must be a VM, the
     host or a ``[nodes]`` VM, not a container. ``default`` is ignored when ``required``;
     ``None`` as default means "optional, absent unless given". ``bounds``: the inclusive range
-    of an integer parameter.
+    of an integer parameter; ``grammar``: why a string is not what the parameter names (e.g.
+    :func:`harness.checks.names.unit_name_problem`), for values that reach a command line.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Param:
     vm: bool = False
     doc: str = ""
     bounds: tuple[int, int] | None = None
+    grammar: Callable[[str], str | None] | None = None
 
     def problem(self, value: object) -> str | None:
         """What is wrong with ``value`` for this parameter, or None."""
@@ -59,6 +63,8 @@ class Param:
             low, high = self.bounds
             if not low <= value <= high:
                 return f"must be within {low}..{high}, got {value}"
+        if self.grammar is not None and isinstance(value, str):
+            return self.grammar(value)
         return None
 
 
@@ -193,14 +199,17 @@ def cidr_problem(key: str, value: object) -> list[Problem]:
 
 
 def address_problem(key: str, value: object) -> list[Problem]:
-    """A problem if ``value`` (when given) is not an IP address (a ``%scope`` is allowed)."""
+    """A problem if ``value`` (when given) is not an IP address (a ``%scope``, an interface
+    name, is allowed)."""
     if value is None:
         return []
+    address, percent, scope = str(value).partition("%")
     try:
-        ipaddress.ip_address(str(value).split("%", 1)[0])
+        ipaddress.ip_address(address)
     except ValueError as error:
         return [Problem(key, str(error))]
-    return []
+    problem = interface_name_problem(scope) if percent else None
+    return [Problem(key, f"scope {scope!r}: {problem}")] if problem is not None else []
 
 
 _TYPE_NAMES = {

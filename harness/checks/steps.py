@@ -15,6 +15,7 @@ import shlex
 
 from .command import MAX_WITHIN, run_label
 from .machine import PowerCycled
+from .names import specialisation_name_problem, unit_name_problem
 from .nodes import ContainerNode, Context, Failure, Node
 from .spec import (
     CONTAINER_PARAMS,
@@ -130,13 +131,14 @@ def step_run(ctx: Context, p: Params) -> str:
 def step_wait_unit(ctx: Context, p: Params) -> str:
     on, unit = p.text("on"), p.text("unit")
     node = _booted(ctx, on)
+    # After `--`: a unit name may start with '-' (`-.mount`).
     out, ok = node.run_until(
-        f"systemctl show -p ActiveState --value {shlex.quote(unit)}",
+        f"systemctl show -p ActiveState --value -- {shlex.quote(unit)}",
         lambda o: o.text.strip() in ("active", "failed"),
     )
     state = out.text.strip()
     if not ok or state != "active":
-        node.run(f"systemctl status --no-pager -n 20 {shlex.quote(unit)}")  # evidence only
+        node.run(f"systemctl status --no-pager -n 20 -- {shlex.quote(unit)}")  # evidence only
         raise Failure(f"{unit} on {on} did not become active; it is {state or 'unknown'!r}")
     return f"{unit} on {on} is active"
 
@@ -248,7 +250,16 @@ RUN = CheckSpec(
 WAIT_UNIT = CheckSpec(
     "wait-unit",
     "Wait until the systemd unit `unit` on `on` is active.",
-    (ON, Param("unit", str, required=True, doc="unit name, e.g. nginx.service")),
+    (
+        ON,
+        Param(
+            "unit",
+            str,
+            required=True,
+            grammar=unit_name_problem,
+            doc="unit name, e.g. nginx.service",
+        ),
+    ),
     lambda p: f"{p['on']}:{p['unit']}",
 )
 WAIT_PORT = CheckSpec(
@@ -268,6 +279,14 @@ SWITCH = CheckSpec(
     "switch",
     "Activate a specialisation of the host (`switch-to-configuration test`), or the "
     f'booted system with `to = "{BASE_SYSTEM}"`.',
-    (Param("to", str, required=True, doc="a [host.specialisations] name, or base"),),
+    (
+        Param(
+            "to",
+            str,
+            required=True,
+            grammar=specialisation_name_problem,
+            doc="a [host.specialisations] name, or base",
+        ),
+    ),
     lambda p: str(p["to"]),
 )

@@ -7,6 +7,8 @@ instead of guessing them inside the VM.
 
 from dataclasses import dataclass
 
+from .names import interface_name_problem, machine_name_problem
+
 STORE = "/nix/store"
 """Where a NixOS container sees the host's store, bound read-only (``store-readonly`` checks it).
 The runtime tier's Debian containers bind ``/usr`` instead and say so via
@@ -22,6 +24,11 @@ class Bind:
 
     path: str
     read_only: bool
+
+    def __post_init__(self) -> None:
+        # Paths below it reach `rm -f` and `find` command lines: absolute, never an option.
+        if not self.path.startswith("/"):
+            raise ValueError(f"bind path {self.path!r} is not absolute")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,14 @@ class Container:
     veth: bool
     binds: tuple[Bind, ...] = ()
     auto_start: bool = True
+
+    def __post_init__(self) -> None:
+        # The name reaches `machinectl` and `systemctl` command lines without `--`.
+        problem = machine_name_problem(self.name)
+        if problem is None and self.zone is not None:
+            problem = interface_name_problem(f"vz-{self.zone}")
+        if problem is not None:
+            raise ValueError(f"container {self.name!r}: {problem}")
 
     @property
     def unit(self) -> str:
@@ -69,6 +84,10 @@ class Topology:
     containers: tuple[Container, ...]
     store_path: str = STORE
     root_skeleton: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.store_path.startswith("/"):
+            raise ValueError(f"store path {self.store_path!r} is not absolute")
 
     def container(self, name: str) -> Container:
         """The container called ``name``; KeyError names the known ones."""

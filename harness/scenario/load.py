@@ -27,6 +27,12 @@ from harness.scenario.nixparse import parse_all
 from harness.scenario.reader import NAME, Reader, T, parse_toml
 from harness.scenario.source import read_source
 
+STORE_NAME_MAX = 211
+"""Longest name of a Nix store path (after the hash)."""
+TEST_DRIVER_PREFIX = "nixos-test-driver-"
+"""nixpkgs' name of a test's driver derivation, before the test's name (nixos/lib/testing)."""
+MAX_TEST_NAME = STORE_NAME_MAX - len(TEST_DRIVER_PREFIX)
+
 TOP_KEYS = ("description", "timeout", "host", "nodes", "containers", "expect", "step")
 
 
@@ -52,6 +58,17 @@ def parse_scenario(path: Path, source: str) -> Scenario:
                 1,
                 "(file name)",
                 f"the file stem {path.stem!r} names the test: use letters, digits and '-'",
+            )
+        )
+    elif len(path.stem) > MAX_TEST_NAME:
+        reader.errors.append(
+            ValidationError(
+                path,
+                1,
+                "(file name)",
+                f"the file stem names the test, whose driver is the store path "
+                f"{TEST_DRIVER_PREFIX}<stem>: a store path name has at most "
+                f"{STORE_NAME_MAX} characters, so use at most {MAX_TEST_NAME}",
             )
         )
     reader.table(data, (), TOP_KEYS)

@@ -247,7 +247,7 @@ def parse_toml(path: Path, source: str) -> dict[str, object]:
             (
                 ValidationError(
                     path,
-                    None,
+                    nesting_line(source),
                     "(syntax)",
                     f"tables and arrays nested too deeply to parse (at most {MAX_DEPTH} levels)",
                 ),
@@ -259,6 +259,48 @@ def parse_toml(path: Path, source: str) -> dict[str, object]:
         reader.error(deep, f"nested too deeply: at most {MAX_DEPTH} levels of tables and arrays")
         raise ScenarioError(tuple(reader.errors))
     return data
+
+
+def nesting_line(source: str) -> int | None:
+    """The line where brackets and braces outside strings and comments first open more than
+    :data:`MAX_DEPTH` levels: where a document too deep for ``tomllib`` goes too deep. None if
+    they never do. One linear pass: the text may be malformed anywhere."""
+    depth, at, end = 0, 0, len(source)
+    while at < end:
+        char = source[at]
+        if char == "#":
+            newline = source.find("\n", at)
+            at = end if newline == -1 else newline
+            continue
+        if char in "\"'":
+            quote = char * 3 if source.startswith(char * 3, at) else char
+            at = _string_end(source, at + len(quote), quote)
+            continue
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return source.count("\n", 0, at) + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        at += 1
+    return None
+
+
+def _string_end(source: str, at: int, quote: str) -> int:
+    """Where the string whose text starts at ``at`` ends after its closing ``quote``: basic
+    strings (``"``) have backslash escapes; a one-line string ends at its line's end at the
+    latest."""
+    escapes = quote[0] == '"'
+    while at < len(source):
+        if escapes and source[at] == "\\":
+            at += 2
+        elif source.startswith(quote, at):
+            return at + len(quote)
+        elif source[at] == "\n" and len(quote) == 1:
+            return at
+        else:
+            at += 1
+    return at
 
 
 def too_deep(data: object) -> KeyPath | None:

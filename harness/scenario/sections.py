@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from harness.checks.spec import HOST, describe
 from harness.checks.steps import BASE_SYSTEM
+from harness.scenario.driver_names import driver_name_problem
 from harness.scenario.model import (
     BindMount,
     ContainerSpec,
@@ -24,6 +25,7 @@ from harness.scenario.nixvalues import NixCode, PrebuiltSystem
 from harness.scenario.reader import NAME, Reader, suggest
 from harness.scenario.tomlpos import KeyPath
 from harness.scenario.unit_values import (
+    FILE_NAME_MAX,
     bind_option_problem,
     bind_path_problem,
     key_problem,
@@ -113,6 +115,12 @@ def read_specialisation(
             key,
             f"invalid specialisation name {name!r}: use letters, digits and '-' "
             f"(not at either end), not {BASE_SYSTEM!r}",
+        )
+    elif len(name) > FILE_NAME_MAX:
+        reader.error(
+            key,
+            f"specialisation name {name[:20]!r}... is too long: it names a directory of the "
+            f"built system, and a file name has at most {FILE_NAME_MAX} bytes",
         )
     table = reader.table(value, key, SPECIALISATION_KEYS)
     if table is None:
@@ -291,45 +299,27 @@ def read_container(reader: Reader, name: str, value: object) -> ContainerSpec | 
 
 
 _NODE_NAME = re.compile(r"[a-z][a-z0-9]*\Z")
-DRIVER_NAMES = frozenset(
-    {
-        "machine",
-        "driver",
-        "log",
-        "os",
-        "t",
-        "machines",
-        "vlans",
-        "subtest",
-        "retry",
-        "debug",
-        "session",
-        "topology",
-        "checks",
-        "start_all",
-        "join_all",
-        "test_script",
-        "run_tests",
-        "create_machine",
-        "serial_stdout_off",
-        "serial_stdout_on",
-        "polling_condition",
-    }
-)
-"""Names a node cannot have: the testScript's own globals (the driver's symbols, and the
-generated script's ``session``, ``topology``, ``checks``), which a node's machine would shadow."""
+HOST_NAME_MAX = 63
+"""Longest host name label: a node's name is its VM's host name."""
 
 
 def read_node(reader: Reader, name: str, value: object) -> VmNode | None:
     key: KeyPath = ("nodes", name)
     if name == HOST:
         reader.error(key, f"{HOST!r} is the VM that runs the containers; choose another name")
-    elif not _NODE_NAME.match(name) or keyword.iskeyword(name) or name in DRIVER_NAMES:
+    elif not _NODE_NAME.match(name) or keyword.iskeyword(name):
         reader.error(
             key,
             f"invalid node name {name!r}: the testScript names the VM by it, so "
-            "use lowercase letters and digits, starting with a letter, and none "
-            "of the driver's names",
+            "use lowercase letters and digits, starting with a letter (not a Python keyword)",
+        )
+    elif (problem := driver_name_problem(name)) is not None:
+        reader.error(key, f"invalid node name {name!r}: {problem}")
+    elif len(name) > HOST_NAME_MAX:
+        reader.error(
+            key,
+            f"node name {name!r} is too long: it is the VM's host name, which has at most "
+            f"{HOST_NAME_MAX} characters",
         )
     table = reader.table(value, key, NODE_KEYS)
     if table is None:

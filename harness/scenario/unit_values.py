@@ -42,9 +42,34 @@ def value_problem(text: str) -> str | None:
     return None
 
 
+FILE_NAME_MAX = 255
+"""Longest file name (a path component) in bytes, Linux' ``NAME_MAX``."""
+PATH_MAX = 4095
+"""Longest path in bytes, Linux' ``PATH_MAX`` without the NUL."""
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` does not name what it reads as (the module's ``pathProblem``): the paths
+    the module writes are "below" a directory or name one file, so no empty (``//``, a
+    trailing ``/``), ``.`` or ``..`` component, and within the kernel's length limits."""
+    components = path.split("/")
+    if "//" in path or (path.endswith("/") and path != "/"):
+        return "has an empty component (`//`, or `/` at the end): write the path without them"
+    if any(component in (".", "..") for component in components):
+        return (
+            "has a `.` or `..` component, which can lead out of the directory it names: "
+            "write the path without them"
+        )
+    if any(len(component.encode()) > FILE_NAME_MAX for component in components):
+        return f"has a component longer than {FILE_NAME_MAX} bytes, which no file name can be"
+    if len(path.encode()) > PATH_MAX:
+        return f"is longer than {PATH_MAX} bytes, which no path can be"
+    return None
+
+
 def bind_path_problem(path: str) -> str | None:
     """A bind path is written with ``\\`` and ``:`` escaped, so it may end in a backslash."""
-    return value_problem(path.replace("\\", "\\\\"))
+    return value_problem(path.replace("\\", "\\\\")) or path_problem(path)
 
 
 def bind_option_problem(option: str) -> str | None:
@@ -64,7 +89,7 @@ def parameters_problem(path: str) -> str | None:
             "contains whitespace or quotes, which Parameters= in the .nspawn file would "
             "split or remove"
         )
-    return problem
+    return problem or path_problem(path)
 
 
 def key_problem(key: str) -> str | None:

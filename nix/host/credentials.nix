@@ -8,6 +8,7 @@ let
   cfg = config.nixos-nspawn;
   inherit (import ../unit-values.nix { inherit lib; })
     checkWritten
+    checkWrittenPath
     escapeCredentialText
     escapeSpecifiers
     showValue
@@ -73,7 +74,9 @@ let
         message = "${at}: set exactly one of `file` (a host file, read when the container starts) and `text` (stored in the Nix store).";
       }
     ]
-    ++ lib.optionals (cred.file != null) (checkWritten "${at}.file" cred.file (loadCredential id cred))
+    ++ lib.optionals (cred.file != null) (
+      checkWrittenPath "${at}.file" cred.file (loadCredential id cred)
+    )
     ++ lib.optionals (cred.text != null) (checkWritten "${at}.text" cred.text (setCredential id cred));
 
 in

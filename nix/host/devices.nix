@@ -5,7 +5,7 @@
 let
   cfg = config.nixos-nspawn;
   common = import ./common.nix { inherit lib; };
-  inherit (import ../unit-values.nix { inherit lib; }) checkUnitValue showValue;
+  inherit (import ../unit-values.nix { inherit lib; }) checkPath checkUnitValue showValue;
 
   deviceModule = {
     options = {
@@ -14,7 +14,7 @@ let
         example = "/dev/fuse";
         description = ''
           The device node on the host, bound to the same path in the container: a path below
-          `/dev/` of letters, digits and `_ . + @ / -`.
+          `/dev/` of letters, digits and `_ . + @ / -`, without `.`, `..` or empty components.
         '';
       };
       modifier = lib.mkOption {
@@ -49,8 +49,10 @@ let
         i: entry:
         let
           entryAt = "${at}.tmpfs[${toString i}]";
+          unwritable = checkUnitValue entryAt entry;
         in
-        checkUnitValue entryAt entry
+        # The path is what comes before the options (`PATH:OPTIONS`).
+        (if unwritable != [ ] then unwritable else checkPath entryAt (lib.head (lib.splitString ":" entry)))
         ++ [
           {
             assertion = lib.hasPrefix "/" entry;
@@ -63,10 +65,25 @@ let
       assertion = builtins.match "CAP_[A-Z0-9_]+|all" capability != null;
       message = "${at}.capabilities[${toString i}]: ${showValue capability} is not a capability name such as `CAP_NET_ADMIN` (or `all`).";
     }) c.capabilities
-    ++ lib.imap0 (i: device: {
-      assertion = builtins.match "/dev/[A-Za-z0-9_.+@/-]+" device.node != null;
-      message = "${at}.devices[${toString i}].node: ${showValue device.node} is not a device node path this module writes: a path below `/dev/` of letters, digits and `_ . + @ / -`.";
-    }) c.devices;
+    ++ lib.concatLists (
+      lib.imap0 (
+        i: device:
+        let
+          nodeAt = "${at}.devices[${toString i}].node";
+        in
+        # `/dev/../etc/shadow` and `/dev/.` are of these characters, but lead out of (or are)
+        # /dev: only a path without such components is below it.
+        if builtins.match "/dev/[A-Za-z0-9_.+@/-]+" device.node != null then
+          checkPath nodeAt device.node
+        else
+          [
+            {
+              assertion = false;
+              message = "${nodeAt}: ${showValue device.node} is not a device node path this module writes: a path below `/dev/` of letters, digits and `_ . + @ / -`.";
+            }
+          ]
+      ) c.devices
+    );
 in
 {
   options.nixos-nspawn.containers = lib.mkOption {

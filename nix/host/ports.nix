@@ -19,13 +19,13 @@ let
       hostPort = lib.mkOption {
         type = lib.types.port;
         example = 8080;
-        description = "The port on the host's addresses.";
+        description = "The port on the host's addresses (1 to 65535).";
       };
       containerPort = lib.mkOption {
         type = lib.types.nullOr lib.types.port;
         default = null;
         example = 80;
-        description = "The port in the container; `null` means {option}`hostPort`.";
+        description = "The port in the container (1 to 65535); `null` means {option}`hostPort`.";
       };
     };
   };
@@ -87,6 +87,27 @@ in
         assertion = c.network.veth.enable;
         message = "${common.where name}: `forwardPorts` is set, but `network.veth.enable` is false: systemd-nspawn forwards ports only to a container with a veth link (its own, a zone's or a bridge's).";
       }) forwarded
+      # `lib.types.port` includes 0, which systemd-nspawn's `Port=` parser refuses: it logs the
+      # line and starts the container without the forward.
+      ++ lib.concatLists (
+        lib.mapAttrsToList (
+          name: c:
+          lib.concatLists (
+            lib.imap0 (
+              i: port:
+              map
+                (option: {
+                  assertion = false;
+                  message = "${common.where name}.forwardPorts[${toString i}].${option}: port 0 cannot be forwarded (systemd-nspawn ignores such a `Port=` setting): use a port from 1 to 65535.";
+                })
+                (
+                  lib.optional (port.hostPort == 0) "hostPort"
+                  ++ lib.optional (port.containerPort == 0) "containerPort"
+                )
+            ) c.forwardPorts
+          )
+        ) forwarded
+      )
       ++ lib.mapAttrsToList (port: names: {
         assertion = lib.length names == 1;
         message = "nixos-nspawn.containers: ${port} is forwarded by more than one container (${lib.concatStringsSep ", " names}); each protocol and host port can go to one container only.";

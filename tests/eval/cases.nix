@@ -791,6 +791,101 @@ in
     }
   ];
 
+  # Paths that do not name what they read as: a device node "below /dev" that leads out of it
+  # (or is /dev itself), and the like in every path the module writes. Each fails one assertion.
+  device-climbs-out = case "a device node path that leads out of /dev" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        devices = [ { node = "/dev/../etc/shadow"; } ];
+      };
+    }
+  ];
+
+  device-whole-dev = case "a device node path that is /dev itself" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        devices = [ { node = "/dev/."; } ];
+      };
+    }
+  ];
+
+  device-empty-component = case "a device node path with an empty component" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        devices = [ { node = "/dev//fuse"; } ];
+      };
+    }
+  ];
+
+  tmpfs-dot-dot = case "a tmpfs path with a .. component" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        tmpfs = [ "/var/../etc:mode=0755" ];
+      };
+    }
+  ];
+
+  bind-dot-dot = case "a bind mount point with a .. component" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/var/lib/../../etc".hostPath = "/srv/etc";
+      };
+    }
+  ];
+
+  bind-host-dot = case "a bind host path with a . component and a trailing slash" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/data".hostPath = "/srv/./data/";
+      };
+    }
+  ];
+
+  bind-long-component = case "a bind mount point with a component no file name can be" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        binds."/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" = { };
+      };
+    }
+  ];
+
+  credential-file-dot-dot = case "a credential file path with a .. component" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        credentials.db.file = "/run/secrets/../../etc/shadow";
+      };
+    }
+  ];
+
+  path-dot-dot = case "a prebuilt path with a .. component" [
+    {
+      nixos-nspawn.containers.prebuilt.path = "${prebuilt}/..";
+    }
+  ];
+
+  ports-zero = case "port 0 forwarded, on the host and in the container" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        forwardPorts = [
+          { hostPort = 8080; }
+          {
+            hostPort = 0;
+            containerPort = 0;
+          }
+        ];
+      };
+    }
+  ];
+
   evaluation-for-path = case "specialArgs for a prebuilt system, which is not evaluated" [
     {
       nixos-nspawn.containers.prebuilt = {

@@ -25,6 +25,11 @@ from test_generated import evaluated
 pytestmark = pytest.mark.eval
 
 TIMEOUT = {"TimeoutStartSec": "5min"}
+DOTS = (
+    "has a `.` or `..` component, which can lead out of the directory it names: write the "
+    "path without them."
+)
+EMPTY = "has an empty component (`//`, or `/` at the end): write the path without them."
 
 
 def with_network(name: str, data: dict[str, Any], **network: object) -> dict[str, Any]:
@@ -317,6 +322,29 @@ def test_a_long_name_keeps_its_full_interface_name_for_networkd(run) -> None:
             "which would end or break the line in the unit file.",
         ),
         (
+            "device-climbs-out",
+            f'{WEB}.devices[0].node: "/dev/../etc/shadow" {DOTS}',
+        ),
+        ("device-whole-dev", f'{WEB}.devices[0].node: "/dev/." {DOTS}'),
+        ("device-empty-component", f'{WEB}.devices[0].node: "/dev//fuse" {EMPTY}'),
+        ("tmpfs-dot-dot", f'{WEB}.tmpfs[0]: "/var/../etc" {DOTS}'),
+        ("bind-dot-dot", f'{WEB}.binds."/var/lib/../../etc": "/var/lib/../../etc" {DOTS}'),
+        ("bind-host-dot", f'{WEB}.binds."/data".hostPath: "/srv/./data/" {EMPTY}'),
+        (
+            "bind-long-component",
+            f'{WEB}.binds."/{"a" * 256}": "/{"a" * 256}" has a component longer than 255 bytes, '
+            "which no file name can be.",
+        ),
+        (
+            "credential-file-dot-dot",
+            f'{WEB}.credentials.db.file: "/run/secrets/../../etc/shadow" {DOTS}',
+        ),
+        (
+            "path-dot-dot",
+            "nixos-nspawn.containers.prebuilt.path: "
+            '"/nix/store/11111111111111111111111111111111-nixos-system-prebuilt/.." ' + DOTS,
+        ),
+        (
             "evaluation-for-path",
             "nixos-nspawn.containers.prebuilt: `specialArgs`, `nixpkgs` and `pkgs` apply to a "
             "configuration evaluated from `config`; this container runs a prebuilt `path`.",
@@ -327,6 +355,14 @@ def test_configurations_that_cannot_work_fail_one_clear_assertion(
     nixpkgs_lib: Path, case: str, message: str
 ) -> None:
     assert evaluate(nixpkgs_lib, "failedAssertions", case) == [message]
+
+
+def test_port_zero_is_refused_on_either_side(nixpkgs_lib: Path) -> None:
+    assert evaluate(nixpkgs_lib, "failedAssertions", "ports-zero") == [
+        f"{WEB}.forwardPorts[1].{option}: port 0 cannot be forwarded (systemd-nspawn ignores "
+        "such a `Port=` setting): use a port from 1 to 65535."
+        for option in ("hostPort", "containerPort")
+    ]
 
 
 # --- the scenario ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from nspawn_eval import ROOT
 
-from harness.scenario.unit_values import setting_key_problem, value_problem
+from harness.scenario.unit_values import path_problem, setting_key_problem, value_problem
 
 pytestmark = pytest.mark.eval
 
@@ -90,5 +90,26 @@ def test_setting_name_rules_agree(nixpkgs_lib: Path) -> None:
     nix = nix_results(nixpkgs_lib, "isSettingName", keys)
     differ = [
         (k, n) for k, n in zip(keys, nix, strict=True) if n != (setting_key_problem(k) is None)
+    ]
+    assert not differ, differ[:5]
+
+
+PATH_ALPHABET = ["/", ".", "a", "é", ".."]
+PATHS = sorted(
+    {"".join(chars) for n in range(1, 6) for chars in itertools.product(PATH_ALPHABET, repeat=n)}
+    | {"/" + "a" * 255, "/" + "a" * 256, "/" + "é" * 128, "/x" * 2047, "/x" * 2048, ""}
+)
+
+
+def test_path_samples_cover_every_rule() -> None:
+    problems = {path_problem(p) for p in PATHS}
+    assert len(problems) == 5, problems  # no problem, and each of the four rules
+
+
+def test_path_rules_agree(nixpkgs_lib: Path) -> None:
+    """Empty, `.` and `..` components and the kernel's lengths (bytes, as Nix counts them)."""
+    nix = nix_results(nixpkgs_lib, "pathProblem", PATHS)
+    differ = [
+        (p, n, path_problem(p)) for p, n in zip(PATHS, nix, strict=True) if n != path_problem(p)
     ]
     assert not differ, differ[:5]

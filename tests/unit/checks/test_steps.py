@@ -116,13 +116,13 @@ def test_run_with_within_gives_up(rig):
 def test_wait_unit(rig):
     rig.machine.on(
         "host",
-        r"^systemctl show -p ActiveState --value nginx\.service$",
+        r"^systemctl show -p ActiveState --value -- nginx\.service$",
         (0, "activating\n"),
         (0, "active\n"),
     )
     assert rig.session.step("s", "wait-unit", {"unit": "nginx.service"})
     rig.machine.on(
-        "host", r"^systemctl show -p ActiveState --value nginx\.service$", (0, "failed\n")
+        "host", r"^systemctl show -p ActiveState --value -- nginx\.service$", (0, "failed\n")
     )
     rig.machine.on("host", r"^systemctl status", (3, "nginx.service: failed\n"))
     assert not rig.session.step("s2", "wait-unit", {"unit": "nginx.service"})

@@ -115,6 +115,23 @@ PIECES = [
     '"""',
     "[" * 600 + "]" * 600,
     "{a=" * 400 + "1" + "}" * 400,
+    # issue #28: names the driver owns, paths that climb, values that read as options,
+    # lengths, nesting beyond Python's recursion
+    "[nodes.vlan1]\n",
+    "[nodes.machines]\n",
+    "[nodes." + "n" * 64 + "]\n",
+    "/..",
+    "/./",
+    "//",
+    "-.mount",
+    "--help",
+    'unit = "-x"\n',
+    '[[step]]\naction = "wait-unit"\nunit = "-.mount"\n',
+    'interface = "-eth0"\n',
+    "[" * 5000 + "]" * 5000,
+    "{a=" * 3000 + "1" + "}" * 3000,
+    "[" + "a." * 1500 + "a]\n",
+    "s" * 256,
 ]
 
 
@@ -155,7 +172,15 @@ TRICKY = st.text(
     ),
     max_size=12,
 )
-NAMES = st.one_of(st.sampled_from(["web", "WEB", "db", "host", "a" * 13, "x-", "lab"]), TRICKY)
+NAMES = st.one_of(
+    st.sampled_from(
+        [
+            *["web", "WEB", "db", "host", "a" * 13, "x-", "lab", "vlan1", "vlan42", "machines"],
+            *["debug", "o" * 63, "o" * 64, "s" * 256, "-x", "-.mount", "nginx.service", "-eth0"],
+        ]
+    ),
+    TRICKY,
+)
 SCALARS = st.one_of(
     TRICKY,
     st.booleans(),
@@ -192,7 +217,11 @@ def keyed(known: list[str], values: st.SearchStrategy) -> st.SearchStrategy:
     return st.dictionaries(st.one_of(st.sampled_from(known), NAMES), values, max_size=5)
 
 
-BIND = keyed(["hostPath", "readOnly", "idmap", "options"], VALUES)
+PATHS = ["/var/lib/a", "/var/lib/../../etc", "/dev/.", "/a//b", "/a/", "/" + "a" * 256]
+"""Paths that name what they read as, and paths that do not (issue #28)."""
+BIND = keyed(
+    ["hostPath", "readOnly", "idmap", "options"], st.one_of(st.sampled_from(PATHS), VALUES)
+)
 VETH = keyed(
     ["enable", "zone", "config"],
     st.one_of(VALUES, st.fixed_dictionaries({}, optional={"host": VALUES, "container": VALUES})),
@@ -203,13 +232,13 @@ CONTAINER = st.fixed_dictionaries(
         "config": NIX,
         "path": st.one_of(
             TRICKY,
-            st.just("/nix/store/a-system"),
+            st.sampled_from(["/nix/store/a-system", "/nix/store/a-system/..", "/nix//store"]),
             VALUES,
             st.fixed_dictionaries({}, optional={"config": NIX, "extra": VALUES}),
         ),
         "autoStart": VALUES,
         "restartIfChanged": st.booleans(),
-        "binds": st.dictionaries(st.one_of(st.just("/var/lib/a"), TRICKY), BIND, max_size=2),
+        "binds": st.dictionaries(st.one_of(st.sampled_from(PATHS), TRICKY), BIND, max_size=2),
         "network": st.one_of(VALUES, st.fixed_dictionaries({"veth": VETH})),
         "extra": VALUES,
         **USER_CODE,

@@ -707,9 +707,13 @@ def nested(levels: int, kind: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["array", "table"])
-def test_nesting_too_deep_for_tomllib_is_a_file_level_error(tmp_path: Path, kind: str) -> None:
-    (error,) = errors_of(tmp_path, f'description = "x"\na = {nested(600, kind)}\n')
-    assert (error.key, error.line) == ("(syntax)", None)
+def test_nesting_too_deep_for_tomllib_is_a_syntax_error_at_its_line(
+    tmp_path: Path, kind: str
+) -> None:
+    """The line where the brackets go deeper than the limit (strings and comments skipped)."""
+    text = f'description = "x[[[[{{{{"  # [[[[[[[[[[\n\na = {nested(600, kind)}\n'
+    (error,) = errors_of(tmp_path, text)
+    assert (error.key, error.line) == ("(syntax)", 3)
     assert "nested too deeply" in error.message
 
 

@@ -17,6 +17,7 @@ from pyflakes.checker import Checker
 from harness.catalogue import SCENARIOS_DIR, find_root, rendered, scenario_files
 from harness.render.escape import to_nix
 from harness.render.nixos_test import render_test_script
+from harness.scenario.driver_names import GENERAL_SYMBOLS
 from harness.scenario.load import load_scenario
 from harness.scenario.nixvalues import PrebuiltSystem
 
@@ -25,30 +26,7 @@ SCENARIOS = scenario_files(ROOT)
 
 # Driver.test_symbols() (general_symbols), plus `machines` of older drivers; the single VM is
 # also exposed as `machine`.
-DRIVER_SYMBOLS = frozenset(
-    {
-        "start_all",
-        "test_script",
-        "machines",
-        "machines_qemu",
-        "machines_nspawn",
-        "vlans",
-        "driver",
-        "log",
-        "os",
-        "create_machine",
-        "subtest",
-        "run_tests",
-        "join_all",
-        "retry",
-        "serial_stdout_off",
-        "serial_stdout_on",
-        "polling_condition",
-        "BaseMachine",
-        "t",
-        "debug",
-    }
-)
+DRIVER_SYMBOLS = GENERAL_SYMBOLS | {"machines"}
 MACHINES = frozenset({"host", "machine"})
 
 needs_nix = pytest.mark.skipif(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.render.nixos_test import render_scenario, render_test_script
+from harness.scenario.driver_names import DRIVER_NAMES, DRIVER_REVISION, driver_name_problem
 from harness.scenario.load import load_scenario
 from harness.scenario.model import ScenarioError, Step
 from harness.scenario.nixvalues import NixCode, PrebuiltSystem
@@ -337,15 +338,38 @@ def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
         ),
         (
             ("[nodes.outside]", "[nodes.driver]"),
-            "3: nodes.driver: invalid node name 'driver': the testScript "
-            "names the VM by it, so use "
-            "lowercase letters and digits, starting with a letter, and none of the driver's names",
+            "3: nodes.driver: invalid node name 'driver': the testScript already has a "
+            "'driver' (the test driver's or the harness's), which the node would replace: "
+            "choose another name",
         ),
         (
             ("[nodes.outside]", '[nodes."out-side"]'),
             "3: nodes.out-side: invalid node name 'out-side': the "
             "testScript names the VM by it, so use "
-            "lowercase letters and digits, starting with a letter, and none of the driver's names",
+            "lowercase letters and digits, starting with a letter (not a Python keyword)",
+        ),
+        (
+            ("[nodes.outside]", "[nodes.vlan1]"),
+            "3: nodes.vlan1: invalid node name 'vlan1': the test driver names its VLANs "
+            "vlan<N> in the testScript, so a node 'vlan1' would be a VLAN there: choose "
+            "another name",
+        ),
+        (
+            ("[nodes.outside]", "[nodes.vlan4094]"),
+            "3: nodes.vlan4094: invalid node name 'vlan4094': the test driver names its VLANs "
+            "vlan<N> in the testScript, so a node 'vlan4094' would be a VLAN there: choose "
+            "another name",
+        ),
+        (
+            ("[nodes.outside]", "[nodes.debug]"),
+            "3: nodes.debug: invalid node name 'debug': the testScript already has a "
+            "'debug' (the test driver's or the harness's), which the node would replace: "
+            "choose another name",
+        ),
+        (
+            ("[nodes.outside]", f"[nodes.{'o' * 64}]"),
+            f"3: nodes.{'o' * 64}: node name '{'o' * 64}' is too long: it is the VM's host "
+            "name, which has at most 63 characters",
         ),
         (
             ('to = "outside"', 'to = "outsde"'),
@@ -359,6 +383,29 @@ def test_nodes_are_test_vms_handed_to_the_session(tmp_path: Path) -> None:
 )
 def test_node_errors_are_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     assert expected in errors(tmp_path, NODES.replace(*change))
+
+
+def test_a_node_name_may_be_63_characters_long(tmp_path: Path) -> None:
+    name = "o" * 63
+    text = NODES.replace("[nodes.outside]", f"[nodes.{name}]").replace('"outside"', f'"{name}"')
+    assert [node.name for node in load(tmp_path, text).nodes] == [name]
+
+
+def test_node_names_cover_the_drivers_namespace() -> None:
+    """The general symbols of ``Driver.test_symbols()`` in nixpkgs' driver.py at
+    :data:`DRIVER_REVISION` (transcribed here by hand from that revision), all refused."""
+    assert DRIVER_REVISION == "003d58163f469fbeb0d51e4ef8d46af622759627"
+    at_revision = {
+        "start_all", "test_script", "machines_qemu", "machines_nspawn", "vlans", "driver",
+        "log", "os", "create_machine", "subtest", "run_tests", "join_all", "retry",
+        "serial_stdout_off", "serial_stdout_on", "polling_condition", "BaseMachine", "t",
+        "debug",
+    }  # fmt: skip
+    assert at_revision <= DRIVER_NAMES
+    for name in [*at_revision, "machine", "vlan1", "vlan2", "session", "topology", "checks"]:
+        assert driver_name_problem(name) is not None, name
+    assert driver_name_problem("outside") is None
+    assert driver_name_problem("vlan") is None
 
 
 def test_a_container_parameter_names_a_container(tmp_path: Path) -> None:

@@ -21,7 +21,11 @@ from harness.render.nixos_test import render_test_script
 from harness.scenario.load import load_scenario
 
 ROOT = find_root(Path(__file__))
-STUBS = Path(__file__).with_name("driver_stubs")
+STUBS = {
+    "int timeouts (nixpkgs 25.05 to 26.05)": Path(__file__).with_name("driver_stubs"),
+    "Duration timeouts (current)": Path(__file__).with_name("driver_stubs_current"),
+}
+"""The driver's signatures before and after nixpkgs PR #542374 (every timeout a ``Duration``)."""
 PRELUDE = (
     "from typing import Callable\n"
     "from test_driver.driver import Driver\n"
@@ -32,7 +36,9 @@ PRELUDE = (
 )
 
 
-def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def mypy(
+    tmp_path: Path, scripts: dict[str, str], stubs: Path = STUBS["Duration timeouts (current)"]
+) -> subprocess.CompletedProcess[str]:
     files = []
     for name, script in scripts.items():
         path = tmp_path / f"{name.replace('-', '_')}.py"
@@ -40,7 +46,7 @@ def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess
         nodes = "".join(f"{node}: QemuMachine;\n" for node in NODES.get(name, ()))
         path.write_text(PRELUDE + nodes + script)
         files.append(str(path))
-    env = {**os.environ, "MYPYPATH": f"{STUBS}{os.pathsep}{ROOT}"}
+    env = {**os.environ, "MYPYPATH": f"{stubs}{os.pathsep}{ROOT}"}
     return subprocess.run(
         [
             sys.executable,
@@ -63,12 +69,14 @@ def mypy(tmp_path: Path, scripts: dict[str, str]) -> subprocess.CompletedProcess
 NODES = {p.stem: [node.name for node in load_scenario(p).nodes] for p in scenario_files(ROOT)}
 
 
-def test_generated_test_scripts_type_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stubs", STUBS.values(), ids=STUBS.keys())
+def test_generated_test_scripts_type_check(tmp_path: Path, stubs: Path) -> None:
     scripts = {p.stem: render_test_script(load_scenario(p)) for p in scenario_files(ROOT)}
-    result = mypy(tmp_path, scripts)
+    result = mypy(tmp_path, scripts, stubs)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("stubs", STUBS.values(), ids=STUBS.keys())
 @pytest.mark.parametrize(
     "broken",
     [
@@ -76,6 +84,17 @@ def test_generated_test_scripts_type_check(tmp_path: Path) -> None:
         "host.wait_for_unit(timeout='soon', unit='x')\n",
     ],
 )
-def test_type_check_catches_mistakes(tmp_path: Path, broken: str) -> None:
+def test_type_check_catches_mistakes(tmp_path: Path, broken: str, stubs: Path) -> None:
     script = render_test_script(load_scenario(scenario_files(ROOT)[0])) + broken
-    assert mypy(tmp_path, {"broken": script}).returncode == 1
+    assert mypy(tmp_path, {"broken": script}, stubs).returncode == 1
+
+
+def test_the_stubs_differ_in_the_timeout_type(tmp_path: Path) -> None:
+    """A timedelta is what the current driver takes and the older one refuses."""
+    script = (
+        render_test_script(load_scenario(scenario_files(ROOT)[0]))
+        + "import datetime\nhost.succeed('true', timeout=datetime.timedelta(seconds=5))\n"
+    )
+    old, current = STUBS.values()
+    assert mypy(tmp_path, {"old": script}, old).returncode == 1
+    assert mypy(tmp_path, {"current": script}, current).returncode == 0

@@ -1,0 +1,4 @@
+from pathlib import Path
+
+class Driver:
+    out_dir: Path
