@@ -143,8 +143,14 @@ def html_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def test_junit_gets_start_duration_and_evidence_without_warnings(project):
-    run = project.runpytest(*SYSTEM, "--junitxml=junit.xml")
+@pytest.mark.parametrize(
+    "workers",
+    [(), ("-n", "2", "--nixos-nspawn-allow-tcg")],  # the workers cannot see the KVM stand-in
+    ids=["one process", "xdist"],
+)
+def test_junit_gets_start_duration_and_evidence_without_warnings(project, workers):
+    """Under pytest-xdist the facts travel from the worker to the controller, which writes."""
+    run = project.runpytest(*SYSTEM, "--junitxml=junit.xml", *workers)
     run.assert_outcomes(passed=2, failed=1)
     assert "xunit2" not in run.stdout.str()  # what record_property's warning says
     suite = ET.parse(project.path / "junit.xml").getroot().find("testsuite")
