@@ -7,7 +7,6 @@ own writer (Result.to_json), with a boot, container starts, a step and two expec
 
 import json
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -91,13 +90,6 @@ def kvm(tmp_path, monkeypatch):
     monkeypatch.setattr(capabilities, "SYS_MODULES", modules)
 
 
-def artifact(request, path: Path) -> None:
-    """Name a kept file on the terminal, past pytest's capture."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print(f"\n[artifact] {request.node.name}: {path}", file=sys.stderr, flush=True)
-
-
 def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, request):
     pytest.importorskip("pytest_html", reason="pytest-html is not installed (the report extra)")
     if browser.chromium() is None:
@@ -110,7 +102,7 @@ def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, 
     # (The report's data attribute holds them too, quoted as &quot;: only drawn ones count.)
     assert dom.count('aria-label="Timeline of demo"') == 2  # each expectation item
     assert dom.count('aria-label="Topology of demo"') == 2
-    row = item_rows(dom)["scenarios/demo.toml::reachable[host-&gt;web,ipv4]"]
+    row = browser.item_rows(dom)["scenarios/demo.toml::reachable[host-&gt;web,ipv4]"]
     assert "reachable[host-&gt;web,ipv4]: FAILED in 9.0 s" in row
     assert f"<th>{html_escaped(PING)}</th><td><pre>{LOSS}</pre>" in row  # the evidence
     assert (
@@ -128,15 +120,7 @@ def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, 
     assert png.stat().st_size > 10_000
     kept = browser.artifacts_dir(request.config.rootpath) / "report-unit.png"
     kept.write_bytes(png.read_bytes())
-    artifact(request, kept)
-
-
-def item_rows(dom: str) -> dict[str, str]:
-    """Each result's part of the DOM (pytest-html: a <tbody> per item; the evidence tables
-    have <tbody>s of their own), by its id."""
-    starts = [m for m in re.finditer(r'<tbody class="results-table-row [^"]*" id="([^"]*)"', dom)]
-    ends = [m.start() for m in starts[1:]] + [len(dom)]
-    return {m.group(1): dom[m.start() : end] for m, end in zip(starts, ends, strict=True)}
+    browser.show_artifact(request.config, request.node.name, kept)
 
 
 def html_escaped(text: str) -> str:
