@@ -78,18 +78,6 @@ def project(pytester, kvm, fake_nix):
     return pytester
 
 
-@pytest.fixture
-def kvm(tmp_path, monkeypatch):
-    from harness.run import capabilities
-
-    device = tmp_path / "kvm"
-    device.write_text("")
-    modules = tmp_path / "modules"
-    (modules / "kvm_intel").mkdir(parents=True)
-    monkeypatch.setattr(capabilities, "KVM_DEVICE", device)
-    monkeypatch.setattr(capabilities, "SYS_MODULES", modules)
-
-
 def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, request):
     pytest.importorskip("pytest_html", reason="pytest-html is not installed (the report extra)")
     if browser.chromium() is None:
