@@ -1,12 +1,21 @@
 """The run's timeline: VM times converted to the driver's clock, boots and container starts."""
 
+import contextlib
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from checks_fakes import make_rig
+from checks_fakes import FakeClock, FakeMachine, make_rig
 
+from harness.checks import session as session_module
+from harness.checks.errors import assertion_failures
 from harness.checks.session import RESULTS_FILE
 from harness.checks.timeline import Reading, parse, query
+from harness.render.nixos_test import render_test_script
+from harness.scenario.load import load_scenario
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def show(*units: dict[str, object], uptime: float = 100.0) -> str:
@@ -147,3 +156,47 @@ def test_containers_are_read_before_each_step(tmp_path):
     rig.session.step("run[host:true]", "run", {"run": "true"})
     assert len(rig.machine.clock_reads) == 1
     assert [r.kind for r in rig.session.timeline] == ["step"]  # unreadable: nothing recorded
+
+
+class Driven(FakeMachine):
+    """A driver's machine as a testScript sees it: start() and wait_for_unit() too."""
+
+    def start(self) -> None:
+        self.calls.append(("driver", "start"))
+        self.clock.now += 20
+
+    def wait_for_unit(self, unit: str) -> None:
+        self.calls.append(("driver", f"wait_for_unit {unit}"))
+        self.clock.now += 10
+
+
+@pytest.mark.parametrize("name", ["simple-container", "masquerade"])  # masquerade: [nodes]
+def test_the_generated_test_script_records_each_vm_boot_first(tmp_path, name, monkeypatch):
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    clock = FakeClock()
+    monkeypatch.setattr(session_module, "SystemClock", lambda: clock)  # the script's Session
+    machines = {n: Driven(clock) for n in ("host", *(node.name for node in scenario.nodes))}
+    for machine in machines.values():
+        machine.on(
+            "host",
+            r"^cat /proc/uptime",
+            (0, show(unit("multi-user.target", "m", "active", 1, 25_000_000), uptime=30.0)),
+        )
+
+    def start_all() -> None:
+        for machine in machines.values():
+            machine.start()
+
+    namespace = {**machines, "start_all": start_all, "driver": SimpleNamespace(out_dir=tmp_path)}
+    with contextlib.suppress(*assertion_failures()):  # the fakes answer no check
+        exec(render_test_script(scenario), namespace)
+    records = [json.loads(line) for line in (tmp_path / RESULTS_FILE).read_text().splitlines()]
+    boots = [r["id"] for r in records if r["kind"] == "boot"]
+    assert boots == [f"boot[{n}]" for n in machines]
+    assert records[: len(boots)] == [r for r in records if r["kind"] == "boot"]
+    assert all(r["ended"] - r["started"] > 20 for r in records[: len(boots)])
+    host = machines["host"]
+    assert host.calls[:2] == [("driver", "start"), ("driver", "wait_for_unit multi-user.target")]
+    assert [r["id"] for r in records if r["kind"] == "check"] == [
+        e.id for e in scenario.expectations
+    ]
