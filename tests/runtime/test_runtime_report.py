@@ -8,7 +8,8 @@ import json
 import pytest
 from plan_report import NAME, REPORTED, SHOWN_FAILURE, scenario_text
 from runtime_plan import RunRecord
-from support import browser
+from support import html_report
+from support.browser import chromium_binary
 from support.fake_nix_env import FakeNix
 
 from harness.checks.session import RESULTS_FILE
@@ -31,7 +32,7 @@ def test_the_vm_run_makes_a_real_html_report(
     runtime_run: RunRecord, runtime_dir, pytester, monkeypatch, request
 ):
     pytest.importorskip("pytest_html", reason="pytest-html is not installed (the report extra)")
-    if browser.chromium() is None:
+    if chromium_binary() is None:
         pytest.skip("chromium is not installed (scripts/install.sh installs it)")
     records = records_from_file(runtime_dir / RESULTS_FILE)
     assert {"container", "step", "check"} <= {record.kind for record in records}
@@ -46,17 +47,17 @@ def test_the_vm_run_makes_a_real_html_report(
         *("--html=report.html", "--self-contained-html", "-p", "no:cacheprovider"),
     )
     run.assert_outcomes(passed=len(REPORTED) + 1, failed=1)  # + validate-render
-    page = pytester.path / "report.html"
-    dom = browser.dump_dom(page)
+    png = html_report.artifacts_dir(request.config.rootpath) / "report-runtime.png"
+    opened = html_report.open_report(pytester.path / "report.html", png)
+    assert opened.leaving == []
+    dom = opened.dom
     items = len(REPORTED) + 1
     assert dom.count(f'aria-label="Timeline of {NAME}"') == items
     assert dom.count(f'aria-label="Topology of {NAME}"') == items
-    rows = browser.item_rows(dom)
+    rows = html_report.item_rows(dom)
     failed = rows[f"scenarios/{NAME}.toml::{SHOWN_FAILURE.expect.id}"]
     assert f"{SHOWN_FAILURE.expect.id}: FAILED" in failed
     assert SHOWN_FAILURE.message in failed  # the VM's own words
     assert "<th>host$ " in failed  # a command the check ran, with its output
     assert 'data-kind="container"' in failed
-    kept = browser.artifacts_dir(request.config.rootpath) / "report-runtime.png"
-    browser.screenshot(page, kept)
-    browser.show_artifact(request.config, request.node.name, kept)
+    html_report.show_artifact(request.config, request.node.name, png)

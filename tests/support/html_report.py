@@ -12,8 +12,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from support.browser import Chromium, RecordingProxy, chromium_binary, errors_of
+from support.browser import (
+    Chromium,
+    RecordingProxy,
+    chromium_binary,
+    errors_of,
+    requested_urls,
+)
 
 ARTIFACTS_ENV = "NIXOS_NSPAWN_ARTIFACTS"
 PAGE_SIZE = (1400, 2400)
@@ -28,8 +35,9 @@ class Opened:
     """The DOM, serialised after the page's scripts ran."""
     errors: list[str]
     """Console errors, exceptions and failed loads."""
-    requests: list[str]
-    """Requests that tried to leave the machine (the proxy refused them)."""
+    leaving: list[str]
+    """What the page requested beyond the report file itself and inline data (Chromium's own
+    services go to the proxy too, which refuses everything; they are not the page's)."""
 
 
 def open_report(page: Path, png: Path) -> Opened:
@@ -55,7 +63,9 @@ def open_report(page: Path, png: Path) -> Opened:
         finally:
             browser.close()
             proxy.close()
-    return Opened(str(dom), errors_of(events), list(proxy.requests))
+    local = {"file", "data", "blob", "about"}
+    leaving = [url for url in requested_urls(events) if urlsplit(url).scheme not in local]
+    return Opened(str(dom), errors_of(events), leaving)
 
 
 def artifacts_dir(root: Path) -> Path:

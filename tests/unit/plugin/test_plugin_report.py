@@ -11,7 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from support import browser
+from support import html_report
+from support.browser import chromium_binary
 
 from harness.checks.result import Result
 
@@ -80,17 +81,20 @@ def project(pytester, kvm, fake_nix):
 
 def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, request):
     pytest.importorskip("pytest_html", reason="pytest-html is not installed (the report extra)")
-    if browser.chromium() is None:
+    if chromium_binary() is None:
         pytest.skip("chromium is not installed (scripts/install.sh installs it)")
     run = project.runpytest(*SYSTEM, "--html=report.html", "--self-contained-html")
     run.assert_outcomes(passed=2, failed=1)
-    page = project.path / "report.html"
-    dom = browser.dump_dom(page)
+    png = html_report.artifacts_dir(request.config.rootpath) / "report-unit.png"
+    opened = html_report.open_report(project.path / "report.html", png)
+    assert opened.leaving == []  # works offline: nothing tried to leave the machine
+    assert opened.errors == []
+    dom = opened.dom
     # pytest-html builds its table in the browser: every item's extras are in the DOM now.
     # (The report's data attribute holds them too, quoted as &quot;: only drawn ones count.)
     assert dom.count('aria-label="Timeline of demo"') == 2  # each expectation item
     assert dom.count('aria-label="Topology of demo"') == 2
-    row = browser.item_rows(dom)["scenarios/demo.toml::reachable[host-&gt;web,ipv4]"]
+    row = html_report.item_rows(dom)["scenarios/demo.toml::reachable[host-&gt;web,ipv4]"]
     assert "reachable[host-&gt;web,ipv4]: FAILED in 9.0 s" in row
     assert f"<th>{html_escaped(PING)}</th><td><pre>{LOSS}</pre>" in row  # the evidence
     assert (
@@ -104,11 +108,8 @@ def test_html_report_shows_timeline_topology_and_the_failures_evidence(project, 
     assert len(re.findall(r'data-kind="check" data-ok="false"', row)) == 1
     assert 'fill="#fff3bf"' in row
     assert "<script" not in row
-    png = browser.screenshot(page, project.path / "report.png")
     assert png.stat().st_size > 10_000
-    kept = browser.artifacts_dir(request.config.rootpath) / "report-unit.png"
-    kept.write_bytes(png.read_bytes())
-    browser.show_artifact(request.config, request.node.name, kept)
+    html_report.show_artifact(request.config, request.node.name, png)
 
 
 def html_escaped(text: str) -> str:
