@@ -141,7 +141,7 @@ class Session:
             message = f"{name} booted; its systemd's times could not be read"
             return self._event(BOOT, f"boot[{name}]", started, message, evidence, ok=True)
         reading, (unit,) = found
-        kernel, booted = reading.at(0), reading.at(unit.active_enter)
+        kernel, booted = reading.at(0), max(reading.at(unit.active_enter), started)
         evidence.fact("kernel started", f"{kernel - started:+.3f} s")
         evidence.fact(f"{unit.unit} active", f"{booted - started:+.3f} s")
         message = f"{name} booted in {booted - started:.1f} s (its kernel: {booted - kernel:.1f} s)"
@@ -162,16 +162,16 @@ class Session:
             if unit.invocation in self._seen or not (unit.active or unit.failed):
                 continue
             self._seen.add(unit.invocation)
-            starts = sum(1 for r in self.timeline if r.kind == CONTAINER and r.check == name)
-            id = f"container[{name}]" + (f"#{starts + 1}" if starts else "")
+            id = f"container[{name}]"
+            starts = sum(1 for r in self.timeline if r.id.split("#", 1)[0] == id)
+            id += f"#{starts + 1}" if starts else ""
             end = unit.active_enter if unit.active else unit.inactive_enter
             started, ended = reading.at(unit.inactive_exit), reading.at(end)
             verdict = "active" if unit.active else "failed"
             message = f"{unit.unit} {verdict} after {ended - started:.1f} s"
-            record = Result(
-                id, name, unit.active, message, evidence.as_dict(), 0.0, CONTAINER, started, ended
+            self._record(
+                self._event(CONTAINER, id, started, message, evidence, ok=unit.active, ended=ended)
             )
-            self._record(replace(record, seconds=round(ended - started, 3)))
 
     def _read_units(
         self, name: str, machine: Machine, units: list[str], evidence: Evidence
@@ -202,16 +202,11 @@ class Session:
         ok: bool = False,
         ended: float | None = None,
     ) -> Result:
-        """A timeline record from ``started`` to ``ended`` (default: now)."""
+        """A boot's or a container start's record (its ``check`` the id's name) from
+        ``started`` to ``ended`` (default: now)."""
         end = self.now() if ended is None else max(ended, started)
         shown = (evidence or Evidence()).as_dict()
-        check = id.split("[", 1)[0]
-        seconds = round(end - started, 3)
-        if ok:
-            return Result(id, check, True, message, shown, seconds, kind, started, end)
-        return Result.failed(
-            id, check, message, shown, seconds, kind=kind, started=started, ended=end
-        )
+        return _made(kind, id, id.split("[", 1)[0], ok, message, shown, started, end)
 
     def _attempt(self, id: str, check: str, run: Callable[[Evidence], str]) -> Result:
         """Run ``run`` (a check or a step) and make its outcome a result."""
@@ -224,15 +219,8 @@ class Session:
         except Exception as error:  # a crashed check is a failed expectation, not an abort
             evidence.fact("traceback", "".join(traceback.format_exc(limit=-4)))
             ok, message = False, f"check raised {type(error).__name__}: {error}"
-        seconds = round(self.clock.monotonic() - start, 3)
-        ended = round(started + seconds, 3)
-        if ok:
-            return Result(
-                id, check, ok, message, evidence.as_dict(), seconds, started=started, ended=ended
-            )
-        return Result.failed(
-            id, check, message, evidence.as_dict(), seconds, started=started, ended=ended
-        )
+        ended = round(started + self.clock.monotonic() - start, 3)
+        return _made(CHECK, id, check, ok, message, evidence.as_dict(), started, ended)
 
     def _run(self, check: str, params: Mapping[str, object], evidence: Evidence) -> str:
         return self._call("check", CHECKS, FUNCTIONS, check, params, evidence)
@@ -304,3 +292,22 @@ class Session:
                 f"{len(failed)} of {len(self.results)} expectations failed "
                 f"(results in {self.path}):\n\n{details}"
             )
+
+
+def _made(
+    kind: str,
+    id: str,
+    check: str,
+    ok: bool,
+    message: str,
+    evidence: dict[str, str],
+    started: float,
+    ended: float,
+) -> Result:
+    """A record from ``started`` to ``ended``; a failed one's message shows its evidence."""
+    seconds = round(ended - started, 3)
+    if ok:
+        return Result(id, check, True, message, evidence, seconds, kind, started, ended)
+    return Result.failed(
+        id, check, message, evidence, seconds, kind=kind, started=started, ended=ended
+    )

@@ -131,7 +131,12 @@ def test_each_container_start_is_recorded_once_per_invocation(tmp_path):
     rule = rig.machine.on("host", r"^cat /proc/uptime", *[(0, answer) for answer in answers])
     rig.session.note_containers()
     (web,) = rig.session.timeline  # db is still starting
-    assert (web.kind, web.id, web.check, web.ok) == ("container", "container[web]", "web", True)
+    assert (web.kind, web.id, web.check, web.ok) == (
+        "container",
+        "container[web]",
+        "container",
+        True,
+    )
     assert web.seconds == pytest.approx(20.0)
     now = rig.session.now()  # the clock stands still between the reads (the fake's 0.25 s)
     assert web.ended == pytest.approx(now - 0.125 - 70.0, abs=0.002)
