@@ -42,10 +42,20 @@ NAMES = {BOOT: "boot", CONTAINER: "container start", STEP: "step", CHECK: "expec
 
 
 def timeline_svg(records: Sequence[Result], current: str | None = None, title: str = "") -> str:
-    """The SVG document of ``records`` (those without times are left out), the record with
-    id ``current`` highlighted; an empty picture that says so when no record has times."""
+    """The SVG document of ``records`` (those without times are left out, a record written
+    twice, as by two sessions that saw the same container start, is drawn once), the record
+    with id ``current`` highlighted; an empty picture that says so when no record has times."""
+    unique = {
+        (r.kind, r.id, r.started, r.ended): r
+        for r in records
+        if r.started is not None and r.ended is not None
+    }
     timed = sorted(
-        ((r.started, r.ended, r) for r in records if r.started is not None and r.ended is not None),
+        (
+            (r.started, r.ended, r)
+            for r in unique.values()
+            if r.started is not None and r.ended is not None
+        ),
         key=lambda timed: timed[:2],
     )
     label_width = max([len(_label(r)) for _, _, r in timed] or [20]) * CHAR_WIDTH + GAP

@@ -71,3 +71,8 @@ def test_without_timed_records_the_picture_says_so():
     svg = timeline_svg([Result("x", "command", True, "", {}, 0.0)])
     assert bars(svg) == []
     assert "no record of this run has times" in svg
+
+
+def test_a_record_written_twice_is_drawn_once():
+    again = record("container[web]", "container", 1028.0, 6.0)
+    assert len(bars(timeline_svg([*RECORDS, again]))) == len(bars(timeline_svg(RECORDS))) == 5
