@@ -205,3 +205,18 @@ def test_the_generated_test_script_records_each_vm_boot_first(tmp_path, name, mo
     assert [r["id"] for r in records if r["kind"] == "check"] == [
         e.id for e in scenario.expectations
     ]
+
+
+def test_a_driver_error_while_reading_the_times_ends_nothing(tmp_path):
+    rig = make_rig(tmp_path)
+
+    def timeout(_):
+        raise TimeoutError("command timed out")
+
+    rig.machine.on("host", r"^cat /proc/uptime", timeout)
+    with rig.session.booting():
+        pass
+    rig.session.note_containers()
+    (boot,) = rig.session.timeline
+    assert boot.ok
+    assert "raised TimeoutError: command timed out" in next(iter(boot.evidence.values()))
