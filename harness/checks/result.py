@@ -7,12 +7,28 @@ it carries its evidence: the commands that were run, on which node, with exit st
 :class:`Result` is the one record of an expectation's outcome: the checks write it
 (:meth:`Result.to_json`) and the harness reads it back (:meth:`Result.from_json`), from the
 results file and from the build log alike.
+
+Besides the expectations, the testScript records its timeline in the same format
+(:attr:`Result.kind`): each step, each VM's boot and each container's start. Every record says
+when it started and ended on the test driver's clock (:attr:`Result.started`): Unix time in
+seconds, as ``time.time()`` reads it when the session begins, carried forward by the
+monotonic clock, so one session's times never run backwards and durations are exact.
 """
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+
+CHECK = "check"
+"""Kind of an expectation's record; the pytest plugin reports one item each."""
+STEP = "step"
+"""Kind of a step's record (``restart``, ``run``, ...)."""
+BOOT = "boot"
+"""Kind of a VM's boot: from the driver starting it to its ``multi-user.target``."""
+CONTAINER = "container"
+"""Kind of a container's start: its unit leaving ``inactive`` to its becoming active."""
+KINDS = (CHECK, STEP, BOOT, CONTAINER)
 
 MAX_VALUE_CHARS = 4000
 """Evidence values are cut to this size: a runaway output must not bloat the JSONL file."""
@@ -32,6 +48,11 @@ class Result:
     message: str
     evidence: dict[str, str]
     seconds: float
+    kind: str = CHECK
+    started: float | None = None
+    """Unix time (seconds) on the driver's clock when it started; None only in records made
+    after the fact (a reader's verdict on a repeated id)."""
+    ended: float | None = None
 
     def to_json(self) -> str:
         """One line of JSON, keys in field order.
@@ -52,6 +73,7 @@ class Result:
         if not isinstance(raw, dict):
             return None
         evidence = raw.get("evidence", {})
+        started, ended = raw.get("started"), raw.get("ended")
         well_formed = (
             isinstance(raw.get("id"), str)
             and isinstance(raw.get("check"), str)
@@ -59,6 +81,8 @@ class Result:
             and isinstance(raw.get("message", ""), str)
             and isinstance(raw.get("seconds", 0.0), int | float)
             and isinstance(evidence, dict)
+            and raw.get("kind", CHECK) in KINDS
+            and all(isinstance(t, int | float | None) for t in (started, ended))
         )
         if not well_formed:
             return None
@@ -69,14 +93,27 @@ class Result:
             message=raw.get("message", ""),
             evidence={str(k): str(v) for k, v in evidence.items()},
             seconds=float(raw.get("seconds", 0.0)),
+            kind=raw.get("kind", CHECK),
+            started=None if started is None else float(started),
+            ended=None if ended is None else float(ended),
         )
 
     @classmethod
     def failed(
-        cls, id: str, check: str, message: str, evidence: dict[str, str], seconds: float
+        cls,
+        id: str,
+        check: str,
+        message: str,
+        evidence: dict[str, str],
+        seconds: float,
+        *,
+        kind: str = CHECK,
+        started: float | None = None,
+        ended: float | None = None,
     ) -> "Result":
         """A failed result, its message followed by the rendered evidence."""
-        return cls(id, check, False, f"{message}\n{render(evidence)}", evidence, seconds)
+        message = f"{message}\n{render(evidence)}"
+        return cls(id, check, False, message, evidence, seconds, kind, started, ended)
 
     def describe(self) -> str:
         """The verdict line and the message (which, failed, holds the evidence)."""

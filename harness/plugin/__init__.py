@@ -17,6 +17,9 @@ CLI walks them, :class:`ScenarioDirectory`):
   scenario's NixOS VM test (:mod:`harness.run.build`); every item then reports its own
   expectation's result. They skip with the reason when the machine cannot run VM tests
   (:mod:`harness.run.capabilities`).
+
+Each expectation's call report carries the facts of its run for the HTML report (pytest-html),
+JUnit XML and the terminal summary (:mod:`harness.plugin.report`, registered here).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 import pytest
 
 from harness import catalogue, settings
+from harness.plugin import report as run_report
 from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT
 from harness.run.build import (
     BUILD_MARGIN,
@@ -138,6 +142,7 @@ def _positive_seconds(text: str) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = _State()
     _settings_trees(config)  # a bad settings file is a usage error, before any collection
+    config.pluginmanager.register(run_report.ReportHooks(config), "nixos-nspawn-report")
     config.addinivalue_line("markers", "vm: builds and runs a scenario's NixOS VM test with nix")
 
 
@@ -210,10 +215,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Place a VM item's skip on its scenario file: ``-ra`` then shows one line per file."""
+    """Place a VM item's skip on its scenario file (``-ra`` then shows one line per file);
+    give an expectation's call report the facts of its run (:mod:`harness.plugin.report`)."""
     report = yield
-    if isinstance(item, ExpectationItem) and report.skipped and isinstance(report.longrepr, tuple):
+    if not isinstance(item, ExpectationItem):
+        return report
+    if report.skipped and isinstance(report.longrepr, tuple):
         report.longrepr = (str(item.path), 1, report.longrepr[2])
+    outcome = item.config.stash[STATE].builds.get(item.scenario.path)
+    if report.when == "call" and isinstance(outcome, BuildOutcome):
+        expectation = item.expectation.id
+        command = _interactive_command(item.config, item.scenario, expectation)
+        run_report.describe(item.config, report, item.scenario, expectation, outcome, command)
     return report
 
 
@@ -412,7 +425,7 @@ class ExpectationItem(_ScenarioItem):
             raise ScenarioFailure(outcome)
         expectation_id = self.expectation.id
         result = outcome.results.get(expectation_id)
-        hint = _interactive_hint(self.config, self.scenario, expectation_id)
+        hint = f"debug it: {_interactive_command(self.config, self.scenario, expectation_id)}"
         if result is None:
             raise ScenarioFailure(
                 f"no result recorded for {expectation_id}: the VM test ended before checking it "
@@ -428,13 +441,13 @@ class ExpectationItem(_ScenarioItem):
         return self.path, max((self.expectation.line or 1) - 1, 0), self.expectation.id
 
 
-def _interactive_hint(config: pytest.Config, scenario: Scenario, expectation_id: str) -> str:
+def _interactive_command(config: pytest.Config, scenario: Scenario, expectation_id: str) -> str:
     try:
         where = scenario.path.relative_to(config.invocation_params.dir)
     except ValueError:
         where = scenario.path
     request = f"{scenario.name}::{expectation_id}"
-    return f"debug it: pytest {shlex.quote(str(where))} --interactive {shlex.quote(request)}"
+    return f"pytest {shlex.quote(str(where))} --interactive {shlex.quote(request)}"
 
 
 def _system(config: pytest.Config) -> str:

@@ -39,8 +39,9 @@ from harness.render.escape import nix_attr_name, nix_string
 from harness.run.processes import ProcessOutcome, run_logged
 from harness.run.results import (
     dump_results,
-    results_from_file,
-    results_from_log,
+    expectations,
+    records_from_file,
+    records_from_log,
 )
 from harness.settings import SELF_INPUT, Settings
 
@@ -244,6 +245,8 @@ class BuildOutcome:
     log_path: Path
     out_path: Path | None
     results: Mapping[str, Result]
+    timeline: tuple[Result, ...] = ()
+    """Every record of the run in the order written: expectations, steps, boots, starts."""
 
     @property
     def succeeded(self) -> bool:
@@ -290,12 +293,14 @@ def build(target: NixTarget, *, timeout: float, on_line: Callable[[str], None]) 
         on_line=on_line,
     )
     out = out_path(process)
-    results = results_from_file(out / RESULTS_FILE) if out is not None else {}
+    records = records_from_file(out / RESULTS_FILE) if out is not None else []
+    results = expectations(records, f"results file {RESULTS_FILE}")
     if not results:
         with open(log, encoding="utf-8", errors="replace") as lines:
-            results = results_from_log(lines)
+            records = records_from_log(lines)
+        results = expectations(records, "build log")
     dump_results(results, last_results_path(target.flake_root, target.name))
-    return BuildOutcome(target, process, timeout, log, out, results)
+    return BuildOutcome(target, process, timeout, log, out, results, tuple(records))
 
 
 def build_driver_interactive(

@@ -12,6 +12,11 @@ of a line, or behind the ``<derivation name>> `` prefix that ``nix build -L`` ad
 in the middle of a line (a VM's journal forwarded to the serial console, nix's indented error
 tail) is text, not a result. An id recorded twice cannot be trusted either way, so it becomes a
 failed result that shows every record.
+
+Besides the expectations' results, the records hold the run's timeline (steps, boots, container
+starts; :data:`harness.checks.result.KINDS`): :func:`records_from_file` and
+:func:`records_from_log` return every record in the order written, :func:`expectations` picks
+the expectations' results by id from them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from harness.checks.result import Result
+from harness.checks.result import CHECK, Result
 from harness.checks.session import STDOUT_PREFIX
 
 # nix's prefix is the derivation name (no spaces) and "> "; see the module doc.
@@ -55,10 +60,20 @@ def _recorded_repeatedly(same: list[Result], source: str) -> Result:
     )
 
 
-def results_from_log(lines: Iterable[str]) -> dict[str, Result]:
-    """Every result the driver printed in a build log (see the module doc)."""
+def expectations(records: Iterable[Result], source: str) -> dict[str, Result]:
+    """The expectations' results among ``records`` (read from ``source``), by id."""
+    return _by_id((record for record in records if record.kind == CHECK), source)
+
+
+def records_from_log(lines: Iterable[str]) -> list[Result]:
+    """Every record the driver printed in a build log (see the module doc), in order."""
     found = (result_from_log_line(line.rstrip("\n")) for line in lines)
-    return _by_id((result for result in found if result is not None), "build log")
+    return [result for result in found if result is not None]
+
+
+def results_from_log(lines: Iterable[str]) -> dict[str, Result]:
+    """Every expectation's result the driver printed in a build log."""
+    return expectations(records_from_log(lines), "build log")
 
 
 def _records(text: str) -> Iterator[Result]:
@@ -70,13 +85,18 @@ def _records(text: str) -> Iterator[Result]:
             yield result
 
 
-def results_from_file(path: Path) -> dict[str, Result]:
-    """Results of ``nixos-nspawn-results.jsonl``; empty when the file does not exist."""
+def records_from_file(path: Path) -> list[Result]:
+    """Records of ``nixos-nspawn-results.jsonl`` in order; empty when it does not exist."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
-    return _by_id(_records(text), f"results file {path.name}")
+        return []
+    return list(_records(text))
+
+
+def results_from_file(path: Path) -> dict[str, Result]:
+    """Expectations' results of ``nixos-nspawn-results.jsonl`` (empty without the file)."""
+    return expectations(records_from_file(path), f"results file {path.name}")
 
 
 def dump_results(results: Mapping[str, Result], path: Path) -> None:

@@ -38,9 +38,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("command[host:systemctl is-active systemd-nspawn@lazy\u2026]", "command", {"on": "host", "exit": 3, "run": "systemctl is-active systemd-nspawn@lazy.service", "output": "inactive"})
     session.check("command[host:machinectl show lazy]", "command", {"on": "host", "exit": 1, "run": "machinectl show lazy"})
     session.step("start[lazy]", "start", {"container": "lazy"})

@@ -48,9 +48,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[web]", "unit-active", {"container": "web"})
     session.check("address[web:host0]", "address", {"dhcp": True, "node": "web", "interface": "host0"})
     session.check("reachable[host->web,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "web"})

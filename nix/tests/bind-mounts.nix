@@ -62,9 +62,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("command[files:cat /mnt/ro/motd]", "command", {"on": "files", "exit": 0, "run": "cat /mnt/ro/motd", "output": "hello from the host"})
     session.check("command[files:touch /mnt/ro/new]", "command", {"on": "files", "exit": 1, "run": "touch /mnt/ro/new", "output": "Read-only file system"})
     session.step("run[files:echo from-the-container > /var/lib/rw/n\u2026]", "run", {"on": "files", "run": "echo from-the-container > /var/lib/rw/note"})

@@ -70,9 +70,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[web]", "unit-active", {"container": "web"})
     session.check("command[host:addr=\x24(ip -4 -o addr show scope global \u2026]", "command", {"on": "host", "exit": 0, "run": "addr=\x24(ip -4 -o addr show scope global | awk \x27\x242 !~ /^v[ebz]-/ \x7bsub(/\\/.*/, \"\", \x244); print \x244; exit\x7d\x27); for i in \x24(seq 60); do curl -sf --max-time 3 http://\x24addr:8080/ && exit 0; sleep 1; done; exit 1", "output": "hello-from-web"})
     session.check("command[host:curl -s --max-time 5 http://127.0.0.1:8\u2026]", "command", {"on": "host", "exit": 7, "run": "curl -s --max-time 5 http://127.0.0.1:8080/"})

@@ -42,9 +42,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[sealed]", "unit-active", {"container": "sealed"})
     session.check("command[host:ls /nix/store | grep -- \x27-hello-\x27]", "command", {"on": "host", "exit": 0, "run": "ls /nix/store | grep -- \x27-hello-\x27"})
     session.check("command[sealed:! ls /nix/store | grep -- \x27-hello-\x27]", "command", {"on": "sealed", "exit": 0, "run": "! ls /nix/store | grep -- \x27-hello-\x27"})

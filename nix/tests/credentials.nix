@@ -64,9 +64,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[vault]", "unit-active", {"container": "vault"})
     session.check("command[host:root=/proc/\x24(machinectl show vault -p L\u2026]", "command", {"on": "host", "exit": 0, "run": "root=/proc/\x24(machinectl show vault -p Leader --value)/root && cmp /run/secrets/db-password \"\x24root\"/run/reader-db"})
     session.check("command[vault:cat /run/reader-app]", "command", {"on": "vault", "exit": 0, "run": "cat /run/reader-app", "output": "max_connections = 100"})

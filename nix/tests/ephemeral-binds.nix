@@ -60,9 +60,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("ephemeral[keeper]", "ephemeral", {"container": "keeper"})
     session.check("command[keeper:cat /mnt/shared/motd]", "command", {"on": "keeper", "exit": 0, "run": "cat /mnt/shared/motd", "output": "hello from the host"})
     session.check("command[keeper:touch /mnt/shared/written-from-container]", "command", {"on": "keeper", "exit": 1, "run": "touch /mnt/shared/written-from-container"})

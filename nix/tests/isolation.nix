@@ -35,9 +35,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("store-readonly[jail]", "store-readonly", {"container": "jail"})
     session.check("no-nix-daemon[jail]", "no-nix-daemon", {"container": "jail"})
     session.step("run[host:systemd-run --unit=host-marker sleep 31\u2026]", "run", {"on": "host", "run": "systemd-run --unit=host-marker sleep 31337"})

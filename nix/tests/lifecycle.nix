@@ -47,9 +47,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.step("run[web:touch /var/lib/web/kept /var/lost]", "run", {"on": "web", "run": "touch /var/lib/web/kept /var/lost"})
     session.check("http[host->web:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "web", "body": "hello"})
     session.step("stop[web]", "stop", {"container": "web"})

@@ -39,9 +39,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("reachable[host->near,link-local]", "reachable", {"from": "host", "family": "link-local", "by": "address", "to": "near"})
     session.check("reachable[near->host,link-local]", "reachable", {"from": "near", "family": "link-local", "by": "address", "to": "host"})
     session.check("reachable[host->near,ipv4,name]", "reachable", {"from": "host", "family": "ipv4", "by": "name", "to": "near"})

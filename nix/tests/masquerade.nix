@@ -46,9 +46,6 @@
         ),
     )
 
-    start_all()
-    host.wait_for_unit("multi-user.target")
-    outside.wait_for_unit("multi-user.target")
     session = checks.Session(
         host,
         topology,
@@ -57,6 +54,10 @@
             "outside": outside,
         },
     )
+    with session.booting():
+        start_all()
+        host.wait_for_unit("multi-user.target")
+        outside.wait_for_unit("multi-user.target")
     session.check("reachable[host->outside,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "outside"})
     session.check("reachable[inner->outside,ipv4]", "reachable", {"from": "inner", "family": "ipv4", "by": "address", "to": "outside"})
     session.check("http[inner->outside:80/]", "http", {"from": "inner", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "outside", "body": "outside: 192.168.1."})

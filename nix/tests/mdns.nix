@@ -55,9 +55,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("reachable[host->alpha,ipv4,mdns]", "reachable", {"from": "host", "family": "ipv4", "by": "mdns", "to": "alpha"})
     session.check("reachable[beta->alpha,ipv4,mdns]", "reachable", {"from": "beta", "family": "ipv4", "by": "mdns", "to": "alpha"})
     session.check("reachable[alpha->host,ipv4,mdns]", "reachable", {"from": "alpha", "family": "ipv4", "by": "mdns", "to": "host"})

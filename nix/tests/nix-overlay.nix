@@ -40,9 +40,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[builder]", "unit-active", {"container": "builder"})
     session.check("command[builder:nix-store --check-validity \x24(readlink -\u2026]", "command", {"on": "builder", "exit": 0, "run": "nix-store --check-validity \x24(readlink -f /run/current-system) && systemctl is-active nix-daemon.socket"})
     session.check("command[builder:nix-build --no-out-link -E \x27derivation \u2026]", "command", {"on": "builder", "exit": 0, "run": "nix-build --no-out-link -E \x27derivation \x7b name = \"built-in-builder\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [ \"-c\" \"echo built > \x24out\" ]; \x7d\x27", "output": "-built-in-builder"})

@@ -51,9 +51,6 @@
         ),
     )
 
-    start_all()
-    host.wait_for_unit("multi-user.target")
-    outside.wait_for_unit("multi-user.target")
     session = checks.Session(
         host,
         topology,
@@ -62,6 +59,10 @@
             "outside": outside,
         },
     )
+    with session.booting():
+        start_all()
+        host.wait_for_unit("multi-user.target")
+        outside.wait_for_unit("multi-user.target")
     session.check("unit-active[web]", "unit-active", {"container": "web"})
     session.check("http[outside->host:8080/]", "http", {"from": "outside", "port": 8080, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "host", "body": "web sees 192.168.1."})
     session.check("http[outside->host:80/,no answer]", "http", {"from": "outside", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": False, "to": "host"})

@@ -46,9 +46,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[prebuilt]", "unit-active", {"container": "prebuilt"})
     session.check("command[host:grep -x \x27Parameters=/nix/store/.*-nixos\u2026]", "command", {"on": "host", "exit": 0, "run": "grep -x \x27Parameters=/nix/store/.*-nixos-system-prebuilt-.*/init\x27 /etc/systemd/nspawn/prebuilt.nspawn"})
     session.check("address[prebuilt:host0]", "address", {"dhcp": True, "node": "prebuilt", "interface": "host0"})

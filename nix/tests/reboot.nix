@@ -71,9 +71,6 @@
         ),
     )
 
-    start_all()
-    host.wait_for_unit("multi-user.target")
-    outside.wait_for_unit("multi-user.target")
     session = checks.Session(
         host,
         topology,
@@ -82,6 +79,10 @@
             "outside": outside,
         },
     )
+    with session.booting():
+        start_all()
+        host.wait_for_unit("multi-user.target")
+        outside.wait_for_unit("multi-user.target")
     session.step("run[web:touch /var/lib/web/kept /var/lost]", "run", {"on": "web", "run": "touch /var/lib/web/kept /var/lost"})
     session.step("start[lazy]", "start", {"container": "lazy"})
     session.check("unit-active[lazy]", "unit-active", {"container": "lazy"})

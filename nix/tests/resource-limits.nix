@@ -47,9 +47,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[capped]", "unit-active", {"container": "capped"})
     session.check("command[host:cat /sys/fs/cgroup/machine.slice/system\u2026]", "command", {"on": "host", "exit": 0, "run": "cat /sys/fs/cgroup/machine.slice/systemd-nspawn@capped.service/memory.max", "output": "268435456"})
     session.check("command[host:cat /sys/fs/cgroup/machine.slice/system\u2026]#2", "command", {"on": "host", "exit": 0, "run": "cat /sys/fs/cgroup/machine.slice/systemd-nspawn@capped.service/pids.max", "output": "512"})

@@ -66,9 +66,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("http[host->eager:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "eager", "body": "v1"})
     session.check("http[host->steady:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "steady", "body": "v1"})
     session.step("run[host:machinectl show steady -p Leader --valu\u2026]", "run", {"on": "host", "run": "machinectl show steady -p Leader --value > /tmp/steady-leader"})

@@ -58,9 +58,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[backend]", "unit-active", {"container": "backend"})
     session.check("reachable[host->backend,ipv4,name]", "reachable", {"from": "host", "family": "ipv4", "by": "name", "to": "backend"})
     session.check("tcp[host->backend:80]", "tcp", {"from": "host", "to": "backend", "port": 80})

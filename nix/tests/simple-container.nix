@@ -37,9 +37,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("unit-active[mycontainer]", "unit-active", {"container": "mycontainer"})
     session.check("command[host:machinectl shell mycontainer /run/curre\u2026]", "command", {"on": "host", "exit": 0, "run": "machinectl shell mycontainer /run/current-system/sw/bin/sh -c \x27PATH=/run/current-system/sw/bin; echo \"\x24(id -un) has \x24(htop --version | head -n 1)\"\x27 </dev/null", "output": "root has htop "})
     session.finish()

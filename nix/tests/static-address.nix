@@ -48,9 +48,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("address[static:host0]", "address", {"dhcp": False, "node": "static", "interface": "host0", "prefix": "192.168.42.2/24"})
     session.check("address[static:host0]#2", "address", {"dhcp": False, "node": "static", "interface": "host0", "prefix": "fc42::2/64"})
     session.check("address[host:ve-static]", "address", {"dhcp": False, "node": "host", "interface": "ve-static", "prefix": "192.168.42.1/24"})

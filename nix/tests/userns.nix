@@ -55,9 +55,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("userns[one]", "userns", {"container": "one"})
     session.check("userns[two]", "userns", {"container": "two"})
     session.check("userns[three]", "userns", {"container": "three"})

@@ -55,9 +55,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("reachable[app->database,ipv4,name]", "reachable", {"from": "app", "family": "ipv4", "by": "name", "to": "database"})
     session.check("http[app->database:80/,name]", "http", {"from": "app", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "name", "answer": True, "to": "database", "body": "rows"})
     session.check("command[app:getent hosts database]", "command", {"on": "app", "exit": 0, "run": "getent hosts database", "output": "database", "within": 120})

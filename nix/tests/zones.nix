@@ -67,9 +67,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("reachable[alpha->beta,ipv4]", "reachable", {"from": "alpha", "family": "ipv4", "by": "address", "to": "beta"})
     session.check("reachable[beta->alpha,ipv4]", "reachable", {"from": "beta", "family": "ipv4", "by": "address", "to": "alpha"})
     session.check("reachable[host->gamma,ipv4]", "reachable", {"from": "host", "family": "ipv4", "by": "address", "to": "gamma"})

@@ -19,6 +19,7 @@ import sys
 import traceback
 from contextlib import nullcontext
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 from runtime_plan import BEYOND, FEATURES, REFERENCE, ROOT, RunRecord, run_vm
@@ -37,17 +38,23 @@ def _missing_requirement() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def runtime_run(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> RunRecord:
-    reason = _missing_requirement()
-    if reason is not None:
-        pytest.skip(reason)
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's directory, shared by all workers: its results file (written by the sessions
+    as a testScript writes it), the VM's logs, the progress log."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the directory all workers of this run share
     out_dir = shared / "runtime-tier"
     out_dir.mkdir(exist_ok=True)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def runtime_run(runtime_dir: Path, request: pytest.FixtureRequest) -> RunRecord:
+    reason = _missing_requirement()
+    if reason is not None:
+        pytest.skip(reason)
+    out_dir, shared = runtime_dir, runtime_dir.parent
     stored = out_dir / "record.json"
     capture = request.config.pluginmanager.getplugin("capturemanager")
 

@@ -41,7 +41,10 @@ class Rule:
 
 @dataclass
 class FakeMachine:
-    """Answers commands from rules; the rule added last wins. Unscripted commands exit 127."""
+    """Answers commands from rules; the rule added last wins. Unscripted commands exit 127.
+
+    The session's readings of the VM's unit times (harness.checks.timeline) go to
+    ``clock_reads``, not ``lines`` and ``calls``: the checks' own commands stay exact."""
 
     clock: FakeClock
     leaders: dict[str, int] = field(default_factory=dict)
@@ -49,6 +52,7 @@ class FakeMachine:
     rules: list[Rule] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    clock_reads: list[str] = field(default_factory=list)
 
     def on(self, node: str, pattern: str, *answers: Answer) -> Rule:
         rule = Rule(node, re.compile(pattern), list(answers))
@@ -86,9 +90,12 @@ class FakeMachine:
 
     def execute(self, command: str, *, timeout: int) -> tuple[int, str]:
         self.clock.now += 0.25
-        self.lines.append(command)
         node, inner = self.decode(command)
-        self.calls.append((node, inner))
+        if inner.startswith("cat /proc/uptime && systemctl show "):
+            self.clock_reads.append(inner)
+        else:
+            self.lines.append(command)
+            self.calls.append((node, inner))
         leader = re.fullmatch(r"machinectl show (\S+) -p Leader --value", inner)
         if node == "host" and leader:
             pid = self.leader(leader[1])

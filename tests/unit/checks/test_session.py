@@ -3,6 +3,7 @@
 import importlib
 import json
 import sys
+import time
 
 import pytest
 from checks_fakes import make_rig
@@ -46,7 +47,13 @@ def test_result_is_recorded_in_jsonl_and_stdout(rig, tmp_path, capsys):
     line = (tmp_path / RESULTS_FILE).read_text().splitlines()
     assert len(line) == 1
     record = json.loads(line[0])
-    assert list(record) == ["id", "check", "ok", "message", "evidence", "seconds"]
+    assert list(record) == [
+        *("id", "check", "ok", "message", "evidence", "seconds"),
+        *("kind", "started", "ended"),
+    ]
+    assert record["kind"] == "check"
+    assert record["ended"] - record["started"] == pytest.approx(record["seconds"])
+    assert abs(record["started"] - time.time()) < 60  # Unix time on the driver's clock
     assert record["id"] == "unit-active[web]"
     assert record["check"] == "unit-active"
     assert record["ok"] is True

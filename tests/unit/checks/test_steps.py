@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
 from checks_fakes import DB, WEB, FakeClock, FakeMachine, Rig
 from support.vm.console import ConsoleMachine, VmConfig
 from support.vm.image import Image
@@ -12,6 +13,11 @@ from support.vm.image import Image
 from harness.checks import Session, Topology
 from harness.checks.machine import PowerCycled
 from harness.checks.session import RESULTS_FILE, STEP_PREFIX
+
+
+def step_lines(out: str) -> list[str]:
+    """The step verdicts on stdout (each step's record comes before its line)."""
+    return [line for line in out.splitlines() if line.startswith(STEP_PREFIX)]
 
 
 def lifecycle(rig, new_leader=303):
@@ -47,10 +53,14 @@ def test_restart_stops_and_starts_with_machinectl(rig, capsys):
     assert host[0] == "machinectl stop web"
     assert host[-1] == "machinectl start web"
     assert rig.machine.ran("web", "is-system-running")  # waited for the new instance to boot
-    assert capsys.readouterr().out == (
-        f"{STEP_PREFIX}restart[web]: ok: restarted web (leader 101 -> 303)\n"
-    )
+    assert step_lines(capsys.readouterr().out) == [
+        f"{STEP_PREFIX}restart[web]: ok: restarted web (leader 101 -> 303)"
+    ]
     assert rig.session.results == []  # a step is no expectation
+    (record,) = rig.session.timeline  # but it is on the timeline
+    assert (record.kind, record.id, record.ok) == ("step", "restart[web]", True)
+    assert record.ended - record.started == pytest.approx(record.seconds)
+    assert record.seconds > 0
 
 
 def test_restart_of_a_stopped_container_fails(rig):
@@ -95,7 +105,12 @@ def test_failed_step_fails_every_later_expectation_with_its_evidence(rig, tmp_pa
         assert result.evidence == {"host$ mkdir /srv/x": "exit 1\nmkdir: cannot create directory"}
     assert [call for call in rig.machine.calls if call[1] != "mkdir /srv/x"] == []
     records = [json.loads(line) for line in (tmp_path / RESULTS_FILE).read_text().splitlines()]
-    assert [record["id"] for record in records] == ["unit-active[web]", "c"]
+    assert [(record["kind"], record["id"]) for record in records] == [
+        ("step", "run[host:mkdir /srv/x]"),  # the skipped step is not recorded
+        ("check", "unit-active[web]"),
+        ("check", "c"),
+    ]
+    assert not records[0]["ok"]
     out = capsys.readouterr().out
     assert f"{STEP_PREFIX}restart[web]: skipped, step run[host:mkdir /srv/x] failed" in out
 
@@ -218,9 +233,9 @@ def test_reboot_power_cycles_the_host_and_waits_for_its_autostart_containers(tmp
     assert rig.machine.ran("web", "is-system-running")  # waited until web had booted again
     assert not rig.machine.ran("host", "machinectl start")  # it came back by itself
     assert "machinectl show db" not in " ".join(inner for _, inner in rig.machine.calls)
-    assert capsys.readouterr().out == (
-        f"{STEP_PREFIX}reboot[host]: ok: rebooted host; back up: web\n"
-    )
+    assert step_lines(capsys.readouterr().out) == [
+        f"{STEP_PREFIX}reboot[host]: ok: rebooted host; back up: web"
+    ]
 
 
 def test_a_reboot_that_keeps_the_boot_id_fails(tmp_path):

@@ -9,7 +9,13 @@ from harness.checks.result import Result
 from harness.plugin.scheduling import scope_of
 from harness.run.capabilities import kvm_reason
 from harness.run.progress import Progress, summarize
-from harness.run.results import dump_results, results_from_file, results_from_log
+from harness.run.results import (
+    dump_results,
+    records_from_file,
+    records_from_log,
+    results_from_file,
+    results_from_log,
+)
 
 
 def test_result_lines_are_the_drivers_own_and_bad_ones_ignored():
@@ -25,6 +31,32 @@ def test_result_lines_are_the_drivers_own_and_bad_ones_ignored():
     assert sorted(found) == ["tcp[host->web,22]", "unit-active[web]"]
     assert found["tcp[host->web,22]"] == Result.from_json(json.dumps(good))
     assert not found["tcp[host->web,22]"].ok
+
+
+def test_timeline_records_are_read_in_order_but_are_no_expectations(tmp_path):
+    """Steps, boots and container starts share the record format; an expectation's id reused
+    by one of them (here a step named like the check) must not count as a repeat."""
+    records = [
+        result("boot[host]", kind="boot", started=10.0, ended=40.0),
+        result("container[web]", kind="container", started=30.0, ended=35.0),
+        result("userns[web]", started=41.0, ended=42.0),
+        result("userns[web]", kind="step", started=43.0, ended=44.0),
+        result("x", kind="no such kind"),
+    ]
+    lines = ["vm-test-run-x> nixos-nspawn-result: " + json.dumps(r) for r in records]
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    for found in (records_from_log(lines), records_from_file(path)):
+        assert [(r.kind, r.id, r.started, r.ended) for r in found] == [
+            ("boot", "boot[host]", 10.0, 40.0),
+            ("container", "container[web]", 30.0, 35.0),
+            ("check", "userns[web]", 41.0, 42.0),
+            ("step", "userns[web]", 43.0, 44.0),
+        ]
+    for expectations in (results_from_log(lines), results_from_file(path)):
+        assert list(expectations) == ["userns[web]"]
+        assert expectations["userns[web]"].ok
+    assert records_from_file(tmp_path / "missing.jsonl") == []
 
 
 def test_result_markers_inside_other_lines_are_not_results():

@@ -48,9 +48,10 @@
         ),
     )
 
-    host.start()
-    host.wait_for_unit("multi-user.target")
     session = checks.Session(host, topology, driver.out_dir)
+    with session.booting():
+        host.start()
+        host.wait_for_unit("multi-user.target")
     session.check("tcp[app->db:5432]", "tcp", {"from": "app", "to": "db", "port": 5432})
     session.check("http[host->app:80/]", "http", {"from": "host", "port": 80, "path": "/", "status": 200, "family": "ipv4", "by": "address", "answer": True, "to": "app", "body": "hello from app"})
     session.check("ephemeral[db]", "ephemeral", {"container": "db"})
