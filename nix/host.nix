@@ -590,7 +590,7 @@ in
     ./host/credentials.nix
     ./host/devices.nix
     ./host/evaluation.nix
-    ./host/mount-order.nix
+    ./host/binds.nix
     ./host/ports.nix
     ./host/service.nix
     ./host/store.nix
