@@ -19,6 +19,10 @@ rec {
     };
   };
 
+  # A container or zone name: a host name label's characters (letters, digits and `-`, not at
+  # either end).
+  isValidName = name: builtins.match "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?" name != null;
+
   # The option path of a container, for assertion messages.
   where = name: "nixos-nspawn.containers.${name}";
 
