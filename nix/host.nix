@@ -5,8 +5,9 @@
 # This file declares `nixos-nspawn.containers` and checks the names; each feature is a module of
 # its own in ./host/, which adds its options to the container submodule and its own settings
 # (./host/common.nix holds what they share): the container's system and its evaluation
-# (evaluation.nix), its unit and .nspawn run settings (service.nix), its own link to the host
-# (network.nix), binds, further network attachments, ports, credentials, devices and the store.
+# (evaluation.nix), its unit and .nspawn run settings (service.nix), what a switch and a crash do
+# to it (lifecycle.nix), its own link to the host (network.nix), binds, further network
+# attachments, ports, credentials, devices and the store.
 { config, lib, ... }:
 let
   cfg = config.nixos-nspawn;
@@ -38,6 +39,7 @@ in
     ./host/credentials.nix
     ./host/devices.nix
     ./host/evaluation.nix
+    ./host/lifecycle.nix
     ./host/ports.nix
     ./host/service.nix
     ./host/store.nix

@@ -1,12 +1,32 @@
-# A container's own link to the host (`network.veth`): the veth `ve-<name>` or a zone's bridge
-# `vz-<zone>`, the networkd units of both ends, the host's firewall for them, and the other
-# network managers of the host (dhcpcd, NetworkManager) kept off the container links.
+# A container's network: its own namespace with a link to the host (`network.veth`: the veth
+# `ve-<name>` or a zone's bridge `vz-<zone>`, the networkd units of both ends, the host's
+# firewall for them, and the other network managers of the host, dhcpcd and NetworkManager,
+# kept off the container links), or the host's network (`network.private = false`), or a
+# namespace that exists already (`network.namespace`).
 { config, lib, ... }:
 let
   cfg = config.nixos-nspawn;
   common = import ./common.nix { inherit lib; };
-  inherit (import ../unit-values.nix { inherit lib; }) checkSettings;
+  inherit (import ../unit-values.nix { inherit lib; })
+    checkSettings
+    checkWritten
+    escapeExecArg
+    ;
   inherit (common) maxInterfaceName;
+
+  # A container without a network namespace of its own: the host's, or one it joins.
+  sharesNetwork = c: !c.network.private || c.network.namespace != null;
+
+  # What needs a namespace of the container's own, by option (`network.veth.enable` is checked
+  # on its own: it is on by default, and off by default for these containers).
+  ownNamespaceOnly = c: {
+    "network.veth.zone" = c.network.veth.zone != null;
+    "network.veth.bridge" = c.network.veth.bridge != null;
+    "network.extraVeths" = c.network.extraVeths != { };
+    "network.macvlans" = c.network.macvlans != [ ];
+    "network.interfaces" = c.network.interfaces != [ ];
+    "forwardPorts" = c.forwardPorts != [ ];
+  };
 
   # An interface-name prefix as the host's firewall backend spells a wildcard.
   # (`networking.firewall.backend` exists since NixOS 25.11; before, nftables.enable decided.)
@@ -149,6 +169,41 @@ let
   # nixpkgs' definition (lines appended to the unit): the user's own, not checked.
   checkLinkSettings = where: settings: checkSettings where (removeAttrs settings [ "extraConfig" ]);
 
+  sharedNetworkAssertions =
+    name: c:
+    let
+      where = common.where name;
+      ns = c.network.namespace;
+      shared =
+        if ns != null then
+          "`network.namespace` joins the network namespace `${ns}`"
+        else
+          "`network.private = false` shares the host's network";
+    in
+    [
+      {
+        assertion = c.network.private || ns == null;
+        message = "${where}.network.namespace: the container joins `${toString ns}`, but `network.private` is false (the host's network): set one of the two.";
+      }
+      {
+        assertion = !c.network.veth.enable;
+        message = "${where}.network.veth.enable: ${shared}, where systemd-nspawn cannot add the container's veth link: set `network.veth.enable = false` (the default there).";
+      }
+    ]
+    ++ lib.mapAttrsToList (option: isSet: {
+      assertion = !isSet;
+      message = "${where}.${option}: ${shared}; `${option}` needs a network namespace of the container's own.";
+    }) (ownNamespaceOnly c)
+    ++ lib.optionals (ns != null) (
+      [
+        {
+          assertion = lib.hasPrefix "/" ns;
+          message = "${where}.network.namespace: ${builtins.toJSON ns} is not an absolute path (such as /run/netns/<name>).";
+        }
+      ]
+      ++ checkWritten "${where}.network.namespace" ns (escapeExecArg ns)
+    );
+
   assertionsFor =
     name: c:
     let
@@ -156,7 +211,8 @@ let
       zone = c.network.veth.zone;
       zoneIf = "vz-${zone}";
     in
-    lib.optionals (zone != null) [
+    lib.optionals (sharesNetwork c) (sharedNetworkAssertions name c)
+    ++ lib.optionals (zone != null) [
       {
         assertion = c.network.veth.enable;
         message = "${where}: `network.veth.zone` is set to `${zone}`, but `network.veth.enable` is false; a zone needs the veth link.";
@@ -180,6 +236,36 @@ in
       lib.types.submodule (
         { config, ... }:
         {
+          options.network.private = lib.mkOption {
+            type = lib.types.bool;
+            default = true;
+            example = false;
+            description = ''
+              Whether the container gets a network namespace of its own (as classic containers'
+              `privateNetwork`, whose default is the opposite). `false` shares the host's network:
+              the container sees the host's interfaces and addresses and its services listen on
+              them, with no veth link, zone, port forwarding or other attachment (an assertion
+              names any that is set). Root in the container has no privileges over the host's
+              network (its user namespace is not the host's): it cannot bind ports below 1024
+              or change interfaces.
+            '';
+          };
+
+          options.network.namespace = lib.mkOption {
+            type = lib.types.nullOr lib.types.str;
+            default = null;
+            example = "/run/netns/vpn";
+            description = ''
+              The path of a network namespace that the container joins (systemd-nspawn's
+              `--network-namespace-path=`, as classic containers' `networkNamespace`), such as
+              one that `ip netns add` made under /run/netns: the namespace must exist when the
+              container starts, and whatever made it configures it. As with
+              {option}`network.private` set to false, the container has no veth link, zone,
+              port forwarding or other attachment, and root in it cannot bind ports below 1024
+              (the namespace belongs to the host's user namespace).
+            '';
+          };
+
           options.network.veth = {
             enable = lib.mkOption {
               type = lib.types.bool;
@@ -188,7 +274,9 @@ in
               description = ''
                 Whether the container gets a virtual Ethernet link to the host (`host0` in the
                 container, `ve-<name>` on the host, or a port of the zone bridge). Without it,
-                the container has a private network namespace with only loopback.
+                the container has a private network namespace with only loopback. Off by
+                default when {option}`network.private` is false or {option}`network.namespace`
+                is set.
               '';
             };
 
@@ -252,7 +340,13 @@ in
             };
           };
 
-          config.containerModules = [ (containerLink config) ];
+          config = {
+            network.veth.enable = lib.mkIf (sharesNetwork config) (lib.mkDefault false);
+            nspawnArguments = lib.optional (
+              config.network.namespace != null
+            ) "--network-namespace-path=${config.network.namespace}";
+            containerModules = [ (containerLink config) ];
+          };
         }
       )
     );
@@ -262,8 +356,10 @@ in
     assertions = lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers);
 
     systemd.nspawn = lib.mapAttrs (_: c: {
+      # With a namespace given on the command line as well: the .nspawn file wins over the
+      # template's `--network-veth` (`--settings=override`).
       networkConfig = {
-        Private = lib.mkDefault true;
+        Private = lib.mkDefault (!sharesNetwork c);
         VirtualEthernet = c.network.veth.enable;
       }
       // lib.optionalAttrs (zoneOf c != null) { Zone = zoneOf c; };

@@ -117,16 +117,6 @@ in
             '';
           };
 
-          restartIfChanged = lib.mkOption {
-            type = lib.types.bool;
-            default = true;
-            example = false;
-            description = ''
-              Whether `nixos-rebuild switch` restarts the container when its system toplevel or
-              its nspawn settings changed.
-            '';
-          };
-
           serviceConfig = lib.mkOption {
             type = lib.types.attrsOf unitValue;
             default = { };
@@ -206,8 +196,8 @@ in
       lib.filterAttrs (_: c: c.autoStart) runnable
     );
 
-    # A drop-in for the upstream template instance; switch-to-configuration restarts the unit
-    # when the triggers (the toplevel and the nspawn settings) change.
+    # A drop-in for the upstream template instance (./lifecycle.nix adds what a switch and a
+    # failure do to it).
     systemd.services = lib.mapAttrs' (
       name: c:
       lib.nameValuePair (common.service name) {
@@ -217,13 +207,6 @@ in
         # hierarchy for it, under which systemd 256 and later refuse to boot (older ones boot
         # "tainted: cgroupsv1"). nixpkgs' nixos-containers sets the same.
         environment.SYSTEMD_NSPAWN_UNIFIED_HIERARCHY = lib.mkDefault "1";
-        restartIfChanged = c.restartIfChanged;
-        restartTriggers = lib.optionals c.restartIfChanged [
-          c.path
-          (builtins.toJSON {
-            inherit (config.systemd.nspawn.${name}) execConfig filesConfig networkConfig;
-          })
-        ];
         serviceConfig = lib.mkMerge [
           {
             # Booting a NixOS system (NotifyReady) can take longer than systemd's default 90 s.

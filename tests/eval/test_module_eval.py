@@ -14,6 +14,8 @@ from expected import (
     CONTROL,
     HOST0_SERVICE,
     IPROUTE2,
+    SERVICE_DEFAULTS,
+    TEMPLATE_DROPIN,
     VETH_AND_ZONE_FIREWALL,
     WEB,
     host_network,
@@ -76,7 +78,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "tmpfiles": machine_dir("mycontainer"),
         "sysctl": {"fs.inotify.max_user_instances": 8192},
         "mounts": [],
-        "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
+        "serviceOverrides": {"mycontainer": SERVICE_DEFAULTS},
         "serviceEnvironment": {"mycontainer": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}},
         "unitOverrides": {},
     }
@@ -98,9 +100,10 @@ def test_seed_simple_host_integration(run) -> None:
         "networkmanagerUnmanaged": [],
         "machinesWants": ["systemd-nspawn@mycontainer.service"],
         "services": {
+            "systemd-nspawn@": TEMPLATE_DROPIN,
             "systemd-nspawn@mycontainer": {
                 "overrideStrategy": "asDropin",
-                "serviceConfig": {"TimeoutStartSec": "5min"},
+                "serviceConfig": SERVICE_DEFAULTS,
                 "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
                 "unitConfig": {},
                 "enable": True,
@@ -116,7 +119,8 @@ def test_seed_simple_host_integration(run) -> None:
                         nspawn_unit(top, "mycontainer"), sort_keys=True, separators=(",", ":")
                     ),
                 ],
-            }
+                "reloadTriggers": [],
+            },
         },
         "nginx": {},
     }
@@ -382,14 +386,19 @@ def test_autostart_off_is_not_wanted_by_machines_target(run) -> None:
     data = run("autostart-off")
     assert data["host"]["machinesWants"] == ["systemd-nspawn@always.service"]
     assert set(data["reference"]["nspawn"]) == {"always", "manual"}
-    assert set(data["host"]["services"]) == {"systemd-nspawn@always", "systemd-nspawn@manual"}
+    assert set(data["host"]["services"]) == {
+        "systemd-nspawn@",
+        "systemd-nspawn@always",
+        "systemd-nspawn@manual",
+    }
 
 
 def test_restart_if_changed_off_has_no_triggers(run) -> None:
     assert run("restart-off")["host"]["services"] == {
+        "systemd-nspawn@": TEMPLATE_DROPIN,
         "systemd-nspawn@steady": {
             "overrideStrategy": "asDropin",
-            "serviceConfig": {"TimeoutStartSec": "5min"},
+            "serviceConfig": {"TimeoutStartSec": "5min", "Restart": "on-failure"},
             "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
             "unitConfig": {},
             "enable": True,
@@ -400,7 +409,8 @@ def test_restart_if_changed_off_has_no_triggers(run) -> None:
             "before": [],
             "restartIfChanged": False,
             "restartTriggers": [],
-        }
+            "reloadTriggers": [],
+        },
     }
 
 

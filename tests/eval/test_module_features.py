@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from expected import (
     CONTAINER_NETWORK,
+    SERVICE_DEFAULTS,
     WEB,
     host_network,
     nspawn_unit,
@@ -23,8 +24,6 @@ from nspawn_eval import ROOT, evaluate
 from test_generated import evaluated
 
 pytestmark = pytest.mark.eval
-
-TIMEOUT = {"TimeoutStartSec": "5min"}
 
 
 def with_network(name: str, data: dict[str, Any], **network: object) -> dict[str, Any]:
@@ -44,7 +43,7 @@ def test_forwarded_ports_become_port_settings_with_classic_defaults(run) -> None
     }
     # Nothing else changes: the link and its networks are the default ones.
     assert data["reference"]["hostNetworks"] == {"10-ve-web": host_network("ve-web", "veth", "28")}
-    assert data["reference"]["serviceOverrides"] == {"web": TIMEOUT}
+    assert data["reference"]["serviceOverrides"] == {"web": SERVICE_DEFAULTS}
 
 
 def test_a_port_can_go_to_a_container_in_a_zone(run) -> None:
@@ -78,7 +77,7 @@ def test_the_unit_requires_the_mounts_of_every_bind_source(run) -> None:
         "/srv/late mount/data:/var/lib/data:idmap",
         '/srv/it\'s "50%" \\\\x:/var/lib/odd:idmap',
     ]
-    assert data["serviceOverrides"] == {"files": TIMEOUT}
+    assert data["serviceOverrides"] == {"files": SERVICE_DEFAULTS}
 
 
 def test_runtime_pair_waits_for_its_bind_sources(run) -> None:
@@ -206,7 +205,7 @@ def test_tmpfs_capabilities_devices_and_tun(run) -> None:
     assert data["reference"]["nspawn"] == {"vpn": unit}
     # The device node is bound without idmap; both devices are allowed to the unit.
     assert data["reference"]["serviceOverrides"] == {
-        "vpn": TIMEOUT | {"DeviceAllow": ["/dev/fuse rwm", "/dev/net/tun rwm"]},
+        "vpn": SERVICE_DEFAULTS | {"DeviceAllow": ["/dev/fuse rwm", "/dev/net/tun rwm"]},
     }
 
 
