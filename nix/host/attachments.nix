@@ -115,7 +115,7 @@ let
     lib.optionals (bridge != null) (
       [
         {
-          assertion = c.network.veth.enable;
+          assertion = c.network.veth.enable || common.sharesNetwork c;
           message = "${at}.veth.bridge: the bridge `${bridge}` is set, but `network.veth.enable` is false; joining a bridge needs the veth link.";
         }
         {

@@ -138,9 +138,15 @@ in
       };
       system.activationScripts.nixos-nspawn-removed = {
         deps = [ "etc" ];
+        # At boot, before systemd runs, nothing is running: the names are only recorded.
         text = ''
+          if [ -d /run/systemd/system ]; then
+            nixosNspawnRemoved=${if cfg.stopRemoved then "stop" else "keep"}
+          else
+            nixosNspawnRemoved=record
+          fi
           SYSTEMCTL=${config.systemd.package}/bin/systemctl ${pkgs.runtimeShell} ${./removed-containers.sh} \
-            ${declaredState} ${if cfg.stopRemoved then "stop" else "keep"} ${toString (lib.attrNames cfg.containers)}
+            ${declaredState} "$nixosNspawnRemoved" ${toString (lib.attrNames cfg.containers)}
         '';
       };
     }

@@ -9,13 +9,11 @@ let
   common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; })
     checkSettings
-    checkWritten
-    escapeExecArg
+    checkUnitValue
     ;
   inherit (common) maxInterfaceName;
 
-  # A container without a network namespace of its own: the host's, or one it joins.
-  sharesNetwork = c: !c.network.private || c.network.namespace != null;
+  inherit (common) sharesNetwork;
 
   # What needs a namespace of the container's own, by option (`network.veth.enable` is checked
   # on its own: it is on by default, and off by default for these containers).
@@ -201,7 +199,9 @@ let
           message = "${where}.network.namespace: ${builtins.toJSON ns} is not an absolute path (such as /run/netns/<name>).";
         }
       ]
-      ++ checkWritten "${where}.network.namespace" ns (escapeExecArg ns)
+      # Quoted for the command line (escapeExecArg), but a path has no use for control
+      # characters or whitespace at its ends.
+      ++ checkUnitValue "${where}.network.namespace" ns
     );
 
   assertionsFor =
@@ -214,7 +214,7 @@ let
     lib.optionals (sharesNetwork c) (sharedNetworkAssertions name c)
     ++ lib.optionals (zone != null) [
       {
-        assertion = c.network.veth.enable;
+        assertion = c.network.veth.enable || sharesNetwork c;
         message = "${where}: `network.veth.zone` is set to `${zone}`, but `network.veth.enable` is false; a zone needs the veth link.";
       }
       {

@@ -147,6 +147,8 @@ in
     networkmanagerUnmanaged = cfg.networking.networkmanager.unmanaged;
     machinesWants = cfg.systemd.targets.machines.wants or [ ];
     services = cfg.systemd.services;
+    etc = cfg.environment.etc;
+    activationScripts = cfg.system.activationScripts;
     nginx = cfg.services.nginx;
   };
 

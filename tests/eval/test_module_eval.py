@@ -91,7 +91,10 @@ def test_seed_simple_host_integration(run) -> None:
     data = run("seed-simple")
     top = toplevel(data, "mycontainer")
     assert data["warnings"] == []
-    assert data["host"] == {
+    # What a switch does (the activation snippet, the reload's files): test_lifecycle_eval.py.
+    host = {k: v for k, v in data["host"].items() if k not in ("activationScripts", "etc")}
+    assert data["host"]["etc"] == {}
+    assert host == {
         "networkd": True,
         "waitOnline": False,
         "networkdConfig": {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False},
@@ -570,6 +573,47 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
             "bind-option-separator",
             f'{WEB}.binds."/data".options[0]: "norbind,noidmap" contains `,` or `:`, which '
             "separate bind options and paths in `Bind=`: give one option per entry.",
+        ),
+        (
+            "shared-zone",
+            f"{WEB}.network.veth.zone: `network.private = false` shares the host's network; "
+            "`network.veth.zone` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-ports",
+            f"{WEB}.forwardPorts: `network.namespace` joins the network namespace "
+            "`/run/netns/lab`; `forwardPorts` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-macvlan",
+            f"{WEB}.network.macvlans: `network.private = false` shares the host's network; "
+            "`network.macvlans` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-moved",
+            f"{WEB}.network.interfaces: `network.private = false` shares the host's network; "
+            "`network.interfaces` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-veth",
+            f"{WEB}.network.veth.enable: `network.private = false` shares the host's network, "
+            "where systemd-nspawn cannot add the container's veth link: set "
+            "`network.veth.enable = false` (the default there).",
+        ),
+        (
+            "namespace-and-host",
+            f"{WEB}.network.namespace: the container joins `/run/netns/lab`, but "
+            "`network.private` is false (the host's network): set one of the two.",
+        ),
+        (
+            "namespace-relative",
+            f'{WEB}.network.namespace: "netns/lab" is not an absolute path (such as '
+            "/run/netns/<name>).",
+        ),
+        (
+            "namespace-newline",
+            f'{WEB}.network.namespace: "/run/netns/lab\\nExecStartPre=/bin/true" contains the '
+            f"control character U+000A, {CONTROL}",
         ),
         (
             "path-with-space",
