@@ -133,6 +133,10 @@ let
     c:
     { pkgs, ... }:
     {
+      # Without a namespace of its own, the container's root has no privileges over its
+      # network (the namespace belongs to the host's user namespace): its firewall could not
+      # load a rule there.
+      networking.firewall.enable = lib.mkIf (sharesNetwork c) (lib.mkDefault false);
       networking.firewall.interfaces = lib.mkIf c.network.veth.enable {
         host0.allowedUDPPorts = [
           5353 # mDNS

@@ -1175,4 +1175,30 @@ in
       };
     }
   ];
+
+  # What the runtime tier's lifecycle part runs (tests/runtime/plan_lifecycle.py).
+  runtime-lifecycle = case "reloader: reloaded in place and restarted on failure; fragile: left down; shared: the host's network; joined: a namespace of the host's" [
+    {
+      nixos-nspawn.containers = {
+        reloader = {
+          config = { };
+          network.veth.enable = false;
+          reloadIfChanged = true;
+        };
+        fragile = {
+          config = { };
+          network.veth.enable = false;
+          restartOnFailure = false;
+        };
+        shared = {
+          config = { };
+          network.private = false;
+        };
+        joined = {
+          config = { };
+          network.namespace = "/run/netns/lab";
+        };
+      };
+    }
+  ];
 }

@@ -165,6 +165,7 @@ in
       useHostResolvConf
       ;
     firewallInterfaces = g.networking.firewall.interfaces;
+    firewallEnable = g.networking.firewall.enable;
     allowedTCPPorts = g.networking.firewall.allowedTCPPorts;
     bootIsContainer = g.boot.isContainer;
     specialFileSystems = g.boot.specialFileSystems;

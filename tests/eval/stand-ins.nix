@@ -284,6 +284,7 @@ rec {
           useDHCP = flag true;
           useHostResolvConf = flag true;
           firewall.allowedTCPPorts = values;
+          firewall.enable = flag true;
         };
         nix.enable = flag true;
         nix.package = mkOption {

@@ -201,6 +201,10 @@ def test_a_shared_network_has_no_private_namespace_and_no_link(run) -> None:
         }
         assert data["reference"]["containerNetworks"][name] == {}
     assert data["reference"]["hostNetworks"] == {}
+    # Its firewall could not load a rule in a namespace its root has no privileges over.
+    assert data["guests"]["shared"]["firewallEnable"] is False
+    assert data["guests"]["joined"]["firewallEnable"] is False
+    assert run("reload")["guests"]["web"]["firewallEnable"] is True
     overrides = data["reference"]["serviceOverrides"]
     assert "ExecStart" not in overrides["shared"]
     assert overrides["joined"]["ExecStart"][1].endswith(
