@@ -20,8 +20,8 @@
 }:
 let
   cfg = config.nixos-nspawn;
-  common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; }) checkUnitValue;
+  common = import ./common.nix { inherit lib; };
   runnable = common.runnable cfg.containers;
 
   # Where the activation keeps the names of the containers the running generation declares.

@@ -399,18 +399,11 @@ def test_autostart_off_is_not_wanted_by_machines_target(run) -> None:
 def test_restart_if_changed_off_has_no_triggers(run) -> None:
     assert run("restart-off")["host"]["services"] == {
         "systemd-nspawn@": TEMPLATE_DROPIN,
-        "systemd-nspawn@steady": {
-            "overrideStrategy": "asDropin",
+        # A drop-in as the template's, with the container's settings and no triggers.
+        "systemd-nspawn@steady": TEMPLATE_DROPIN
+        | {
             "serviceConfig": {"TimeoutStartSec": "5min", "Restart": "on-failure"},
             "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
-            "unitConfig": {},
-            "enable": True,
-            "description": "",
-            "wants": [],
-            "wantedBy": [],
-            "after": [],
-            "before": [],
-            "restartIfChanged": False,
             "restartTriggers": [],
             "reloadTriggers": [],
         },
