@@ -137,7 +137,6 @@ in
         restartIfChanged = false;
       };
       system.activationScripts.nixos-nspawn-removed = {
-        deps = [ "etc" ];
         # At boot, before systemd runs, nothing is running: the names are only recorded.
         text = ''
           if [ -d /run/systemd/system ]; then

@@ -120,7 +120,6 @@ def test_without_the_template_dropin_a_removed_container_would_be_started_bare(r
 def test_a_removed_container_is_left_to_the_activation_which_stops_it(run) -> None:
     assert _action(run, "reload", "removed-all", "web") == "skip"
     snippet = run("removed-all")["host"]["activationScripts"]["nixos-nspawn-removed"]
-    assert snippet["deps"] == ["etc"]
     text = snippet["text"]
     assert "nixosNspawnRemoved=stop" in text
     assert "nixosNspawnRemoved=record" in text
