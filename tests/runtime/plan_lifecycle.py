@@ -42,6 +42,10 @@ SWITCHED = "/run/nixos-nspawn-switched"
 """Where the stand-in switch-to-configuration records its call, in the container."""
 ENV_FILE = "/etc/nixos-nspawn/reloader.env"
 STATE = "/var/lib/nixos-nspawn/declared"
+HOST_INTERFACE = (
+    "ip -o link show | awk -F': ' '$2 !~ /^(lo|v[ebz]-)/ {sub(/@.*/, \"\", $2); print $2; exit}'"
+)
+"""The first interface of the VM's own (not loopback, not a container link)."""
 
 
 def _stand_in(status: int) -> str:
@@ -190,12 +194,23 @@ def plan(host_interface: str) -> tuple[Step | Expect | Control, ...]:
         Control(_host(_active("shared"), "shared keeps running once removed"), "exit status 3"),
         _host(_active("reloader"), "reloader keeps running when shared is removed"),
         _host(_active("joined"), "joined, never declared, keeps running"),
+        # What a switch did to a removed container before the template's drop-in: stop it,
+        # then start it from the bare template, without its .nspawn file. On NixOS the empty
+        # root fails the start itself; the VM's root skeleton fails once nspawn looks for init.
+        Step(
+            "run",
+            {
+                "on": "host",
+                "run": "rm -rf /etc/systemd/nspawn/shared.nspawn "
+                "/etc/systemd/system/systemd-nspawn@shared.service.d && systemctl daemon-reload "
+                "&& { systemctl start systemd-nspawn@shared.service || true; }",
+            },
+        ),
         _host(
-            "rm -rf /etc/systemd/nspawn/shared.nspawn "
-            "/etc/systemd/system/systemd-nspawn@shared.service.d && systemctl daemon-reload && "
-            "systemctl start systemd-nspawn@shared.service",
+            "systemctl is-failed systemd-nspawn@shared.service",
             "a removed container started from the bare template fails",
-            exit=1,
+            output="failed",
+            within=60,
         ),
     ]
     return entries_numbered(entries)
@@ -242,7 +257,7 @@ def run(
     install_case(machine, case)
     units = " ".join(f"systemd-nspawn@{name}.service" for name in CONTAINERS)
     machine.succeed(f"systemctl start --no-block {units}")
-    interface = machine.succeed("ip -o -4 route show default | awk '{print $5; exit}'").strip()
+    interface = machine.succeed(HOST_INTERFACE).strip()
     topology = topology_of(case["nspawn"], template_entries(machine))
     session = Session(machine, topology, out_dir, stdout=stdout)
     for entry in plan(shlex.quote(interface)):
