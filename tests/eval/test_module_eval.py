@@ -104,17 +104,11 @@ def test_seed_simple_host_integration(run) -> None:
         "machinesWants": ["systemd-nspawn@mycontainer.service"],
         "services": {
             "systemd-nspawn@": TEMPLATE_DROPIN,
-            "systemd-nspawn@mycontainer": {
-                "overrideStrategy": "asDropin",
+            # A drop-in as the template's, with the container's settings and triggers.
+            "systemd-nspawn@mycontainer": TEMPLATE_DROPIN
+            | {
                 "serviceConfig": SERVICE_DEFAULTS,
                 "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
-                "unitConfig": {},
-                "enable": True,
-                "description": "",
-                "wants": [],
-                "wantedBy": [],
-                "after": [],
-                "before": [],
                 "restartIfChanged": True,
                 "restartTriggers": [
                     top,
