@@ -260,10 +260,11 @@ in
             default = null;
             example = "/run/netns/vpn";
             description = ''
-              The path of a network namespace that the container joins (systemd-nspawn's
-              `--network-namespace-path=`, as classic containers' `networkNamespace`), such as
-              one that `ip netns add` made under /run/netns: the namespace must exist when the
-              container starts, and whatever made it configures it. As with
+              The path of a network namespace that the container joins (as classic containers'
+              `networkNamespace`), such as one that `ip netns add` made under /run/netns: the
+              unit runs systemd-nspawn in it (`NetworkNamespacePath=`), and the container, with
+              no namespace of its own, shares it. The namespace must exist when the container
+              starts, and whatever made it configures it. As with
               {option}`network.private` set to false, the container has no veth link, zone,
               port forwarding or other attachment, and root in it cannot bind ports below 1024
               (the namespace belongs to the host's user namespace).
@@ -346,9 +347,6 @@ in
 
           config = {
             network.veth.enable = lib.mkIf (sharesNetwork config) (lib.mkDefault false);
-            nspawnArguments = lib.optional (
-              config.network.namespace != null
-            ) "--network-namespace-path=${config.network.namespace}";
             containerModules = [ (containerLink config) ];
           };
         }
@@ -360,14 +358,24 @@ in
     assertions = lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers);
 
     systemd.nspawn = lib.mapAttrs (_: c: {
-      # With a namespace given on the command line as well: the .nspawn file wins over the
-      # template's `--network-veth` (`--settings=override`).
+      # The .nspawn file wins over the template's `--network-veth` (`--settings=override`).
       networkConfig = {
         Private = lib.mkDefault (!sharesNetwork c);
         VirtualEthernet = c.network.veth.enable;
       }
       // lib.optionalAttrs (zoneOf c != null) { Zone = zoneOf c; };
     }) (common.runnable cfg.containers);
+
+    # systemd-nspawn itself runs in the namespace (the unit's NetworkNamespacePath=), and the
+    # container, without a namespace of its own (Private=no above), shares it. (nspawn's
+    # `--network-namespace-path=` on the command line, with the .nspawn file's Private=no, left
+    # the container outside the namespace on the runtime tier's systemd 252.)
+    systemd.services = lib.mapAttrs' (
+      name: c:
+      lib.nameValuePair (common.service name) {
+        serviceConfig.NetworkNamespacePath = c.network.namespace;
+      }
+    ) (lib.filterAttrs (_: c: c.network.namespace != null) (common.runnable cfg.containers));
 
     # networkd runs for the container links only; the host's own interfaces stay with whatever
     # manages them (scripted networking, NetworkManager or networkd). On a dhcpcd host NixOS warns
