@@ -32,13 +32,13 @@ HOST_DISK_MB = 2048
 """VM sizing: the host's own system plus a share per container (each boots a NixOS system)."""
 
 VETH_ENABLE_DEFAULT = True
-"""The module's default for ``network.veth.enable`` (nix/host.nix); the topology needs it."""
+"""The default of ``network.veth.enable`` (nix/host/network.nix); the topology needs it."""
 
 BIND_READ_ONLY_DEFAULT = False
-"""The module's default for ``binds.<path>.readOnly`` (nix/host.nix)."""
+"""The module's default for ``binds.<path>.readOnly`` (nix/host/binds.nix)."""
 
 AUTO_START_DEFAULT = True
-"""The module's default for ``autoStart`` (nix/host.nix); a host reboot waits for those."""
+"""The module's default for ``autoStart`` (nix/host/service.nix); a host reboot waits for those."""
 
 
 def _environment() -> jinja2.Environment:

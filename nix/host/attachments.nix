@@ -115,7 +115,7 @@ let
     lib.optionals (bridge != null) (
       [
         {
-          assertion = c.network.veth.enable;
+          assertion = c.network.veth.enable || common.sharesNetwork c;
           message = "${at}.veth.bridge: the bridge `${bridge}` is set, but `network.veth.enable` is false; joining a bridge needs the veth link.";
         }
         {
@@ -246,8 +246,13 @@ in
         networkConfig =
           lib.optionalAttrs (c.network.veth.bridge != null) { Bridge = c.network.veth.bridge; }
           // lib.optionalAttrs (c.network.extraVeths != { }) {
+            # `hostName` alone when both ends have the same name.
             VirtualEthernetExtra = lib.mapAttrsToList (
-              hostName: veth: if veth.containerName == null then hostName else "${hostName}:${veth.containerName}"
+              hostName: veth:
+              let
+                end = containerEnd hostName veth;
+              in
+              if end == hostName then hostName else "${hostName}:${end}"
             ) c.network.extraVeths;
           }
           // lib.optionalAttrs (c.network.macvlans != [ ]) { MACVLAN = c.network.macvlans; }

@@ -19,6 +19,14 @@ rec {
     };
   };
 
+  # A container or zone name: a host name label's characters (letters, digits and `-`, not at
+  # either end).
+  isValidName = name: builtins.match "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?" name != null;
+
+  # A container without a network namespace of its own: it shares the host's or joins one
+  # (./network.nix). What needs the veth link is checked there for these containers.
+  sharesNetwork = c: !c.network.private || c.network.namespace != null;
+
   # The option path of a container, for assertion messages.
   where = name: "nixos-nspawn.containers.${name}";
 

@@ -6,6 +6,7 @@
 { config, lib, ... }:
 let
   cfg = config.nixos-nspawn;
+  common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; })
     checkWritten
     checkWrittenPath
@@ -62,7 +63,7 @@ let
   credentialChecks =
     name: id: cred:
     let
-      at = "nixos-nspawn.containers.${name}.credentials.${lib.strings.escapeNixIdentifier id}";
+      at = "${common.where name}.credentials.${lib.strings.escapeNixIdentifier id}";
     in
     [
       {

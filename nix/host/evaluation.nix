@@ -1,10 +1,90 @@
-# What a container's NixOS configuration is evaluated with: extra module arguments and another
-# nixpkgs, as NixOS' classic containers' `specialArgs` and `nixpkgs`. (host.nix's `config`
-# option evaluates it; this file declares the inputs.)
-{ config, lib, ... }:
+# A container's system: its NixOS configuration (`config`, evaluated as a system of its own) or
+# a prebuilt toplevel (`path`), and what the evaluation is given: the host's base module,
+# the feature modules' `containerModules`, `nixos-nspawn.imports`, extra module arguments and
+# another nixpkgs, as NixOS' classic containers' `specialArgs` and `nixpkgs`.
+{
+  config,
+  lib,
+  modulesPath,
+  ...
+}:
 let
   cfg = config.nixos-nspawn;
+  hostConfig = config;
   common = import ./common.nix { inherit lib; };
+  inherit (import ../unit-values.nix { inherit lib; }) checkWrittenPath showValue;
+
+  # The module every container's NixOS evaluation gets from the host.
+  containerBaseModule =
+    name:
+    { pkgs, ... }:
+    {
+      nixos-nspawn.isContainer = true;
+      networking.hostName = lib.mkDefault name;
+      nixpkgs.hostPlatform = lib.mkDefault pkgs.stdenv.hostPlatform;
+      system.stateVersion = lib.mkDefault hostConfig.system.stateVersion;
+    };
+
+  # The container's evaluated configuration, as the `config` option's type.
+  systemType =
+    name: container:
+    let
+      # The container's own nixpkgs's eval-config.nix, or the host's.
+      evalConfig =
+        if container.nixpkgs == null then
+          cfg.evalConfig
+        else
+          import "${toString container.nixpkgs}/nixos/lib/eval-config.nix";
+    in
+    lib.mkOptionType {
+      name = "Toplevel NixOS config";
+      merge =
+        _loc: defs:
+        (evalConfig {
+          # The platform comes from the host's pkgs (nixpkgs.hostPlatform above).
+          system = null;
+          inherit (container) specialArgs;
+          modules = [
+            ../container.nix
+            (containerBaseModule name)
+          ]
+          ++ container.containerModules
+          ++ cfg.imports
+          ++ map (def: {
+            _file = def.file;
+            imports = [ def.value ];
+          }) defs;
+          prefix = [
+            "nixos-nspawn"
+            "containers"
+            name
+            "config"
+          ];
+        }).config;
+    };
+
+  assertionsFor =
+    name: c:
+    let
+      where = common.where name;
+    in
+    [
+      {
+        assertion = c.path != null;
+        message = "${where}: set either `config` (a NixOS module) or `path` (a prebuilt system toplevel).";
+      }
+    ]
+    # A user's `path` (not a toplevel evaluated from `config`) becomes `Parameters=<path>/init`,
+    # which nspawn splits into words and unquotes.
+    ++ lib.optionals (c.path != null && !lib.isDerivation c.path) (
+      checkWrittenPath "${where}.path" (toString c.path) (toString c.path)
+      ++ [
+        {
+          assertion = builtins.match "[^ \t\"']*" (toString c.path) != null;
+          message = "${where}.path: ${showValue (toString c.path)} contains whitespace or quotes, which `Parameters=` in the .nspawn file would split or remove.";
+        }
+      ]
+    );
 
   # Containers that set an evaluation input but have no `config` to evaluate.
   unevaluated = lib.filterAttrs (
@@ -15,9 +95,52 @@ in
   options.nixos-nspawn.containers = lib.mkOption {
     type = lib.types.attrsOf (
       lib.types.submodule (
-        { config, options, ... }:
+        {
+          name,
+          config,
+          options,
+          ...
+        }:
         {
           options = {
+            config = lib.mkOption {
+              description = ''
+                The container's NixOS configuration, as a NixOS module. It is evaluated as a
+                system of its own, with the container module, {option}`nixos-nspawn.imports` and
+                `networking.hostName` defaulting to the container name.
+              '';
+              example = lib.literalExpression ''
+                { pkgs, ... }: {
+                  services.nginx.enable = true;
+                  networking.firewall.allowedTCPPorts = [ 80 ];
+                  environment.systemPackages = [ pkgs.htop ];
+                }
+              '';
+              type = systemType name config;
+            };
+
+            path = lib.mkOption {
+              type = lib.types.nullOr lib.types.path;
+              default = null;
+              example = "/nix/var/nix/profiles/per-container/webserver";
+              description = ''
+                A prebuilt NixOS system toplevel to run instead of evaluating
+                {option}`nixos-nspawn.containers.<name>.config`. Set automatically when `config`
+                is used; set exactly one of the two. It becomes `Parameters=<path>/init`, so it
+                holds no whitespace, quotes or control characters.
+              '';
+            };
+
+            containerModules = lib.mkOption {
+              type = lib.types.listOf lib.types.deferredModule;
+              internal = true;
+              default = [ ];
+              description = ''
+                NixOS modules that the host's feature modules (nix/host/*.nix) add to this
+                container's evaluation, such as networkd settings for the links they attach.
+              '';
+            };
+
             specialArgs = lib.mkOption {
               type = lib.types.attrsOf lib.types.unspecified;
               default = { };
@@ -63,16 +186,46 @@ in
             };
           };
 
-          config.containerModules = lib.optional (config.pkgs != null) {
-            nixpkgs.pkgs = config.pkgs;
+          config = {
+            path = lib.mkIf options.config.isDefined config.config.system.build.toplevel;
+            containerModules = lib.optional (config.pkgs != null) {
+              nixpkgs.pkgs = config.pkgs;
+            };
           };
         }
       )
     );
   };
 
+  options.nixos-nspawn = {
+    imports = lib.mkOption {
+      type = lib.types.listOf lib.types.deferredModule;
+      default = [ ];
+      example = lib.literalExpression ''
+        [ { services.getty.helpLine = "Welcome to a nixos-nspawn container"; } ]
+      '';
+      description = ''
+        NixOS modules added to the configuration of every container that uses
+        {option}`nixos-nspawn.containers.<name>.config`.
+      '';
+    };
+
+    evalConfig = lib.mkOption {
+      type = lib.types.raw;
+      internal = true;
+      default = import "${modulesPath}/../lib/eval-config.nix";
+      defaultText = lib.literalExpression ''import "''${modulesPath}/../lib/eval-config.nix"'';
+      description = ''
+        The function that evaluates a container's NixOS configuration (nixpkgs'
+        `nixos/lib/eval-config.nix`). Only tests replace it.
+      '';
+    };
+  };
+
   config = lib.mkIf (cfg.containers != { }) {
-    assertions = lib.mapAttrsToList (name: _: {
+    assertions =
+      lib.concatLists (lib.mapAttrsToList assertionsFor cfg.containers)
+      ++ lib.mapAttrsToList (name: _: {
       assertion = false;
       message = "${common.where name}: `specialArgs`, `nixpkgs` and `pkgs` apply to a configuration evaluated from `config`; this container runs a prebuilt `path`.";
     }) unevaluated;

@@ -84,7 +84,7 @@ in
   config = lib.mkIf (cfg.containers != { }) {
     assertions =
       lib.mapAttrsToList (name: c: {
-        assertion = c.network.veth.enable;
+        assertion = c.network.veth.enable || common.sharesNetwork c;
         message = "${common.where name}: `forwardPorts` is set, but `network.veth.enable` is false: systemd-nspawn forwards ports only to a container with a veth link (its own, a zone's or a bridge's).";
       }) forwarded
       # `lib.types.port` includes 0, which systemd-nspawn's `Port=` parser refuses: it logs the

@@ -1,14 +1,55 @@
-# A container's unit, `systemd-nspawn@<name>.service`: resource limits and other service settings
-# (`serviceConfig`), nspawn options the module does not model (`extraFlags`), and the one
-# `ExecStart=` override that these flags and the credentials (./credentials.nix) share.
+# A container's unit, `systemd-nspawn@<name>.service` (systemd's own template instance, with a
+# drop-in) and its .nspawn file's run settings: when it starts and restarts, resource limits and
+# other service settings (`serviceConfig`), nspawn options the module does not model
+# (`extraFlags`), and the one `ExecStart=` override that these flags and the credentials
+# (./credentials.nix) share.
 { config, lib, ... }:
 let
   cfg = config.nixos-nspawn;
+  common = import ./common.nix { inherit lib; };
   inherit (import ../unit-values.nix { inherit lib; })
     checkSettingsOf
     checkWritten
     escapeExecArg
     ;
+  runnable = common.runnable cfg.containers;
+
+  # A fixed machine ID per container name: the ephemeral root has no /etc/machine-id, so without
+  # this every start would get a random ID, a new DHCP client identity (a new address) and a new
+  # journal directory on the host.
+  machineId = name: builtins.substring 0 32 (builtins.hashString "sha256" "nixos-nspawn:${name}");
+
+  # The .nspawn settings of how the container runs (./binds.nix, ./network.nix and the other
+  # feature modules add theirs).
+  nspawnUnit = name: c: {
+    execConfig = {
+      # Run the container's own NixOS init (stage 2) as PID 1 instead of looking for one.
+      Boot = false;
+      Parameters = "${c.path}/init";
+    }
+    // lib.mapAttrs (_: lib.mkDefault) {
+      # The root file system is a throw-away copy of the empty /var/lib/machines/<name>.
+      Ephemeral = true;
+      PrivateUsers = "pick";
+      # The unit becomes active once the container's systemd has booted (as NixOS' own
+      # containers do), so `after = [ "systemd-nspawn@<name>.service" ]` means something.
+      NotifyReady = true;
+      # What systemd in the container understands as "shut down cleanly".
+      KillSignal = "SIGRTMIN+3";
+      MachineID = machineId name;
+      LinkJournal = "try-host";
+      # The container's NixOS configuration manages /etc/resolv.conf and the time zone.
+      ResolvConf = "off";
+      Timezone = "off";
+    };
+    # With PrivateUsers=pick, systemd-nspawn derives the base from a hash of the machine name
+    # (a random free range only if that one is taken), so it stays the same across restarts
+    # without anything persistent. The ephemeral copy of the empty, root-owned
+    # /var/lib/machines/<name> is chowned to it: cheap, as there is nothing in it. Binds are
+    # idmapped by default (see `binds.<path>.idmap`), so their ownership does not depend on
+    # the base at all.
+    filesConfig.PrivateUsersOwnership = lib.mkDefault "chown";
+  };
 
   # The flags of the `ExecStart=` line of systemd's own units/systemd-nspawn@.service.in, every
   # one of them kept: `--keep-unit` above all, without which the container would leave this
@@ -47,7 +88,7 @@ let
   serviceAssertions =
     name: c:
     let
-      where = "nixos-nspawn.containers.${name}";
+      where = common.where name;
     in
     checkSettingsOf "systemd" "${where}.serviceConfig" c.serviceConfig
     ++ lib.optional (c.serviceConfig ? ExecStart) {
@@ -66,6 +107,16 @@ in
     type = lib.types.attrsOf (
       lib.types.submodule {
         options = {
+          autoStart = lib.mkOption {
+            type = lib.types.bool;
+            default = true;
+            example = false;
+            description = ''
+              Whether the container starts at boot: `machines.target` wants
+              `systemd-nspawn@<name>.service`. Otherwise start it with `machinectl start <name>`.
+            '';
+          };
+
           serviceConfig = lib.mkOption {
             type = lib.types.attrsOf unitValue;
             default = { };
@@ -126,19 +177,53 @@ in
   config = lib.mkIf (cfg.containers != { }) {
     assertions = lib.concatLists (lib.mapAttrsToList serviceAssertions cfg.containers);
 
+    systemd.nspawn = lib.mapAttrs nspawnUnit runnable;
+
+    # The container's root directory: empty, because every start copies it (Ephemeral=) and
+    # everything a container runs comes from the store.
+    systemd.tmpfiles.settings."10-nixos-nspawn" = lib.mapAttrs' (
+      name: _: lib.nameValuePair "/var/lib/machines/${name}" common.rootDirectory
+    ) cfg.containers;
+
+    # Every container runs in a user namespace that root created, and the kernel charges the
+    # inotify instances of everything in it to root's count in the host's namespace as well:
+    # with Linux' default of 128, about ten booted containers exhaust it and the next one fails
+    # with "Failed to allocate manager object: Too many open files" (seen on the runtime VM).
+    # Priority below mkDefault, so any other module's default (or the user's value) wins.
+    boot.kernel.sysctl."fs.inotify.max_user_instances" = lib.mkOverride 1200 8192;
+
+    systemd.targets.machines.wants = lib.mapAttrsToList (name: _: "${common.service name}.service") (
+      lib.filterAttrs (_: c: c.autoStart) runnable
+    );
+
+    # A drop-in for the upstream template instance (./lifecycle.nix adds what a switch and a
+    # failure do to it).
     systemd.services = lib.mapAttrs' (
       name: c:
-      lib.nameValuePair "systemd-nspawn@${name}" {
-        serviceConfig =
-          c.serviceConfig
-          // lib.optionalAttrs (addedFlags c != [ ]) {
-            # A drop-in replaces the template's command by first emptying the list.
-            ExecStart = [
-              ""
-              (execStart c)
-            ];
-          };
+      lib.nameValuePair (common.service name) {
+        overrideStrategy = "asDropin";
+        # The container's root holds no systemd for systemd-nspawn to find (NixOS' is in the
+        # store, bound in later), and before systemd 257 nspawn then mounts the legacy cgroup v1
+        # hierarchy for it, under which systemd 256 and later refuse to boot (older ones boot
+        # "tainted: cgroupsv1"). nixpkgs' nixos-containers sets the same.
+        environment.SYSTEMD_NSPAWN_UNIFIED_HIERARCHY = lib.mkDefault "1";
+        serviceConfig = lib.mkMerge [
+          {
+            # Booting a NixOS system (NotifyReady) can take longer than systemd's default 90 s.
+            TimeoutStartSec = lib.mkDefault "5min";
+          }
+          (
+            c.serviceConfig
+            // lib.optionalAttrs (addedFlags c != [ ]) {
+              # A drop-in replaces the template's command by first emptying the list.
+              ExecStart = [
+                ""
+                (execStart c)
+              ];
+            }
+          )
+        ];
       }
-    ) (lib.filterAttrs (_: c: c.path != null) cfg.containers);
+    ) runnable;
   };
 }

@@ -1117,4 +1117,183 @@ in
       };
     }
   ];
+
+  # --- lifecycle (nix/host/lifecycle.nix) ---------------------------------------------------
+
+  crash-policy = case "one container started again when it fails (the default), one left down" [
+    {
+      nixos-nspawn.containers = {
+        steady.config = { };
+        fragile = {
+          config = { };
+          restartOnFailure = false;
+        };
+      };
+    }
+  ];
+
+  reload = case "a container switched to its changed system in place; one whose store is only its closure restarts" [
+    {
+      nixos-nspawn.containers = {
+        web = {
+          config.services.nginx.enable = true;
+          reloadIfChanged = true;
+        };
+        sealed = {
+          config = { };
+          reloadIfChanged = true;
+          nixStore = "closure";
+        };
+        plain.config = { };
+      };
+    }
+  ];
+  # The same host after a change of each container's system, and after a change of web's unit.
+  reload-system = probe "reload, with changed systems" [
+    {
+      nixos-nspawn.containers = {
+        web = {
+          config.services.nginx.enable = true;
+          config.networking.firewall.allowedTCPPorts = [ 80 ];
+          reloadIfChanged = true;
+        };
+        sealed = {
+          config.services.nginx.enable = true;
+          reloadIfChanged = true;
+          nixStore = "closure";
+        };
+        plain.config.services.nginx.enable = true;
+      };
+    }
+  ];
+  reload-unit = probe "reload, with a bind added to web" [
+    {
+      nixos-nspawn.containers = {
+        web = {
+          config.services.nginx.enable = true;
+          reloadIfChanged = true;
+          binds."/var/lib/web".hostPath = "/srv/web";
+        };
+        sealed = {
+          config = { };
+          reloadIfChanged = true;
+          nixStore = "closure";
+        };
+        plain.config = { };
+      };
+    }
+  ];
+  # A switch from `reload` to this host removes web and sealed.
+  removed-all = probe "no containers any more" [ { } ];
+
+  host-network = case "a container on the host's network and one in a namespace the host made" [
+    {
+      nixos-nspawn.containers = {
+        shared = {
+          config = { };
+          network.private = false;
+        };
+        joined = {
+          config = { };
+          network.namespace = "/run/netns/lab";
+        };
+      };
+    }
+  ];
+  shared-zone = case "a container on the host's network in a zone" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.private = false;
+        network.veth.zone = "lab";
+      };
+    }
+  ];
+  shared-ports = case "a container in a namespace of the host's with a forwarded port" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.namespace = "/run/netns/lab";
+        forwardPorts = [ { hostPort = 8080; } ];
+      };
+    }
+  ];
+  shared-macvlan = case "a container on the host's network with a MACVLAN interface" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.private = false;
+        network.macvlans = [ "eth1" ];
+      };
+    }
+  ];
+  shared-moved = case "a container on the host's network with an interface moved into it" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.private = false;
+        network.interfaces = [ "eth2" ];
+      };
+    }
+  ];
+  shared-veth = case "a container on the host's network that asks for its veth link" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.private = false;
+        network.veth.enable = true;
+      };
+    }
+  ];
+  namespace-and-host = case "a container both on the host's network and in a namespace" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.private = false;
+        network.namespace = "/run/netns/lab";
+      };
+    }
+  ];
+  namespace-relative = case "a namespace path that is not absolute" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.namespace = "netns/lab";
+      };
+    }
+  ];
+  namespace-newline = case "a namespace path with a newline" [
+    {
+      nixos-nspawn.containers.web = {
+        config = { };
+        network.namespace = "/run/netns/lab\nExecStartPre=/bin/true";
+      };
+    }
+  ];
+
+  # What the runtime tier's lifecycle part runs (tests/runtime/plan_lifecycle.py).
+  runtime-lifecycle = case "reloader: reloaded in place and restarted on failure; fragile: left down; shared: the host's network; joined: a namespace of the host's" [
+    {
+      nixos-nspawn.containers = {
+        reloader = {
+          config = { };
+          network.veth.enable = false;
+          reloadIfChanged = true;
+        };
+        fragile = {
+          config = { };
+          network.veth.enable = false;
+          restartOnFailure = false;
+        };
+        shared = {
+          config = { };
+          network.private = false;
+        };
+        joined = {
+          config = { };
+          network.namespace = "/run/netns/lab";
+        };
+      };
+    }
+  ];
 }

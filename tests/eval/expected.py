@@ -108,3 +108,23 @@ WEB = "nixos-nspawn.containers.web"
 """Where the assertions of the cases' container `web` point."""
 CONTROL = "which would end or break the line in the unit file."
 """How a message about a control character in a unit file value ends."""
+
+SERVICE_DEFAULTS = {"TimeoutStartSec": "5min", "Restart": "on-failure", "X-RestartIfChanged": True}
+"""The [Service] settings of every container's drop-in: the boot's time-out, the crash policy
+(restartOnFailure) and the instance's own X-RestartIfChanged, which wins over the template's."""
+
+TEMPLATE_DROPIN = {
+    "overrideStrategy": "asDropin",
+    "serviceConfig": {},
+    "environment": {},
+    "unitConfig": {},
+    "enable": True,
+    "description": "",
+    "wants": [],
+    "wantedBy": [],
+    "after": [],
+    "before": [],
+    "restartIfChanged": False,
+}
+"""The drop-in of the template `systemd-nspawn@.service` (present whenever the host module is
+imported): a switch leaves alone every instance that the module does not declare."""

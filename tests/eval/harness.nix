@@ -52,10 +52,14 @@ let
     if attempt.success then attempt.value else null;
   guests = lib.filterAttrs (_: g: g != null) (lib.mapAttrs (_: guest) containers);
 
-  # The systemd-nspawn@<name> drop-ins, by container name.
+  # The systemd-nspawn@<name> drop-ins, by container name (not the template's own).
   nspawnServices = lib.mapAttrs' (
     unit: service: lib.nameValuePair (lib.removePrefix "systemd-nspawn@" unit) service
-  ) (lib.filterAttrs (unit: _: lib.hasPrefix "systemd-nspawn@" unit) cfg.systemd.services);
+  ) (
+    lib.filterAttrs (
+      unit: _: lib.hasPrefix "systemd-nspawn@" unit && unit != "systemd-nspawn@"
+    ) cfg.systemd.services
+  );
 
   # A service's [Unit] section as nixpkgs writes it (`unitConfig` in nixos/lib/systemd-lib.nix:
   # the dependency lists joined by spaces and the description, over `unitConfig`). Restart
@@ -143,6 +147,8 @@ in
     networkmanagerUnmanaged = cfg.networking.networkmanager.unmanaged;
     machinesWants = cfg.systemd.targets.machines.wants or [ ];
     services = cfg.systemd.services;
+    etc = cfg.environment.etc;
+    activationScripts = cfg.system.activationScripts;
     nginx = cfg.services.nginx;
   };
 
@@ -159,6 +165,7 @@ in
       useHostResolvConf
       ;
     firewallInterfaces = g.networking.firewall.interfaces;
+    firewallEnable = g.networking.firewall.enable;
     allowedTCPPorts = g.networking.firewall.allowedTCPPorts;
     bootIsContainer = g.boot.isContainer;
     specialFileSystems = g.boot.specialFileSystems;

@@ -102,6 +102,7 @@ rec {
     hello = "/nix/store/00000000000000000000000000000000-hello-2.12.2";
     erofs-utils = "/nix/store/44444444444444444444444444444444-erofs-utils-1.8.10";
     iproute2 = "/nix/store/55555555555555555555555555555555-iproute2-6.17.0";
+    runtimeShell = "/nix/store/66666666666666666666666666666666-bash-5.3/bin/bash";
     closureInfo = { rootPaths }: derivation "closure-info" rootPaths [ ];
     runCommand =
       name: env: script:
@@ -172,6 +173,8 @@ rec {
         ];
       };
       boot.kernel.sysctl = settings;
+      environment.etc = settings;
+      system.activationScripts = settings;
       systemd = {
         package = mkOption {
           type = types.str;
@@ -281,6 +284,7 @@ rec {
           useDHCP = flag true;
           useHostResolvConf = flag true;
           firewall.allowedTCPPorts = values;
+          firewall.enable = flag true;
         };
         nix.enable = flag true;
         nix.package = mkOption {

@@ -14,6 +14,8 @@ from expected import (
     CONTROL,
     HOST0_SERVICE,
     IPROUTE2,
+    SERVICE_DEFAULTS,
+    TEMPLATE_DROPIN,
     VETH_AND_ZONE_FIREWALL,
     WEB,
     host_network,
@@ -76,7 +78,7 @@ def test_seed_simple_produces_exactly_the_documented_units(run) -> None:
         "tmpfiles": machine_dir("mycontainer"),
         "sysctl": {"fs.inotify.max_user_instances": 8192},
         "mounts": [],
-        "serviceOverrides": {"mycontainer": {"TimeoutStartSec": "5min"}},
+        "serviceOverrides": {"mycontainer": SERVICE_DEFAULTS},
         "serviceEnvironment": {"mycontainer": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}},
         "unitOverrides": {},
     }
@@ -89,7 +91,10 @@ def test_seed_simple_host_integration(run) -> None:
     data = run("seed-simple")
     top = toplevel(data, "mycontainer")
     assert data["warnings"] == []
-    assert data["host"] == {
+    # What a switch does (the activation snippet, the reload's files): test_lifecycle_eval.py.
+    host = {k: v for k, v in data["host"].items() if k not in ("activationScripts", "etc")}
+    assert data["host"]["etc"] == {}
+    assert host == {
         "networkd": True,
         "waitOnline": False,
         "networkdConfig": {"ManageForeignRoutes": False, "ManageForeignRoutingPolicyRules": False},
@@ -98,17 +103,12 @@ def test_seed_simple_host_integration(run) -> None:
         "networkmanagerUnmanaged": [],
         "machinesWants": ["systemd-nspawn@mycontainer.service"],
         "services": {
-            "systemd-nspawn@mycontainer": {
-                "overrideStrategy": "asDropin",
-                "serviceConfig": {"TimeoutStartSec": "5min"},
+            "systemd-nspawn@": TEMPLATE_DROPIN,
+            # A drop-in as the template's, with the container's settings and triggers.
+            "systemd-nspawn@mycontainer": TEMPLATE_DROPIN
+            | {
+                "serviceConfig": SERVICE_DEFAULTS,
                 "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
-                "unitConfig": {},
-                "enable": True,
-                "description": "",
-                "wants": [],
-                "wantedBy": [],
-                "after": [],
-                "before": [],
                 "restartIfChanged": True,
                 "restartTriggers": [
                     top,
@@ -116,7 +116,8 @@ def test_seed_simple_host_integration(run) -> None:
                         nspawn_unit(top, "mycontainer"), sort_keys=True, separators=(",", ":")
                     ),
                 ],
-            }
+                "reloadTriggers": [],
+            },
         },
         "nginx": {},
     }
@@ -382,25 +383,24 @@ def test_autostart_off_is_not_wanted_by_machines_target(run) -> None:
     data = run("autostart-off")
     assert data["host"]["machinesWants"] == ["systemd-nspawn@always.service"]
     assert set(data["reference"]["nspawn"]) == {"always", "manual"}
-    assert set(data["host"]["services"]) == {"systemd-nspawn@always", "systemd-nspawn@manual"}
+    assert set(data["host"]["services"]) == {
+        "systemd-nspawn@",
+        "systemd-nspawn@always",
+        "systemd-nspawn@manual",
+    }
 
 
 def test_restart_if_changed_off_has_no_triggers(run) -> None:
     assert run("restart-off")["host"]["services"] == {
-        "systemd-nspawn@steady": {
-            "overrideStrategy": "asDropin",
-            "serviceConfig": {"TimeoutStartSec": "5min"},
+        "systemd-nspawn@": TEMPLATE_DROPIN,
+        # A drop-in as the template's, with the container's settings and no triggers.
+        "systemd-nspawn@steady": TEMPLATE_DROPIN
+        | {
+            "serviceConfig": {"TimeoutStartSec": "5min", "Restart": "on-failure"},
             "environment": {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
-            "unitConfig": {},
-            "enable": True,
-            "description": "",
-            "wants": [],
-            "wantedBy": [],
-            "after": [],
-            "before": [],
-            "restartIfChanged": False,
             "restartTriggers": [],
-        }
+            "reloadTriggers": [],
+        },
     }
 
 
@@ -560,6 +560,47 @@ def test_machine_directories_are_root_owned_and_user_namespaces_picked(run, case
             "bind-option-separator",
             f'{WEB}.binds."/data".options[0]: "norbind,noidmap" contains `,` or `:`, which '
             "separate bind options and paths in `Bind=`: give one option per entry.",
+        ),
+        (
+            "shared-zone",
+            f"{WEB}.network.veth.zone: `network.private = false` shares the host's network; "
+            "`network.veth.zone` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-ports",
+            f"{WEB}.forwardPorts: `network.namespace` joins the network namespace "
+            "`/run/netns/lab`; `forwardPorts` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-macvlan",
+            f"{WEB}.network.macvlans: `network.private = false` shares the host's network; "
+            "`network.macvlans` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-moved",
+            f"{WEB}.network.interfaces: `network.private = false` shares the host's network; "
+            "`network.interfaces` needs a network namespace of the container's own.",
+        ),
+        (
+            "shared-veth",
+            f"{WEB}.network.veth.enable: `network.private = false` shares the host's network, "
+            "where systemd-nspawn cannot add the container's veth link: set "
+            "`network.veth.enable = false` (the default there).",
+        ),
+        (
+            "namespace-and-host",
+            f"{WEB}.network.namespace: the container joins `/run/netns/lab`, but "
+            "`network.private` is false (the host's network): set one of the two.",
+        ),
+        (
+            "namespace-relative",
+            f'{WEB}.network.namespace: "netns/lab" is not an absolute path (such as '
+            "/run/netns/<name>).",
+        ),
+        (
+            "namespace-newline",
+            f'{WEB}.network.namespace: "/run/netns/lab\\nExecStartPre=/bin/true" contains the '
+            f"control character U+000A, {CONTROL}",
         ),
         (
             "path-with-space",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from expected import (
     CONTAINER_NETWORK,
+    SERVICE_DEFAULTS,
     WEB,
     host_network,
     nspawn_unit,
@@ -24,7 +25,6 @@ from test_generated import evaluated
 
 pytestmark = pytest.mark.eval
 
-TIMEOUT = {"TimeoutStartSec": "5min"}
 DOTS = (
     "has a `.` or `..` component, which can lead out of the directory it names: write the "
     "path without them."
@@ -49,7 +49,7 @@ def test_forwarded_ports_become_port_settings_with_classic_defaults(run) -> None
     }
     # Nothing else changes: the link and its networks are the default ones.
     assert data["reference"]["hostNetworks"] == {"10-ve-web": host_network("ve-web", "veth", "28")}
-    assert data["reference"]["serviceOverrides"] == {"web": TIMEOUT}
+    assert data["reference"]["serviceOverrides"] == {"web": SERVICE_DEFAULTS}
 
 
 def test_a_port_can_go_to_a_container_in_a_zone(run) -> None:
@@ -83,7 +83,7 @@ def test_the_unit_requires_the_mounts_of_every_bind_source(run) -> None:
         "/srv/late mount/data:/var/lib/data:idmap",
         '/srv/it\'s "50%" \\\\x:/var/lib/odd:idmap',
     ]
-    assert data["serviceOverrides"] == {"files": TIMEOUT}
+    assert data["serviceOverrides"] == {"files": SERVICE_DEFAULTS}
 
 
 def test_runtime_pair_waits_for_its_bind_sources(run) -> None:
@@ -211,7 +211,7 @@ def test_tmpfs_capabilities_devices_and_tun(run) -> None:
     assert data["reference"]["nspawn"] == {"vpn": unit}
     # The device node is bound without idmap; both devices are allowed to the unit.
     assert data["reference"]["serviceOverrides"] == {
-        "vpn": TIMEOUT | {"DeviceAllow": ["/dev/fuse rwm", "/dev/net/tun rwm"]},
+        "vpn": SERVICE_DEFAULTS | {"DeviceAllow": ["/dev/fuse rwm", "/dev/net/tun rwm"]},
     }
 
 

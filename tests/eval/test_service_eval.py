@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from expected import CONTROL
+from expected import CONTROL, SERVICE_DEFAULTS
 from nspawn_eval import NixEvalError, evaluate
 
 pytestmark = pytest.mark.eval
@@ -28,24 +28,27 @@ SECRET = "correct-horse-battery-staple-7f3a"
 
 def test_credentials_limits_and_flags_reach_the_unit(run) -> None:
     service = run("credentials")["reference"]["serviceOverrides"]["vault"]
-    assert service == {
-        "ExecStart": [
-            "",
-            UPSTREAM + ' "--load-credential=app.conf:app.conf"'
-            ' "--load-credential=db-password:db-password"'
-            # quoted for the Exec line: %% and $$ are literal, \" and \\ are C escapes
-            ' "--setenv=GREETING=50%% of $$HOME \\"quoted\\" \\\\ back"',
-        ],
-        "LoadCredential": ["db-password:/run/secrets/db-password"],
-        # C escapes (spaces too: systemd strips them at the end of a line); no specifiers here
-        "SetCredential": [
-            "app.conf:line\\x20one\\x0a\\x09indented\\x2050%\\x20of\\x20$HOME\\x20\\\\\\x20"
-            '"quoted"\\x20\\x0a'
-        ],
-        "MemoryMax": "256M",
-        "TasksMax": 512,
-        "TimeoutStartSec": "5min",
-    }
+    assert (
+        service
+        == {
+            "ExecStart": [
+                "",
+                UPSTREAM + ' "--load-credential=app.conf:app.conf"'
+                ' "--load-credential=db-password:db-password"'
+                # quoted for the Exec line: %% and $$ are literal, \" and \\ are C escapes
+                ' "--setenv=GREETING=50%% of $$HOME \\"quoted\\" \\\\ back"',
+            ],
+            "LoadCredential": ["db-password:/run/secrets/db-password"],
+            # C escapes (spaces too: systemd strips them at the end of a line); no specifiers here
+            "SetCredential": [
+                "app.conf:line\\x20one\\x0a\\x09indented\\x2050%\\x20of\\x20$HOME\\x20\\\\\\x20"
+                '"quoted"\\x20\\x0a'
+            ],
+            "MemoryMax": "256M",
+            "TasksMax": 512,
+        }
+        | SERVICE_DEFAULTS
+    )
 
 
 def test_the_unit_keeps_the_template_line_unless_something_is_added(run) -> None:

@@ -1068,7 +1068,11 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
                 session.finish()
             except assertion_failures() as err:
                 record.negative_finish += f"{err}\n"
-        lap("negative checks", mark)
+        mark = lap("negative checks", mark)
+        from plan_lifecycle import run as run_lifecycle  # it imports this module
+
+        run_lifecycle(machine, out_dir, _Lines(progress), record.results, record.steps)
+        lap("lifecycle", mark)
     record.timings["total"] = round(time.monotonic() - started, 1)
     return record
 

@@ -123,3 +123,16 @@ def test_the_leaky_control_binds_the_whole_store_instead_of_the_image() -> None:
     ]
     assert delta_store.startswith("/run/nixos-nspawn/store/")
     assert case["nspawn"]["leaky"]["filesConfig"]["BindReadOnly"] == ["/usr", "/nix/store"]
+
+
+def test_the_lifecycle_parts_ids_are_unique_in_the_runs_record() -> None:
+    from plan_lifecycle import Control, plan
+
+    entries = plan("eth0")
+    results = [e.id for e in entries if not isinstance(e, Step)]
+    steps = [e.id for e in entries if isinstance(e, Step)]
+    others = {e.id for e in (*GOOD, *LIFECYCLE, AFTER_FAILED_STEP, *(b.expect for b in NEGATIVE))}
+    assert len(set(results)) == len(results)
+    assert len(set(steps)) == len(steps)
+    assert not others & set(results)
+    assert any(isinstance(e, Control) for e in entries)

@@ -387,6 +387,13 @@ DEBIAN_TRANSLATIONS: tuple[Translation, ...] = (
         r"\1",
         "NixOS' systemd package; Debian's own template calls systemd-nspawn by name",
     ),
+    Translation(
+        "service",
+        "ExecReload",
+        r"/nix/store/[^/ ]+/bin/(systemd-run .*)",
+        r"\1",
+        "NixOS' systemd package (reloadIfChanged); Debian's systemd-run by name",
+    ),
 )
 
 
