@@ -22,6 +22,7 @@ from .nodes import Context, Failure
 from .registry import CHECKS, FUNCTIONS, STEP_FUNCTIONS, STEPS, CheckFunction
 from .result import Evidence, Result
 from .spec import HOST, CheckSpec, Params
+from .state import RunState
 from .topology import Topology
 
 RESULTS_FILE = "nixos-nspawn-results.jsonl"
@@ -59,6 +60,8 @@ class Session:
         self.results: list[Result] = []
         self.failed_step: Result | None = None
         """The first step that failed: every later expectation fails with its evidence."""
+        self.state = RunState()
+        """Marks and partitions, shared by every step and check of the session."""
 
     def check(self, id: str, check: str, params: Mapping[str, object]) -> Result:
         """Run one expectation, record it (JSONL file and stdout) and return its result.
@@ -152,7 +155,15 @@ class Session:
                     )
         if problems:
             raise Failure("invalid parameters: " + "; ".join(problems))
-        return Context(self.machine, self.topology, self.clock, self.timeout, evidence, self.nodes)
+        return Context(
+            self.machine,
+            self.topology,
+            self.clock,
+            self.timeout,
+            evidence,
+            self.nodes,
+            self.state,
+        )
 
     def _record(self, result: Result) -> None:
         self.results.append(result)

@@ -58,12 +58,10 @@ def _start(ctx: Context, name: str, old_leader: int | None = None) -> ContainerN
     out = ctx.host().run(f"machinectl start {shlex.quote(name)}", timeout=ctx.timeout)
     if not out.ok:
         raise Failure(f"`machinectl start {name}` failed (exit {out.status})")
-    return _registered(ctx, name, f"`machinectl start {name}`", old_leader)
+    return registered(ctx, name, f"`machinectl start {name}`", old_leader)
 
 
-def _registered(
-    ctx: Context, name: str, after: str, old_leader: int | None = None
-) -> ContainerNode:
+def registered(ctx: Context, name: str, after: str, old_leader: int | None = None) -> ContainerNode:
     """Wait until machined has registered ``name`` with a leader other than ``old_leader``
     and its systemd has booted; ``after`` names what started it, for the failure."""
     node = ctx.container(name)
@@ -208,7 +206,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
     ctx.evidence.fact(f"{on} boot ID", f"{before} -> {after}")
     back = [c.name for c in ctx.topology.containers if c.auto_start] if on == HOST else []
     for name in back:
-        _registered(ctx, name, f"the reboot of {on} (it has autoStart)")
+        registered(ctx, name, f"the reboot of {on} (it has autoStart)")
     return f"rebooted {on}" + (f"; back up: {', '.join(back)}" if back else "")
 
 
