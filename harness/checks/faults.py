@@ -145,7 +145,7 @@ def _wait_outcome(
 
     back, _ = ctx.poll(settled)
     if then == "restarts" or back:
-        return seen, bool(back)
+        return seen, then == "restarts" and bool(back)
     ctx.clock.sleep(SETTLE_SECONDS)  # down: it must stay down
     again = node.unit_properties(unit, names)
     return again, again.get("ActiveState") in DOWN_STATES and not came_back(again)
