@@ -54,15 +54,19 @@ class Attempts:
 
     def story(self, expectation_id: str) -> str:
         """Each attempt's outcome for ``expectation_id`` and its log, one line each."""
-        verdict = self.verdict(expectation_id)
-        return "\n".join(
-            f"attempt {n}: "
-            + ("no result" if r is None else "passed" if r.ok else "failed: " + r.message).split(
-                "\n", 1
-            )[0]
-            + f" (log: {o.log_path})"
-            for n, (r, o) in enumerate(zip(verdict.results, self.outcomes, strict=True), 1)
-        )
+        lines = []
+        for n, (result, outcome) in enumerate(
+            zip(self.verdict(expectation_id).results, self.outcomes, strict=True), 1
+        ):
+            said = (
+                "no result"
+                if result is None
+                else "passed"
+                if result.ok
+                else "failed: " + result.message.split("\n", 1)[0]
+            )
+            lines.append(f"attempt {n}: {said} (log: {outcome.log_path})")
+        return "\n".join(lines)
 
     def records(self, scenario: str, ids: Iterable[str], time: str) -> list[Record]:
         """The history's records of this run (see :mod:`harness.run.history`)."""
