@@ -81,6 +81,31 @@ def _addresses(ctx: Context, name: str) -> list[tuple[str, str]]:
     return found
 
 
+def _on_each_node(ctx: Context, rules: list[BlockRule], verb: str) -> dict[str, bool]:
+    """``ip rule <verb>`` each rule, one command per node (in order); whether each succeeded."""
+    done: dict[str, bool] = {}
+    for name in dict.fromkeys(rule.node for rule in rules):
+        commands = [
+            f"ip {r.family} rule {verb} {r.spec(PARTITION_PRIORITY)}"
+            for r in rules
+            if r.node == name
+        ]
+        done[name] = ctx.node(name).run(" && ".join(commands)).ok
+    return done
+
+
+def _left(ctx: Context, rules: tuple[BlockRule, ...]) -> list[BlockRule]:
+    """The rules still in place (``ip rule show`` of the partition's priority on each node)."""
+    shown: dict[str, set[str]] = {}
+    for name in dict.fromkeys(rule.node for rule in rules):
+        out = ctx.node(name).run(
+            f"ip -4 rule show priority {PARTITION_PRIORITY}; "
+            f"ip -6 rule show priority {PARTITION_PRIORITY}"
+        )
+        shown[name] = set(out.text.split())
+    return [rule for rule in rules if rule.peer in shown[rule.node]]
+
+
 def step_partition(ctx: Context, p: Params) -> str:
     pair = _pair(p)
     if pair in ctx.state.partitions:
@@ -88,17 +113,11 @@ def step_partition(ctx: Context, p: Params) -> str:
     first, second = pair
     rules = [BlockRule(first, family, address) for family, address in _addresses(ctx, second)]
     rules += [BlockRule(second, family, address) for family, address in _addresses(ctx, first)]
-    added: list[BlockRule] = []
-    for rule in rules:
-        out = ctx.node(rule.node).run(f"ip {rule.family} rule add {rule.spec(PARTITION_PRIORITY)}")
-        if not out.ok:
-            ctx.state.partitions[pair] = tuple(added)  # heal removes what was added
-            raise Failure(f"could not add `{rule.spec(PARTITION_PRIORITY)}` on {rule.node}")
-        added.append(rule)
-    ctx.state.partitions[pair] = tuple(added)
-    for name in pair:
-        ctx.node(name).run(f"ip rule show priority {PARTITION_PRIORITY}")  # evidence
-    return f"partitioned {first} and {second}: {len(added)} blackhole rules"
+    ctx.state.partitions[pair] = tuple(rules)  # even when some fail: heal removes the others
+    failed = [name for name, ok in _on_each_node(ctx, rules, "add").items() if not ok]
+    if failed:
+        raise Failure(f"could not add the partition's `ip rule`s on {', '.join(failed)}")
+    return f"partitioned {first} and {second}: {len(rules)} blackhole rules"
 
 
 def step_heal(ctx: Context, p: Params) -> str:
@@ -106,20 +125,15 @@ def step_heal(ctx: Context, p: Params) -> str:
     rules = ctx.state.partitions.pop(pair, None)
     if rules is None:
         raise Failure(f"{pair[0]} and {pair[1]} are not partitioned (no partition step before)")
-    gone = 0
-    for rule in rules:
-        node = ctx.node(rule.node)
-        spec = rule.spec(PARTITION_PRIORITY)
-        if not node.run(f"ip {rule.family} rule del {spec}").ok:
-            listed = node.run(f"ip {rule.family} rule show priority {PARTITION_PRIORITY}")
-            if listed.ok and rule.peer not in listed.text.split():
-                gone += 1  # restarted or flushed: nothing to heal there
-                continue
-            raise Failure(f"could not delete `{spec}` on {rule.node}")
-    for name in pair:
-        ctx.node(name).run(f"ip rule show priority {PARTITION_PRIORITY}")  # evidence
-    note = f" ({gone} were already gone: restarted?)" if gone else ""
-    return f"healed {pair[0]} and {pair[1]}: removed {len(rules) - gone} rules{note}"
+    deleted = _on_each_node(ctx, list(rules), "del")
+    left = _left(ctx, rules)
+    if left:
+        ctx.state.partitions[pair] = tuple(left)
+        where = ", ".join(sorted({rule.node for rule in left}))
+        raise Failure(f"{len(left)} of the partition's rules are still in place on {where}")
+    gone = [name for name, ok in deleted.items() if not ok]
+    note = f" (some were already gone on {', '.join(gone)}: restarted?)" if gone else ""
+    return f"healed {pair[0]} and {pair[1]}: removed {len(rules)} rules{note}"
 
 
 def _unit(ctx: Context, name: str) -> dict[str, str]:
