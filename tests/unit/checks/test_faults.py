@@ -5,7 +5,6 @@ from checks_fakes import ip4, ip6
 
 from harness.checks.faults import PARTITION_PRIORITY
 
-
 RULE = f"iif lo priority {PARTITION_PRIORITY} blackhole"
 
 
@@ -68,8 +67,10 @@ def test_heal_without_partition_fails_and_a_rule_already_gone_is_told(rig, capsy
     assert rig.session.step("p", "partition", {"between": "web", "and": "db"})
     rig.machine.on("db", r"^ip -4 rule del ", (2, "RTNETLINK answers: No such file\n"))
     assert rig.session.step("h", "heal", {"between": "web", "and": "db"})
-    assert capsys.readouterr().out.splitlines()[-1].endswith(
-        "healed db and web: removed 3 rules (some were already gone on db: restarted?)"
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .endswith("healed db and web: removed 3 rules (some were already gone on db: restarted?)")
     )
 
 
