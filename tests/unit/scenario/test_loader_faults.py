@@ -1,13 +1,9 @@
 """The v3 constructs: fault steps, marks and the lifecycle expectations that name them, each
 bad parameter reported as ``file:line: key: message``."""
 
-from pathlib import Path
-
-import pytest
+from test_steps_specialisations_nodes import errors, load
 
 from harness.render.nixos_test import render_test_script
-from harness.scenario.load import load_scenario
-from harness.scenario.model import ScenarioError
 
 HEAD = """\
 description = "faults"
@@ -62,18 +58,6 @@ container = "db"
 since = "start"
 """
 )
-
-
-def load(tmp_path: Path, text: str):
-    path = tmp_path / "case.toml"
-    path.write_text(text)
-    return load_scenario(path)
-
-
-def errors(tmp_path: Path, text: str) -> list[str]:
-    with pytest.raises(ScenarioError) as caught:
-        load(tmp_path, text)
-    return [f"{error.line}: {error.key}: {error.message}" for error in caught.value.errors]
 
 
 def test_fault_steps_and_marks_load_and_render(tmp_path):
