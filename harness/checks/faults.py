@@ -193,7 +193,7 @@ def _unexpected(what: str, then: str, after: Mapping[str, str]) -> Failure:
     state = f"{after.get('ActiveState', 'unknown')}/{after.get('SubState', 'unknown')}"
     if then == "restarts":
         return Failure(f"{what}: expected it to come back (Restart=), it is {state}")
-    return Failure(f"{what}: expected it to stay down, it came back or is {state}")
+    return Failure(f"{what}: expected it to stay down, it came back ({state})")
 
 
 def step_kill(ctx: Context, p: Params) -> str:

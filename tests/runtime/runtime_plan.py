@@ -1079,6 +1079,7 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
             failing.check(AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params)
         )
         mark = lap("steps", mark)
+        plan_faults.start(machine)  # they boot during the negative checks
         for broken in NEGATIVE:
             session = Session(
                 machine,
