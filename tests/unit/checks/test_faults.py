@@ -1,8 +1,9 @@
 """Fault steps against the fake machine: partition/heal (the rules each side gets, and heal
 removing exactly them), kill and kill-unit (the crash policy each expects), freeze/thaw."""
 
-from checks_fakes import ip4, ip6
+from checks_fakes import TOPOLOGY, FakeClock, FakeMachine, ip4, ip6
 
+from harness.checks import Session
 from harness.checks.faults import PARTITION_PRIORITY
 
 RULE = f"iif lo priority {PARTITION_PRIORITY} blackhole"
@@ -153,3 +154,22 @@ def test_freeze_and_thaw_check_the_freezer_state(rig):
     assert rig.session.failed_step.message == (
         "systemd-nspawn@web.service's FreezerState is 'frozen', not running"
     )
+
+
+def test_partition_of_a_container_and_a_vm_node_puts_rules_on_the_vm_itself(tmp_path):
+    clock = FakeClock()
+    host = FakeMachine(clock, leaders={"web": 101, "db": 202})
+    vm = FakeMachine(clock)
+    session = Session(host, TOPOLOGY, str(tmp_path), timeout=5, clock=clock, nodes={"outside": vm})
+    host.on("web", r"^ip -o addr show dev host0$", (0, ip4("host0", "10.0.0.2/28")))
+    vm.on(
+        "host",
+        r"^ip -o addr show$",
+        (0, ip4("lo", "127.0.0.1/8").replace("global", "host") + ip4("eth1", "192.168.1.2/24")),
+    )
+    host.on("web", r"^ip (-[46] )?rule ", (0, ""))
+    vm.on("host", r"^ip (-[46] )?rule ", (0, ""))
+    assert session.step("p", "partition", {"between": "outside", "and": "web"})
+    assert vm.ran("host", "rule add") == [f"ip -4 rule add to 10.0.0.2 {RULE}"]
+    assert host.ran("web", "rule add") == [f"ip -4 rule add to 192.168.1.2 {RULE}"]
+    assert host.ran("host", "rule") == []  # the host between them is left alone
