@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from .nodes import Context, Failure, HostNode
 from .spec import CheckSpec, Param, Params, Problem, not_host
 from .state import Snapshot
-from .steps import BOOT_ID
+from .steps import boot_id
 
 MARK_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 """What a mark may be called: it appears in expectation ids (``unchanged[web@before]``)."""
@@ -31,13 +31,6 @@ UNIT_FACTS = ("ActiveState", "InvocationID", "NRestarts")
 def _restarts(props: Mapping[str, str]) -> int:
     value = props.get("NRestarts", "")
     return int(value) if value.isdigit() else 0
-
-
-def _boot_id(host: HostNode) -> str:
-    out = host.run(BOOT_ID)
-    if not out.ok or not out.text.strip():
-        raise Failure(f"cannot read the host's boot ID (`{BOOT_ID}` exited {out.status})")
-    return out.text.strip()
 
 
 def journal_cursor(host: HostNode) -> str:
@@ -102,8 +95,8 @@ def step_mark(ctx: Context, p: Params) -> str:
     if name in ctx.state.marks:
         raise Failure(f"mark {name!r} was already recorded")
     host = ctx.host()
-    boot_id, cursor = _boot_id(host), journal_cursor(host)
-    snaps = {c: snapshot(ctx, c, boot_id, cursor) for c in ctx.topology.names}
+    boot, cursor = boot_id(host), journal_cursor(host)
+    snaps = {c: snapshot(ctx, c, boot, cursor) for c in ctx.topology.names}
     ctx.state.marks[name] = snaps
     for container, snap in snaps.items():
         ctx.evidence.fact(f"{container} at mark {name}", describe(snap))
@@ -129,7 +122,7 @@ def _at(ctx: Context, p: Params) -> tuple[str, str, Snapshot]:
 def check_unchanged(ctx: Context, p: Params) -> str:
     name, since, then = _at(ctx, p)
     host = ctx.host()
-    now = snapshot(ctx, name, _boot_id(host), "")
+    now = snapshot(ctx, name, boot_id(host), "")
     ctx.evidence.fact(f"{name} now", describe(now))
     changes = [
         f"{what} {old} -> {new}"

@@ -169,7 +169,8 @@ BOOT_TARGET = "multi-user.target"
 """What a rebooted VM has reached once it has booted, as the testScript waits for at first."""
 
 
-def _boot_id(node: Node) -> str:
+def boot_id(node: Node) -> str:
+    """The boot ID ``node``'s kernel has now (a container's is its host's)."""
     out = node.run(BOOT_ID)
     if not out.ok or not out.text.strip():
         raise Failure(f"cannot read {node.name}'s boot ID (`{BOOT_ID}` exited {out.status})")
@@ -186,7 +187,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
             "from a throw-away snapshot and has not)"
         )
     node = ctx.node(on)
-    before = _boot_id(node)
+    before = boot_id(node)
     machine.shutdown()
     machine.start()
     ctx.evidence.fact(f"{on} power cycle", "shutdown(), then start()")
@@ -198,7 +199,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
             f"{on} did not reach {BOOT_TARGET} after the reboot; it is "
             f"{out.text.strip() or 'unknown'!r}"
         )
-    after = _boot_id(node)
+    after = boot_id(node)
     if after == before:
         raise Failure(
             f"{on}'s boot ID is still {before} after shutdown() and start(): it did not reboot"
