@@ -23,7 +23,7 @@ container, whose own ``Restart=`` then acts.
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .nodes import ContainerNode, Context, Failure, Node, parse_addresses
 from .spec import (
@@ -143,7 +143,7 @@ def _unit(ctx: Context, name: str) -> dict[str, str]:
 
 
 def _wait_outcome(
-    ctx: Context, node: Node, unit: str, then: str, came_back: "_Back"
+    ctx: Context, node: Node, unit: str, then: str, came_back: Callable[[Mapping[str, str]], bool]
 ) -> tuple[dict[str, str], bool]:
     """Wait for what ``then`` expects of ``unit`` on ``node`` after a kill; returns the unit's
     properties last seen and whether the outcome is the expected one."""
@@ -165,18 +165,11 @@ def _wait_outcome(
     return again, again.get("ActiveState") in DOWN_STATES and not came_back(again)
 
 
-class _Back:
-    """Whether a unit came back after a kill: active again in a new invocation/process."""
-
-    def __init__(self, before: Mapping[str, str], key: str) -> None:
-        self.before, self.key = dict(before), key
-
-    def __call__(self, now: Mapping[str, str]) -> bool:
-        return now.get("ActiveState") == "active" and now.get(self.key) not in (
-            self.before.get(self.key),
-            "",
-            "0",
-        )
+def _came_back(before: Mapping[str, str], key: str) -> Callable[[Mapping[str, str]], bool]:
+    """Whether a unit came back after a kill: active again with a new ``key`` (InvocationID
+    of a container's unit, MainPID of a service)."""
+    old = before.get(key)
+    return lambda now: now.get("ActiveState") == "active" and now.get(key) not in (old, "", "0")
 
 
 def _verdict(what: str, then: str, before: Mapping[str, str], after: Mapping[str, str]) -> str:
@@ -206,7 +199,7 @@ def step_kill(ctx: Context, p: Params) -> str:
     if not ctx.host().run(f"kill -s KILL {leader}").ok:
         raise Failure(f"`kill -s KILL {leader}` ({name}'s leader) failed")
     what = f"killed {name}'s leader {leader}"
-    after, ok = _wait_outcome(ctx, ctx.host(), unit, then, _Back(before, "InvocationID"))
+    after, ok = _wait_outcome(ctx, ctx.host(), unit, then, _came_back(before, "InvocationID"))
     if not ok:
         raise _unexpected(what, then, after)
     if then == "restarts":
@@ -228,7 +221,7 @@ def step_kill_unit(ctx: Context, p: Params) -> str:
     if not node.run(f"kill -s KILL {pid}").ok:
         raise Failure(f"`kill -s KILL {pid}` ({unit}'s main process in {name}) failed")
     what = f"killed {unit}'s main process {pid} in {name}"
-    after, ok = _wait_outcome(ctx, node, unit, then, _Back(before, "MainPID"))
+    after, ok = _wait_outcome(ctx, node, unit, then, _came_back(before, "MainPID"))
     if not ok:
         raise _unexpected(what, then, after)
     return _verdict(what, then, before, after)
