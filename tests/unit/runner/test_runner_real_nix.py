@@ -152,7 +152,8 @@ def test_nix_does_not_cache_a_failed_build_so_a_rerun_runs_the_test_again(stub_f
     """What --nixos-nspawn-reruns relies on: a derivation whose builder failed registered no
     output, so building it again runs its builder (the test) again; each attempt has its log."""
     assert nixpkgs_reason(stub_flake, SYSTEM) is None  # locks the flake, as a run's probe does
-    fresh = plan_target(stub_flake, SYSTEM, "new", "fresh and die\n", stub_flake / "nix/tests/x")
+    settings = Settings(stub_flake, input="self")
+    fresh = plan_target(settings, SYSTEM, "new", lambda output: "fresh and die\n")
     said: list[str] = []
     attempts = build_with_reruns(
         fresh, timeout=120, reruns=1, on_line=lambda line: None, say=said.append
