@@ -1,4 +1,5 @@
-"""``python -m harness list [--json] | validate [FILES] | render [--check] | show NAME``.
+"""``python -m harness list [--json] | validate [FILES] | render [--check] | show NAME |
+history [--flaky]``.
 
 ``show NAME --format svg`` prints the scenario's topology as an SVG picture.
 
@@ -20,6 +21,7 @@ from typing import TextIO
 from harness import catalogue, settings
 from harness.catalogue import Loaded, RootNotFound, generated_path
 from harness.render import check_reference, diagram
+from harness.run import history
 from harness.run.build import current_system
 from harness.scenario.model import ScenarioError, Step, UserCode
 
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default), or the topology as an SVG picture",
     )
+    past = commands.add_parser(
+        "history",
+        help="each expectation's pass rate over the recorded runs (.nixos-nspawn/history.jsonl), "
+        "and which ones flake",
+    )
+    past.add_argument("--flaky", action="store_true", help="show only the flaky expectations")
     return parser
 
 
@@ -271,4 +279,8 @@ def _run(root: Path, args: argparse.Namespace, stream: TextIO) -> int:
         return _cmd_validate(root, args.files, stream)
     if args.command == "render":
         return _cmd_render(root, args.check, stream)
+    if args.command == "history":
+        for line in history.report(history.summarise(history.read(root)), args.flaky):
+            print(line, file=stream)
+        return 0
     return _cmd_show(root, args.name, stream, svg=args.format == "svg")

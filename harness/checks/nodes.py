@@ -23,6 +23,7 @@ from typing import TypeVar
 from .machine import Clock, Machine, timed_execute
 from .result import Evidence
 from .spec import HOST
+from .state import RunState
 from .topology import Container, Topology
 
 COMMAND_TIMEOUT = 60
@@ -92,6 +93,12 @@ def parse_addresses(text: str) -> list[IfAddr]:
     return found
 
 
+def parse_properties(text: str) -> dict[str, str]:
+    """``Key=Value`` lines of ``systemctl show`` by key (systemd prints them in its own order)."""
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {key: value for key, value in pairs}
+
+
 def parse_gateway(text: str) -> str | None:
     """The gateway of the first default route in ``ip route show default`` output."""
     match = re.search(r"^default\b.*?\bvia (\S+)", text, re.MULTILINE)
@@ -106,7 +113,8 @@ class Context:
     """What a check works with: the machine, the topology, a clock, a timeout, the evidence.
 
     ``machines``: the test's other NixOS VMs by node name (``outside``), besides ``machine``,
-    the host that runs the containers."""
+    the host that runs the containers; ``state``: what the session remembers across steps
+    (marks, partitions)."""
 
     def __init__(
         self,
@@ -116,6 +124,7 @@ class Context:
         timeout: int,
         evidence: Evidence,
         machines: Mapping[str, Machine] | None = None,
+        state: RunState | None = None,
     ) -> None:
         self.machine = machine
         self.topology = topology
@@ -123,6 +132,7 @@ class Context:
         self.timeout = timeout
         self.evidence = evidence
         self.machines: Mapping[str, Machine] = machines or {}
+        self.state = state if state is not None else RunState()
 
     def host(self) -> "HostNode":
         return HostNode(self)
@@ -211,6 +221,15 @@ class Node:
             note = f"attempt {attempts}, after {seconds:.1f}s"
             self.ctx.evidence.command(self.name, command, last.status, last.text, note)
         return last, found is not None
+
+    def unit_properties(self, unit: str, names: Sequence[str]) -> dict[str, str]:
+        """Properties of the systemd unit ``unit`` on this node (``systemctl show``), by name;
+        a Failure when systemctl fails."""
+        wanted = " ".join(f"-p {name}" for name in names)
+        out = self.run(f"systemctl show {wanted} -- {shlex.quote(unit)}")
+        if not out.ok:
+            raise Failure(f"`systemctl show {unit}` on {self.name} exited {out.status}")
+        return parse_properties(out.text)
 
     def wait_addresses(self, interface: str, family: str) -> list[IfAddr]:
         """Addresses of ``family`` on ``interface`` (ipv4, ipv6: global scope; link-local: link

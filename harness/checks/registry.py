@@ -3,7 +3,7 @@
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from . import command, isolation, lifecycle, network, steps
+from . import command, faults, isolation, lifecycle, marks, network, steps
 from .nodes import Context
 from .spec import CheckSpec, Params
 
@@ -22,6 +22,8 @@ _REGISTRY: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (isolation.STORE_READONLY, isolation.check_store_readonly),
     (isolation.NO_NIX_DAEMON, isolation.check_no_nix_daemon),
     (command.COMMAND, command.check_command),
+    (marks.UNCHANGED, marks.check_unchanged),
+    (marks.RESTARTED, marks.check_restarted),
 )
 
 
@@ -48,6 +50,13 @@ _STEPS: tuple[tuple[CheckSpec, CheckFunction], ...] = (
     (steps.WAIT_PORT, steps.step_wait_port),
     (steps.SWITCH, steps.step_switch),
     (steps.REBOOT, steps.step_reboot),
+    (marks.MARK, marks.step_mark),
+    (faults.PARTITION, faults.step_partition),
+    (faults.HEAL, faults.step_heal),
+    (faults.KILL, faults.step_kill),
+    (faults.FREEZE, faults.step_freeze),
+    (faults.THAW, faults.step_thaw),
+    (faults.KILL_UNIT, faults.step_kill_unit),
 )
 
 STEPS, STEP_FUNCTIONS = _by_name(_STEPS)

@@ -31,6 +31,7 @@ from .nodes import Context, Failure
 from .registry import CHECKS, FUNCTIONS, STEP_FUNCTIONS, STEPS, CheckFunction
 from .result import BOOT, CHECK, CONTAINER, STEP, Evidence, Result
 from .spec import HOST, CheckSpec, Params
+from .state import RunState
 from .topology import Topology
 
 RESULTS_FILE = "nixos-nspawn-results.jsonl"
@@ -76,6 +77,8 @@ class Session:
         self._epoch = time.time() - self.clock.monotonic()
         self._seen: set[str] = set()
         """Container starts already recorded, by unit invocation id."""
+        self.state = RunState()
+        """Marks and partitions, shared by every step and check of the session."""
 
     def now(self) -> float:
         """Unix time on the driver's clock, carried by the monotonic clock (see
@@ -269,7 +272,15 @@ class Session:
                     )
         if problems:
             raise Failure("invalid parameters: " + "; ".join(problems))
-        return Context(self.machine, self.topology, self.clock, self.timeout, evidence, self.nodes)
+        return Context(
+            self.machine,
+            self.topology,
+            self.clock,
+            self.timeout,
+            evidence,
+            self.nodes,
+            self.state,
+        )
 
     def _record(self, result: Result) -> None:
         self.timeline.append(result)

@@ -58,12 +58,10 @@ def _start(ctx: Context, name: str, old_leader: int | None = None) -> ContainerN
     out = ctx.host().run(f"machinectl start {shlex.quote(name)}", timeout=ctx.timeout)
     if not out.ok:
         raise Failure(f"`machinectl start {name}` failed (exit {out.status})")
-    return _registered(ctx, name, f"`machinectl start {name}`", old_leader)
+    return registered(ctx, name, f"`machinectl start {name}`", old_leader)
 
 
-def _registered(
-    ctx: Context, name: str, after: str, old_leader: int | None = None
-) -> ContainerNode:
+def registered(ctx: Context, name: str, after: str, old_leader: int | None = None) -> ContainerNode:
     """Wait until machined has registered ``name`` with a leader other than ``old_leader``
     and its systemd has booted; ``after`` names what started it, for the failure."""
     node = ctx.container(name)
@@ -171,7 +169,8 @@ BOOT_TARGET = "multi-user.target"
 """What a rebooted VM has reached once it has booted, as the testScript waits for at first."""
 
 
-def _boot_id(node: Node) -> str:
+def boot_id(node: Node) -> str:
+    """The boot ID ``node``'s kernel has now (a container's is its host's)."""
     out = node.run(BOOT_ID)
     if not out.ok or not out.text.strip():
         raise Failure(f"cannot read {node.name}'s boot ID (`{BOOT_ID}` exited {out.status})")
@@ -188,7 +187,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
             "from a throw-away snapshot and has not)"
         )
     node = ctx.node(on)
-    before = _boot_id(node)
+    before = boot_id(node)
     machine.shutdown()
     machine.start()
     ctx.evidence.fact(f"{on} power cycle", "shutdown(), then start()")
@@ -200,7 +199,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
             f"{on} did not reach {BOOT_TARGET} after the reboot; it is "
             f"{out.text.strip() or 'unknown'!r}"
         )
-    after = _boot_id(node)
+    after = boot_id(node)
     if after == before:
         raise Failure(
             f"{on}'s boot ID is still {before} after shutdown() and start(): it did not reboot"
@@ -208,7 +207,7 @@ def step_reboot(ctx: Context, p: Params) -> str:
     ctx.evidence.fact(f"{on} boot ID", f"{before} -> {after}")
     back = [c.name for c in ctx.topology.containers if c.auto_start] if on == HOST else []
     for name in back:
-        _registered(ctx, name, f"the reboot of {on} (it has autoStart)")
+        registered(ctx, name, f"the reboot of {on} (it has autoStart)")
     return f"rebooted {on}" + (f"; back up: {', '.join(back)}" if back else "")
 
 

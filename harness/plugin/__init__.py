@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import shlex
 import sys
 import traceback
@@ -39,15 +40,15 @@ import pytest
 from harness import catalogue, settings
 from harness.plugin import report as run_report
 from harness.render.nixos_test import DEFAULT_TEST_TIMEOUT
+from harness.run import history
 from harness.run.build import (
     BUILD_MARGIN,
-    BuildOutcome,
     NixOptions,
     current_system,
 )
-from harness.run.build import build as run_build
 from harness.run.capabilities import Capabilities, probe
 from harness.run.progress import Progress
+from harness.run.reruns import Attempts, build_with_reruns
 from harness.scenario.load import load_scenario, parse_nix_code_of
 from harness.scenario.model import MAX_TIMEOUT, Expectation, Scenario, ScenarioError
 from harness.scenario.usercode import find_flake_root
@@ -63,7 +64,7 @@ class _State:
     """What one pytest process learnt: machine capabilities and each scenario's build."""
 
     capabilities: dict[Path | None, Capabilities] = field(default_factory=dict)
-    builds: dict[Path, BuildOutcome | str] = field(default_factory=dict)
+    builds: dict[Path, Attempts | str] = field(default_factory=dict)
     trees: dict[Path, catalogue.ScenarioNames] = field(default_factory=dict)
     scenario_paths: tuple[Path, ...] | None = None
 
@@ -80,6 +81,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="limit for each scenario's whole `nix build`, building NixOS and the VM included "
         f"(default: the file's `timeout`, else {DEFAULT_TEST_TIMEOUT}, plus {BUILD_MARGIN})",
+    )
+    group.addoption(
+        "--nixos-nspawn-reruns",
+        type=_reruns,
+        metavar="N",
+        default=0,
+        help="build a scenario whose build failed up to N more times; an expectation that "
+        "failed and then passed is reported as flaky (default: 0)",
     )
     group.addoption(
         "--nixos-nspawn-allow-tcg",
@@ -137,6 +146,16 @@ def _positive_seconds(text: str) -> int:
             f"expected a positive number of seconds up to {MAX_BUILD_TIMEOUT}, got {text}"
         )
     return value
+
+
+MAX_RERUNS = 20
+
+
+def _reruns(text: str) -> int:
+    """``--nixos-nspawn-reruns``'s value; argparse turns the error into a usage error."""
+    if not text.isdigit() or int(text) > MAX_RERUNS:
+        raise argparse.ArgumentTypeError(f"expected a number of reruns from 0 to {MAX_RERUNS}")
+    return int(text)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -222,11 +241,11 @@ def pytest_runtest_makereport(
         return report
     if report.skipped and isinstance(report.longrepr, tuple):
         report.longrepr = (str(item.path), 1, report.longrepr[2])
-    outcome = item.config.stash[STATE].builds.get(item.scenario.path)
-    if report.when == "call" and isinstance(outcome, BuildOutcome):
+    attempts = item.config.stash[STATE].builds.get(item.scenario.path)
+    if report.when == "call" and isinstance(attempts, Attempts):
         expectation = item.expectation.id
         command = _interactive_command(item.config, item.scenario, expectation)
-        run_report.describe(item.config, report, item.scenario, expectation, outcome, command)
+        run_report.describe(item.config, report, item.scenario, expectation, attempts.last, command)
     return report
 
 
@@ -420,22 +439,31 @@ class ExpectationItem(_ScenarioItem):
             pytest.skip(reason)
 
     def runtest(self) -> None:
-        outcome = _build(self.config, self.scenario)
-        if isinstance(outcome, str):
-            raise ScenarioFailure(outcome)
+        attempts = _build(self.config, self.scenario)
+        if isinstance(attempts, str):
+            raise ScenarioFailure(attempts)
         expectation_id = self.expectation.id
-        result = outcome.results.get(expectation_id)
+        verdict = attempts.verdict(expectation_id)
+        outcome, result = attempts.last, verdict.last
+        story = attempts.story(expectation_id) if len(attempts.outcomes) > 1 else ""
+        if verdict.outcome == history.FLAKY:
+            self.user_properties.append((FLAKY_PROPERTY, story))
+            self.add_report_section("call", "attempts", story)
+            return
         hint = f"debug it: {_interactive_command(self.config, self.scenario, expectation_id)}"
+        attempts_text = f"\n{story}\n" if story else ""
         if result is None:
             raise ScenarioFailure(
                 f"no result recorded for {expectation_id}: the VM test ended before checking it "
                 f"({outcome.status()})\n"
                 f"--- last {LOG_TAIL_LINES} lines of {outcome.log_path} ---\n"
                 f"{outcome.log_tail(LOG_TAIL_LINES)}\n"
-                f"--- end of log tail ---\nfull log: {outcome.log_path}\n{hint}"
+                f"--- end of log tail ---\nfull log: {outcome.log_path}\n{attempts_text}{hint}"
             )
         if not result.ok:
-            raise ScenarioFailure(f"{result.describe()}\n\nfull log: {outcome.log_path}\n{hint}")
+            raise ScenarioFailure(
+                f"{result.describe()}\n\nfull log: {outcome.log_path}\n{attempts_text}{hint}"
+            )
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, max((self.expectation.line or 1) - 1, 0), self.expectation.id
@@ -498,7 +526,7 @@ def build_timeout(config: pytest.Config, scenario: Scenario) -> int:
     return test + BUILD_MARGIN
 
 
-def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
+def _build(config: pytest.Config, scenario: Scenario) -> Attempts | str:
     """The scenario's build, run by its first expectation item; a string when it cannot run."""
     state = config.stash[STATE]
     if scenario.path in state.builds:
@@ -520,7 +548,50 @@ def _build(config: pytest.Config, scenario: Scenario) -> BuildOutcome | str:
         tuple(expectation.id for expectation in scenario.expectations),
     )
     progress.say(f"nix build of the {target.describe()}, timeout {timeout} s")
-    outcome = run_build(target, timeout=timeout, on_line=progress.feed)
-    progress.say(f"{outcome.status()}; log: {outcome.log_path}")
-    state.builds[scenario.path] = outcome
-    return outcome
+    attempts = build_with_reruns(
+        target,
+        timeout=timeout,
+        reruns=config.getoption("nixos_nspawn_reruns"),
+        on_line=progress.feed,
+        say=progress.say,
+    )
+    progress.say(f"{attempts.last.status()}; log: {attempts.last.log_path}")
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    ids = [expectation.id for expectation in scenario.expectations]
+    history.append(root, attempts.records(scenario.name, ids, now))
+    state.builds[scenario.path] = attempts
+    return attempts
+
+
+FLAKY_PROPERTY = "flaky"
+"""The user property (a JUnit ``<property>``) of an expectation that failed, then passed in a
+rerun; its value tells each attempt's outcome and log."""
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    """A flaky expectation is no plain pass: its own category (``1 flaky`` in the summary line),
+    ``K`` in the progress, ``FLAKY`` with ``-v``."""
+    if report.when == "call" and report.passed and _flaky(report):
+        return "flaky", "K", "FLAKY"
+    return None
+
+
+def _flaky(report: pytest.TestReport) -> str | None:
+    for name, value in report.user_properties:
+        if name == FLAKY_PROPERTY:
+            return str(value)
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List each flaky expectation with its attempts."""
+    reports: list[pytest.TestReport] = terminalreporter.stats.get("flaky", [])
+    if not reports:
+        return
+    terminalreporter.section("flaky expectations (failed, then passed in a rerun)", yellow=True)
+    for report in reports:
+        terminalreporter.write_line(f"FLAKY {report.nodeid}")
+        for line in (_flaky(report) or "").splitlines():
+            terminalreporter.write_line(f"  {line}")

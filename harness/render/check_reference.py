@@ -2,7 +2,9 @@
 generated from the check registry.
 
 Everything between :data:`BEGIN` and :data:`END` is written from :data:`harness.checks.CHECKS`:
-one section per check (its ``doc``) with a table of its parameters (type, default, ``doc``).
+one section per check (its ``doc``) with a table of its parameters (type, default, ``doc``);
+between :data:`STEP_BEGIN` and :data:`STEP_END`, an index of the steps of
+:data:`harness.checks.registry.STEPS`.
 ``python -m harness render`` rewrites it and ``render --check`` reports it stale, so a new check
 or parameter only needs its ``doc`` strings.
 """
@@ -14,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from harness.checks import CHECKS, CheckSpec, Param
+from harness.checks.registry import STEPS
 
 README = Path("docs", "scenarios.md")
 """The document holding the reference, relative to the repository root."""
@@ -22,6 +25,13 @@ BEGIN = (
     "<!-- BEGIN check-reference: generated from harness/checks by `python -m harness render` -->"
 )
 END = "<!-- END check-reference -->"
+
+STEP_BEGIN = (
+    "<!-- BEGIN step-index: generated from harness/checks by `python -m harness render` -->"
+)
+STEP_END = "<!-- END step-index -->"
+"""The step index (optional in a README): one row per step of the registry, linking to the
+step's hand-written section."""
 
 WIDTH = 100
 
@@ -81,10 +91,26 @@ def reference() -> str:
     return "\n".join(section(spec) for spec in CHECKS.values())
 
 
+def step_index() -> str:
+    """Every step of the registry: its parameters and what it does."""
+    lines = ["| step | parameters | what it does |", "| --- | --- | --- |"]
+    for spec in STEPS.values():
+        params = ", ".join(f"`{param.name}`" for param in spec.params) or "none"
+        lines.append(f"| [`{spec.name}`](#{spec.name}) | {params} | {_cell(spec.doc)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _between(text: str, begin: str, end: str, body: str) -> str:
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start or text.count(begin) != 1 or text.count(end) != 1:
+        raise MarkersMissing(f"{README}: needs one line {begin!r} and, after it, one {end!r}")
+    return f"{text[: start + len(begin)]}\n{body}{text[stop:]}"
+
+
 def updated(text: str) -> str:
-    """``text`` with the reference between its markers replaced by a fresh one."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start or text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise MarkersMissing(f"{README}: needs one line {BEGIN!r} and, after it, one {END!r}")
-    head = text[: start + len(BEGIN)]
-    return f"{head}\n{reference()}{text[end:]}"
+    """``text`` with the reference (and the step index, when it has one) between its markers
+    replaced by a fresh one."""
+    text = _between(text, BEGIN, END, reference())
+    if STEP_BEGIN in text or STEP_END in text:
+        text = _between(text, STEP_BEGIN, STEP_END, step_index())
+    return text

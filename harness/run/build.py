@@ -282,9 +282,14 @@ def out_path(process: ProcessOutcome) -> Path | None:
         return None
 
 
-def build(target: NixTarget, *, timeout: float, on_line: Callable[[str], None]) -> BuildOutcome:
-    """Run the test build; results come from its output on success, else from its log."""
-    log = log_path(target.flake_root, target.name)
+def build(
+    target: NixTarget, *, timeout: float, on_line: Callable[[str], None], attempt: int = 1
+) -> BuildOutcome:
+    """Run the test build; results come from its output on success, else from its log. A
+    rerun's (``attempt`` 2, 3, ...) log is kept next to the first's, as ``<name>.attempt-N.log``."""
+    log = log_path(
+        target.flake_root, target.name, "build" if attempt == 1 else f"attempt-{attempt}"
+    )
     process = run_logged(
         target.build_argv(),
         cwd=target.flake_root,

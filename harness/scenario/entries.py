@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from harness.checks import CHECKS
@@ -113,6 +113,7 @@ def steps(
         return ()
     steps: list[Step] = []
     seen: dict[str, int] = {}
+    marks: set[str] = set()
     step_lines = reader.array_lines("step", len(raw))
     for index, value in enumerate(raw):
         key: KeyPath = ("step", index)
@@ -128,6 +129,12 @@ def steps(
                 (*key, "to"), f"unknown specialisation {target!r}" + suggest(str(target), known)
             )
             continue
+        if spec.name == "mark":
+            mark = str(params["name"])
+            if mark in marks:
+                reader.error((*key, "name"), f"mark {mark!r} is already recorded above")
+                continue
+            marks.add(mark)
         # TOML ends every key/value pair with a line break, so no step shares a line with an
         # expectation: the lines order them.
         before = sum(1 for other in expect_lines if other is not None and other < line)
@@ -153,6 +160,24 @@ def steps(
             "the order of steps and expectations is unknown: the file's lines could not be scanned",
         )
     return tuple(steps)
+
+
+def marks_before(
+    reader: Reader, steps: Sequence[Step], expectations: Iterable[tuple[int, Expectation]]
+) -> None:
+    """Report every ``since`` of an expectation that names no ``mark`` step above it."""
+    marks = [(step.params["name"], step.line or 0) for step in steps if step.action == "mark"]
+    for index, expectation in expectations:
+        since = expectation.params.get("since")
+        if since is None:
+            continue
+        above = [name for name, line in marks if line < (expectation.line or 0)]
+        if since not in above:
+            reader.error(
+                ("expect", index, "since"),
+                f"no mark {since!r} above this expectation (a [[step]] with action = "
+                f'"mark" and name = {since!r})' + suggest(str(since), [str(m) for m in above]),
+            )
 
 
 def unique_ids(expectations: list[Expectation]) -> tuple[Expectation, ...]:

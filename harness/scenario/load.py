@@ -91,6 +91,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
     sections.case_clashes(reader, names, vm_names)
     sections.specialised_containers(reader, host, containers)
     expectations: list[Expectation] = []
+    indexes: list[int] = []  # of each valid expectation in the [[expect]] array
     expect_lines: Sequence[int | None] = []
     raw = data.get("expect")
     if raw is None or raw == []:  # `expect = []` would check nothing
@@ -105,6 +106,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             )
             if expectation is not None:
                 expectations.append(expectation)
+                indexes.append(index)
     steps: tuple[Step, ...] = ()
     if "step" in data:
         steps = entries.steps(
@@ -115,6 +117,7 @@ def parse_scenario(path: Path, source: str) -> Scenario:
             expect_lines,
             [specialisation.name for specialisation in host.specialisations],
         )
+    entries.marks_before(reader, steps, zip(indexes, expectations, strict=True))
     reader.check_nix()
     if reader.errors:
         # In file order, as an editor walks them (the walk itself goes by section).

@@ -15,6 +15,7 @@ alpha, gamma and delta, started in waves (see :class:`Plan`), and every expectat
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import shlex
@@ -948,6 +949,37 @@ def _merge_into(merged: dict[str, Any], theirs: dict[str, Any], key: str) -> Non
     merged.update(copy.deepcopy(theirs))
 
 
+Breakage = Callable[
+    [dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]], None
+]
+"""Changes a twin's settings, host networks, unit drop-in, environment and own services."""
+
+
+def add_twin(
+    case: dict[str, Any],
+    reference: dict[str, Any],
+    base: str,
+    name: str,
+    change: Breakage | None = None,
+) -> dict[str, Any]:
+    """Add container ``name`` to ``case``: ``base``'s settings (see :func:`_variant`) with
+    ``change`` applied; returns the settings before the change (the twin a scenario declares)."""
+    settings, networks = _variant(reference, base, name)
+    declared = copy.deepcopy(settings)
+    service = copy.deepcopy(reference["serviceOverrides"][base])
+    environment = copy.deepcopy(reference["serviceEnvironment"][base])
+    own_services = copy.deepcopy(reference["containerServices"][base])
+    if change is not None:
+        change(settings, networks, service, environment, own_services)
+    case["nspawn"][name] = settings
+    case["hostNetworks"].update(networks)
+    case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"][base])
+    case["serviceOverrides"][name] = service
+    case["serviceEnvironment"][name] = environment
+    case["containerServices"][name] = own_services
+    return declared
+
+
 def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Plan:
     """The plan for these exported cases, in this order of waves."""
     reference = merge_cases(*references)
@@ -955,18 +987,7 @@ def make_plan(references: list[dict[str, Any]], skeleton: tuple[str, ...]) -> Pl
     twins: dict[str, dict[str, Any]] = {}
     bases = {b.name: b.base for b in NEGATIVE} | {p: b.base for b in NEGATIVE for p in b.peers}
     for name, base in bases.items():
-        settings, networks = _variant(reference, base, name)
-        twins[name] = copy.deepcopy(settings)
-        service = copy.deepcopy(reference["serviceOverrides"][base])
-        environment = copy.deepcopy(reference["serviceEnvironment"][base])
-        own_services = copy.deepcopy(reference["containerServices"][base])
-        _break(name, settings, networks, service, environment, own_services)
-        case["nspawn"][name] = settings
-        case["hostNetworks"].update(networks)
-        case["containerNetworks"][name] = copy.deepcopy(reference["containerNetworks"][base])
-        case["serviceOverrides"][name] = service
-        case["serviceEnvironment"][name] = environment
-        case["containerServices"][name] = own_services
+        twins[name] = add_twin(case, reference, base, name, functools.partial(_break, name))
     good = topology_of(reference["nspawn"], skeleton)
     negative = {
         b.name: topology_of({n: twins[n] for n in (b.name, *b.peers)}, skeleton) for b in NEGATIVE
@@ -1027,7 +1048,11 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
     references = [json.loads(path.read_text()) for path in (REFERENCE, FEATURES, BEYOND)]
     with ConsoleMachine(VmConfig(image, log_dir=out_dir / "vm")) as machine:
         mark = lap("boot", mark)
-        plan = make_plan(references, template_entries(machine))
+        skeleton = template_entries(machine)
+        plan = make_plan(references, skeleton)
+        import plan_faults  # imports this module: not at the top
+
+        plan_faults.add_containers(plan.case, merge_cases(*references))
         prepare_stand_ins(machine)
         machine.succeed(LATE_BACKING)
         install_files(machine, [LATE_MOUNT])
@@ -1054,6 +1079,7 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
             failing.check(AFTER_FAILED_STEP.id, AFTER_FAILED_STEP.check, AFTER_FAILED_STEP.params)
         )
         mark = lap("steps", mark)
+        plan_faults.start(machine)  # they boot during the negative checks
         for broken in NEGATIVE:
             session = Session(
                 machine,
@@ -1069,6 +1095,9 @@ def run_vm(out_dir: Path, progress: Callable[[str], None]) -> RunRecord:
             except assertion_failures() as err:
                 record.negative_finish += f"{err}\n"
         mark = lap("negative checks", mark)
+        faults = plan_faults.topology(plan.case, skeleton)
+        plan_faults.run(machine, faults, out_dir, record, _Lines(progress))
+        mark = lap("faults", mark)
         from plan_lifecycle import run as run_lifecycle  # it imports this module
 
         run_lifecycle(machine, out_dir, _Lines(progress), record.results, record.steps)

@@ -5,6 +5,7 @@ fail, and its failure message must name the broken setting's symptom.
 """
 
 import pytest
+from plan_faults import FAULTS
 from runtime_plan import (
     AFTER_FAILED_STEP,
     FAILED_STEP,
@@ -40,7 +41,7 @@ def test_session_finish_names_each_failed_negative_control(
     assert f"{broken.expect.id}: " in runtime_run.negative_finish
 
 
-@pytest.mark.parametrize("entry", LIFECYCLE, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", [*LIFECYCLE, *FAULTS], ids=lambda e: e.id)
 def test_steps_run_and_later_expectations_see_their_effect(
     runtime_run: RunRecord, entry: Step | Expect
 ) -> None:

@@ -9,7 +9,9 @@ as one JSON line in $FAKE_NIX_RECORD and behaves as $FAKE_NIX_PLAN (a JSON file)
    "results": [<result records>],            # what the testScript records
    "log_results": <int>,                     # on "fail": how many of them reach the log
    "leave_daemon": <bool>,                   # on "success": leave a daemon holding the output
-   "driver": "<path of a stand-in nixos-test-driver to install as bin/>"}
+   "driver": "<path of a stand-in nixos-test-driver to install as bin/>",
+   "attempts": [<plan>, ...]}                # the n-th build call: the plan, updated by the
+                                             # n-th of these (the last one stays)
 
 A hanging build starts processes carrying $FAKE_NIX_PLAN's "marker" in their command lines, as
 nix's builders and QEMU would: a builder in a session of its own with a child, and a daemon (a
@@ -119,6 +121,16 @@ def build(plan: dict[str, object], installable: str) -> int:
     return 0
 
 
+def attempt_plan(plan: dict[str, object]) -> dict[str, object]:
+    """The plan of this build call: updated by its entry of "attempts", if any."""
+    attempts = plan.get("attempts")
+    if not isinstance(attempts, list) or not attempts:
+        return plan
+    with open(os.environ["FAKE_NIX_RECORD"], encoding="utf-8") as log:
+        builds = sum("build" in json.loads(line)["argv"] for line in log)  # this one included
+    return {**plan, **attempts[min(builds, len(attempts)) - 1]}
+
+
 def main() -> int:
     record()
     plan = json.loads(Path(os.environ["FAKE_NIX_PLAN"]).read_text())
@@ -139,7 +151,7 @@ def main() -> int:
         print('["x"]')
         return 0
     if args[0] == "build":
-        return build(plan, args[-1])
+        return build(attempt_plan(plan), args[-1])
     sys.stderr.write(f"fake nix: unexpected command {args}\n")
     return 2
 

@@ -168,7 +168,8 @@ def test_invalid_step_parameters_fail_the_step(rig):
 def test_unknown_step(rig):
     assert not rig.session.step("s", "dance", {})
     assert rig.session.failed_step.message.startswith(
-        "unknown step 'dance' (known: reboot, restart"
+        "unknown step 'dance' (known: freeze, heal, kill, kill-unit, mark, partition, reboot, "
+        "restart"
     )
 
 

@@ -18,6 +18,7 @@ from support.gitrepo import git
 
 from harness.run.build import build, current_system, plan_target
 from harness.run.capabilities import nixpkgs_reason
+from harness.run.reruns import build_with_reruns
 from harness.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("nix") is None, reason="needs the real nix")
@@ -145,3 +146,22 @@ def test_json_output_is_what_real_nix_prints(stub_flake):
     ).stdout
     (built,) = json.loads(out)
     assert Path(built["outputs"]["out"]).name.endswith("vm-test-run-demo")
+
+
+def test_nix_does_not_cache_a_failed_build_so_a_rerun_runs_the_test_again(stub_flake):
+    """What --nixos-nspawn-reruns relies on: a derivation whose builder failed registered no
+    output, so building it again runs its builder (the test) again; each attempt has its log."""
+    assert nixpkgs_reason(stub_flake, SYSTEM) is None  # locks the flake, as a run's probe does
+    settings = Settings(stub_flake, input="self")
+    fresh = plan_target(settings, SYSTEM, "new", lambda output: "fresh and die\n")
+    said: list[str] = []
+    attempts = build_with_reruns(
+        fresh, timeout=120, reruns=1, on_line=lambda line: None, say=said.append
+    )
+    assert len(attempts.outcomes) == 2
+    assert said == ["attempt 1: nix build failed with exit status 1; building again"]
+    first, second = (outcome.log_path for outcome in attempts.outcomes)
+    assert (first.name, second.name) == ("new.log", "new.attempt-2.log")
+    for log in (first, second):
+        assert "vm-test-run-stub-pkgs> test script died" in log.read_text()  # the builder ran
+    assert attempts.verdict("reachable[host->web,ipv4]").passes() == (False, False)

@@ -64,6 +64,14 @@ def test_a_new_check_regenerates_into_the_reference(monkeypatch: pytest.MonkeyPa
     assert text.endswith(TEXT[TEXT.index(check_reference.END) :])
 
 
+def test_the_step_index_lists_every_step_with_a_link_to_its_section() -> None:
+    block = TEXT[TEXT.index(check_reference.STEP_BEGIN) : TEXT.index(check_reference.STEP_END)]
+    rows = re.findall(r"^\| \[`(\S+)`\]\(#(\S+)\) \| (.*?) \|", block, re.M)
+    assert [(name, anchor) for name, anchor, _ in rows] == [(n, n) for n in STEPS]
+    assert set(step_sections()) == set(STEPS)  # every anchor has its section
+    assert rows[list(STEPS).index("kill-unit")][2] == "`container`, `unit`, `then`"
+
+
 def test_broken_markers_are_an_error() -> None:
     with pytest.raises(check_reference.MarkersMissing):
         check_reference.updated(TEXT.replace(check_reference.END, ""))

@@ -155,7 +155,8 @@ def test_a_repeated_step_gets_a_number(tmp_path: Path) -> None:
         (
             'action = "dance"',
             "6: step[0].action: unknown step 'dance' (known: restart, stop, "
-            "start, run, wait-unit, wait-port, switch, reboot)",
+            "start, run, wait-unit, wait-port, switch, reboot, mark, partition, heal, kill, "
+            "freeze, thaw, kill-unit)",
         ),
         ('action = "rebot"', "6: step[0].action: unknown step 'rebot'; did you mean 'reboot'?"),
         (
