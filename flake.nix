@@ -33,8 +33,8 @@
       # The generated tests as NixOS VM tests (nix/lib.nix): `mkScenarioTest` builds one file,
       # `scenarioChecks` a directory of them; both need nixpkgs only when called with `pkgs`.
       lib = import ./nix/lib.nix { inherit (self) nixosModules; } // {
-        # One file with this flake's modules (the pytest runner's route for a scenario of this
-        # repository that is not committed yet).
+        # One file with this flake's modules (kept for callers of the first release; the pytest
+        # runner calls mkScenarioTest).
         scenarioTest =
           pkgs: file:
           self.lib.mkScenarioTest {

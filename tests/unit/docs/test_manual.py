@@ -140,3 +140,23 @@ def test_readme_scenario_example_is_valid(tmp_path: Path) -> None:
     path.write_text(example)
     scenario = load_scenario(path)
     assert [c.name for c in scenario.containers] == ["web"]
+
+
+def fenced_blocks(text: str, language: str) -> list[str]:
+    """The bodies of the ```<language> blocks of a Markdown text."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_every_yaml_example_of_the_docs_parses() -> None:
+    """A CI recipe a user copies must load (PyYAML comes with MkDocs)."""
+    import yaml
+
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    blocks = [(page, block) for page in pages for block in fenced_blocks(page.read_text(), "yaml")]
+    assert blocks, "no ```yaml block found: the test would prove nothing"
+    for page, block in blocks:
+        try:
+            yaml.safe_load(block)
+        except yaml.YAMLError as error:
+            message = f"{page.relative_to(ROOT)}: a YAML example does not load: {error}"
+            raise AssertionError(message) from None
