@@ -111,6 +111,23 @@ def test_kill_sends_sigkill_to_the_leader_and_waits_for_the_restart(rig):
     assert rig.machine.ran("web", "is-system-running")  # waited for the new instance
 
 
+def test_kill_waits_through_the_moment_a_queued_restart_shows_the_unit_dead(rig):
+    # systemd 252 (the runtime VM): after the kill, NRestarts=1 and inactive/dead until the
+    # queued start job runs; that is no crash policy of "stays down".
+    unit(
+        rig,
+        props("active", "aaa"),
+        props("inactive", "aaa", 1, sub="dead"),
+        props("inactive", "aaa", 1, sub="dead"),
+        props("active", "bbb", 1),
+    )
+    rig.machine.on(
+        "host", r"^kill -s KILL 101$", lambda _: (rig.machine.set_leader("web", 303), (0, ""))[1]
+    )
+    rig.machine.on("web", r"^systemctl is-system-running$", (0, "running\n"))
+    assert rig.session.step("k", "kill", {"container": "web"}), rig.session.failed_step
+
+
 def test_kill_expecting_a_restart_fails_when_the_unit_stays_failed(rig):
     unit(rig, props("active", "aaa"), props("failed", "aaa", sub="failed"))
     rig.machine.on("host", r"^kill -s KILL 101$", (0, ""))
